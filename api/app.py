@@ -1,0 +1,65 @@
+"""The FastAPI application: one Temporal client and one database engine per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.body_limit import BodyLimitMiddleware
+from api.errors import ErrorCode, error_response, install_error_handlers
+from api.routes import dev_mailbox, email_verifications, health, verify_page
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from models.base import make_engine, make_session_factory
+
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+
+
+def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.sessions = make_session_factory(engine)
+        # Lazy: the API starts (and /health says why) even while Temporal is still coming up.
+        app.state.temporal = temporal or await connect(settings, lazy=True)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Activation pipelines",
+        summary="Durable activation pipelines of a B2B product, run as Temporal workflows.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+
+    @app.exception_handler(RPCError)
+    async def _temporal_down(_: Request, exc: RPCError) -> JSONResponse:
+        if exc.status in _UNAVAILABLE:
+            return error_response(
+                503,
+                ErrorCode.TEMPORAL_UNAVAILABLE,
+                "the workflow service is unavailable; try again",
+                headers={"Retry-After": "5"},
+            )
+        raise exc
+
+    for router in (
+        health.router,
+        email_verifications.router,
+        verify_page.router,
+        dev_mailbox.router,
+    ):
+        app.include_router(router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

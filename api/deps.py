@@ -1,0 +1,61 @@
+"""Dependencies shared by the routers (one place for auth, settings, clients and sessions)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.errors import ApiError, ErrorCode
+from core.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _temporal(request: Request) -> Client:
+    client: Client = request.app.state.temporal
+    return client
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+TemporalDep = Annotated[Client, Depends(_temporal)]
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+
+
+def require_api_key(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(
+            401,
+            ErrorCode.MISSING_API_KEY,
+            "send Authorization: Bearer <api key>",
+            headers=challenge,
+        )
+    presented = credentials.credentials.encode()
+    # Compare against every key so the time taken does not tell which one nearly matched.
+    matches = [hmac.compare_digest(presented, key.encode()) for key in settings.api_keys]
+    if not any(matches):
+        raise ApiError(
+            401, ErrorCode.INVALID_API_KEY, "the API key is not valid", headers=challenge
+        )
+
+
+ApiKey = Depends(require_api_key)

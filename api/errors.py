@@ -1,0 +1,98 @@
+"""Domain errors as JSON `{code, message}` with a stable code; never a 500 for bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ErrorCode(StrEnum):
+    INVALID_REQUEST = "invalid_request"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    NOT_FOUND = "not_found"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
+    MISSING_API_KEY = "missing_api_key"
+    INVALID_API_KEY = "invalid_api_key"
+    TEMPORAL_UNAVAILABLE = "temporal_unavailable"
+    VERIFICATION_NOT_FOUND = "verification_not_found"
+    VERIFICATION_NOT_PENDING = "verification_not_pending"
+    VERIFICATION_EXPIRED = "verification_expired"
+    VERIFICATION_LOCKED = "verification_locked"
+    RESEND_COOLDOWN = "resend_cooldown"
+    RESEND_LIMIT_REACHED = "resend_limit_reached"
+    TOKEN_INVALID = "token_invalid"
+    LINK_NOT_READY = "link_not_ready"
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: list[dict[str, Any]] | None = None
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: ErrorCode,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    details: list[dict[str, Any]] | None = None,
+) -> JSONResponse:
+    body = ErrorBody(code=code, message=message, details=details)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the error statuses an endpoint can return."""
+    return {status: {"model": ErrorBody} for status in statuses}
+
+
+_HTTP_CODES = {
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    413: ErrorCode.PAYLOAD_TOO_LARGE,
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        # Only where and what, never the rejected input: it may be a token.
+        details = [
+            {"loc": [str(part) for part in error["loc"]], "msg": error["msg"]}
+            for error in exc.errors()
+        ]
+        return error_response(
+            422, ErrorCode.INVALID_REQUEST, "the request is not valid", details=details
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_REQUEST)
+        return error_response(exc.status_code, code, str(exc.detail), exc.headers)

@@ -1,0 +1,306 @@
+"""Email verification: start, read, resend, change address, cancel, confirm (DESIGN.md §3)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import ApiKey, SettingsDep, TemporalDep
+from api.errors import ApiError, ErrorCode, responses
+from core.settings import Settings
+from core.tokens import hash_token, is_domain_key, split_token
+from models.email_verification import (
+    FLOW_ID_PREFIX,
+    FLOW_KIND,
+    ChangeEmailInput,
+    ConfirmInput,
+    StartVerificationInput,
+    TokenCheck,
+    VerificationError,
+    VerificationState,
+    VerificationStatus,
+)
+from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, summary
+from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+
+router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])
+
+Locale = Literal["en", "zh-TW"]
+FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")
+
+# What each business failure of the workflow means over HTTP.
+FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
+    VerificationError.NOT_PENDING: (409, ErrorCode.VERIFICATION_NOT_PENDING),
+    VerificationError.EXPIRED: (410, ErrorCode.VERIFICATION_EXPIRED),
+    VerificationError.LOCKED: (423, ErrorCode.VERIFICATION_LOCKED),
+    VerificationError.RESEND_COOLDOWN: (429, ErrorCode.RESEND_COOLDOWN),
+    VerificationError.RESEND_LIMIT: (409, ErrorCode.RESEND_LIMIT_REACHED),
+    VerificationError.TOKEN_INVALID: (400, ErrorCode.TOKEN_INVALID),
+    VerificationError.LINK_NOT_READY: (503, ErrorCode.LINK_NOT_READY),
+}
+
+
+class EmailVerificationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=254)
+    purpose: str = Field("signup", pattern=r"^[a-z][a-z0-9-]{0,39}$")
+    locale: Locale = "en"
+    business_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class EmailChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=254)
+
+
+class TokenBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200)
+
+
+class EmailVerificationPublic(BaseModel):
+    id: str
+    status: VerificationStatus
+    email: str
+    purpose: str
+    expires_at: datetime
+    resend_available_at: datetime | None
+    resends_left: int
+    attempts_left: int
+
+    @classmethod
+    def of(cls, state: VerificationState) -> EmailVerificationPublic:
+        return cls.model_validate(state, from_attributes=True)
+
+
+class ConfirmResult(BaseModel):
+    id: str
+    status: VerificationStatus
+
+
+FlowId = Annotated[str, Path(description="The verification's id, as returned by the start")]
+Handle = WorkflowHandle[EmailVerificationWorkflow, VerificationState]
+
+
+def _handle(client: Client, flow_id: str) -> Handle:
+    if not FLOW_ID_PATTERN.match(flow_id):
+        raise ApiError(404, ErrorCode.VERIFICATION_NOT_FOUND, "no such email verification")
+    return client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
+
+
+def _flow_error(cause: ApplicationError) -> ApiError:
+    http_status, code = FLOW_ERRORS[cause.type or ""]
+    headers = None
+    if cause.type == VerificationError.RESEND_COOLDOWN and cause.details:
+        headers = {"Retry-After": str(cause.details[0])}
+    elif cause.type == VerificationError.LINK_NOT_READY:
+        headers = {"Retry-After": "5"}
+    return ApiError(http_status, code, cause.message, headers=headers)
+
+
+def _business_failure(err: WorkflowUpdateFailedError) -> ApplicationError:
+    cause = err.cause
+    if isinstance(cause, ApplicationError) and cause.type in FLOW_ERRORS:
+        return cause
+    raise err
+
+
+def _status_error(state: VerificationState) -> ApiError:
+    """Why a flow that is no longer pending refuses an action."""
+    if state.status == VerificationStatus.EXPIRED:
+        return ApiError(410, ErrorCode.VERIFICATION_EXPIRED, "the verification has expired")
+    if state.status == VerificationStatus.LOCKED:
+        return ApiError(423, ErrorCode.VERIFICATION_LOCKED, "the verification is locked")
+    return ApiError(
+        409, ErrorCode.VERIFICATION_NOT_PENDING, f"the verification is {state.status.value}"
+    )
+
+
+async def _final_state(handle: Handle) -> VerificationState:
+    """A finished flow no longer takes updates, but its last state still answers queries."""
+    try:
+        return await handle.query(EmailVerificationWorkflow.state)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(
+                404, ErrorCode.VERIFICATION_NOT_FOUND, "no such email verification"
+            ) from None
+        raise
+
+
+async def _update(handle: Handle, update: Any, *args: Any) -> EmailVerificationPublic:
+    try:
+        state: VerificationState = await handle.execute_update(update, *args)
+    except WorkflowUpdateFailedError as err:
+        raise _flow_error(_business_failure(err)) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise _status_error(await _final_state(handle)) from None
+    return EmailVerificationPublic.of(state)
+
+
+def start_input(settings: Settings, body: EmailVerificationCreate) -> StartVerificationInput:
+    return StartVerificationInput(
+        email=body.email,
+        purpose=body.purpose,
+        locale=body.locale,
+        business_id=body.business_id,
+        expiry_seconds=settings.verification_expiry_for(body.purpose),
+        resend_cooldown_seconds=settings.verification_resend_cooldown_seconds,
+        max_resends=settings.verification_max_resends,
+        max_attempts=settings.verification_max_attempts,
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[ApiKey],
+    responses=responses(401, 413, 422),
+)
+async def start_email_verification(
+    body: EmailVerificationCreate, settings: SettingsDep, client: TemporalDep
+) -> EmailVerificationPublic:
+    """Email a single-use link; a repeated start for a pending address and purpose returns it."""
+    input = start_input(settings, body)
+    attributes = [
+        SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
+        SearchAttributePair(ACTIVATION_STATUS, VerificationStatus.PENDING.value),
+    ]
+    if body.business_id:
+        attributes.append(SearchAttributePair(BUSINESS_ID, body.business_id))
+    start = WithStartWorkflowOperation(
+        EmailVerificationWorkflow.run,
+        input,
+        id=flow_id_for(settings.secret_key, body.purpose, body.email),
+        task_queue=settings.temporal_task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes=TypedSearchAttributes(attributes),
+        static_summary=summary(input),
+    )
+    state = await client.execute_update_with_start_workflow(
+        EmailVerificationWorkflow.describe, start_workflow_operation=start
+    )
+    return EmailVerificationPublic.of(state)
+
+
+@router.get("/{flow_id}", dependencies=[ApiKey], responses=responses(401, 404))
+async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> EmailVerificationPublic:
+    """The verification's live status."""
+    return EmailVerificationPublic.of(await _final_state(_handle(client, flow_id)))
+
+
+@router.post(
+    "/{flow_id}/resend",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[ApiKey],
+    responses=responses(401, 404, 409, 410, 423, 429),
+)
+async def resend_email_verification(
+    flow_id: FlowId, client: TemporalDep
+) -> EmailVerificationPublic:
+    """Send a new link (the previous one stops working); refused inside the cooldown."""
+    return await _update(_handle(client, flow_id), EmailVerificationWorkflow.resend)
+
+
+@router.post(
+    "/{flow_id}/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[ApiKey],
+    responses=responses(401, 404, 409, 410, 422, 423, 429),
+)
+async def change_email_verification_address(
+    flow_id: FlowId, body: EmailChange, client: TemporalDep
+) -> EmailVerificationPublic:
+    """Change the address while pending: a new link goes to it (same cooldown and limit)."""
+    return await _update(
+        _handle(client, flow_id),
+        EmailVerificationWorkflow.change_email,
+        ChangeEmailInput(email=body.email),
+    )
+
+
+@router.delete("/{flow_id}", dependencies=[ApiKey], responses=responses(401, 404, 409, 410, 423))
+async def cancel_email_verification(
+    flow_id: FlowId, client: TemporalDep
+) -> EmailVerificationPublic:
+    """Cancel a pending verification; its link stops working."""
+    return await _update(_handle(client, flow_id), EmailVerificationWorkflow.cancel)
+
+
+@router.post("/confirm", responses=responses(400, 410, 422, 423, 503))
+async def confirm_email_verification(body: TokenBody, client: TemporalDep) -> ConfirmResult:
+    """Consume the link's token (no API key: the token is the credential)."""
+    state = await confirm_token(client, body.token)
+    return ConfirmResult(id=state.id, status=state.status)
+
+
+INVALID_TOKEN = "the link is not valid (used, replaced, cancelled or mistyped)"
+
+
+def handle_for_token(client: Client, token: str) -> tuple[Handle, str]:
+    parts = split_token(token)
+    if parts is None or not is_domain_key(parts[0]):
+        raise ApiError(400, ErrorCode.TOKEN_INVALID, INVALID_TOKEN)
+    return _handle(client, FLOW_ID_PREFIX + parts[0]), hash_token(token)
+
+
+async def inspect_token(client: Client, token: str) -> tuple[TokenCheck, VerificationState]:
+    """What a token means now, without consuming it or counting an attempt."""
+    handle, token_hash = handle_for_token(client, token)
+    try:
+        check = await handle.query(EmailVerificationWorkflow.check_token, ConfirmInput(token_hash))
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(400, ErrorCode.TOKEN_INVALID, INVALID_TOKEN) from None
+        raise
+    return check, await _final_state(handle)
+
+
+async def confirm_token(client: Client, token: str) -> VerificationState:
+    handle, token_hash = handle_for_token(client, token)
+    try:
+        return await handle.execute_update(
+            EmailVerificationWorkflow.confirm, ConfirmInput(token_hash)
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = _business_failure(err)
+        if cause.type in (
+            VerificationError.TOKEN_INVALID,
+            VerificationError.LOCKED,
+            VerificationError.LINK_NOT_READY,
+        ):
+            raise _flow_error(cause) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    # Not pending any more: a repeat of the confirming click succeeds again, the rest is refused.
+    check, state = await inspect_token(client, token)
+    if check == TokenCheck.USED:
+        return state
+    if state.status in (VerificationStatus.EXPIRED, VerificationStatus.LOCKED):
+        raise _status_error(state)
+    raise ApiError(400, ErrorCode.TOKEN_INVALID, INVALID_TOKEN)

@@ -1,0 +1,93 @@
+"""The one settings object. Every value can be set with an `ACTIVATION_` environment variable."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEV_API_KEY = "dev-api-key"
+DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ACTIVATION_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("data")
+
+    # Application database: SQLite (aiosqlite) embedded, PostgreSQL (asyncpg) in production.
+    database_url: str = "sqlite+aiosqlite:///data/activation.db"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "activation-pipelines"
+    temporal_ui_port: int = 8233
+    worker_shutdown_grace_seconds: int = 30
+    # Prometheus metrics of the worker's Temporal runtime, e.g. "0.0.0.0:9464" (off when unset).
+    worker_metrics_address: str | None = None
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_timeout_seconds: float = 10.0
+    mail_from: str = "Activation <no-reply@activation.localhost>"
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    # Base of the links in emails (the page that confirms a token lives here).
+    public_base_url: str = "http://127.0.0.1:8000"
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
+    secret_key: str = DEV_SECRET_KEY
+    max_body_bytes: int = 16 * 1024
+
+    # Email verification defaults (DESIGN.md §3).
+    verification_expiry_seconds: int = 24 * 3600
+    verification_expiry_by_purpose: dict[str, int] = Field(default_factory=dict)
+    verification_resend_cooldown_seconds: int = 60
+    verification_max_resends: int = 5
+    verification_max_attempts: int = 5
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [key.strip() for key in value.split(",") if key.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.environment == "development":
+            if not self.api_keys:
+                self.api_keys = [DEV_API_KEY]
+            return self
+        if self.environment == "production":
+            if self.secret_key in PLACEHOLDERS or len(self.secret_key) < 32:
+                raise ValueError("ACTIVATION_SECRET_KEY must be set to 32+ random characters")
+            if not self.api_keys or any(key in PLACEHOLDERS for key in self.api_keys):
+                raise ValueError("ACTIVATION_API_KEYS must list real keys in production")
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def mailbox_dir(self) -> Path:
+        """Maildir of the development SMTP sink, read by `GET /dev/mailbox`."""
+        return self.data_dir / "mailbox"
+
+    def verification_expiry_for(self, purpose: str) -> int:
+        return self.verification_expiry_by_purpose.get(purpose, self.verification_expiry_seconds)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

