@@ -8,7 +8,14 @@ import math
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -17,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from core.tokens import domain_key, mask_email
     from models.email_verification import (
         FLOW_ID_PREFIX,
+        FLOW_KIND,
         ChangeEmailInput,
         ConfirmInput,
         RecordOutcomeInput,
@@ -27,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         VerificationState,
         VerificationStatus,
     )
-    from workflows.search_attributes import ACTIVATION_STATUS
+    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
 
 PENDING = VerificationStatus.PENDING
 SEND_RETRY = RetryPolicy(
@@ -282,3 +290,28 @@ def summary(input: StartVerificationInput) -> str:
 def flow_id_for(secret_key: str, purpose: str, email: str) -> str:
     """Same pending address and purpose, same workflow ID: duplicate starts converge on one flow."""
     return FLOW_ID_PREFIX + domain_key(secret_key, "email-verification", purpose, email.lower())
+
+
+async def start(
+    client: Client, input: StartVerificationInput, *, flow_id: str, task_queue: str
+) -> VerificationState:
+    """Start the flow, or join the pending one with the same ID, and return its state atomically."""
+    attributes = [
+        SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
+        SearchAttributePair(ACTIVATION_STATUS, VerificationStatus.PENDING.value),
+    ]
+    if input.business_id:
+        attributes.append(SearchAttributePair(BUSINESS_ID, input.business_id))
+    operation = WithStartWorkflowOperation(
+        EmailVerificationWorkflow.run,
+        input,
+        id=flow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes=TypedSearchAttributes(attributes),
+        static_summary=summary(input),
+    )
+    return await client.execute_update_with_start_workflow(
+        EmailVerificationWorkflow.describe, start_workflow_operation=operation
+    )

@@ -10,15 +10,8 @@ from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from temporalio.client import (
     Client,
-    WithStartWorkflowOperation,
     WorkflowHandle,
     WorkflowUpdateFailedError,
-)
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -29,7 +22,6 @@ from core.settings import Settings
 from core.tokens import hash_token, is_domain_key, split_token
 from models.email_verification import (
     FLOW_ID_PREFIX,
-    FLOW_KIND,
     ChangeEmailInput,
     ConfirmInput,
     StartVerificationInput,
@@ -38,8 +30,7 @@ from models.email_verification import (
     VerificationState,
     VerificationStatus,
 )
-from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, summary
-from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, start
 
 router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])
 
@@ -184,25 +175,11 @@ async def start_email_verification(
     body: EmailVerificationCreate, settings: SettingsDep, client: TemporalDep
 ) -> EmailVerificationPublic:
     """Email a single-use link; a repeated start for a pending address and purpose returns it."""
-    input = start_input(settings, body)
-    attributes = [
-        SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
-        SearchAttributePair(ACTIVATION_STATUS, VerificationStatus.PENDING.value),
-    ]
-    if body.business_id:
-        attributes.append(SearchAttributePair(BUSINESS_ID, body.business_id))
-    start = WithStartWorkflowOperation(
-        EmailVerificationWorkflow.run,
-        input,
-        id=flow_id_for(settings.secret_key, body.purpose, body.email),
+    state = await start(
+        client,
+        start_input(settings, body),
+        flow_id=flow_id_for(settings.secret_key, body.purpose, body.email),
         task_queue=settings.temporal_task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        search_attributes=TypedSearchAttributes(attributes),
-        static_summary=summary(input),
-    )
-    state = await client.execute_update_with_start_workflow(
-        EmailVerificationWorkflow.describe, start_workflow_operation=start
     )
     return EmailVerificationPublic.of(state)
 

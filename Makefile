@@ -1,0 +1,35 @@
+# Everything installs itself into a project virtualenv from the lockfile; only python3 is needed.
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: install dev test lint bench lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+dev: install  ## the whole service on the embedded default
+	$(BIN)/activation dev
+
+test: install  ## the suite (PostgreSQL tests run too when 127.0.0.1:5432 answers)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+bench: install  ## end-to-end throughput against bare Temporal; BENCH_ARGS="--quick" for a smoke run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+lock:  ## re-resolve requirements.lock from pyproject.toml
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+clean:
+	rm -rf $(VENV) data .mypy_cache .ruff_cache .pytest_cache

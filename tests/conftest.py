@@ -1,0 +1,269 @@
+"""Shared fixtures: real Temporal servers, a real SMTP server on loopback, real databases.
+
+Each test gets its own database (a copy of a migrated template), task queue and mail folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import mailbox
+import os
+import shutil
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from core.settings import Settings
+from core.temporal import dev_server_path, test_server_path
+from models.base import make_engine, make_session_factory
+from models.migrate import upgrade
+from workers.dev_smtp import start_smtp_sink
+from workers.worker import build_worker
+from workflows import search_attributes
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_ADMIN_URL = f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection((PG_HOST, PG_PORT), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "app.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+async def _pg_admin(statement: str) -> None:
+    engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def pg_template() -> AsyncIterator[str]:
+    if not postgres_reachable():
+        if os.environ.get("ACTIVATION_REQUIRE_POSTGRES"):
+            pytest.fail("PostgreSQL at 127.0.0.1:5432 is required here")
+        pytest.skip("PostgreSQL is not running at 127.0.0.1:5432")
+    name = f"ap_template_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}"')
+    await asyncio.to_thread(upgrade, f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}")
+    yield name
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def pg_url(pg_template: str) -> AsyncIterator[str]:
+    name = f"ap_test_{uuid.uuid4().hex[:12]}"
+    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
+    yield f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{name}"
+    await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Database tests run on both stores."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "pg_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(database_url)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+# -- mail --------------------------------------------------------------------------------------
+
+
+class MailSink:
+    """A real SMTP server on a free loopback port, keeping messages in a Maildir."""
+
+    def __init__(self, maildir: Path) -> None:
+        self.maildir = maildir
+        self.port = free_port()
+        self._controller = start_smtp_sink(maildir, "127.0.0.1", self.port)
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def messages(self, to: str | None = None) -> list[Message]:
+        box = mailbox.Maildir(self.maildir, create=False)
+        found = sorted(box, key=lambda m: m.get_date())
+        return [m for m in found if to is None or to.lower() in str(m["To"]).lower()]
+
+    async def wait_for(
+        self, count: int, to: str | None = None, timeout: float = 15
+    ) -> list[Message]:
+        """Mail delivery is asynchronous; poll the folder until `count` messages are there."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while len(found := self.messages(to)) < count:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} messages to {to}, got {len(found)}")
+            await asyncio.sleep(0.02)
+        return found
+
+
+def text_of(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/plain":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("no text part")
+
+
+def token_in(message: Message) -> str:
+    body = text_of(message)
+    start = body.index("token=") + len("token=")
+    return body[start:].split()[0]
+
+
+def parse(raw: bytes) -> Message:
+    return email.message_from_bytes(raw)
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[MailSink]:
+    sink = MailSink(tmp_path / "maildir")
+    yield sink
+    sink.stop()
+
+
+# -- settings and Temporal ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
+    return Settings(
+        environment="test",
+        data_dir=tmp_path,
+        database_url=sqlite_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        api_keys=["test-api-key"],
+        secret_key="test-secret-key-with-at-least-32-characters",
+        temporal_task_queue=f"tq-{uuid.uuid4()}",
+        public_base_url="http://testserver",
+    )
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server, for timers and expiry."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=test_server_path()
+    )
+    await search_attributes.register(env.client, "default")
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal CLI dev server, for API and end-to-end tests."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=dev_server_path(),
+        port=free_port(),
+        search_attributes=search_attributes.ALL,
+        dev_server_database_filename=str(tmp_path_factory.mktemp("temporal") / "temporal.db"),
+        dev_server_startup_timeout=timedelta(minutes=1),
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+async def app_sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.database_url)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+@pytest.fixture
+async def time_client(
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Client]:
+    """The time-skipping server's client, with the real worker on this test's task queue."""
+    async with build_worker(time_env.client, settings, app_sessions):
+        yield time_env.client
+        await end_started_flows()
+
+
+# Flows a test left running would keep the shared time-skipping clock locked for the next tests.
+STARTED_FLOWS: list[WorkflowHandle[Any, Any]] = []
+
+
+async def end_started_flows() -> None:
+    """Cancel what is still pending and let each flow finish on its own (a terminate while an
+    activity is in flight leaves the test server's clock locked)."""
+    while STARTED_FLOWS:
+        handle = STARTED_FLOWS.pop()
+        try:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                with contextlib.suppress(WorkflowUpdateFailedError, RPCError):
+                    await handle.execute_update("cancel")
+            await asyncio.wait_for(handle.result(), timeout=10)
+        except Exception:
+            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await handle.terminate("test finished")
+
+
+@pytest.fixture
+async def dev_client(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Client]:
+    """The dev server's client, with the real worker on this test's task queue."""
+    async with build_worker(dev_env.client, settings, app_sessions):
+        yield dev_env.client
