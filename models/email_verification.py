@@ -32,6 +32,8 @@ class TokenCheck(StrEnum):
     VALID = "valid"  # the current link of a pending flow
     USED = "used"  # the link that verified this flow
     DEAD = "dead"  # superseded, or the flow is no longer pending
+    # A link is being sent and its hash is not known here yet (the mail can arrive first).
+    SENDING = "sending"
 
 
 @dataclass

@@ -188,6 +188,8 @@ class EmailVerificationWorkflow:
             input.token_hash, self._verified_hash
         ):
             return TokenCheck.USED
+        if self._status == PENDING and (self._link_requested or self._sending):
+            return TokenCheck.SENDING
         if (
             self._status == PENDING
             and self._token_hash is not None

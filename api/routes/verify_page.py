@@ -42,7 +42,7 @@ async def verify_email_page(
         check, state = await inspect_token(client, token)
     except ApiError as err:
         return _page("invalid", err.status, message=err.message)
-    if check == TokenCheck.VALID:
+    if check in (TokenCheck.VALID, TokenCheck.SENDING):  # the POST waits for a link in sending
         return _page("confirm", token=token)
     if check == TokenCheck.USED:
         return _page("verified")

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from api.app import create_app
+from core.settings import Settings
+
+AUTH = {"Authorization": "Bearer test-api-key"}
+
+
+@pytest.fixture
+async def api(time_client: Client, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in-process over HTTP semantics (ASGI), on the time-skipping server with a worker."""
+    app = create_app(settings, temporal=time_client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client

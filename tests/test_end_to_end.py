@@ -1,0 +1,89 @@
+"""End to end on the real Temporal dev server: the API served by uvicorn on a real port, the
+worker, a real SMTP server on loopback; the test follows the link from the received mail."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import uvicorn
+from temporalio.client import Client
+
+from api.app import create_app
+from core.logging import configure_logging, uvicorn_log_config
+from core.settings import Settings
+from tests.conftest import MailSink, free_port, token_in
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+async def served(dev_client: Client, settings: Settings) -> AsyncIterator[tuple[str, io.StringIO]]:
+    """The API on a free port, logging through the service's own (redacting) configuration."""
+    port = free_port()
+    settings.public_base_url = f"http://127.0.0.1:{port}"
+    logs = io.StringIO()
+    saved = logging.getLogger().handlers[:], logging.getLogger().level
+    configure_logging("INFO", stream=logs)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, temporal=dev_client), host="127.0.0.1", port=port,
+                       log_config=uvicorn_log_config())
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield settings.public_base_url, logs
+    server.should_exit = True
+    await serving
+    logging.getLogger().handlers[:], _ = saved
+    logging.getLogger().setLevel(saved[1])
+
+
+async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
+    served: tuple[str, io.StringIO], dev_client: Client, smtp: MailSink
+) -> None:
+    base, logs = served
+    auth = {"Authorization": "Bearer test-api-key"}
+    async with httpx.AsyncClient(base_url=base) as http:
+        assert (await http.get("/health")).json() == {
+            "status": "ok", "database": "ok", "temporal": "ok"
+        }
+        started = await http.post("/v1/email-verifications", headers=auth,
+                                  json={"email": "grace@example.com", "business_id": "biz-42"})
+        assert started.status_code == 202
+        flow_id = started.json()["id"]
+
+        (mail,) = await smtp.wait_for(1, to="grace@example.com")
+        token = token_in(mail)
+        link = f"{base}/verify-email?token={token}"
+        page = await http.get(link)  # the link as the recipient opens it
+        assert page.status_code == 200 and token in page.text, (token, page.text)
+        assert (await http.get(f"/v1/email-verifications/{flow_id}", headers=auth)).json()[
+            "status"] == "pending"
+
+        clicked = await http.post("/verify-email", data={"token": token})  # the button
+        assert clicked.status_code == 200 and "confirmed" in clicked.text
+        status = await http.get(f"/v1/email-verifications/{flow_id}", headers=auth)
+        assert status.json()["status"] == "verified"
+
+    handle = dev_client.get_workflow_handle(flow_id)
+    await handle.result()
+    query = (f'ActivationFlow = "email-verification" AND ActivationStatus = "verified" '
+             f'AND BusinessId = "biz-42"')
+    found: list[str] = []
+    for _ in range(100):  # visibility is eventually consistent
+        found = [wf.id async for wf in dev_client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    assert found == [flow_id]
+    description = await handle.describe()
+    assert await description.static_summary() == "Email verification (signup) for g***@example.com"
+
+    logged = logs.getvalue()
+    assert "/verify-email?token=[redacted]" in logged  # the access log ran, and was redacted
+    assert token not in logged and token.split(".")[1] not in logged
