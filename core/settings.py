@@ -71,8 +71,8 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if self.secret_key in PLACEHOLDERS or len(self.secret_key) < 32:
                 raise ValueError("ACTIVATION_SECRET_KEY must be set to 32+ random characters")
-            if not self.api_keys or any(key in PLACEHOLDERS for key in self.api_keys):
-                raise ValueError("ACTIVATION_API_KEYS must list real keys in production")
+            if any(key in PLACEHOLDERS or len(key) < 16 for key in self.api_keys):
+                raise ValueError("ACTIVATION_API_KEYS must hold real keys (16+ characters)")
         return self
 
     @property

@@ -30,8 +30,12 @@ async def served(dev_client: Client, settings: Settings) -> AsyncIterator[tuple[
     saved = logging.getLogger().handlers[:], logging.getLogger().level
     configure_logging("INFO", stream=logs)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, temporal=dev_client), host="127.0.0.1", port=port,
-                       log_config=uvicorn_log_config())
+        uvicorn.Config(
+            create_app(settings, temporal=dev_client),
+            host="127.0.0.1",
+            port=port,
+            log_config=uvicorn_log_config(),
+        )
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:
@@ -50,10 +54,15 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
     auth = {"Authorization": "Bearer test-api-key"}
     async with httpx.AsyncClient(base_url=base) as http:
         assert (await http.get("/health")).json() == {
-            "status": "ok", "database": "ok", "temporal": "ok"
+            "status": "ok",
+            "database": "ok",
+            "temporal": "ok",
         }
-        started = await http.post("/v1/email-verifications", headers=auth,
-                                  json={"email": "grace@example.com", "business_id": "biz-42"})
+        started = await http.post(
+            "/v1/email-verifications",
+            headers=auth,
+            json={"email": "grace@example.com", "business_id": "biz-42"},
+        )
         assert started.status_code == 202
         flow_id = started.json()["id"]
 
@@ -63,7 +72,8 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
         page = await http.get(link)  # the link as the recipient opens it
         assert page.status_code == 200 and token in page.text, (token, page.text)
         assert (await http.get(f"/v1/email-verifications/{flow_id}", headers=auth)).json()[
-            "status"] == "pending"
+            "status"
+        ] == "pending"
 
         clicked = await http.post("/verify-email", data={"token": token})  # the button
         assert clicked.status_code == 200 and "confirmed" in clicked.text
@@ -72,8 +82,10 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
 
     handle = dev_client.get_workflow_handle(flow_id)
     await handle.result()
-    query = (f'ActivationFlow = "email-verification" AND ActivationStatus = "verified" '
-             f'AND BusinessId = "biz-42"')
+    query = (
+        'ActivationFlow = "email-verification" AND ActivationStatus = "verified" '
+        'AND BusinessId = "biz-42"'
+    )
     found: list[str] = []
     for _ in range(100):  # visibility is eventually consistent
         found = [wf.id async for wf in dev_client.list_workflows(query)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 
@@ -36,7 +38,9 @@ async def test_invalid_start_bodies_are_422(
 
 async def test_a_body_that_is_not_json_is_422(api: httpx.AsyncClient) -> None:
     response = await api.post(
-        "/v1/email-verifications", content=b"{not json", headers=AUTH | {"content-type": "application/json"}
+        "/v1/email-verifications",
+        content=b"{not json",
+        headers=AUTH | {"content-type": "application/json"},
     )
     assert response.status_code == 422 and response.json()["code"] == "invalid_request"
 
@@ -49,7 +53,7 @@ async def test_an_oversized_body_is_413(api: httpx.AsyncClient, smtp: MailSink) 
 
 
 async def test_a_chunked_oversized_body_is_413(api: httpx.AsyncClient) -> None:
-    async def chunks():  # type: ignore[no-untyped-def]
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(40):
             yield b"x" * 1024
 
@@ -57,15 +61,23 @@ async def test_a_chunked_oversized_body_is_413(api: httpx.AsyncClient) -> None:
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eA=="}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic eA=="}]
+)
 async def test_endpoints_without_a_valid_api_key_are_401(
     api: httpx.AsyncClient, smtp: MailSink, headers: dict[str, str]
 ) -> None:
-    response = await api.post("/v1/email-verifications", json={"email": "ada@example.com"}, headers=headers)
+    response = await api.post(
+        "/v1/email-verifications", json={"email": "ada@example.com"}, headers=headers
+    )
     assert response.status_code == 401
     assert response.json()["code"] in ("missing_api_key", "invalid_api_key")
     assert response.headers["WWW-Authenticate"] == "Bearer"
-    for method, path in [("GET", UNKNOWN_ID), ("POST", f"{UNKNOWN_ID}/resend"), ("DELETE", UNKNOWN_ID)]:
+    for method, path in [
+        ("GET", UNKNOWN_ID),
+        ("POST", f"{UNKNOWN_ID}/resend"),
+        ("DELETE", UNKNOWN_ID),
+    ]:
         other = await api.request(method, f"/v1/email-verifications/{path}", headers=headers)
         assert other.status_code == 401
     assert smtp.messages() == []
@@ -74,7 +86,9 @@ async def test_endpoints_without_a_valid_api_key_are_401(
 @pytest.mark.parametrize("flow_id", [UNKNOWN_ID, "nope", "email-verification-" + "A" * 24])
 async def test_unknown_ids_are_404(api: httpx.AsyncClient, flow_id: str) -> None:
     for method, path in [("GET", ""), ("POST", "/resend"), ("DELETE", "")]:
-        response = await api.request(method, f"/v1/email-verifications/{flow_id}{path}", headers=AUTH)
+        response = await api.request(
+            method, f"/v1/email-verifications/{flow_id}{path}", headers=AUTH
+        )
         assert response.status_code == 404, (method, path)
         assert response.json()["code"] == "verification_not_found"
     changed = await api.post(

@@ -17,14 +17,18 @@ pytestmark = pytest.mark.asyncio
 
 
 async def start(api: httpx.AsyncClient, email: str = "ada@example.com", **extra: str) -> dict:  # type: ignore[type-arg]
-    response = await api.post("/v1/email-verifications", json={"email": email, **extra}, headers=AUTH)
+    response = await api.post(
+        "/v1/email-verifications", json={"email": email, **extra}, headers=AUTH
+    )
     assert response.status_code == 202, response.text
     body: dict = response.json()  # type: ignore[type-arg]
     return body
 
 
 def track(time_env: WorkflowEnvironment, flow_id: str) -> None:
-    STARTED_FLOWS.append(time_env.client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id))
+    STARTED_FLOWS.append(
+        time_env.client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
+    )
 
 
 async def test_start_returns_the_flow_and_a_repeat_returns_the_same(
@@ -75,7 +79,9 @@ async def test_change_of_address_while_pending(
     track(time_env, flow["id"])
     await time_env.sleep(timedelta(seconds=61))
     changed = await api.post(
-        f"/v1/email-verifications/{flow['id']}/email", json={"email": "new@example.com"}, headers=AUTH
+        f"/v1/email-verifications/{flow['id']}/email",
+        json={"email": "new@example.com"},
+        headers=AUTH,
     )
     assert changed.status_code == 202 and changed.json()["email"] == "new@example.com"
     (mail,) = await smtp.wait_for(1, to="new@example.com")

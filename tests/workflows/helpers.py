@@ -11,8 +11,8 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from core.settings import Settings
-from tests.conftest import STARTED_FLOWS
 from models.email_verification import StartVerificationInput, VerificationState
+from tests.conftest import STARTED_FLOWS
 from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, start
 
 HISTORIES = Path(__file__).parent / "histories"

@@ -32,7 +32,9 @@ pytestmark = pytest.mark.asyncio
 
 
 async def confirm(handle: Handle, token: str) -> VerificationStatus:
-    state = await handle.execute_update(EmailVerificationWorkflow.confirm, ConfirmInput(hash_token(token)))
+    state = await handle.execute_update(
+        EmailVerificationWorkflow.confirm, ConfirmInput(hash_token(token))
+    )
     return state.status
 
 
@@ -94,9 +96,10 @@ async def test_the_link_expires_after_24_hours(
 
     await time_env.sleep(timedelta(minutes=2))
     assert (await handle.result()).status == VerificationStatus.EXPIRED
-    assert await handle.query(
-        EmailVerificationWorkflow.check_token, ConfirmInput(hash_token(token))
-    ) == TokenCheck.DEAD
+    assert (
+        await handle.query(EmailVerificationWorkflow.check_token, ConfirmInput(hash_token(token)))
+        == TokenCheck.DEAD
+    )
     with pytest.raises(RPCError):  # a finished flow takes no more updates
         await confirm(handle, token)
     assert (await handle.describe()).typed_search_attributes.get(ACTIVATION_STATUS) == "expired"
@@ -210,9 +213,10 @@ async def test_cancel_ends_the_flow_and_kills_the_link(
     state = await handle.execute_update(EmailVerificationWorkflow.cancel)
     assert state.status == VerificationStatus.CANCELLED
     assert (await handle.result()).status == VerificationStatus.CANCELLED
-    assert await handle.query(
-        EmailVerificationWorkflow.check_token, ConfirmInput(hash_token(token))
-    ) == TokenCheck.DEAD
+    assert (
+        await handle.query(EmailVerificationWorkflow.check_token, ConfirmInput(hash_token(token)))
+        == TokenCheck.DEAD
+    )
     await keep_history(handle, "cancelled")
 
 

@@ -1,0 +1,82 @@
+"""The verification activities, run as activities (ActivityEnvironment) on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.testing import ActivityEnvironment
+
+from activities.email_verification import EmailVerificationActivities
+from activities.mail import MailSender
+from core.settings import Settings
+from core.tokens import hash_token
+from models.email_verification import RecordOutcomeInput, SendLinkInput, VerificationStatus
+from models.records import EmailVerification
+from tests.conftest import MailSink, token_in
+
+pytestmark = pytest.mark.asyncio
+FLOW_ID = "email-verification-" + "a" * 24
+
+
+@pytest.fixture
+def activities(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> EmailVerificationActivities:
+    return EmailVerificationActivities(settings, sessions, MailSender(settings, sessions))
+
+
+def link_input(number: int = 1) -> SendLinkInput:
+    return SendLinkInput(
+        flow_id=FLOW_ID,
+        link_number=number,
+        email="ada@example.com",
+        purpose="signup",
+        locale="en",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+
+
+async def test_send_link_returns_the_hash_of_the_mailed_token(
+    activities: EmailVerificationActivities, smtp: MailSink
+) -> None:
+    token_hash = await ActivityEnvironment().run(activities.send_link, link_input())
+    (mail,) = await smtp.wait_for(1)
+    token = token_in(mail)
+    assert token.startswith("a" * 24 + ".")
+    assert hash_token(token) == token_hash
+
+
+async def test_a_retried_send_link_does_not_send_again(
+    activities: EmailVerificationActivities, smtp: MailSink
+) -> None:
+    env = ActivityEnvironment()
+    first = await env.run(activities.send_link, link_input())
+    again = await env.run(activities.send_link, link_input())  # the retry after a lost completion
+    assert again == first
+    await smtp.wait_for(1)
+    other = await env.run(activities.send_link, link_input(2))  # a new link is a new message
+    assert other != first
+    assert len(await smtp.wait_for(2)) == 2
+
+
+async def test_record_outcome_is_idempotent(
+    activities: EmailVerificationActivities, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    outcome = RecordOutcomeInput(
+        flow_id=FLOW_ID,
+        email="ada@example.com",
+        purpose="signup",
+        status=VerificationStatus.VERIFIED,
+        business_id=None,
+        finished_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )
+    env = ActivityEnvironment()
+    await env.run(activities.record_outcome, outcome)
+    await env.run(activities.record_outcome, outcome)
+    async with sessions() as session:
+        rows = (await session.scalars(select(EmailVerification))).all()
+    assert [(row.flow_id, row.status) for row in rows] == [(FLOW_ID, "verified")]
+    assert rows[0].finished_at == datetime(2030, 1, 1, tzinfo=UTC)

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from core.tokens import domain_key, hash_token, is_domain_key, mask_email, new_token, split_token
+
+
+def test_domain_keys_are_stable_keyed_and_opaque() -> None:
+    key = domain_key("secret", "signup", "ada@example.com")
+    assert key == domain_key("secret", "signup", "ada@example.com") and is_domain_key(key)
+    assert key != domain_key("other-secret", "signup", "ada@example.com")
+    assert "ada" not in key
+
+
+def test_tokens_split_into_a_public_part_and_a_secret() -> None:
+    token = new_token("a" * 24)
+    assert split_token(token) == ("a" * 24, token.split(".")[1])
+    assert new_token("a" * 24) != token
+    assert split_token("no-dot") is None and split_token("a.short") is None
+    assert len(hash_token(token)) == 64 and hash_token(token) != token
+
+
+def test_emails_are_masked_for_operators() -> None:
+    assert mask_email("grace@example.com") == "g***@example.com"

@@ -1,0 +1,65 @@
+"""docker-compose.yml cannot run here (no Docker engine); check that it matches the code: every
+ACTIVATION_ variable is a real setting, required secrets are demanded, and the production settings
+it describes are accepted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from core.settings import Settings
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+COMPOSE = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+APP_SERVICES = ("migrate", "api", "worker")
+
+
+def resolve(value: str) -> str:
+    """Fill `${VAR:?msg}` with a strong stand-in and `${VAR:-default}` with its default."""
+    value = re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "x" * 40, value)
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+
+
+def test_every_activation_variable_is_a_setting() -> None:
+    for name in APP_SERVICES:
+        for key in SERVICES[name]["environment"]:
+            assert key.startswith("ACTIVATION_"), (name, key)
+            assert key.removeprefix("ACTIVATION_").lower() in Settings.model_fields, (name, key)
+
+
+def test_the_app_services_describe_valid_production_settings() -> None:
+    for name in APP_SERVICES:
+        env = {
+            k.removeprefix("ACTIVATION_").lower(): resolve(str(v))
+            for k, v in SERVICES[name]["environment"].items()
+        }
+        settings = Settings.model_validate(env)
+        assert settings.environment == "production"
+        assert settings.database_url.startswith("postgresql+asyncpg://")
+        assert settings.temporal_address == "temporal:7233"
+
+
+def test_secrets_are_required_not_defaulted() -> None:
+    text = (Path(__file__).parent.parent / "docker-compose.yml").read_text()
+    for variable in ("POSTGRES_PASSWORD", "ACTIVATION_SECRET_KEY", "ACTIVATION_API_KEYS"):
+        assert f"${{{variable}:?" in text
+
+
+def test_services_start_in_order_and_report_health() -> None:
+    assert SERVICES["api"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert SERVICES["worker"]["depends_on"]["temporal-search-attributes"]["condition"] == (
+        "service_completed_successfully"
+    )
+    for name in ("postgresql", "temporal", "api"):
+        assert "healthcheck" in SERVICES[name]
+    assert "replicas" in SERVICES["worker"]["deploy"]
+
+
+def test_the_search_attributes_the_code_uses_are_created() -> None:
+    command = " ".join(SERVICES["temporal-search-attributes"]["command"])
+    for key in SEARCH_ATTRIBUTES:
+        assert key.name in command
