@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-bench: install  ## end-to-end throughput against bare Temporal; BENCH_ARGS="--quick" for a smoke run
+bench: install  ## product vs bare Temporal; BENCH_ARGS="--quick" (smoke) or "-n 500 -c 10 -m 10000"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 lock:  ## re-resolve requirements.lock from pyproject.toml

@@ -1,0 +1,69 @@
+"""The bare Temporal program with the product flow's shape and nothing else: start, one activity,
+one update, one activity, result. No API, database or SMTP. Run as its own worker process."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.worker import Worker
+
+RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
+
+
+@activity.defn(name="baseline.send")
+async def send(flow_id: str) -> str:
+    return "0" * 64
+
+
+@activity.defn(name="baseline.record")
+async def record(flow_id: str) -> None:
+    return None
+
+
+@workflow.defn
+class BaselineWorkflow:
+    def __init__(self) -> None:
+        self._hash: str | None = None
+        self._confirmed = False
+
+    @workflow.run
+    async def run(self, flow_id: str) -> str:
+        self._hash = await workflow.execute_activity(
+            send, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+        )
+        await workflow.wait_condition(lambda: self._confirmed)
+        await workflow.execute_activity(
+            record, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+        )
+        return "verified"
+
+    @workflow.update
+    async def confirm(self, token_hash: str) -> str:
+        await workflow.wait_condition(lambda: self._hash is not None)
+        self._confirmed = token_hash == self._hash
+        return "verified" if self._confirmed else "invalid"
+
+
+async def serve(address: str, task_queue: str) -> None:
+    client = await Client.connect(address)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    async with Worker(
+        client, task_queue=task_queue, workflows=[BaselineWorkflow], activities=[send, record]
+    ):
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--task-queue", required=True)
+    args = parser.parse_args()
+    asyncio.run(serve(args.address, args.task_queue))

@@ -1,0 +1,459 @@
+"""`make bench`: what the product costs on top of the Temporal server it runs on.
+
+In one run, on one Temporal dev server started here:
+1. throughput: N complete email verifications over HTTP by C concurrent clients (start -> the mail
+   reaches a real SMTP server on loopback -> the token is confirmed -> verified);
+2. baseline: the bare Temporal program of the same shape (bench/baseline.py), same N and C;
+3. parked flows: M pending verifications left waiting; worker and API peak RSS, worker CPU while
+   idle, and p99 of `GET /v1/email-verifications/{id}` under that load;
+4. on SQLite, and on PostgreSQL when 127.0.0.1:5432 answers.
+The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import email
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from temporalio.client import Client
+
+from bench.baseline import BaselineWorkflow
+from models.migrate import upgrade
+from workers.dev_temporal import DevTemporalServer
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+API_KEY = "bench-api-key-0123456789"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+TOKEN = re.compile(r"token=([A-Za-z0-9_.\-]+)")
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000 if ordered else 0.0
+
+
+# -- the mail server the flows send to ---------------------------------------------------------
+
+
+class Inbox:
+    """A real SMTP server: hands each expected recipient its token and the arrival time."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._waiters: dict[str, asyncio.Future[tuple[str, float]]] = {}
+        self.received = 0
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def expect(self, address: str) -> asyncio.Future[tuple[str, float]]:
+        future: asyncio.Future[tuple[str, float]] = self._loop.create_future()
+        self._waiters[address] = future
+        return future
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        arrived = time.perf_counter()
+        message = email.message_from_bytes(envelope.content)
+        body = ""
+        for part in message.walk():
+            payload = part.get_payload(decode=True)
+            if part.get_content_type() == "text/plain" and isinstance(payload, bytes):
+                body = payload.decode()
+        match = TOKEN.search(body)
+        for address in envelope.rcpt_tos:
+            self._loop.call_soon_threadsafe(self._deliver, address, match, arrived)
+        return "250 OK"
+
+    def _deliver(self, address: str, match: re.Match[str] | None, arrived: float) -> None:
+        self.received += 1
+        future = self._waiters.pop(address, None)
+        if future is not None and not future.done() and match:
+            future.set_result((match.group(1), arrived))
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+def rss_mb(pid: int) -> tuple[float, float]:
+    """(current, peak) resident set size of a process, from /proc."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+def cpu_seconds(pid: int) -> float:
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Product:
+    """The product's worker and API as separate processes, like in production."""
+
+    worker: asyncio.subprocess.Process
+    api: asyncio.subprocess.Process
+    base: str
+
+    @classmethod
+    async def start(cls, env: dict[str, str], logs: Path) -> Product:
+        port = free_port()
+        env = env | {
+            "ACTIVATION_API_PORT": str(port),
+            "ACTIVATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        }
+        with (logs / "worker.log").open("ab") as wlog, (logs / "api.log").open("ab") as alog:
+            worker = await asyncio.create_subprocess_exec(
+                str(BIN / "activation"),
+                "--log-level",
+                "WARNING",
+                "worker",
+                env=env,
+                stdout=wlog,
+                stderr=wlog,
+            )
+            api = await asyncio.create_subprocess_exec(
+                str(BIN / "activation"),
+                "--log-level",
+                "WARNING",
+                "api",
+                env=env,
+                stdout=alog,
+                stderr=alog,
+            )
+        base = f"http://127.0.0.1:{port}"
+        async with httpx.AsyncClient(base_url=base) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/health")).status_code == 200:
+                        return cls(worker, api, base)
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError(f"the API did not come up; see {logs}")
+
+    async def stop(self) -> None:
+        for process in (self.api, self.worker):
+            process.send_signal(signal.SIGTERM)
+        for process in (self.api, self.worker):
+            await process.wait()
+
+
+# -- drivers -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Timings:
+    start: list[float] = field(default_factory=list)
+    inbox: list[float] = field(default_factory=list)
+    confirm: list[float] = field(default_factory=list)
+    wall: float = 0.0
+    count: int = 0
+
+    @property
+    def per_s(self) -> float:
+        return self.count / self.wall if self.wall else 0.0
+
+
+async def drive(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
+    """Run `one(i)` for i in range(n) on `concurrency` clients; return the wall time."""
+    counter = iter(range(n))
+
+    async def client() -> None:
+        for i in counter:
+            await one(i)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return time.perf_counter() - began
+
+
+async def product_throughput(
+    http: httpx.AsyncClient, inbox: Inbox, run: str, n: int, concurrency: int
+) -> Timings:
+    timings = Timings(count=n)
+
+    async def one(i: int) -> None:
+        address = f"bench-{run}-{i}@example.com"
+        delivered = inbox.expect(address)
+        t0 = time.perf_counter()
+        started = await http.post("/v1/email-verifications", json={"email": address}, headers=AUTH)
+        started.raise_for_status()
+        t1 = time.perf_counter()
+        token, arrived = await asyncio.wait_for(delivered, timeout=120)
+        t2 = time.perf_counter()
+        confirmed = await http.post("/v1/email-verifications/confirm", json={"token": token})
+        t3 = time.perf_counter()
+        if confirmed.json().get("status") != "verified":
+            raise RuntimeError(f"confirm failed: {confirmed.text}")
+        timings.start.append(t1 - t0)
+        timings.inbox.append(arrived - t0)
+        timings.confirm.append(t3 - t2)
+
+    timings.wall = await drive(n, concurrency, one)
+    return timings
+
+
+async def baseline_throughput(client: Client, task_queue: str, n: int, concurrency: int) -> Timings:
+    timings = Timings(count=n)
+    run = uuid.uuid4().hex[:8]
+
+    async def one(i: int) -> None:
+        t0 = time.perf_counter()
+        handle = await client.start_workflow(
+            BaselineWorkflow.run, f"b-{run}-{i}", id=f"baseline-{run}-{i}", task_queue=task_queue
+        )
+        t1 = time.perf_counter()
+        await handle.execute_update(BaselineWorkflow.confirm, "0" * 64)
+        t2 = time.perf_counter()
+        await handle.result()
+        timings.start.append(t1 - t0)
+        timings.inbox.append(t2 - t0)  # start -> first activity done -> update answered
+        timings.confirm.append(time.perf_counter() - t2)
+
+    timings.wall = await drive(n, concurrency, one)
+    return timings
+
+
+@dataclass
+class Parked:
+    count: int
+    start_per_s: float
+    worker_rss_mb: float
+    worker_peak_mb: float
+    api_peak_mb: float
+    worker_idle_cpu_pct: float
+    status_p50_ms: float
+    status_p99_ms: float
+
+
+async def parked_flows(
+    http: httpx.AsyncClient,
+    inbox: Inbox,
+    product: Product,
+    run: str,
+    m: int,
+    concurrency: int,
+    idle_seconds: float,
+) -> Parked:
+    ids: list[str] = []
+    before = inbox.received
+
+    async def park(i: int) -> None:
+        response = await http.post(
+            "/v1/email-verifications", json={"email": f"parked-{run}-{i}@example.com"}, headers=AUTH
+        )
+        response.raise_for_status()
+        ids.append(response.json()["id"])
+
+    wall = await drive(m, concurrency, park)
+    while inbox.received - before < m:  # every link is out: the worker has nothing left to do
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)
+    cpu_before = cpu_seconds(product.worker.pid)
+    await asyncio.sleep(idle_seconds)
+    idle_cpu = (cpu_seconds(product.worker.pid) - cpu_before) / idle_seconds * 100
+
+    latencies: list[float] = []
+    sample = [random.choice(ids) for _ in range(min(1000, max(100, m)))]
+
+    async def read(i: int) -> None:
+        t0 = time.perf_counter()
+        response = await http.get(f"/v1/email-verifications/{sample[i]}", headers=AUTH)
+        response.raise_for_status()
+        latencies.append(time.perf_counter() - t0)
+
+    await drive(len(sample), 10, read)
+    worker_rss, worker_peak = rss_mb(product.worker.pid)
+    return Parked(
+        m,
+        m / wall,
+        worker_rss,
+        worker_peak,
+        rss_mb(product.api.pid)[1],
+        idle_cpu,
+        pct(latencies, 0.5),
+        pct(latencies, 0.99),
+    )
+
+
+# -- stores ------------------------------------------------------------------------------------
+
+
+def postgres_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 5432), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+async def pg_admin(statement: str) -> None:
+    engine = create_async_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(text(statement))
+    await engine.dispose()
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def row(name: str, t: Timings, n: int, c: int) -> str:
+    return (
+        f"{name:<10} {n:>6} {c:>5} {t.per_s:>8.1f} "
+        f"{pct(t.start, 0.5):>7.1f}/{pct(t.start, 0.99):<7.1f} "
+        f"{pct(t.inbox, 0.5):>7.1f}/{pct(t.inbox, 0.99):<7.1f} "
+        f"{pct(t.confirm, 0.5):>7.1f}/{pct(t.confirm, 0.99):<7.1f}"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    work = Path(tempfile.mkdtemp(prefix="activation-bench-"))
+    address = f"127.0.0.1:{free_port()}"
+    temporal = await DevTemporalServer.start(
+        address=address,
+        namespace="default",
+        ui_port=None,
+        database_file=work / "temporal.db",
+        search_attributes=SEARCH_ATTRIBUTES,
+        log_file=work / "temporal.log",
+    )
+    inbox = Inbox(asyncio.get_running_loop())
+    base_env = os.environ | {
+        "ACTIVATION_ENVIRONMENT": "test",
+        "ACTIVATION_TEMPORAL_ADDRESS": address,
+        "ACTIVATION_SMTP_PORT": str(inbox.port),
+        "ACTIVATION_API_KEYS": API_KEY,
+        "ACTIVATION_SECRET_KEY": "bench-secret-key-with-more-than-32-characters",
+        "ACTIVATION_DATA_DIR": str(work),
+    }
+    stores = [("sqlite", f"sqlite+aiosqlite:///{work}/app.db")]
+    if postgres_reachable() and not args.sqlite_only:
+        stores.append(
+            (
+                "postgres",
+                f"postgresql+asyncpg://postgres@127.0.0.1:5432/bench_{uuid.uuid4().hex[:8]}",
+            )
+        )
+    results: dict[str, tuple[Timings, Parked]] = {}
+    try:
+        queue = f"baseline-{uuid.uuid4().hex[:8]}"
+        baseline_worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
+        )
+        baseline = await baseline_throughput(temporal.client, queue, args.n, args.concurrency)
+        baseline_worker.send_signal(signal.SIGTERM)
+        await baseline_worker.wait()
+
+        for name, url in stores:
+            if name == "postgres":
+                await pg_admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
+            await asyncio.to_thread(upgrade, url)
+            env = base_env | {
+                "ACTIVATION_DATABASE_URL": url,
+                "ACTIVATION_TEMPORAL_TASK_QUEUE": f"bench-{name}-{uuid.uuid4().hex[:6]}",
+            }
+            product = await Product.start(env, work)
+            try:
+                limits = httpx.Limits(max_connections=max(args.concurrency, 20))
+                async with httpx.AsyncClient(
+                    base_url=product.base, limits=limits, timeout=120
+                ) as http:
+                    flows = await product_throughput(http, inbox, name, args.n, args.concurrency)
+                    parked = await parked_flows(
+                        http,
+                        inbox,
+                        product,
+                        name,
+                        args.parked,
+                        max(args.concurrency, 20),
+                        args.idle_seconds,
+                    )
+                results[name] = (flows, parked)
+            finally:
+                await product.stop()
+                if name == "postgres":
+                    await pg_admin(
+                        f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'
+                    )
+    finally:
+        inbox.stop()
+        await temporal.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\nThroughput: N={args.n} flows, concurrency={args.concurrency} (latencies p50/p99 ms)")
+    print(
+        f"{'run':<10} {'flows':>6} {'conc':>5} {'flows/s':>8} {'start':>15} "
+        f"{'to inbox':>15} {'confirm':>15}"
+    )
+    print(row("baseline", baseline, args.n, args.concurrency))
+    for name, (flows, _) in results.items():
+        print(row(name, flows, args.n, args.concurrency))
+    print(f"\nParked flows (M={args.parked}):")
+    print(
+        f"{'store':<10} {'parked':>7} {'start/s':>8} {'worker RSS':>11} {'peak':>7} "
+        f"{'API peak':>9} {'idle CPU':>9} {'status p50':>11} {'p99':>7}"
+    )
+    for name, (_, p) in results.items():
+        print(
+            f"{name:<10} {p.count:>7} {p.start_per_s:>8.1f} {p.worker_rss_mb:>8.0f} MB "
+            f"{p.worker_peak_mb:>4.0f} MB {p.api_peak_mb:>6.0f} MB {p.worker_idle_cpu_pct:>8.1f}% "
+            f"{p.status_p50_ms:>8.1f} ms {p.status_p99_ms:>4.1f} ms"
+        )
+    flows, _ = results["sqlite"]
+    print(
+        f"\nratio={flows.per_s / baseline.per_s:.2f} flows_per_s={flows.per_s:.1f} "
+        f"baseline_per_s={baseline.per_s:.1f} p50_inbox_ms={pct(flows.inbox, 0.5):.0f} "
+        f"p99_inbox_ms={pct(flows.inbox, 0.99):.0f}"
+    )
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="make bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("-n", type=int, default=300, help="complete flows per run (default 300)")
+    parser.add_argument("-c", "--concurrency", type=int, default=10, help="concurrent clients")
+    parser.add_argument("-m", "--parked", type=int, default=10_000, help="parked flows")
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: tiny N and M")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.concurrency, args.parked, args.idle_seconds = 10, 5, 20, 0.5
+    return args
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse()))

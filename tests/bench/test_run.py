@@ -1,0 +1,23 @@
+"""`make bench --quick` as a smoke test: the bench runs end to end and prints its summary line.
+It asserts that the numbers exist, never how fast they are."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+SUMMARY = re.compile(
+    r"^ratio=[\d.]+ flows_per_s=[\d.]+ baseline_per_s=[\d.]+ p50_inbox_ms=\d+ p99_inbox_ms=\d+$"
+)
+
+
+def test_the_quick_bench_runs_and_prints_the_summary_line_last() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert SUMMARY.match(lines[-1]), lines[-1]
+    assert any(line.startswith("baseline ") for line in lines)
+    assert any(line.startswith("sqlite ") for line in lines)
