@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
+from activities.smtp_pool import SmtpPool
 from core.settings import Settings
 from models.records import SentMessage
 
@@ -50,6 +51,7 @@ class MailSender:
             enable_async=False,
         )
         self._templates.filters["utc"] = format_utc
+        self._smtp = SmtpPool(settings)
 
     def message_id(self, idempotency_key: str) -> str:
         """Stable per idempotency key, so even a duplicate delivery is one message to the client."""
@@ -97,18 +99,8 @@ class MailSender:
         return str(message["Message-ID"])
 
     async def _deliver(self, message: EmailMessage) -> None:
-        s = self._settings
         try:
-            await aiosmtplib.send(
-                message,
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password,
-                use_tls=s.smtp_tls == "tls",
-                start_tls=True if s.smtp_tls == "starttls" else False,
-                timeout=s.smtp_timeout_seconds,
-            )
+            await self._smtp.send(message)
         except aiosmtplib.SMTPRecipientsRefused as err:
             if all(refusal.code in PERMANENT_SMTP_CODES for refusal in err.recipients):
                 raise ApplicationError(

@@ -55,6 +55,11 @@ def free_port() -> int:
         return port
 
 
+def progress(text: str) -> None:
+    """Progress goes to stderr; stdout holds only the report."""
+    print(f"[bench] {text}", file=sys.stderr, flush=True)
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000 if ordered else 0.0
@@ -372,6 +377,7 @@ async def main(args: argparse.Namespace) -> None:
         baseline_worker = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
         )
+        progress(f"baseline: {args.n} flows, concurrency {args.concurrency}")
         baseline = await baseline_throughput(temporal.client, queue, args.n, args.concurrency)
         baseline_worker.send_signal(signal.SIGTERM)
         await baseline_worker.wait()
@@ -390,7 +396,9 @@ async def main(args: argparse.Namespace) -> None:
                 async with httpx.AsyncClient(
                     base_url=product.base, limits=limits, timeout=120
                 ) as http:
+                    progress(f"{name}: {args.n} flows, concurrency {args.concurrency}")
                     flows = await product_throughput(http, inbox, name, args.n, args.concurrency)
+                    progress(f"{name}: parking {args.parked} flows")
                     parked = await parked_flows(
                         http,
                         inbox,

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 FLOW_KIND = "email-verification"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+STATE_MEMO = "state"  # the memo key under which the workflow publishes its VerificationState
 
 
 def flow_key_of(flow_id: str) -> str:

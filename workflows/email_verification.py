@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from models.email_verification import (
         FLOW_ID_PREFIX,
         FLOW_KIND,
+        STATE_MEMO,
         ChangeEmailInput,
         ConfirmInput,
         RecordOutcomeInput,
@@ -72,6 +73,7 @@ class EmailVerificationWorkflow:
 
     @workflow.run
     async def run(self, input: StartVerificationInput) -> VerificationState:
+        self._publish()
         while self._status == PENDING:
             if self._link_requested:
                 await self._send_link()
@@ -87,7 +89,8 @@ class EmailVerificationWorkflow:
             except TimeoutError:
                 continue  # the loop head decides: expired, or a resend moved the deadline
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await workflow.execute_activity_method(
+        # Local: a short idempotent write needs no task round trip through the server.
+        await workflow.execute_local_activity_method(
             EmailVerificationActivities.record_outcome,
             RecordOutcomeInput(
                 flow_id=workflow.info().workflow_id,
@@ -128,6 +131,7 @@ class EmailVerificationWorkflow:
             self._set_status(VerificationStatus.VERIFIED)
             return self._state()
         self._failed_attempts += 1
+        self._publish()
         if self._failed_attempts >= self._input.max_attempts:
             self._set_status(VerificationStatus.LOCKED)
             raise ApplicationError(
@@ -148,6 +152,7 @@ class EmailVerificationWorkflow:
     def resend(self) -> VerificationState:
         self._resends_used += 1
         self._request_link()
+        self._publish()
         return self._state()
 
     @resend.validator
@@ -160,6 +165,7 @@ class EmailVerificationWorkflow:
         self._email = input.email
         self._resends_used += 1
         self._request_link()
+        self._publish()
         return self._state()
 
     @change_email.validator
@@ -241,6 +247,12 @@ class EmailVerificationWorkflow:
     def _set_status(self, status: VerificationStatus) -> None:
         self._status = status
         workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
+        self._publish()
+
+    def _publish(self) -> None:
+        """Keep the public state in the memo: status reads are then a `describe` on the server,
+        answered without a worker or a replay, however many flows are parked."""
+        workflow.upsert_memo({STATE_MEMO: self._state()})
 
     def _require_pending(self) -> None:
         if self._status != PENDING:

@@ -22,6 +22,7 @@ from core.settings import Settings
 from core.tokens import hash_token, is_domain_key, split_token
 from models.email_verification import (
     FLOW_ID_PREFIX,
+    STATE_MEMO,
     ChangeEmailInput,
     ConfirmInput,
     StartVerificationInput,
@@ -129,9 +130,13 @@ def _status_error(state: VerificationState) -> ApiError:
 
 
 async def _final_state(handle: Handle) -> VerificationState:
-    """A finished flow no longer takes updates, but its last state still answers queries."""
+    """The state the flow published in its memo: read from the server, running or finished."""
     try:
-        return await handle.query(EmailVerificationWorkflow.state)
+        description = await handle.describe()
+        state: VerificationState = await description.memo_value(
+            STATE_MEMO, type_hint=VerificationState
+        )
+        return state
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
             raise ApiError(
