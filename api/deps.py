@@ -15,14 +15,15 @@ from api.errors import ApiError, ErrorCode
 from core.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
+# Dependencies are `async def`: sync ones would each cost a thread-pool hop on every request.
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
@@ -37,7 +38,7 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]
 
 
-def require_api_key(
+async def require_api_key(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
