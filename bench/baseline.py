@@ -12,6 +12,7 @@ from temporalio import activity, workflow
 from temporalio.client import Client
 from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 
@@ -55,8 +56,16 @@ async def serve(address: str, task_queue: str) -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    # The same sandbox setting as the product's worker, so the ratio measures the product.
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+    )
     async with Worker(
-        client, task_queue=task_queue, workflows=[BaselineWorkflow], activities=[send, record]
+        client,
+        task_queue=task_queue,
+        workflows=[BaselineWorkflow],
+        activities=[send, record],
+        workflow_runner=runner,
     ):
         await stop.wait()
 
