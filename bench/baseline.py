@@ -75,4 +75,8 @@ if __name__ == "__main__":
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", required=True)
     args = parser.parse_args()
-    asyncio.run(serve(args.address, args.task_queue))
+    # Run the definitions from `bench.baseline`, not `__main__`: the sandbox passes modules
+    # through by name.
+    from bench import baseline
+
+    asyncio.run(baseline.serve(args.address, args.task_queue))

@@ -313,6 +313,18 @@ async def parked_flows(
     )
 
 
+async def until_exit(process: asyncio.subprocess.Process, work: Awaitable[Timings]) -> Timings:
+    """Run `work`, failing at once if the worker process it needs dies."""
+    task = asyncio.ensure_future(work)
+    exited = asyncio.ensure_future(process.wait())
+    await asyncio.wait([task, exited], return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        raise RuntimeError(f"the worker exited with {process.returncode}")
+    exited.cancel()
+    return task.result()
+
+
 # -- stores ------------------------------------------------------------------------------------
 
 
@@ -378,7 +390,11 @@ async def main(args: argparse.Namespace) -> None:
             sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
         )
         progress(f"baseline: {args.n} flows, concurrency {args.concurrency}")
-        baseline = await baseline_throughput(temporal.client, queue, args.n, args.concurrency)
+        # Untimed warm-up: the worker is polling and its caches are primed before the clock runs.
+        await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, 3, 1))
+        baseline = await until_exit(
+            baseline_worker, baseline_throughput(temporal.client, queue, args.n, args.concurrency)
+        )
         baseline_worker.send_signal(signal.SIGTERM)
         await baseline_worker.wait()
 
@@ -396,6 +412,7 @@ async def main(args: argparse.Namespace) -> None:
                 async with httpx.AsyncClient(
                     base_url=product.base, limits=limits, timeout=120
                 ) as http:
+                    await product_throughput(http, inbox, f"{name}-warmup", 3, 1)
                     progress(f"{name}: {args.n} flows, concurrency {args.concurrency}")
                     flows = await product_throughput(http, inbox, name, args.n, args.concurrency)
                     progress(f"{name}: parking {args.parked} flows")

@@ -134,6 +134,11 @@ class MailSink:
     def stop(self) -> None:
         self._controller.stop()
 
+    def restart(self) -> None:
+        """Drop every connection and listen again on the same port."""
+        self._controller.stop()
+        self._controller = start_smtp_sink(self.maildir, "127.0.0.1", self.port)
+
     def messages(self, to: str | None = None) -> list[Message]:
         box = mailbox.Maildir(self.maildir, create=False)
         found = sorted(box, key=lambda m: m.get_date())

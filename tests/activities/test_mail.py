@@ -116,3 +116,13 @@ async def test_a_temporary_refusal_is_retried(
     with pytest.raises(Exception) as caught:
         await send(mail)
     assert not isinstance(caught.value, ApplicationError)  # the retry policy applies
+
+
+async def test_a_pooled_connection_the_server_dropped_is_replaced(
+    mail: MailSender, smtp: MailSink
+) -> None:
+    await send(mail, "k1")
+    await smtp.wait_for(1)
+    smtp.restart()  # the server goes away and comes back: the pooled connection is dead
+    await send(mail, "k2")
+    assert len(await smtp.wait_for(2)) == 2
