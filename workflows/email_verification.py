@@ -131,13 +131,13 @@ class EmailVerificationWorkflow:
             self._set_status(VerificationStatus.VERIFIED)
             return self._state()
         self._failed_attempts += 1
-        self._publish()
         if self._failed_attempts >= self._input.max_attempts:
             self._set_status(VerificationStatus.LOCKED)
             raise ApplicationError(
                 "too many failed attempts: the verification is locked",
                 type=VerificationError.LOCKED,
             )
+        self._publish()
         raise ApplicationError(
             "the link is not valid (used, replaced or mistyped)",
             self._attempts_left(),
