@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+from temporalio.client import Client
+
+from api.app import create_app
+from core.settings import Settings
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_health_reports_both_dependencies(api: httpx.AsyncClient) -> None:
+    response = await api.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
+
+
+async def test_health_is_503_and_names_the_broken_database(
+    time_client: Client, settings: Settings
+) -> None:
+    settings.database_url = "sqlite+aiosqlite:////nonexistent-folder/app.db"
+    app = create_app(settings, temporal=time_client)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            response = await client.get("/health")
+    assert response.status_code == 503
+    assert response.json()["database"].startswith("error") and response.json()["temporal"] == "ok"
+
+
+async def test_openapi_docs_describe_the_flow_and_its_auth(api: httpx.AsyncClient) -> None:
+    assert (await api.get("/docs")).status_code == 200
+    spec = (await api.get("/openapi.json")).json()
+    assert "/v1/email-verifications" in spec["paths"]
+    start = spec["paths"]["/v1/email-verifications"]["post"]
+    assert start["security"] and "401" in start["responses"]
+    assert "security" not in spec["paths"]["/v1/email-verifications/confirm"]["post"]
