@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY
     max_body_bytes: int = 16 * 1024
+    # Products and agreements (data, DESIGN.md §2); unset means the packaged default catalog.
+    catalog_file: Path | None = None
 
     # Email verification defaults (DESIGN.md §3).
     verification_expiry_seconds: int = 24 * 3600

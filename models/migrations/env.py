@@ -7,7 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from models import records  # noqa: F401  (registers the tables on Base.metadata)
+from models import domain, records  # noqa: F401  (registers the tables on Base.metadata)
 from models.base import Base, make_engine
 
 target_metadata = Base.metadata

@@ -1,0 +1,65 @@
+"""The product catalog and the agreements each product needs: data, not code (DESIGN.md §2).
+
+The default is `catalog.json` beside this file; `ACTIVATION_CATALOG_FILE` points to another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+DEFAULT_CATALOG = Path(__file__).parent / "catalog.json"
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    kind: Literal["service", "addon", "credits"]
+    deployment: Literal["cloud", "on-premises"]
+
+
+class Agreement(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: str
+    title: str
+    required_for: tuple[Literal["all", "cloud", "on-premises"], ...]
+
+
+class _CatalogFile(BaseModel):
+    products: list[Product]
+    agreements: list[Agreement]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    products: dict[str, Product]
+    agreements: tuple[Agreement, ...]
+
+    def product(self, code: str) -> Product:
+        try:
+            return self.products[code]
+        except KeyError:
+            raise ValueError(f"unknown product {code!r}") from None
+
+    def required_agreements(self, product_codes: Iterable[str]) -> list[Agreement]:
+        """Every activation needs the `all` agreements, plus those of each deployment involved."""
+        deployments = {self.product(code).deployment for code in product_codes}
+        return [
+            agreement
+            for agreement in self.agreements
+            if "all" in agreement.required_for or deployments & set(agreement.required_for)
+        ]
+
+
+def load_catalog(path: Path | None = None) -> Catalog:
+    data = _CatalogFile.model_validate(json.loads((path or DEFAULT_CATALOG).read_text()))
+    return Catalog({product.code: product for product in data.products}, tuple(data.agreements))

@@ -1,0 +1,139 @@
+"""The activation domain (DESIGN.md §2): businesses, accounts, orders, licenses, instances,
+agreement acceptances and credit ledger entries. Written by activities; read by the API.
+
+Idempotency lives in the schema: one instance per service license, one ledger entry per credit
+license, one acceptance per (account, agreement, version, order), one primary per Business.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime
+
+ID = String(36)
+
+
+class Business(Base):
+    __tablename__ = "businesses"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region: Mapped[str] = mapped_column(String(20))
+    credit_balance: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class Account(Base):
+    """A primary (one per Business, email sign-in) or local account (bound to one instance)."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # primary | local
+    status: Mapped[str] = mapped_column(String(10))  # pending | active | lapsed
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("product_instances.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+    __table_args__ = (
+        # The Business never has two primaries, whatever retries happen.
+        Index(
+            "uq_accounts_one_primary",
+            "business_id",
+            unique=True,
+            postgresql_where=text("kind = 'primary'"),
+            sqlite_where=text("kind = 'primary'"),
+        ),
+        # A primary account's email signs in: it identifies one account across businesses.
+        Index(
+            "uq_accounts_primary_email",
+            "email",
+            unique=True,
+            postgresql_where=text("kind = 'primary'"),
+            sqlite_where=text("kind = 'primary'"),
+        ),
+    )
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    contact_email: Mapped[str] = mapped_column(String(320))
+    region: Mapped[str] = mapped_column(String(20))
+    locale: Mapped[str] = mapped_column(String(10))
+    # SHA-256 of the activation code (the code itself is only in the email).
+    activation_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(12))  # pending | activated | expired
+    business_id: Mapped[str | None] = mapped_column(ForeignKey("businesses.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProductInstance(Base):
+    __tablename__ = "product_instances"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    product_code: Mapped[str] = mapped_column(String(50))
+    region: Mapped[str] = mapped_column(String(20))
+    registration_status: Mapped[str] = mapped_column(String(14), default="unregistered")
+    description: Mapped[str | None] = mapped_column(String(200))
+    # The service license that provisioned it: a retried provisioning finds it, not a twin.
+    license_id: Mapped[str | None] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class License(Base):
+    __tablename__ = "licenses"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    product_code: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(10))  # service | addon | credits
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    credits: Mapped[int] = mapped_column(Integer, default=0)
+    expires_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(10))  # issued | active
+    instance_id: Mapped[str | None] = mapped_column(ForeignKey("product_instances.id"))
+
+
+class AgreementAcceptance(Base):
+    __tablename__ = "agreement_acceptances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    agreement_id: Mapped[str] = mapped_column(String(60))
+    version: Mapped[str] = mapped_column(String(20))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint(
+            "account_id",
+            "agreement_id",
+            "version",
+            "order_id",
+            name="uq_agreement_acceptances_once",
+        ),
+    )
+
+
+class CreditLedgerEntry(Base):
+    __tablename__ = "credit_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    # One entry per credit license: a retried provisioning cannot add the credits twice.
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id"), unique=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
