@@ -138,25 +138,20 @@ class Product:
             "ACTIVATION_API_PORT": str(port),
             "ACTIVATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
         }
-        with (logs / "worker.log").open("ab") as wlog, (logs / "api.log").open("ab") as alog:
-            worker = await asyncio.create_subprocess_exec(
-                str(BIN / "activation"),
-                "--log-level",
-                "WARNING",
-                "worker",
-                env=env,
-                stdout=wlog,
-                stderr=wlog,
-            )
-            api = await asyncio.create_subprocess_exec(
-                str(BIN / "activation"),
-                "--log-level",
-                "WARNING",
-                "api",
-                env=env,
-                stdout=alog,
-                stderr=alog,
-            )
+
+        async def spawn(command: str) -> asyncio.subprocess.Process:
+            with (logs / f"{command}.log").open("ab") as log:
+                return await asyncio.create_subprocess_exec(
+                    str(BIN / "activation"),
+                    "--log-level",
+                    "WARNING",
+                    command,
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                )
+
+        worker, api = await spawn("worker"), await spawn("api")
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base) as http:
             for _ in range(300):

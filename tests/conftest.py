@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email
 import mailbox
 import os
 import shutil
@@ -169,10 +168,6 @@ def token_in(message: Message) -> str:
     body = text_of(message)
     start = body.index("token=") + len("token=")
     return body[start:].split()[0]
-
-
-def parse(raw: bytes) -> Message:
-    return email.message_from_bytes(raw)
 
 
 @pytest.fixture

@@ -87,34 +87,29 @@ class _Refuse:
 
 
 @pytest.fixture
-def refusing_smtp(request: pytest.FixtureRequest) -> Iterator[int]:
-    port = free_port()
-    controller = Controller(_Refuse(request.param), hostname="127.0.0.1", port=port)
+def refusing_mail(
+    request: pytest.FixtureRequest, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Iterator[MailSender]:
+    """A sender whose SMTP server refuses every recipient with the parametrized code."""
+    settings.smtp_port = free_port()
+    controller = Controller(_Refuse(request.param), hostname="127.0.0.1", port=settings.smtp_port)
     controller.start()
-    yield port
+    yield MailSender(settings, sessions)
     controller.stop()
 
 
-@pytest.mark.parametrize("refusing_smtp", [550], indirect=True)
-async def test_a_refused_recipient_fails_for_good(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], refusing_smtp: int
-) -> None:
-    settings.smtp_port = refusing_smtp
-    mail = MailSender(settings, sessions)
+@pytest.mark.parametrize("refusing_mail", [550], indirect=True)
+async def test_a_refused_recipient_fails_for_good(refusing_mail: MailSender) -> None:
     with pytest.raises(ApplicationError) as caught:
-        await send(mail)
+        await send(refusing_mail)
     assert caught.value.type == EMAIL_REJECTED and caught.value.non_retryable
-    assert await mail.find_sent("k1") is None
+    assert await refusing_mail.find_sent("k1") is None
 
 
-@pytest.mark.parametrize("refusing_smtp", [451], indirect=True)
-async def test_a_temporary_refusal_is_retried(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], refusing_smtp: int
-) -> None:
-    settings.smtp_port = refusing_smtp
-    mail = MailSender(settings, sessions)
+@pytest.mark.parametrize("refusing_mail", [451], indirect=True)
+async def test_a_temporary_refusal_is_retried(refusing_mail: MailSender) -> None:
     with pytest.raises(Exception) as caught:
-        await send(mail)
+        await send(refusing_mail)
     assert not isinstance(caught.value, ApplicationError)  # the retry policy applies
 
 
