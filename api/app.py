@@ -12,10 +12,18 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorCode, error_response, install_error_handlers
-from api.routes import dev_mailbox, email_verifications, health, verify_page
+from api.routes import (
+    businesses,
+    dev_mailbox,
+    email_verifications,
+    health,
+    license_activations,
+    verify_page,
+)
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from models.base import make_engine, make_session_factory
+from models.catalog import load_catalog
 
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
@@ -30,6 +38,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = make_session_factory(engine)
+        app.state.catalog = load_catalog(settings.catalog_file)
         # Lazy: the API starts (and /health says why) even while Temporal is still coming up.
         app.state.temporal = temporal or await connect(settings, lazy=True)
         try:
@@ -60,6 +69,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         health.router,
         email_verifications.router,
         verify_page.router,
+        license_activations.router,
+        businesses.router,
         dev_mailbox.router,
     ):
         app.include_router(router)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError, ErrorCode
 from core.settings import Settings
+from models.catalog import Catalog
 
 _bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
 # Dependencies are `async def`: sync ones would each cost a thread-pool hop on every request.
@@ -26,8 +29,21 @@ async def _temporal(request: Request) -> Client:
     return client
 
 
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A read session for the request (the API reads the database; activities write it)."""
+    async with request.app.state.sessions() as session:
+        yield session
+
+
+async def _catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
+SessionDep = Annotated[AsyncSession, Depends(_session)]
+CatalogDep = Annotated[Catalog, Depends(_catalog)]
 
 
 async def require_api_key(

@@ -29,6 +29,20 @@ class ErrorCode(StrEnum):
     RESEND_LIMIT_REACHED = "resend_limit_reached"
     TOKEN_INVALID = "token_invalid"
     LINK_NOT_READY = "link_not_ready"
+    INVALID_ORDER = "invalid_order"
+    ORDER_NOT_FOUND = "order_not_found"
+    ORDER_NOT_RECORDED = "order_not_recorded"
+    ACTIVATION_NOT_FOUND = "activation_not_found"
+    ACTIVATION_COMPLETED = "activation_completed"
+    ACTIVATION_EXPIRED = "activation_expired"
+    ACTIVATION_CLOSED = "activation_closed"
+    ACTIVATION_WRONG_STEP = "activation_wrong_step"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    ACCOUNT_EXISTS = "account_exists"
+    NO_INSTANCE_FOR_ADDON = "no_instance_for_addon"
+    AGREEMENTS_INVALID = "agreements_invalid"
+    INSTANCE_CHOICE_INVALID = "instance_choice_invalid"
+    BUSINESS_NOT_FOUND = "business_not_found"
 
 
 class ErrorBody(BaseModel):
@@ -45,12 +59,14 @@ class ApiError(Exception):
         message: str,
         *,
         headers: dict[str, str] | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.details = details
 
 
 def error_response(
@@ -79,7 +95,7 @@ _HTTP_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.headers, exc.details)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

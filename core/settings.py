@@ -57,6 +57,13 @@ class Settings(BaseSettings):
     verification_max_resends: int = 5
     verification_max_attempts: int = 5
 
+    # License activation (DESIGN.md §3): the Activation Link's life and the reminders before
+    # it lapses (seconds before the end, as a JSON list in the environment).
+    activation_link_expiry_seconds: int = 30 * 24 * 3600
+    activation_reminder_before_seconds: list[int] = Field(
+        default_factory=lambda: [7 * 24 * 3600, 24 * 3600]
+    )
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

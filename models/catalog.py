@@ -35,6 +35,7 @@ class Agreement(BaseModel):
 
 
 class _CatalogFile(BaseModel):
+    regions: list[str]
     products: list[Product]
     agreements: list[Agreement]
 
@@ -43,6 +44,7 @@ class _CatalogFile(BaseModel):
 class Catalog:
     products: dict[str, Product]
     agreements: tuple[Agreement, ...]
+    regions: tuple[str, ...]  # where instances can be provisioned; the first is the default
 
     def product(self, code: str) -> Product:
         try:
@@ -62,4 +64,8 @@ class Catalog:
 
 def load_catalog(path: Path | None = None) -> Catalog:
     data = _CatalogFile.model_validate(json.loads((path or DEFAULT_CATALOG).read_text()))
-    return Catalog({product.code: product for product in data.products}, tuple(data.agreements))
+    return Catalog(
+        {product.code: product for product in data.products},
+        tuple(data.agreements),
+        tuple(data.regions),
+    )

@@ -69,12 +69,25 @@ class Order(Base):
     contact_email: Mapped[str] = mapped_column(String(320))
     region: Mapped[str] = mapped_column(String(20))
     locale: Mapped[str] = mapped_column(String(10))
-    # SHA-256 of the activation code (the code itself is only in the email).
-    activation_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(12))  # pending | activated | expired
+    # The sales system's order number: a repeated order with it converges on the same order.
+    reference: Mapped[str | None] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(12))  # pending|activated|expired|failed|cancelled
     business_id: Mapped[str | None] = mapped_column(ForeignKey("businesses.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ActivationCode(Base):
+    """One per emailed Activation Link (the first mail and each reminder carry their own code);
+    only the SHA-256 of the code is stored, and it leads to the order."""
+
+    __tablename__ = "activation_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    link_number: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
 
 class ProductInstance(Base):

@@ -13,15 +13,17 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.email_verification import EmailVerificationActivities
+from activities.license_activation import LicenseActivationActivities
 from activities.mail import MailSender
 from core.settings import Settings
 from core.temporal import connect
 from models.base import make_engine, make_session_factory
 from workflows.email_verification import EmailVerificationWorkflow
+from workflows.license_activation import LicenseActivationWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [EmailVerificationWorkflow]
+WORKFLOWS = [EmailVerificationWorkflow, LicenseActivationWorkflow]
 
 
 def build_worker(
@@ -33,11 +35,12 @@ def build_worker(
 ) -> Worker:
     mail = MailSender(settings, sessions)
     verification = EmailVerificationActivities(settings, sessions, mail)
+    activation = LicenseActivationActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=[verification.send_link, verification.record_outcome],
+        activities=[verification.send_link, verification.record_outcome, *activation.all()],
         # Modules are not re-imported for each workflow run (the costliest part of starting a
         # run); calls that break determinism are still refused inside the sandbox. Workflow
         # modules must therefore keep no mutable module-level state.

@@ -3,6 +3,7 @@ cooldown, locks after repeated failures and is confirmed by the token's hash (ne
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
@@ -74,20 +75,11 @@ class EmailVerificationWorkflow:
     @workflow.run
     async def run(self, input: StartVerificationInput) -> VerificationState:
         self._publish()
-        while self._status == PENDING:
-            if self._link_requested:
-                await self._send_link()
-                continue
-            remaining = (self._expires_at - workflow.now()).total_seconds()
-            if remaining <= 0:
-                self._set_status(VerificationStatus.EXPIRED)
-                break
-            try:
-                await workflow.wait_condition(
-                    lambda: self._status != PENDING or self._link_requested, timeout=remaining
-                )
-            except TimeoutError:
-                continue  # the loop head decides: expired, or a resend moved the deadline
+        try:
+            await self._wait_for_outcome()
+        except asyncio.CancelledError:
+            # Cancelled by a parent flow that ended or moved on: close like a cancel update.
+            self._set_status(VerificationStatus.CANCELLED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Local: a short idempotent write needs no task round trip through the server.
         await workflow.execute_local_activity_method(
@@ -104,6 +96,22 @@ class EmailVerificationWorkflow:
             retry_policy=RECORD_RETRY,
         )
         return self._state()
+
+    async def _wait_for_outcome(self) -> None:
+        while self._status == PENDING:
+            if self._link_requested:
+                await self._send_link()
+                continue
+            remaining = (self._expires_at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                self._set_status(VerificationStatus.EXPIRED)
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status != PENDING or self._link_requested, timeout=remaining
+                )
+            except TimeoutError:
+                continue  # the loop head decides: expired, or a resend moved the deadline
 
     # -- updates: actions that need an answer ---------------------------------------------------
 
@@ -238,6 +246,8 @@ class EmailVerificationWorkflow:
             if number == self._link_number:  # a resend during the send supersedes it
                 self._token_hash = token_hash
         except ActivityError as err:
+            if is_cancelled_exception(err):
+                raise
             # Stay pending: the customer can ask for a resend, or the flow expires.
             workflow.logger.warning("verification link %d was not sent: %s", number, err.cause)
             workflow.set_current_details(f"Link {number} could not be sent; a resend may help.")

@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ApiKey, SettingsDep, TemporalDep
 from api.errors import ApiError, ErrorCode, responses
+from api.flows import published_state
 from core.settings import Settings
 from core.tokens import hash_token, is_domain_key, split_token
 from models.email_verification import (
@@ -131,17 +132,10 @@ def _status_error(state: EmailVerificationPublic) -> ApiError:
 
 async def _final_state(handle: Handle) -> EmailVerificationPublic:
     """The state the flow published in its memo: read from the server, running or finished."""
-    try:
-        description = await handle.describe()
-        # A plain dict validated by pydantic: much cheaper than the converter's dataclass typing.
-        published = await description.memo_value(STATE_MEMO, type_hint=dict)
-        return EmailVerificationPublic.model_validate(published)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(
-                404, ErrorCode.VERIFICATION_NOT_FOUND, "no such email verification"
-            ) from None
-        raise
+    published = await published_state(handle, STATE_MEMO)
+    if published is None:
+        raise ApiError(404, ErrorCode.VERIFICATION_NOT_FOUND, "no such email verification")
+    return EmailVerificationPublic.model_validate(published)
 
 
 async def _update(handle: Handle, update: Any, *args: Any) -> EmailVerificationPublic:

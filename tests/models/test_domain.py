@@ -66,7 +66,6 @@ async def test_credits_of_one_license_are_added_once(
                 contact_email="a@acme.example",
                 region="us",
                 locale="en",
-                activation_code_hash="0" * 64,
                 status="pending",
                 expires_at=datetime(2030, 1, 1, tzinfo=UTC),
             )

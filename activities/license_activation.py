@@ -1,0 +1,390 @@
+"""Side effects of license activation: the order record, the Activation Link emails, accounts,
+agreement acceptances and provisioning (each step paired with the step that undoes it).
+
+Every activity is idempotent: a retry after a commit finds its own rows and does nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.mail import MailSender
+from core.settings import Settings
+from core.tokens import domain_key, hash_token, new_token
+from models.domain import (
+    Account,
+    ActivationCode,
+    AgreementAcceptance,
+    Business,
+    CreditLedgerEntry,
+    License,
+    Order,
+    ProductInstance,
+)
+from models.license_activation import (
+    AccountInfo,
+    ActivationError,
+    CloseOrderInput,
+    CreatePrimaryAccountInput,
+    InstanceChoice,
+    LicenseItem,
+    ProvisionInput,
+    RecordAcceptancesInput,
+    RecordOrderInput,
+    SendActivationLinkInput,
+    SendConfirmationInput,
+    SignInInput,
+    flow_id_of,
+)
+
+LINK_TEMPLATE = "activation_link"
+CONFIRMATION_TEMPLATE = "activation_confirmed"
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _of_kind(items: list[LicenseItem], kind: str) -> list[LicenseItem]:
+    return [item for item in items if item.kind == kind]
+
+
+async def business_instances(session: AsyncSession, business_id: str) -> list[InstanceChoice]:
+    rows = await session.scalars(
+        select(ProductInstance)
+        .where(ProductInstance.business_id == business_id)
+        .order_by(ProductInstance.created_at, ProductInstance.id)
+    )
+    return [
+        InstanceChoice(row.id, row.product_code, row.region, row.description, new=False)
+        for row in rows
+    ]
+
+
+class LicenseActivationActivities:
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        mail: MailSender,
+    ):
+        self._settings = settings
+        self._sessions = session_factory
+        self._mail = mail
+
+    # -- the order and its links ----------------------------------------------------------------
+
+    @activity.defn(name="license_activation.record_order")
+    async def record_order(self, record: RecordOrderInput) -> None:
+        """Write the order and its licenses once (a retry finds them)."""
+        input = record.order
+        async with self._sessions.begin() as session:
+            if await session.get(Order, input.order_id) is not None:
+                return
+            session.add(
+                Order(
+                    id=input.order_id,
+                    reference=input.reference,
+                    company_name=input.company_name,
+                    contact_email=input.contact_email,
+                    region=input.region,
+                    locale=input.locale,
+                    status="pending",
+                    expires_at=_utc(record.expires_at),
+                )
+            )
+            await session.flush()
+            session.add_all(
+                License(
+                    id=item.license_id,
+                    order_id=input.order_id,
+                    product_code=item.product_code,
+                    kind=item.kind,
+                    units=item.units,
+                    credits=item.credits,
+                    expires_on=item.expires_on,
+                    status="issued",
+                )
+                for item in input.items
+            )
+
+    @activity.defn(name="license_activation.send_link")
+    async def send_link(self, input: SendActivationLinkInput) -> None:
+        """Email an Activation Link with a fresh code (each link its own; all valid until the
+        order lapses). The code's hash is stored before the mail leaves, so every delivered
+        link works; the code itself is never stored or returned."""
+        run_id = activity.info().workflow_run_id
+        key = f"{flow_id_of(input.order_id)}/{run_id}/link/{input.link_number}"
+        if await self._mail.find_sent(key) is not None:
+            return
+        code = new_token(domain_key(self._settings.secret_key, "activation", input.order_id))
+        code_hash = hash_token(code)
+        async with self._sessions.begin() as session:
+            session.add(
+                ActivationCode(
+                    code_hash=code_hash, order_id=input.order_id, link_number=input.link_number
+                )
+            )
+        base = self._settings.public_base_url.rstrip("/")
+        await self._mail.send(
+            idempotency_key=key,
+            template=LINK_TEMPLATE,
+            locale=input.locale,
+            to=input.to,
+            context={
+                "link": f"{base}/v1/activations/{code}",
+                "company_name": input.company_name,
+                "items": input.items,
+                "expires_at": input.expires_at,
+                "reminder": input.reminder,
+            },
+            secret_hash=code_hash,
+        )
+
+    @activity.defn(name="license_activation.close_order")
+    async def close_order(self, input: CloseOrderInput) -> None:
+        """Record how the order ended. `activated` is the commit point of provisioning: the
+        licenses become active and the order is tied to its Business in one transaction."""
+        async with self._sessions.begin() as session:
+            order = await session.get(Order, input.order_id, with_for_update=True)
+            if order is None or order.status != "pending":
+                return  # already closed (a retry after commit)
+            order.status = input.status
+            if input.status == "activated":
+                order.business_id = input.business_id
+                order.activated_at = _utc(input.at)
+                await session.execute(
+                    update(License)
+                    .where(License.order_id == input.order_id)
+                    .values(status="active")
+                )
+
+    @activity.defn(name="license_activation.send_confirmation")
+    async def send_confirmation(self, input: SendConfirmationInput) -> None:
+        run_id = activity.info().workflow_run_id
+        key = f"{flow_id_of(input.order_id)}/{run_id}/confirmation"
+        if await self._mail.find_sent(key) is not None:
+            return
+        await self._mail.send(
+            idempotency_key=key,
+            template=CONFIRMATION_TEMPLATE,
+            locale=input.locale,
+            to=input.to,
+            context={"company_name": input.company_name, "items": input.items},
+        )
+
+    # -- accounts and agreements ----------------------------------------------------------------
+
+    @activity.defn(name="license_activation.load_account")
+    async def load_account(self, input: SignInInput) -> AccountInfo:
+        """The primary account the portal signed in, with its Business's instances."""
+        async with self._sessions() as session:
+            account = await session.get(Account, input.account_id)
+            if account is None or account.kind != "primary" or account.status != "active":
+                raise ApplicationError(
+                    "no active primary account with this id",
+                    type=ActivationError.ACCOUNT_NOT_FOUND,
+                    non_retryable=True,
+                )
+            instances = await business_instances(session, account.business_id)
+        return AccountInfo(account.id, account.business_id, account.email, instances)
+
+    @activity.defn(name="license_activation.create_primary_account")
+    async def create_primary_account(self, input: CreatePrimaryAccountInput) -> AccountInfo:
+        """A new Business and its primary account, after the email was verified."""
+        info = AccountInfo(input.account_id, input.business_id, input.email, [])
+        async with self._sessions() as session:
+            if await session.get(Account, input.account_id) is not None:
+                return info  # created by an earlier attempt
+        try:
+            async with self._sessions.begin() as session:
+                session.add(
+                    Business(
+                        id=input.business_id,
+                        name=input.company_name,
+                        region=input.region,
+                        credit_balance=0,
+                    )
+                )
+                await session.flush()
+                session.add(
+                    Account(
+                        id=input.account_id,
+                        business_id=input.business_id,
+                        email=input.email,
+                        kind="primary",
+                        status="active",
+                    )
+                )
+        except IntegrityError:
+            async with self._sessions() as session:
+                if await session.get(Account, input.account_id) is not None:
+                    return info  # a concurrent attempt committed first
+            # The one-primary-per-email index: this address already owns a Business.
+            raise ApplicationError(
+                "this email address already has a primary account; sign in with it instead",
+                type=ActivationError.ACCOUNT_EXISTS,
+                non_retryable=True,
+            ) from None
+        return info
+
+    @activity.defn(name="license_activation.record_acceptances")
+    async def record_acceptances(self, input: RecordAcceptancesInput) -> None:
+        """One record per (account, agreement, version, order): a retry adds nothing."""
+        async with self._sessions.begin() as session:
+            for agreement in input.agreements:
+                recorded = await session.scalar(
+                    select(
+                        exists().where(
+                            AgreementAcceptance.account_id == input.account_id,
+                            AgreementAcceptance.agreement_id == agreement.id,
+                            AgreementAcceptance.version == agreement.version,
+                            AgreementAcceptance.order_id == input.order_id,
+                        )
+                    )
+                )
+                if not recorded:
+                    session.add(
+                        AgreementAcceptance(
+                            account_id=input.account_id,
+                            agreement_id=agreement.id,
+                            version=agreement.version,
+                            order_id=input.order_id,
+                            client_address=input.client_address,
+                            accepted_at=_utc(input.accepted_at),
+                        )
+                    )
+
+    # -- provisioning: each step and its compensation -------------------------------------------
+
+    @activity.defn(name="license_activation.create_instances")
+    async def create_instances(self, input: ProvisionInput) -> None:
+        """One instance per service license; the license's unique key makes a retry a no-op."""
+        async with self._sessions.begin() as session:
+            for item in _of_kind(input.items, "service"):
+                existing = await session.scalar(
+                    select(ProductInstance.id).where(ProductInstance.license_id == item.license_id)
+                )
+                if existing is None:
+                    session.add(
+                        ProductInstance(
+                            id=item.instance_id,
+                            business_id=input.business_id,
+                            product_code=item.product_code,
+                            region=input.region,
+                            description=item.product_name,
+                            license_id=item.license_id,
+                            registration_status="unregistered",
+                        )
+                    )
+                    await session.flush()
+                await session.execute(
+                    update(License)
+                    .where(License.id == item.license_id)
+                    .values(instance_id=existing or item.instance_id)
+                )
+
+    @activity.defn(name="license_activation.delete_instances")
+    async def delete_instances(self, input: ProvisionInput) -> None:
+        license_ids = [item.license_id for item in _of_kind(input.items, "service")]
+        if not license_ids:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(License).where(License.id.in_(license_ids)).values(instance_id=None)
+            )
+            await session.execute(
+                delete(ProductInstance).where(ProductInstance.license_id.in_(license_ids))
+            )
+
+    @activity.defn(name="license_activation.add_credits")
+    async def add_credits(self, input: ProvisionInput) -> None:
+        """A ledger entry per credit license and the balance, in one transaction; the entry's
+        unique license key means a retry never adds the credits twice."""
+        async with self._sessions.begin() as session:
+            for item in _of_kind(input.items, "credits"):
+                entry = await session.scalar(
+                    select(CreditLedgerEntry.id).where(
+                        CreditLedgerEntry.license_id == item.license_id
+                    )
+                )
+                if entry is not None:
+                    continue
+                session.add(
+                    CreditLedgerEntry(
+                        business_id=input.business_id,
+                        license_id=item.license_id,
+                        amount=item.credits,
+                        expires_on=item.expires_on,
+                    )
+                )
+                await session.execute(
+                    update(Business)
+                    .where(Business.id == input.business_id)
+                    .values(credit_balance=Business.credit_balance + item.credits)
+                )
+
+    @activity.defn(name="license_activation.remove_credits")
+    async def remove_credits(self, input: ProvisionInput) -> None:
+        async with self._sessions.begin() as session:
+            for item in _of_kind(input.items, "credits"):
+                removed = await session.execute(
+                    delete(CreditLedgerEntry).where(CreditLedgerEntry.license_id == item.license_id)
+                )
+                if removed.rowcount:  # type: ignore[attr-defined]
+                    await session.execute(
+                        update(Business)
+                        .where(Business.id == input.business_id)
+                        .values(credit_balance=Business.credit_balance - item.credits)
+                    )
+
+    @activity.defn(name="license_activation.assign_addons")
+    async def assign_addons(self, input: ProvisionInput) -> None:
+        async with self._sessions.begin() as session:
+            for item in _of_kind(input.items, "addon"):
+                instance = await session.get(ProductInstance, item.instance_id or "")
+                if instance is None or instance.business_id != input.business_id:
+                    raise ApplicationError(
+                        "the instance chosen for an add-on no longer exists",
+                        type=ActivationError.INSTANCE_UNAVAILABLE,
+                        non_retryable=True,
+                    )
+                await session.execute(
+                    update(License)
+                    .where(License.id == item.license_id)
+                    .values(instance_id=instance.id)
+                )
+
+    @activity.defn(name="license_activation.unassign_addons")
+    async def unassign_addons(self, input: ProvisionInput) -> None:
+        license_ids = [item.license_id for item in _of_kind(input.items, "addon")]
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(License).where(License.id.in_(license_ids)).values(instance_id=None)
+            )
+
+    def all(self) -> list[Callable[..., Any]]:
+        """The bound methods the worker registers."""
+        return [
+            self.record_order,
+            self.send_link,
+            self.close_order,
+            self.send_confirmation,
+            self.load_account,
+            self.create_primary_account,
+            self.record_acceptances,
+            self.create_instances,
+            self.delete_instances,
+            self.add_credits,
+            self.remove_credits,
+            self.assign_addons,
+            self.unassign_addons,
+        ]

@@ -1,0 +1,145 @@
+"""Businesses and what activation gave them: the primary account, licenses, credits, instances."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from api.deps import ApiKey, SessionDep
+from api.errors import ApiError, ErrorCode, responses
+from models.domain import Account, Business, CreditLedgerEntry, License, Order, ProductInstance
+
+router = APIRouter(prefix="/v1/businesses", tags=["businesses"], dependencies=[ApiKey])
+
+BusinessId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The Business's id")]
+
+
+class AccountSummary(BaseModel):
+    id: str
+    email: str
+
+
+class LicensePublic(BaseModel):
+    id: str
+    order_id: str
+    product_code: str
+    kind: str
+    units: int
+    credits: int
+    expires_on: date
+    status: str
+    instance_id: str | None
+
+
+class CreditEntryPublic(BaseModel):
+    license_id: str
+    amount: int
+    expires_on: date
+    created_at: datetime
+
+
+class BusinessPublic(BaseModel):
+    id: str
+    name: str
+    region: str
+    credit_balance: int
+    created_at: datetime
+    primary_account: AccountSummary | None
+    licenses: list[LicensePublic]
+    credits: list[CreditEntryPublic]
+
+
+class AddonPublic(BaseModel):
+    license_id: str
+    product_code: str
+
+
+class InstancePublic(BaseModel):
+    id: str
+    product_code: str
+    region: str
+    registration_status: str
+    description: str | None
+    license_id: str | None
+    addons: list[AddonPublic]  # add-on licenses assigned to this instance
+    created_at: datetime
+
+
+async def _business(session: SessionDep, business_id: str) -> Business:
+    business = await session.get(Business, business_id)
+    if business is None:
+        raise ApiError(404, ErrorCode.BUSINESS_NOT_FOUND, "no such Business")
+    return business
+
+
+@router.get("/{business_id}", responses=responses(401, 404))
+async def get_business(business_id: BusinessId, session: SessionDep) -> BusinessPublic:
+    """The Business, its primary account, its active licenses and its credit balance."""
+    business = await _business(session, business_id)
+    primary = await session.scalar(
+        select(Account).where(Account.business_id == business_id, Account.kind == "primary")
+    )
+    licenses = await session.scalars(
+        select(License)
+        .join(Order, Order.id == License.order_id)
+        .where(Order.business_id == business_id)
+        .order_by(Order.activated_at, License.id)
+    )
+    credits = await session.scalars(
+        select(CreditLedgerEntry)
+        .where(CreditLedgerEntry.business_id == business_id)
+        .order_by(CreditLedgerEntry.id)
+    )
+    return BusinessPublic(
+        id=business.id,
+        name=business.name,
+        region=business.region,
+        credit_balance=business.credit_balance,
+        created_at=business.created_at,
+        primary_account=AccountSummary(id=primary.id, email=primary.email) if primary else None,
+        licenses=[LicensePublic.model_validate(row, from_attributes=True) for row in licenses],
+        credits=[CreditEntryPublic.model_validate(row, from_attributes=True) for row in credits],
+    )
+
+
+@router.get("/{business_id}/instances", responses=responses(401, 404))
+async def list_instances(business_id: BusinessId, session: SessionDep) -> list[InstancePublic]:
+    """The Business's product instances, oldest first, with the add-ons assigned to each."""
+    await _business(session, business_id)
+    instances = (
+        await session.scalars(
+            select(ProductInstance)
+            .where(ProductInstance.business_id == business_id)
+            .order_by(ProductInstance.created_at, ProductInstance.id)
+        )
+    ).all()
+    addons: dict[str, list[AddonPublic]] = {}
+    rows = await session.execute(
+        select(License.instance_id, License.id, License.product_code)
+        .order_by(License.id)
+        .where(
+            License.kind == "addon",
+            License.instance_id.in_([instance.id for instance in instances]),
+        )
+    )
+    for instance_id, license_id, product_code in rows.tuples():
+        addons.setdefault(instance_id or "", []).append(
+            AddonPublic(license_id=license_id, product_code=product_code)
+        )
+    return [
+        InstancePublic(
+            id=instance.id,
+            product_code=instance.product_code,
+            region=instance.region,
+            registration_status=instance.registration_status,
+            description=instance.description,
+            license_id=instance.license_id,
+            addons=addons.get(instance.id, []),
+            created_at=instance.created_at,
+        )
+        for instance in instances
+    ]

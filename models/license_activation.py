@@ -1,0 +1,240 @@
+"""Plain data that crosses the license-activation workflow boundary (one dataclass per call).
+
+Never put an activation code here: these values are recorded in workflow history. The order,
+its items and the agreements it needs are fixed when the order is placed (a catalog change does
+not alter an order in flight).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+FLOW_KIND = "license-activation"
+FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+STATE_MEMO = "state"
+
+
+def flow_id_of(order_id: str) -> str:
+    """An order is activated once: its ID is the workflow's domain key."""
+    return FLOW_ID_PREFIX + order_id
+
+
+class ActivationStatus(StrEnum):
+    """The step the flow is at (also the `ActivationStatus` search attribute)."""
+
+    AWAITING_ACCOUNT = "awaiting_account"
+    VERIFYING_EMAIL = "verifying_email"
+    AWAITING_AGREEMENTS = "awaiting_agreements"
+    AWAITING_INSTANCE_CHOICE = "awaiting_instance_choice"
+    PROVISIONING = "provisioning"
+    ACTIVATED = "activated"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+WAITING_FOR_CUSTOMER = frozenset(
+    {
+        ActivationStatus.AWAITING_ACCOUNT,
+        ActivationStatus.VERIFYING_EMAIL,
+        ActivationStatus.AWAITING_AGREEMENTS,
+        ActivationStatus.AWAITING_INSTANCE_CHOICE,
+    }
+)
+
+
+class ActivationError(StrEnum):
+    """Stable `ApplicationError.type`s of the flow; the API maps each to an HTTP status."""
+
+    COMPLETED = "activation_completed"
+    EXPIRED = "activation_expired"
+    CLOSED = "activation_closed"
+    WRONG_STEP = "activation_wrong_step"
+    ACCOUNT_NOT_FOUND = "account_not_found"
+    ACCOUNT_EXISTS = "account_exists"
+    NO_INSTANCE_FOR_ADDON = "no_instance_for_addon"
+    AGREEMENTS_INVALID = "agreements_invalid"
+    INSTANCE_CHOICE_INVALID = "instance_choice_invalid"
+    INSTANCE_UNAVAILABLE = "instance_unavailable"
+    ORDER_NOT_RECORDED = "order_not_recorded"
+
+
+@dataclass
+class LicenseItem:
+    license_id: str
+    product_code: str
+    product_name: str
+    kind: str  # service | addon | credits
+    units: int
+    credits: int
+    expires_on: date
+    # Service licenses: the instance they will create (chosen up front, so it can be offered
+    # to add-ons of the same order). Add-ons: the instance they are assigned to.
+    instance_id: str | None = None
+
+
+@dataclass
+class AgreementRef:
+    id: str
+    version: str
+    title: str = ""
+
+
+@dataclass
+class VerificationPolicy:
+    """How the child email verification of a new account behaves (from the settings)."""
+
+    expiry_seconds: int
+    resend_cooldown_seconds: int
+    max_resends: int
+    max_attempts: int
+
+
+@dataclass
+class StartActivationInput:
+    order_id: str
+    reference: str | None
+    company_name: str
+    contact_email: str
+    region: str
+    locale: str
+    items: list[LicenseItem]
+    required_agreements: list[AgreementRef]
+    link_expiry_seconds: int
+    # Seconds before the link lapses at which a reminder is emailed, e.g. 7 days and 1 day.
+    reminder_offsets_seconds: list[int]
+    verification: VerificationPolicy
+
+
+@dataclass
+class InstanceChoice:
+    instance_id: str
+    product_code: str
+    region: str
+    description: str | None
+    new: bool  # created by this order
+
+
+@dataclass
+class ActivationState:
+    id: str
+    order_id: str
+    status: ActivationStatus
+    company_name: str
+    region: str
+    contact_email: str
+    items: list[LicenseItem]
+    required_agreements: list[AgreementRef]
+    accepted_agreements: list[AgreementRef]
+    link_expires_at: datetime
+    business_id: str | None = None
+    account_id: str | None = None
+    account_email: str | None = None
+    verification_id: str | None = None
+    instance_choices: list[InstanceChoice] = field(default_factory=list)
+    # Add-on licenses still waiting for the customer to pick one of `instance_choices`.
+    licenses_awaiting_choice: list[str] = field(default_factory=list)
+    problem: str | None = None  # why a sign-up or provisioning did not go through
+    activated_at: datetime | None = None
+
+
+# -- updates -----------------------------------------------------------------------------------
+
+
+@dataclass
+class SignInInput:
+    account_id: str
+
+
+@dataclass
+class CreateAccountInput:
+    email: str
+    locale: str
+    # Derived by the API from its secret key (HMAC), so the child's links route to it.
+    verification_flow_id: str
+
+
+@dataclass
+class AcceptAgreementsInput:
+    agreements: list[AgreementRef]
+    client_address: str | None
+
+
+@dataclass
+class ChooseInstanceInput:
+    instance_id: str
+    license_id: str | None = None
+
+
+# -- activities --------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordOrderInput:
+    order: StartActivationInput
+    expires_at: datetime
+
+
+@dataclass
+class SendActivationLinkInput:
+    order_id: str
+    link_number: int
+    to: str
+    company_name: str
+    locale: str
+    items: list[LicenseItem]
+    expires_at: datetime
+    reminder: bool
+
+
+@dataclass
+class AccountInfo:
+    account_id: str
+    business_id: str
+    email: str
+    instances: list[InstanceChoice]
+
+
+@dataclass
+class CreatePrimaryAccountInput:
+    business_id: str
+    account_id: str
+    company_name: str
+    region: str
+    email: str
+
+
+@dataclass
+class RecordAcceptancesInput:
+    order_id: str
+    account_id: str
+    agreements: list[AgreementRef]
+    client_address: str | None
+    accepted_at: datetime
+
+
+@dataclass
+class ProvisionInput:
+    order_id: str
+    business_id: str
+    region: str
+    items: list[LicenseItem]
+
+
+@dataclass
+class CloseOrderInput:
+    order_id: str
+    status: str  # activated | expired | failed | cancelled
+    business_id: str | None
+    at: datetime
+
+
+@dataclass
+class SendConfirmationInput:
+    order_id: str
+    to: str
+    company_name: str
+    locale: str
+    items: list[LicenseItem]
