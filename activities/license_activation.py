@@ -7,7 +7,7 @@ Every activity is idempotent: a retry after a commit finds its own rows and does
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, select, update
@@ -110,7 +110,7 @@ class LicenseActivationActivities:
                     kind=item.kind,
                     units=item.units,
                     credits=item.credits,
-                    expires_on=item.expires_on,
+                    expires_on=date.fromisoformat(item.expires_on),
                     status="issued",
                 )
                 for item in input.items
@@ -323,7 +323,7 @@ class LicenseActivationActivities:
                         business_id=input.business_id,
                         license_id=item.license_id,
                         amount=item.credits,
-                        expires_on=item.expires_on,
+                        expires_on=date.fromisoformat(item.expires_on),
                     )
                 )
                 await session.execute(

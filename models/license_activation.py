@@ -8,7 +8,7 @@ not alter an order in flight).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 
 FLOW_KIND = "license-activation"
@@ -69,7 +69,7 @@ class LicenseItem:
     kind: str  # service | addon | credits
     units: int
     credits: int
-    expires_on: date
+    expires_on: str  # ISO date (the workflow's JSON payloads carry datetimes, not dates)
     # Service licenses: the instance they will create (chosen up front, so it can be offered
     # to add-ons of the same order). Add-ons: the instance they are assigned to.
     instance_id: str | None = None

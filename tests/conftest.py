@@ -267,3 +267,10 @@ async def dev_client(
     """The dev server's client, with the real worker on this test's task queue."""
     async with build_worker(dev_env.client, settings, app_sessions):
         yield dev_env.client
+
+
+def code_in(message: Message) -> str:
+    """The activation code in an Activation Link email."""
+    body = text_of(message)
+    start = body.index("/v1/activations/") + len("/v1/activations/")
+    return body[start:].split()[0]

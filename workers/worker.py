@@ -26,6 +26,15 @@ log = logging.getLogger(__name__)
 WORKFLOWS = [EmailVerificationWorkflow, LicenseActivationWorkflow]
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """Modules are not re-imported for each workflow run (the costliest part of starting a run);
+    calls that break determinism are still refused inside the sandbox. Workflow modules must
+    therefore keep no mutable module-level state. The replay tests use the same runner."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -41,12 +50,7 @@ def build_worker(
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
         activities=[verification.send_link, verification.record_outcome, *activation.all()],
-        # Modules are not re-imported for each workflow run (the costliest part of starting a
-        # run); calls that break determinism are still refused inside the sandbox. Workflow
-        # modules must therefore keep no mutable module-level state.
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_all_modules()
-        ),
+        workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )

@@ -228,7 +228,7 @@ def order_input(settings: Settings, catalog: Catalog, body: OrderCreate) -> Star
                 kind=product.kind,
                 units=item.units,
                 credits=item.credits,
-                expires_on=item.expires_on,
+                expires_on=item.expires_on.isoformat(),
                 instance_id=(
                     str(uuid.uuid5(order_uuid, f"instance/{index}"))
                     if product.kind == "service"

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from tests.workflows.helpers import HISTORIES
-from workers.worker import WORKFLOWS
+from workers.worker import WORKFLOWS, workflow_runner
 
 SAVED = sorted(HISTORIES.glob("*.json"))
 
@@ -17,10 +17,17 @@ SAVED = sorted(HISTORIES.glob("*.json"))
 def test_there_are_saved_histories_for_every_outcome() -> None:
     names = {path.stem for path in SAVED}
     assert {"verified", "expired", "locked", "cancelled", "address_changed"} <= names
+    assert {
+        "activation_new_customer",
+        "activation_expired",
+        "activation_instance_chosen",
+        "activation_compensated",
+        "activation_cancelled",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SAVED, ids=[path.stem for path in SAVED])
 async def test_saved_history_replays(path: object) -> None:
     assert hasattr(path, "read_text")
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # type: ignore[attr-defined]
-    await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+    await Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner()).replay_workflow(history)

@@ -1,0 +1,116 @@
+"""Helpers for the license-activation tests: orders, a Business with instances, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowHandle
+
+from api.routes.license_activations import OrderCreate, order_input
+from core.settings import Settings
+from core.tokens import domain_key
+from models import email_verification as verification
+from models.catalog import load_catalog
+from models.domain import Account, Business, ProductInstance
+from models.license_activation import (
+    ActivationState,
+    ActivationStatus,
+    CreateAccountInput,
+    StartActivationInput,
+    flow_id_of,
+)
+from tests.conftest import STARTED_FLOWS
+from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkflow, start
+
+ActivationHandle = WorkflowHandle[LicenseActivationWorkflow, ActivationState]
+NEXT_YEAR = date.today() + timedelta(days=365)
+SERVICE = {"product": "endpoint-protection", "units": 50, "expires_on": NEXT_YEAR.isoformat()}
+ADDON = {"product": "edr-addon", "units": 50, "expires_on": NEXT_YEAR.isoformat()}
+CREDITS = {"product": "xdr-credits", "credits": 1000, "expires_on": NEXT_YEAR.isoformat()}
+# Accepting these (the default catalog's current versions) satisfies any cloud order.
+CLOUD_AGREEMENTS = [
+    ("cloud-service-terms", "2026-01"),
+    ("privacy-notice", "2026-01"),
+    ("data-collection-notice", "2026-01"),
+]
+
+
+def order_body(items: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
+    return {
+        "company_name": "Acme Corp",
+        "contact_email": "buyer@acme.example",
+        "items": items,
+    } | overrides
+
+
+def activation_input(
+    settings: Settings, items: list[dict[str, Any]], **overrides: Any
+) -> StartActivationInput:
+    return order_input(
+        settings, load_catalog(), OrderCreate.model_validate(order_body(items, **overrides))
+    )
+
+
+async def place_order(
+    client: Client, settings: Settings, items: list[dict[str, Any]], **overrides: Any
+) -> tuple[ActivationState, ActivationHandle]:
+    input = activation_input(settings, items, **overrides)
+    state = await start(client, input, task_queue=settings.temporal_task_queue)
+    handle = client.get_workflow_handle_for(
+        LicenseActivationWorkflow.run, flow_id_of(input.order_id)
+    )
+    STARTED_FLOWS.append(handle)
+    return state, handle
+
+
+def signup(settings: Settings, state: ActivationState, email: str) -> CreateAccountInput:
+    key = domain_key(
+        settings.secret_key, "email-verification", SIGNUP_PURPOSE, state.order_id, email
+    )
+    return CreateAccountInput(email, "en", verification.FLOW_ID_PREFIX + key)
+
+
+async def wait_for_status(
+    handle: ActivationHandle, *statuses: ActivationStatus, timeout: float = 15
+) -> ActivationState:
+    """Some steps follow an activity (or a child) on their own: poll the query until reached."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        state = await handle.query(LicenseActivationWorkflow.state)
+        if state.status in statuses:
+            return state
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"still {state.status}, expected one of {statuses}")
+        await asyncio.sleep(0.05)
+
+
+async def existing_business(
+    sessions: async_sessionmaker[AsyncSession], instances: int, email: str = "owner@acme.example"
+) -> tuple[str, str, list[str]]:
+    """A Business with its primary account and `instances` endpoint-protection instances."""
+    business_id, account_id = str(uuid.uuid4()), str(uuid.uuid4())
+    instance_ids = [str(uuid.uuid4()) for _ in range(instances)]
+    async with sessions.begin() as session:
+        session.add(Business(id=business_id, name="Acme Corp", region="us", credit_balance=0))
+        await session.flush()
+        session.add(
+            Account(
+                id=account_id, business_id=business_id, email=email, kind="primary", status="active"
+            )
+        )
+        for number, instance_id in enumerate(instance_ids):
+            session.add(
+                ProductInstance(
+                    id=instance_id,
+                    business_id=business_id,
+                    product_code="endpoint-protection",
+                    region="us",
+                    description=f"Site {number + 1}",
+                )
+            )
+            await session.flush()
+    return business_id, account_id, instance_ids
