@@ -18,6 +18,7 @@ from workflows.email_verification import EmailVerificationWorkflow, flow_id_for,
 HISTORIES = Path(__file__).parent / "histories"
 
 Handle = WorkflowHandle[EmailVerificationWorkflow, VerificationState]
+AnyHandle = WorkflowHandle[Any, Any]
 
 
 def verification_input(settings: Settings, email: str, **overrides: Any) -> StartVerificationInput:
@@ -44,7 +45,7 @@ async def begin(
     return state, handle
 
 
-async def history_json(handle: Handle) -> str:
+async def history_json(handle: AnyHandle) -> str:
     history = await handle.fetch_history()
     return history.to_json()
 
@@ -64,13 +65,13 @@ def _decoded_payloads(node: Any) -> list[str]:
     return found
 
 
-async def history_text(handle: Handle) -> str:
+async def history_text(handle: AnyHandle) -> str:
     """The whole history as searchable text: the JSON plus every payload decoded."""
     raw = await history_json(handle)
     return "\n".join([raw, *_decoded_payloads(json.loads(raw))])
 
 
-async def keep_history(handle: Handle, name: str) -> None:
+async def keep_history(handle: AnyHandle, name: str) -> None:
     """With ACTIVATION_RECORD_HISTORIES=1, save the run's history for the replay test."""
     if os.environ.get("ACTIVATION_RECORD_HISTORIES"):
         HISTORIES.mkdir(exist_ok=True)
