@@ -283,6 +283,8 @@ class LicenseActivationActivities:
                             description=item.product_name,
                             license_id=item.license_id,
                             registration_status="unregistered",
+                            # Sub-second, so listings keep the order instances were made in.
+                            created_at=datetime.now(UTC),
                         )
                     )
                     await session.flush()

@@ -98,6 +98,7 @@ class LicenseActivationWorkflow:
 
     @workflow.run
     async def run(self, input: StartActivationInput) -> ActivationState:
+        self._publish()
         await self._activity(
             LicenseActivationActivities.record_order, RecordOrderInput(input, self._expires_at)
         )

@@ -126,7 +126,7 @@ async def list_instances(business_id: BusinessId, session: SessionDep) -> list[I
             License.instance_id.in_([instance.id for instance in instances]),
         )
     )
-    for instance_id, license_id, product_code in rows.tuples():
+    for instance_id, license_id, product_code in rows:
         addons.setdefault(instance_id or "", []).append(
             AddonPublic(license_id=license_id, product_code=product_code)
         )
