@@ -16,7 +16,8 @@ from temporalio.client import Client
 from api.app import create_app
 from core.logging import configure_logging, uvicorn_log_config
 from core.settings import Settings
-from tests.conftest import MailSink, free_port, token_in
+from tests.conftest import MailSink, code_in, free_port, text_of, token_in
+from tests.workflows.activation_helpers import ADDON, CREDITS, SERVICE, order_body
 
 pytestmark = pytest.mark.asyncio
 
@@ -99,3 +100,78 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
     logged = logs.getvalue()
     assert "/verify-email?token=[redacted]" in logged  # the access log ran, and was redacted
     assert token not in logged and token.split(".")[1] not in logged
+
+
+async def test_order_to_activated_instances_through_http_and_mail(
+    served: tuple[str, io.StringIO], dev_client: Client, smtp: MailSink
+) -> None:
+    base, logs = served
+    auth = {"Authorization": "Bearer test-api-key"}
+    items = [SERVICE, ADDON, CREDITS]
+    async with httpx.AsyncClient(base_url=base) as http:
+        ordered = await http.post("/v1/orders", headers=auth, json=order_body(items))
+        assert ordered.status_code == 201
+        activation_id = ordered.json()["id"]
+
+        (link_mail,) = await smtp.wait_for(1, to="buyer@acme.example")
+        code = code_in(link_mail)
+        link = text_of(link_mail).split("Activate Now:")[1].split()[0]
+        assert link == f"{base}/v1/activations/{code}"
+        shown = await http.get(link)  # the link as the recipient opens it
+        assert shown.status_code == 200 and shown.json()["status"] == "awaiting_account"
+
+        signup = await http.post(f"{link}/account", json={"email": "it@acme.example"})
+        assert signup.status_code == 202
+        verify = token_in((await smtp.wait_for(1, to="it@acme.example"))[0])
+        clicked = await http.post("/verify-email", data={"token": verify})
+        assert clicked.status_code == 200
+
+        state: dict[str, object] = {}
+        for _ in range(200):
+            state = (await http.get(link)).json()
+            if state["status"] == "awaiting_agreements":
+                break
+            await asyncio.sleep(0.05)
+        assert state["status"] == "awaiting_agreements"
+        agreements = [
+            {"id": a["id"], "version": a["version"]} for a in shown.json()["required_agreements"]
+        ]
+        accepted = await http.post(f"{link}/agreements", json={"agreements": agreements})
+        assert accepted.status_code == 200
+
+        for _ in range(200):
+            state = (await http.get(link)).json()
+            if state["status"] == "activated":
+                break
+            await asyncio.sleep(0.05)
+        assert state["status"] == "activated"
+        business_id = state["business_id"]
+        instances = (await http.get(f"/v1/businesses/{business_id}/instances", headers=auth)).json()
+        assert [
+            (i["product_code"], [a["product_code"] for a in i["addons"]]) for i in instances
+        ] == [("endpoint-protection", ["edr-addon"])]
+        business = (await http.get(f"/v1/businesses/{business_id}", headers=auth)).json()
+        assert business["name"] == "Acme Corp" and business["credit_balance"] == 1000
+
+    await smtp.wait_for(2, to="it@acme.example")  # the verification, then the confirmation
+    query = (
+        f'ActivationFlow = "license-activation" AND ActivationStatus = "activated" '
+        f'AND BusinessId = "{business_id}"'
+    )
+    found: list[str] = []
+    for _ in range(100):  # visibility is eventually consistent
+        found = [wf.id async for wf in dev_client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    assert found == [activation_id]
+    summary = await (
+        await dev_client.get_workflow_handle(activation_id).describe()
+    ).static_summary()
+    assert summary == (
+        f"License activation of order {ordered.json()['order_id'][:8]} for Acme Corp "
+        "(b***@acme.example): edr-addon, endpoint-protection, xdr-credits"
+    )
+    logged = logs.getvalue()
+    assert "/v1/activations/[redacted]" in logged  # the access log ran, and was redacted
+    assert code not in logged and code.split(".")[1] not in logged
