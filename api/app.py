@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,6 +27,7 @@ from core.temporal import connect
 from models.base import make_engine, make_session_factory
 from models.catalog import load_catalog
 
+log = logging.getLogger(__name__)
 _UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
 
 
@@ -64,6 +67,18 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
                 headers={"Retry-After": "5"},
             )
         raise exc
+
+    # SQLAlchemy wraps what SQLite raises; asyncpg's refused connection arrives as an OSError.
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(ConnectionError)
+    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            503,
+            ErrorCode.DATABASE_UNAVAILABLE,
+            "the database is unavailable; try again",
+            headers={"Retry-After": "5"},
+        )
 
     for router in (
         health.router,

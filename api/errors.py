@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     INVALID_ORDER = "invalid_order"
     ORDER_NOT_FOUND = "order_not_found"
     ORDER_NOT_RECORDED = "order_not_recorded"
+    ORDER_REFERENCE_CONFLICT = "order_reference_conflict"
+    DATABASE_UNAVAILABLE = "database_unavailable"
     ACTIVATION_NOT_FOUND = "activation_not_found"
     ACTIVATION_COMPLETED = "activation_completed"
     ACTIVATION_EXPIRED = "activation_expired"

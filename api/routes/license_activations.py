@@ -322,11 +322,25 @@ async def create_order(
     except WorkflowUpdateFailedError as err:
         raise _flow_error(err) from None
     except WorkflowAlreadyStartedError:  # the order's flow has already ended
-        return await _read(
+        existing = await _read(
             _handle(client, input.order_id),
             ApiError(404, ErrorCode.ORDER_NOT_FOUND, "no such order"),
         )
-    return ActivationPublic.of(state)
+    else:
+        existing = ActivationPublic.of(state)
+    if _terms(existing) != _terms(input):
+        raise ApiError(
+            409,
+            ErrorCode.ORDER_REFERENCE_CONFLICT,
+            "an order with this reference exists with different terms",
+        )
+    return existing
+
+
+def _terms(order: ActivationPublic | StartActivationInput) -> tuple[object, ...]:
+    """What a repeated order must match to count as the same order."""
+    items = [(i.product_code, i.units, i.credits, str(i.expires_on)) for i in order.items]
+    return order.company_name, order.contact_email, order.region, items
 
 
 OrderId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The order's id")]

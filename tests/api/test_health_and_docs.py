@@ -37,3 +37,32 @@ async def test_openapi_docs_describe_the_flow_and_its_auth(api: httpx.AsyncClien
     start = spec["paths"]["/v1/email-verifications"]["post"]
     assert start["security"] and "401" in start["responses"]
     assert "security" not in spec["paths"]["/v1/email-verifications/confirm"]["post"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:////nonexistent-folder/app.db",
+        "postgresql+asyncpg://postgres@127.0.0.1:1/nothing-listens-here",
+    ],
+)
+async def test_a_broken_database_is_a_503_not_a_500(
+    time_client: Client, settings: Settings, url: str
+) -> None:
+    settings.database_url = url
+    app = create_app(settings, temporal=time_client)
+    code = "a" * 24 + "." + "b" * 43
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as client:
+            for response in (
+                await client.get(f"/v1/activations/{code}"),
+                await client.get(
+                    "/v1/businesses/00000000-0000-0000-0000-000000000000",
+                    headers={"Authorization": "Bearer test-api-key"},
+                ),
+            ):
+                assert response.status_code == 503
+                assert response.json()["code"] == "database_unavailable"
+                assert response.headers["Retry-After"] == "5"

@@ -92,6 +92,39 @@ async def test_an_order_repeated_with_its_reference_is_the_same_order(
     assert len(smtp.messages()) == 1
 
 
+async def test_an_order_reference_reused_with_other_terms_is_409(
+    place_order: Place, api: httpx.AsyncClient
+) -> None:
+    await place_order([SERVICE], reference="SO-7")
+    other = await api.post(
+        "/v1/orders", json=order_body([{**SERVICE, "units": 99}], reference="SO-7"), headers=AUTH
+    )
+    assert other.status_code == 409 and other.json()["code"] == "order_reference_conflict"
+
+
+@pytest.mark.parametrize(
+    ("step", "body"),
+    [
+        ("account", {"email": "not-an-email"}),
+        ("account", {"email": "a@acme.example", "locale": "xx"}),
+        ("agreements", {"agreements": "all of them"}),
+        ("agreements", {"agreements": [{"id": "privacy-notice"}]}),
+        ("agreements", {}),
+        ("instance", {}),
+        ("instance", {"instance_id": "../../etc"}),
+        ("sign-in", {"account_id": ""}),
+    ],
+)
+async def test_bad_step_bodies_are_422_and_change_nothing(
+    place_order: Place, api: httpx.AsyncClient, step: str, body: dict[str, Any]
+) -> None:
+    _, code = await place_order([SERVICE])
+    response = await api.post(f"/v1/activations/{code}/{step}", json=body, headers=AUTH)
+    assert response.status_code == 422 and response.json()["code"] == "invalid_request"
+    assert code not in response.text
+    assert (await api.get(f"/v1/activations/{code}")).json()["status"] == "awaiting_account"
+
+
 PAST = (date.today() - timedelta(days=1)).isoformat()
 
 
