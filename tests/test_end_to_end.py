@@ -7,6 +7,7 @@ import asyncio
 import io
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +49,28 @@ async def served(dev_client: Client, settings: Settings) -> AsyncIterator[tuple[
     logging.getLogger().setLevel(saved[1])
 
 
+async def find_flows(client: Client, query: str) -> list[str]:
+    """Workflow IDs matching a visibility query (eventually consistent: poll a little)."""
+    found: list[str] = []
+    for _ in range(100):
+        found = [wf.id async for wf in client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def until_status(http: httpx.AsyncClient, link: str, status: str) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+    for _ in range(200):
+        state = (await http.get(link)).json()
+        if state["status"] == status:
+            break
+        await asyncio.sleep(0.05)
+    assert state["status"] == status, state
+    return state
+
+
 async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
     served: tuple[str, io.StringIO], dev_client: Client, smtp: MailSink
 ) -> None:
@@ -87,12 +110,7 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
         'ActivationFlow = "email-verification" AND ActivationStatus = "verified" '
         'AND BusinessId = "biz-42"'
     )
-    found: list[str] = []
-    for _ in range(100):  # visibility is eventually consistent
-        found = [wf.id async for wf in dev_client.list_workflows(query)]
-        if found:
-            break
-        await asyncio.sleep(0.05)
+    found = await find_flows(dev_client, query)
     assert found == [flow_id]
     description = await handle.describe()
     assert await description.static_summary() == "Email verification (signup) for g***@example.com"
@@ -126,25 +144,14 @@ async def test_order_to_activated_instances_through_http_and_mail(
         clicked = await http.post("/verify-email", data={"token": verify})
         assert clicked.status_code == 200
 
-        state: dict[str, object] = {}
-        for _ in range(200):
-            state = (await http.get(link)).json()
-            if state["status"] == "awaiting_agreements":
-                break
-            await asyncio.sleep(0.05)
-        assert state["status"] == "awaiting_agreements"
+        await until_status(http, link, "awaiting_agreements")
         agreements = [
             {"id": a["id"], "version": a["version"]} for a in shown.json()["required_agreements"]
         ]
         accepted = await http.post(f"{link}/agreements", json={"agreements": agreements})
         assert accepted.status_code == 200
 
-        for _ in range(200):
-            state = (await http.get(link)).json()
-            if state["status"] == "activated":
-                break
-            await asyncio.sleep(0.05)
-        assert state["status"] == "activated"
+        state = await until_status(http, link, "activated")
         business_id = state["business_id"]
         instances = (await http.get(f"/v1/businesses/{business_id}/instances", headers=auth)).json()
         assert [
@@ -158,12 +165,7 @@ async def test_order_to_activated_instances_through_http_and_mail(
         f'ActivationFlow = "license-activation" AND ActivationStatus = "activated" '
         f'AND BusinessId = "{business_id}"'
     )
-    found: list[str] = []
-    for _ in range(100):  # visibility is eventually consistent
-        found = [wf.id async for wf in dev_client.list_workflows(query)]
-        if found:
-            break
-        await asyncio.sleep(0.05)
+    found = await find_flows(dev_client, query)
     assert found == [activation_id]
     summary = await (
         await dev_client.get_workflow_handle(activation_id).describe()

@@ -83,6 +83,17 @@ async def recorded(
     return account
 
 
+def provision_input(
+    order: StartActivationInput, account: CreatePrimaryAccountInput
+) -> ProvisionInput:
+    """The order's items as provisioning gets them: the add-on goes to the new instance."""
+    service = next(item for item in order.items if item.kind == "service")
+    for item in order.items:
+        if item.kind == "addon":
+            item.instance_id = service.instance_id
+    return ProvisionInput(order.order_id, account.business_id, order.region, order.items)
+
+
 async def test_recording_the_order_and_the_account_twice_writes_them_once(
     activities: LicenseActivationActivities, sessions: Sessions, order: StartActivationInput
 ) -> None:
@@ -114,11 +125,7 @@ async def test_provisioning_steps_retried_after_commit_do_not_duplicate(
     activities: LicenseActivationActivities, sessions: Sessions, order: StartActivationInput
 ) -> None:
     account = await recorded(activities, sessions, order)
-    service = next(item for item in order.items if item.kind == "service")
-    for item in order.items:
-        if item.kind == "addon":
-            item.instance_id = service.instance_id
-    provision = ProvisionInput(order.order_id, account.business_id, order.region, order.items)
+    provision = provision_input(order, account)
     await twice(activities.create_instances, provision)
     await twice(activities.add_credits, provision)
     await twice(activities.assign_addons, provision)
@@ -154,11 +161,7 @@ async def test_each_compensation_undoes_its_step_and_can_run_twice(
     activities: LicenseActivationActivities, sessions: Sessions, order: StartActivationInput
 ) -> None:
     account = await recorded(activities, sessions, order)
-    service = next(item for item in order.items if item.kind == "service")
-    for item in order.items:
-        if item.kind == "addon":
-            item.instance_id = service.instance_id
-    provision = ProvisionInput(order.order_id, account.business_id, order.region, order.items)
+    provision = provision_input(order, account)
     env = ActivityEnvironment()
     await env.run(activities.create_instances, provision)
     await env.run(activities.add_credits, provision)
