@@ -20,6 +20,7 @@ from api.routes import (
     email_verifications,
     health,
     license_activations,
+    product_registrations,
     verify_page,
 )
 from core.settings import Settings, get_settings
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         verify_page.router,
         license_activations.router,
         businesses.router,
+        product_registrations.router,
         dev_mailbox.router,
     ):
         app.include_router(router)

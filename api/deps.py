@@ -6,7 +6,7 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -14,6 +14,7 @@ from temporalio.client import Client
 from api.errors import ApiError, ErrorCode
 from core.settings import Settings
 from models.catalog import Catalog
+from models.domain import Account, Business
 
 _bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
 # Dependencies are `async def`: sync ones would each cost a thread-pool hop on every request.
@@ -68,3 +69,36 @@ async def require_api_key(
 
 
 ApiKey = Depends(require_api_key)
+
+
+async def require_acting_primary(
+    business_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+    session: SessionDep,
+    acting_account: Annotated[
+        str | None,
+        Header(
+            alias="X-Acting-Account",
+            description="The account the portal signed in; it must be the Business's primary",
+        ),
+    ] = None,
+) -> str:
+    """Actions a Business's owner alone may take: the portal names the signed-in account."""
+    business = await session.get(Business, business_id)
+    if business is None:
+        raise ApiError(404, ErrorCode.BUSINESS_NOT_FOUND, "no such Business")
+    account = await session.get(Account, acting_account) if acting_account else None
+    if (
+        account is None
+        or account.business_id != business_id
+        or account.kind != "primary"
+        or account.status != "active"
+    ):
+        raise ApiError(
+            403,
+            ErrorCode.NOT_PRIMARY_ACCOUNT,
+            "only the Business's primary account may do this (send it as X-Acting-Account)",
+        )
+    return account.id
+
+
+ActingPrimary = Annotated[str, Depends(require_acting_primary)]

@@ -45,6 +45,18 @@ class ErrorCode(StrEnum):
     AGREEMENTS_INVALID = "agreements_invalid"
     INSTANCE_CHOICE_INVALID = "instance_choice_invalid"
     BUSINESS_NOT_FOUND = "business_not_found"
+    NOT_PRIMARY_ACCOUNT = "not_primary_account"
+    UNKNOWN_INSTANCE_TYPE = "unknown_instance_type"
+    ENROLLMENT_TOKEN_NOT_FOUND = "enrollment_token_not_found"
+    ENROLLMENT_TOKEN_INVALID = "enrollment_token_invalid"
+    ENROLLMENT_TOKEN_USED = "enrollment_token_used"
+    ENROLLMENT_TOKEN_EXPIRED = "enrollment_token_expired"
+    ENROLLMENT_TOKEN_REVOKED = "enrollment_token_revoked"
+    ENROLLMENT_TOKEN_NOT_ACTIVE = "enrollment_token_not_active"
+    ENROLLMENT_TOKEN_NOT_RECORDED = "enrollment_token_not_recorded"
+    BUSINESS_MISMATCH = "enrollment_token_business_mismatch"
+    INSTANCE_TYPE_MISMATCH = "instance_type_mismatch"
+    INSTANCE_NOT_FOUND = "instance_not_found"
 
 
 class ErrorBody(BaseModel):

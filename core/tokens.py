@@ -16,6 +16,11 @@ def domain_key(secret_key: str, *parts: str) -> str:
     return base64.b32encode(digest[:15]).decode().lower()
 
 
+def random_key() -> str:
+    """A random key shaped like `domain_key` (24 base32 characters): a token's public id."""
+    return base64.b32encode(secrets.token_bytes(15)).decode().lower()
+
+
 def is_domain_key(value: str) -> bool:
     return len(value) == 24 and set(value) <= _KEY_ALPHABET
 

@@ -102,6 +102,29 @@ class ProductInstance(Base):
     # The service license that provisioned it: a retried provisioning finds it, not a twin.
     license_id: Mapped[str | None] = mapped_column(String(36), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    # The enrollment token the running product registered with, and when.
+    enrollment_token_id: Mapped[str | None] = mapped_column(String(24))
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class EnrollmentToken(Base):
+    """A token a product instance presents to register itself; only its SHA-256 is stored.
+    The id is the token's public part, so a token can be listed and revoked by it."""
+
+    __tablename__ = "enrollment_tokens"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    instance_type: Mapped[str] = mapped_column(String(50))
+    description: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    max_uses: Mapped[int] = mapped_column(Integer)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(10))  # active | used | expired | revoked
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class License(Base):

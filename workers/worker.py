@@ -15,15 +15,17 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
 from activities.mail import MailSender
+from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
 from models.base import make_engine, make_session_factory
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
+from workflows.product_registration import ProductRegistrationWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [EmailVerificationWorkflow, LicenseActivationWorkflow]
+WORKFLOWS = [EmailVerificationWorkflow, LicenseActivationWorkflow, ProductRegistrationWorkflow]
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -45,11 +47,17 @@ def build_worker(
     mail = MailSender(settings, sessions)
     verification = EmailVerificationActivities(settings, sessions, mail)
     activation = LicenseActivationActivities(settings, sessions, mail)
+    registration = ProductRegistrationActivities(sessions)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=[verification.send_link, verification.record_outcome, *activation.all()],
+        activities=[
+            verification.send_link,
+            verification.record_outcome,
+            *activation.all(),
+            *registration.all(),
+        ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

@@ -1,0 +1,106 @@
+"""Side effects of product registration: the token record, the registration of an instance,
+and the token's final status. Each is idempotent (a retry after commit changes nothing more)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.domain import EnrollmentToken, ProductInstance
+from models.product_registration import (
+    CloseTokenInput,
+    RecordTokenInput,
+    RegisterInstanceInput,
+    RegistrationError,
+    TokenStatus,
+)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _refuse(message: str, error: RegistrationError) -> ApplicationError:
+    return ApplicationError(message, type=error, non_retryable=True)
+
+
+class ProductRegistrationActivities:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]):
+        self._sessions = session_factory
+
+    @activity.defn(name="product_registration.record_token")
+    async def record_token(self, input: RecordTokenInput) -> None:
+        start = input.start
+        async with self._sessions.begin() as session:
+            if await session.get(EnrollmentToken, start.token_id) is not None:
+                return
+            session.add(
+                EnrollmentToken(
+                    id=start.token_id,
+                    business_id=start.business_id,
+                    instance_type=start.instance_type,
+                    description=start.description,
+                    token_hash=start.token_hash,
+                    created_by=start.created_by,
+                    created_at=_utc(input.created_at),
+                    expires_at=_utc(input.expires_at),
+                    max_uses=start.max_uses,
+                    uses=0,
+                    status=TokenStatus.ACTIVE.value,
+                )
+            )
+
+    @activity.defn(name="product_registration.register_instance")
+    async def register_instance(self, input: RegisterInstanceInput) -> bool:
+        """Mark the instance registered and count the token's use, in one transaction.
+        Returns whether this token registered it (True again on a retry after the commit);
+        False when the instance was registered already, by another token."""
+        async with self._sessions.begin() as session:
+            instance = await session.get(ProductInstance, input.instance_id, with_for_update=True)
+            if instance is None:
+                raise _refuse("no such product instance", RegistrationError.INSTANCE_NOT_FOUND)
+            if instance.business_id != input.business_id:
+                raise _refuse(
+                    "the token belongs to another Business", RegistrationError.BUSINESS_MISMATCH
+                )
+            if instance.product_code != input.instance_type:
+                raise _refuse(
+                    f"the token is for {input.instance_type} instances",
+                    RegistrationError.INSTANCE_TYPE_MISMATCH,
+                )
+            if instance.registration_status == "registered":
+                return instance.enrollment_token_id == input.token_id
+            instance.registration_status = "registered"
+            instance.enrollment_token_id = input.token_id
+            instance.registered_at = _utc(input.at)
+            instance.description = input.description
+            await session.execute(
+                update(EnrollmentToken)
+                .where(EnrollmentToken.id == input.token_id)
+                .values(uses=EnrollmentToken.uses + 1)
+            )
+        return True
+
+    @activity.defn(name="product_registration.close_token")
+    async def close_token(self, input: CloseTokenInput) -> None:
+        values: dict[str, Any] = {"status": input.status.value}
+        if input.status == TokenStatus.REVOKED:
+            values["revoked_at"] = _utc(input.at)
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(EnrollmentToken)
+                .where(
+                    EnrollmentToken.id == input.token_id,
+                    EnrollmentToken.status == TokenStatus.ACTIVE.value,
+                )
+                .values(**values)
+            )
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.record_token, self.register_instance, self.close_token]

@@ -1,0 +1,237 @@
+"""Product registration (DESIGN.md §3): an enrollment token lives as a workflow until it is used
+up, expires or is revoked. Registrations and the revocation go through this one flow, so they
+cannot race: a registration either finished before the revocation took effect, or is refused."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.product_registration import ProductRegistrationActivities
+    from models.product_registration import (
+        FLOW_KIND,
+        STATE_MEMO,
+        CloseTokenInput,
+        RecordTokenInput,
+        RegisterInput,
+        RegisterInstanceInput,
+        RegistrationError,
+        StartRegistrationInput,
+        TokenState,
+        TokenStatus,
+        flow_id_of,
+    )
+    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+STEP_TIMEOUT = timedelta(seconds=30)
+RECORD_WAIT = timedelta(seconds=30)
+CLOSED = {
+    TokenStatus.USED: (RegistrationError.TOKEN_USED, "the enrollment token has been used"),
+    TokenStatus.EXPIRED: (RegistrationError.TOKEN_EXPIRED, "the enrollment token has expired"),
+    TokenStatus.REVOKED: (RegistrationError.TOKEN_REVOKED, "the enrollment token was revoked"),
+}
+
+
+@workflow.defn
+class ProductRegistrationWorkflow:
+    @workflow.init
+    def __init__(self, input: StartRegistrationInput) -> None:
+        self._input = input
+        self._status = TokenStatus.ACTIVE
+        self._created_at = workflow.now()
+        self._expires_at = self._created_at + timedelta(seconds=input.expires_in_seconds)
+        self._uses = 0
+        self._registered: list[str] = []
+        self._recorded = False
+        self._in_flight = 0  # registrations running their activity
+        self._closing = False  # a revocation or the expiry waits for them; no new ones start
+
+    @workflow.run
+    async def run(self, input: StartRegistrationInput) -> TokenState:
+        self._publish()
+        await self._activity(
+            ProductRegistrationActivities.record_token,
+            RecordTokenInput(input, self._created_at, self._expires_at),
+        )
+        self._recorded = True
+        while self._status == TokenStatus.ACTIVE:
+            remaining = (self._expires_at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                self._closing = True
+                await workflow.wait_condition(lambda: self._in_flight == 0)
+                if self._status == TokenStatus.ACTIVE:
+                    self._set_status(TokenStatus.EXPIRED)
+                break
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status != TokenStatus.ACTIVE, timeout=remaining
+                )
+            except TimeoutError:
+                continue
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._activity(
+            ProductRegistrationActivities.close_token,
+            CloseTokenInput(input.token_id, self._status, workflow.now()),
+        )
+        return self._state()
+
+    @workflow.update
+    async def describe(self) -> TokenState:
+        """Sent with the start: answers once the token is recorded (the API then shows it)."""
+        try:
+            await workflow.wait_condition(lambda: self._recorded, timeout=RECORD_WAIT)
+        except TimeoutError:
+            raise ApplicationError(
+                "the token is not recorded yet; repeat the request shortly",
+                type=RegistrationError.NOT_RECORDED,
+            ) from None
+        return self._state()
+
+    @workflow.update
+    async def register(self, input: RegisterInput) -> TokenState:
+        if input.instance_id in self._registered:  # a repeated registration: nothing to do
+            return self._state()
+        self._validate_register(input)  # again: updates that arrive together validate first
+        self._in_flight += 1
+        try:
+            registered = await self._activity(
+                ProductRegistrationActivities.register_instance,
+                RegisterInstanceInput(
+                    token_id=self._input.token_id,
+                    business_id=self._input.business_id,
+                    instance_type=self._input.instance_type,
+                    description=self._input.description,
+                    instance_id=input.instance_id,
+                    at=workflow.now(),
+                ),
+            )
+        finally:
+            self._in_flight -= 1
+        if registered:  # False: registered before, by another token; this one is not used up
+            self._uses += 1
+            self._registered.append(input.instance_id)
+            if self._uses >= self._input.max_uses and self._status == TokenStatus.ACTIVE:
+                self._set_status(TokenStatus.USED)
+            else:
+                self._publish()
+        return self._state()
+
+    @register.validator
+    def _validate_register(self, input: RegisterInput) -> None:
+        if not hmac.compare_digest(input.token_hash, self._input.token_hash):
+            raise ApplicationError(
+                "the enrollment token is not valid", type=RegistrationError.TOKEN_INVALID
+            )
+        if input.instance_id in self._registered:
+            return
+        closed_as = self._status
+        if closed_as == TokenStatus.ACTIVE:
+            if workflow.now() >= self._expires_at:  # due, even if the timer has not run yet
+                closed_as = TokenStatus.EXPIRED
+            elif self._closing:  # being revoked (or expiring) while others finish
+                closed_as = TokenStatus.REVOKED
+            elif self._uses + self._in_flight >= self._input.max_uses:
+                closed_as = TokenStatus.USED
+        if closed_as != TokenStatus.ACTIVE:
+            error, message = CLOSED[closed_as]
+            raise ApplicationError(message, type=error)
+
+    @workflow.update
+    async def revoke(self) -> TokenState:
+        """Registrations already running finish first; none can start from now on."""
+        self._closing = True
+        await workflow.wait_condition(lambda: self._in_flight == 0)
+        if self._status == TokenStatus.ACTIVE:
+            self._set_status(TokenStatus.REVOKED)
+        return self._state()
+
+    @revoke.validator
+    def _validate_revoke(self) -> None:
+        if self._status != TokenStatus.ACTIVE:
+            raise ApplicationError(
+                f"the enrollment token is {self._status.value}",
+                type=RegistrationError.TOKEN_NOT_ACTIVE,
+            )
+
+    @workflow.query
+    def state(self) -> TokenState:
+        return self._state()
+
+    async def _activity(self, activity: Callable[..., Awaitable[Any]], arg: object) -> Any:
+        """Run a step; a business refusal comes back as its own ApplicationError (its type)."""
+        try:
+            return await workflow.execute_activity_method(
+                activity,
+                arg,
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=RETRY,
+            )
+        except ActivityError as err:
+            if isinstance(err.cause, ApplicationError):  # a business refusal, with its type
+                raise err.cause from None
+            raise
+
+    def _set_status(self, status: TokenStatus) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
+        self._publish()
+
+    def _publish(self) -> None:
+        workflow.upsert_memo({STATE_MEMO: self._state()})
+
+    def _state(self) -> TokenState:
+        return TokenState(
+            id=self._input.token_id,
+            business_id=self._input.business_id,
+            instance_type=self._input.instance_type,
+            description=self._input.description,
+            status=self._status,
+            created_at=self._created_at,
+            expires_at=self._expires_at,
+            max_uses=self._input.max_uses,
+            uses=self._uses,
+            registered_instances=list(self._registered),
+        )
+
+
+def summary(input: StartRegistrationInput) -> str:
+    uses = "single use" if input.max_uses == 1 else f"{input.max_uses} uses"
+    kind = input.instance_type
+    return f"Enrollment token {input.token_id[:6]}… for {kind} ({uses}): {input.description}"
+
+
+async def start(client: Client, input: StartRegistrationInput, *, task_queue: str) -> TokenState:
+    operation = WithStartWorkflowOperation(
+        ProductRegistrationWorkflow.run,
+        input,
+        id=flow_id_of(input.token_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
+                SearchAttributePair(ACTIVATION_STATUS, TokenStatus.ACTIVE.value),
+                SearchAttributePair(BUSINESS_ID, input.business_id),
+            ]
+        ),
+        static_summary=summary(input),
+    )
+    return await client.execute_update_with_start_workflow(
+        ProductRegistrationWorkflow.describe, start_workflow_operation=operation
+    )
