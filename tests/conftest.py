@@ -241,6 +241,8 @@ async def time_client(
 
 # Flows a test left running would keep the shared time-skipping clock locked for the next tests.
 STARTED_FLOWS: list[WorkflowHandle[Any, Any]] = []
+# How each kind of flow is ended early: verifications and activations cancel, tokens revoke.
+ENDING_UPDATES = ("cancel", "revoke")
 
 
 async def end_started_flows() -> None:
@@ -249,9 +251,11 @@ async def end_started_flows() -> None:
     while STARTED_FLOWS:
         handle = STARTED_FLOWS.pop()
         try:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            for ending in ENDING_UPDATES:
+                if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                    break
                 with contextlib.suppress(WorkflowUpdateFailedError, RPCError):
-                    await handle.execute_update("cancel")
+                    await handle.execute_update(ending)
             await asyncio.wait_for(handle.result(), timeout=10)
         except Exception:
             if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:

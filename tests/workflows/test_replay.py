@@ -24,6 +24,7 @@ def test_there_are_saved_histories_for_every_outcome() -> None:
         "activation_compensated",
         "activation_cancelled",
     } <= names
+    assert {"registration_used", "registration_expired", "registration_revoked"} <= names
 
 
 @pytest.mark.parametrize("path", SAVED, ids=[path.stem for path in SAVED])
