@@ -12,13 +12,22 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
 from core.logging import configure_logging, uvicorn_log_config
 from core.settings import Settings
 from tests.conftest import MailSink, code_in, free_port, text_of, token_in
-from tests.workflows.activation_helpers import ADDON, CREDITS, SERVICE, order_body
+from tests.workflows.activation_helpers import (
+    ADDON,
+    CREDITS,
+    SERVICE,
+    existing_business,
+    order_body,
+)
+
+Sessions = async_sessionmaker[AsyncSession]
 
 pytestmark = pytest.mark.asyncio
 
@@ -177,3 +186,35 @@ async def test_order_to_activated_instances_through_http_and_mail(
     logged = logs.getvalue()
     assert "/v1/activations/[redacted]" in logged  # the access log ran, and was redacted
     assert code not in logged and code.split(".")[1] not in logged
+
+
+async def test_enrollment_token_registers_an_instance_through_http(
+    served: tuple[str, io.StringIO], dev_client: Client, app_sessions: Sessions
+) -> None:
+    base, logs = served
+    business_id, account_id, (site,) = await existing_business(app_sessions, 1)
+    owner = {"Authorization": "Bearer test-api-key", "X-Acting-Account": account_id}
+    async with httpx.AsyncClient(base_url=base) as http:
+        created = await http.post(
+            f"/v1/businesses/{business_id}/enrollment-tokens",
+            headers=owner,
+            json={"instance_type": "endpoint-protection", "description": "Taipei office"},
+        )
+        assert created.status_code == 201
+        token = created.json()["token"]
+        registered = await http.post(
+            "/v1/registrations", json={"token": token, "instance_id": site}
+        )
+        assert registered.status_code == 200
+        instances = (
+            await http.get(f"/v1/businesses/{business_id}/instances", headers=owner)
+        ).json()
+        assert [(i["registration_status"], i["description"]) for i in instances] == [
+            ("registered", "Taipei office")
+        ]
+    query = (
+        f'ActivationFlow = "product-registration" AND ActivationStatus = "used" '
+        f'AND BusinessId = "{business_id}"'
+    )
+    assert await find_flows(dev_client, query) == [f"product-registration-{created.json()['id']}"]
+    assert token not in logs.getvalue() and token.split(".")[1] not in logs.getvalue()

@@ -240,7 +240,11 @@ async def revoke_enrollment_token(
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise _closed_error(token) from None
+        raise ApiError(
+            409,
+            ErrorCode.ENROLLMENT_TOKEN_NOT_ACTIVE,
+            f"the enrollment token is {status_now(token).value}",
+        ) from None
     await session.refresh(token)
     public = _public(token)
     public.status = TokenStatus.REVOKED  # the flow records it in the database as it closes
