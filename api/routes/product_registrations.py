@@ -107,7 +107,9 @@ class RegistrationPublic(BaseModel):
 
 
 def status_now(token: EnrollmentToken) -> TokenStatus:
-    """Correct at read time, even before the token's flow has recorded its expiry."""
+    """Correct at read time, even before the token's flow has recorded how it closed."""
+    if token.status == TokenStatus.ACTIVE and token.uses >= token.max_uses:
+        return TokenStatus.USED
     if token.status == TokenStatus.ACTIVE and token.expires_at <= datetime.now(UTC):
         return TokenStatus.EXPIRED
     return TokenStatus(token.status)
