@@ -54,18 +54,15 @@ with workflow.unsafe.imports_passed_through():
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+    from workflows.steps import STEP_TIMEOUT, run_step
 
 Status = ActivationStatus
 SIGNUP_PURPOSE = "activation"
-# Transient failures (database, SMTP down) are retried until an operator fixes them; business
-# failures are non-retryable and end the step at once.
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
     non_retryable_error_types=[EMAIL_REJECTED],
 )
-STEP_TIMEOUT = timedelta(seconds=30)
 # A provisioning step still failing after this long has failed for good: undo and report.
 PROVISION_DEADLINE = timedelta(hours=1)
 RECORD_WAIT = timedelta(seconds=30)
@@ -99,7 +96,7 @@ class LicenseActivationWorkflow:
     @workflow.run
     async def run(self, input: StartActivationInput) -> ActivationState:
         self._publish()
-        await self._activity(
+        await run_step(
             LicenseActivationActivities.record_order, RecordOrderInput(input, self._expires_at)
         )
         self._recorded = True
@@ -159,7 +156,7 @@ class LicenseActivationWorkflow:
         self._validate_sign_in(input)
         self._busy = True
         try:
-            account = await self._activity(LicenseActivationActivities.load_account, input)
+            account = await run_step(LicenseActivationActivities.load_account, input)
         finally:
             self._busy = False
         self._require_step(Status.AWAITING_ACCOUNT, Status.VERIFYING_EMAIL)
@@ -227,7 +224,7 @@ class LicenseActivationWorkflow:
         agreements = [self._required(ref.id) for ref in input.agreements]
         self._busy = True
         try:
-            await self._activity(
+            await run_step(
                 LicenseActivationActivities.record_acceptances,
                 RecordAcceptancesInput(
                     order_id=self._input.order_id,
@@ -311,7 +308,7 @@ class LicenseActivationWorkflow:
             return
         self._busy = True
         try:
-            account = await self._activity(
+            account = await run_step(
                 LicenseActivationActivities.create_primary_account,
                 CreatePrimaryAccountInput(
                     business_id=str(workflow.uuid4()),
@@ -350,11 +347,11 @@ class LicenseActivationWorkflow:
             for step, compensation in steps:
                 # Registered first: a step that timed out may still have committed.
                 undo.append(compensation)
-                await self._activity(step, provision, deadline=PROVISION_DEADLINE)
+                await run_step(step, provision, deadline=PROVISION_DEADLINE)
         except ApplicationError as err:
             workflow.logger.warning("provisioning failed, undoing it: %s", err.message)
             for undo_step in reversed(undo):
-                await self._activity(undo_step, provision)
+                await run_step(undo_step, provision)
             self._problem = f"provisioning failed and was undone: {err.message}"
             await self._close(Status.FAILED)
             return
@@ -381,7 +378,7 @@ class LicenseActivationWorkflow:
         if self._child is not None:
             child, self._child = self._child, None
             await _cancel(child)
-        await self._activity(
+        await run_step(
             LicenseActivationActivities.close_order,
             CloseOrderInput(
                 order_id=self._input.order_id,
@@ -414,29 +411,6 @@ class LicenseActivationWorkflow:
         except ActivityError as err:
             workflow.logger.warning("activation link %d not sent: %s", self._link_number, err.cause)
             workflow.set_current_details(f"Activation Link {self._link_number} was not sent.")
-
-    async def _activity(
-        self,
-        activity: Callable[..., Awaitable[Any]],
-        arg: Any,
-        *,
-        deadline: timedelta | None = None,
-    ) -> Any:
-        """Run a step; a business failure comes back as its own ApplicationError (with its type)."""
-        try:
-            return await workflow.execute_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=STEP_TIMEOUT,
-                schedule_to_close_timeout=deadline,
-                retry_policy=RETRY,
-            )
-        except ActivityError as err:
-            if isinstance(err.cause, ApplicationError):
-                raise err.cause from None
-            raise ApplicationError(
-                f"a step did not complete in time ({err.cause})", type="step_timed_out"
-            ) from None
 
     # -- state ----------------------------------------------------------------------------------
 

@@ -5,20 +5,17 @@ cannot race: a registration either finished before the revocation took effect, o
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import (
-    RetryPolicy,
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.product_registration import ProductRegistrationActivities
@@ -36,9 +33,8 @@ with workflow.unsafe.imports_passed_through():
         flow_id_of,
     )
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+    from workflows.steps import run_step
 
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
-STEP_TIMEOUT = timedelta(seconds=30)
 RECORD_WAIT = timedelta(seconds=30)
 CLOSED = {
     TokenStatus.USED: (RegistrationError.TOKEN_USED, "the enrollment token has been used"),
@@ -64,7 +60,7 @@ class ProductRegistrationWorkflow:
     @workflow.run
     async def run(self, input: StartRegistrationInput) -> TokenState:
         self._publish()
-        await self._activity(
+        await run_step(
             ProductRegistrationActivities.record_token,
             RecordTokenInput(input, self._created_at, self._expires_at),
         )
@@ -84,7 +80,7 @@ class ProductRegistrationWorkflow:
             except TimeoutError:
                 continue
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._activity(
+        await run_step(
             ProductRegistrationActivities.close_token,
             CloseTokenInput(input.token_id, self._status, workflow.now()),
         )
@@ -109,7 +105,7 @@ class ProductRegistrationWorkflow:
         self._validate_register(input)  # again: updates that arrive together validate first
         self._in_flight += 1
         try:
-            registered = await self._activity(
+            registered = await run_step(
                 ProductRegistrationActivities.register_instance,
                 RegisterInstanceInput(
                     token_id=self._input.token_id,
@@ -171,20 +167,6 @@ class ProductRegistrationWorkflow:
     @workflow.query
     def state(self) -> TokenState:
         return self._state()
-
-    async def _activity(self, activity: Callable[..., Awaitable[Any]], arg: object) -> Any:
-        """Run a step; a business refusal comes back as its own ApplicationError (its type)."""
-        try:
-            return await workflow.execute_activity_method(
-                activity,
-                arg,
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=RETRY,
-            )
-        except ActivityError as err:
-            if isinstance(err.cause, ApplicationError):  # a business refusal, with its type
-                raise err.cause from None
-            raise
 
     def _set_status(self, status: TokenStatus) -> None:
         self._status = status
