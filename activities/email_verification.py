@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token, new_token
+from models.base import as_utc
 from models.email_verification import RecordOutcomeInput, SendLinkInput, flow_key_of
 from models.records import EmailVerification
 
@@ -63,8 +62,6 @@ class EmailVerificationActivities:
                     purpose=input.purpose,
                     status=input.status.value,
                     business_id=input.business_id,
-                    finished_at=input.finished_at.astimezone(UTC)
-                    if input.finished_at.tzinfo
-                    else input.finished_at.replace(tzinfo=UTC),
+                    finished_at=as_utc(input.finished_at),
                 )
             )

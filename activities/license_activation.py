@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import domain_key, hash_token, new_token
+from models.base import as_utc
 from models.domain import (
     Account,
     ActivationCode,
@@ -47,10 +48,6 @@ from models.license_activation import (
 
 LINK_TEMPLATE = "activation_link"
 CONFIRMATION_TEMPLATE = "activation_confirmed"
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _of_kind(items: list[LicenseItem], kind: str) -> list[LicenseItem]:
@@ -98,7 +95,7 @@ class LicenseActivationActivities:
                     region=input.region,
                     locale=input.locale,
                     status="pending",
-                    expires_at=_utc(record.expires_at),
+                    expires_at=as_utc(record.expires_at),
                 )
             )
             await session.flush()
@@ -160,7 +157,7 @@ class LicenseActivationActivities:
             order.status = input.status
             if input.status == "activated":
                 order.business_id = input.business_id
-                order.activated_at = _utc(input.at)
+                order.activated_at = as_utc(input.at)
                 await session.execute(
                     update(License)
                     .where(License.order_id == input.order_id)
@@ -259,7 +256,7 @@ class LicenseActivationActivities:
                             version=agreement.version,
                             order_id=input.order_id,
                             client_address=input.client_address,
-                            accepted_at=_utc(input.accepted_at),
+                            accepted_at=as_utc(input.accepted_at),
                         )
                     )
 

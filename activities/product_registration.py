@@ -4,7 +4,6 @@ and the token's final status. Each is idempotent (a retry after commit changes n
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -12,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models.base import as_utc
 from models.domain import EnrollmentToken, ProductInstance
 from models.product_registration import (
     CloseTokenInput,
@@ -20,10 +20,6 @@ from models.product_registration import (
     RegistrationError,
     TokenStatus,
 )
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _refuse(message: str, error: RegistrationError) -> ApplicationError:
@@ -48,8 +44,8 @@ class ProductRegistrationActivities:
                     description=start.description,
                     token_hash=start.token_hash,
                     created_by=start.created_by,
-                    created_at=_utc(input.created_at),
-                    expires_at=_utc(input.expires_at),
+                    created_at=as_utc(input.created_at),
+                    expires_at=as_utc(input.expires_at),
                     max_uses=start.max_uses,
                     uses=0,
                     status=TokenStatus.ACTIVE.value,
@@ -78,7 +74,7 @@ class ProductRegistrationActivities:
                 return instance.enrollment_token_id == input.token_id
             instance.registration_status = "registered"
             instance.enrollment_token_id = input.token_id
-            instance.registered_at = _utc(input.at)
+            instance.registered_at = as_utc(input.at)
             instance.description = input.description
             await session.execute(
                 update(EnrollmentToken)
@@ -91,7 +87,7 @@ class ProductRegistrationActivities:
     async def close_token(self, input: CloseTokenInput) -> None:
         values: dict[str, Any] = {"status": input.status.value}
         if input.status == TokenStatus.REVOKED:
-            values["revoked_at"] = _utc(input.at)
+            values["revoked_at"] = as_utc(input.at)
         async with self._sessions.begin() as session:
             await session.execute(
                 update(EnrollmentToken)

@@ -24,6 +24,11 @@ NAMING = {
 }
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Aware UTC, whatever the payload converter handed over (workflow datetimes may be naive)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC timestamps on both stores (SQLite drops the offset otherwise)."""
 

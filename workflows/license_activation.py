@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import STEP_TIMEOUT, run_step
+    from workflows.steps import STEP_TIMEOUT, run_step, wait_until_recorded
 
 Status = ActivationStatus
 SIGNUP_PURPOSE = "activation"
@@ -65,7 +65,6 @@ MAIL_RETRY = RetryPolicy(
 )
 # A provisioning step still failing after this long has failed for good: undo and report.
 PROVISION_DEADLINE = timedelta(hours=1)
-RECORD_WAIT = timedelta(seconds=30)
 CLOSED_ERRORS = {
     Status.ACTIVATED: (ActivationError.COMPLETED, "the licenses of this link are already active"),
     Status.PROVISIONING: (ActivationError.COMPLETED, "the licenses are being activated"),
@@ -141,13 +140,9 @@ class LicenseActivationWorkflow:
     @workflow.update
     async def describe(self) -> ActivationState:
         """Sent with the start: answers once the order is recorded, so the caller can rely on it."""
-        try:
-            await workflow.wait_condition(lambda: self._recorded, timeout=RECORD_WAIT)
-        except TimeoutError:
-            raise ApplicationError(
-                "the order is not recorded yet; repeat the request shortly",
-                type=ActivationError.ORDER_NOT_RECORDED,
-            ) from None
+        await wait_until_recorded(
+            lambda: self._recorded, ActivationError.ORDER_NOT_RECORDED, "order"
+        )
         return self._state()
 
     @workflow.update

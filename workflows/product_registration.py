@@ -33,9 +33,8 @@ with workflow.unsafe.imports_passed_through():
         flow_id_of,
     )
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import run_step
+    from workflows.steps import run_step, wait_until_recorded
 
-RECORD_WAIT = timedelta(seconds=30)
 CLOSED = {
     TokenStatus.USED: (RegistrationError.TOKEN_USED, "the enrollment token has been used"),
     TokenStatus.EXPIRED: (RegistrationError.TOKEN_EXPIRED, "the enrollment token has expired"),
@@ -89,13 +88,7 @@ class ProductRegistrationWorkflow:
     @workflow.update
     async def describe(self) -> TokenState:
         """Sent with the start: answers once the token is recorded (the API then shows it)."""
-        try:
-            await workflow.wait_condition(lambda: self._recorded, timeout=RECORD_WAIT)
-        except TimeoutError:
-            raise ApplicationError(
-                "the token is not recorded yet; repeat the request shortly",
-                type=RegistrationError.NOT_RECORDED,
-            ) from None
+        await wait_until_recorded(lambda: self._recorded, RegistrationError.NOT_RECORDED, "token")
         return self._state()
 
     @workflow.update

@@ -16,6 +16,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 STEP_TIMEOUT = timedelta(seconds=30)
 STEP_TIMED_OUT = "step_timed_out"
+RECORD_WAIT = timedelta(seconds=30)
+
+
+async def wait_until_recorded(recorded: Callable[[], bool], error_type: str, what: str) -> None:
+    """For the update sent with a start: answer only once the flow's first record is written,
+    so the caller can rely on it; past RECORD_WAIT, ask the caller to repeat the request."""
+    try:
+        await workflow.wait_condition(recorded, timeout=RECORD_WAIT)
+    except TimeoutError:
+        raise ApplicationError(
+            f"the {what} is not recorded yet; repeat the request shortly", type=error_type
+        ) from None
 
 
 async def run_step(
