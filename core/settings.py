@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         default_factory=lambda: [7 * 24 * 3600, 24 * 3600]
     )
 
+    # Local accounts and ownership transfer (DESIGN.md §3).
+    local_account_limit: int = 50  # per Business, pending invitations included
+    local_account_invitation_expiry_seconds: int = 7 * 24 * 3600
+    local_account_reminder_before_seconds: list[int] = Field(default_factory=lambda: [24 * 3600])
+    ownership_transfer_expiry_seconds: int = 24 * 3600
+
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:

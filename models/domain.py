@@ -28,7 +28,11 @@ class Business(Base):
 
 
 class Account(Base):
-    """A primary (one per Business, email sign-in) or local account (bound to one instance)."""
+    """A primary (one per Business, email sign-in) or local account (bound to one instance).
+
+    A local account is `pending` until its user activates the invitation, then `active` (or
+    `disabled` by the primary); an invitation that lapses or is withdrawn ends `lapsed` or
+    `removed`, and such an account no longer counts towards the Business's limit."""
 
     __tablename__ = "accounts"
 
@@ -37,9 +41,14 @@ class Account(Base):
     email: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(10))  # primary | local
-    status: Mapped[str] = mapped_column(String(10))  # pending | active | lapsed
+    status: Mapped[str] = mapped_column(String(10))  # pending|active|disabled|lapsed|removed
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("product_instances.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+    locale: Mapped[str | None] = mapped_column(String(10))
+    # Local accounts: who invited them, until when the invitation holds, when it was accepted.
+    invited_by: Mapped[str | None] = mapped_column(String(36))
+    invitation_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         # The Business never has two primaries, whatever retries happen.
@@ -57,6 +66,33 @@ class Account(Base):
             unique=True,
             postgresql_where=text("kind = 'primary'"),
             sqlite_where=text("kind = 'primary'"),
+        ),
+    )
+
+
+class OwnershipTransfer(Base):
+    """A request that the Business's primary account pass to one of its active local accounts."""
+
+    __tablename__ = "ownership_transfers"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    from_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    to_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    # pending | accepted | declined | cancelled | expired | failed | abandoned
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # One pending transfer per Business (its flow ID says so too; this is the last word).
+        Index(
+            "uq_ownership_transfers_one_pending",
+            "business_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
         ),
     )
 

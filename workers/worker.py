@@ -14,6 +14,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
+from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
 from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
@@ -21,11 +22,17 @@ from core.temporal import connect
 from models.base import make_engine, make_session_factory
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
+from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.product_registration import ProductRegistrationWorkflow
 
 log = logging.getLogger(__name__)
 
-WORKFLOWS = [EmailVerificationWorkflow, LicenseActivationWorkflow, ProductRegistrationWorkflow]
+WORKFLOWS = [
+    EmailVerificationWorkflow,
+    LicenseActivationWorkflow,
+    ProductRegistrationWorkflow,
+    LocalAccountActivationWorkflow,
+]
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -48,6 +55,7 @@ def build_worker(
     verification = EmailVerificationActivities(settings, sessions, mail)
     activation = LicenseActivationActivities(settings, sessions, mail)
     registration = ProductRegistrationActivities(sessions)
+    local_accounts = LocalAccountActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -57,6 +65,7 @@ def build_worker(
             verification.record_outcome,
             *activation.all(),
             *registration.all(),
+            *local_accounts.all(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.

@@ -1,5 +1,6 @@
-"""How the flows run their database steps: one timeout and retry policy, and business refusals
-handed back as the activity's own ApplicationError (so its stable type reaches the caller)."""
+"""How the flows run their steps: one timeout and retry policy for database steps, business
+refusals handed back as the activity's own ApplicationError (so its stable type reaches the
+caller), and mail steps that give up without failing the flow."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+with workflow.unsafe.imports_passed_through():
+    from activities.mail import EMAIL_REJECTED
+
 # Transient failures (database down) are retried until an operator fixes them; business
 # failures are non-retryable and end the step at once.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 STEP_TIMEOUT = timedelta(seconds=30)
 STEP_TIMED_OUT = "step_timed_out"
 RECORD_WAIT = timedelta(seconds=30)
+# A refused address will not change on retry; anything else is retried until the deadline.
+MAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=[EMAIL_REJECTED],
+)
 
 
 async def wait_until_recorded(recorded: Callable[[], bool], error_type: str, what: str) -> None:
@@ -48,3 +58,22 @@ async def run_step(
         raise ApplicationError(
             f"a step did not complete in time ({err.cause})", type=STEP_TIMED_OUT
         ) from None
+
+
+async def send_mail(
+    activity: Callable[..., Awaitable[Any]], arg: Any, *, what: str, deadline: timedelta
+) -> Any | None:
+    """Run one mail activity; a mail that cannot go out by `deadline` (or is refused) is
+    reported in the flow's details and the log, and the flow goes on (returns None)."""
+    try:
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=STEP_TIMEOUT,
+            schedule_to_close_timeout=max(deadline, STEP_TIMEOUT),
+            retry_policy=MAIL_RETRY,
+        )
+    except ActivityError as err:
+        workflow.logger.warning("%s not sent: %s", what, err.cause)
+        workflow.set_current_details(f"The {what} could not be sent.")
+        return None

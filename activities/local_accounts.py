@@ -1,0 +1,181 @@
+"""Side effects of local-account invitations: the pending account (within the Business's limit),
+the invitation emails, activation and the invitation's end. Each is idempotent."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.mail import MailSender
+from core.settings import Settings
+from core.tokens import hash_token, new_token
+from models.base import as_utc
+from models.domain import Account, Business, ProductInstance
+from models.local_accounts import (
+    FLOW_ID_PREFIX,
+    ActivateAccountInput,
+    CloseInvitationInput,
+    InvitationContext,
+    InvitationStatus,
+    LocalAccountError,
+    RecordInvitationInput,
+    SendInvitationInput,
+)
+
+INVITATION_TEMPLATE = "local_account_invitation"
+# The statuses that hold one of the Business's local-account places.
+HOLDING_A_PLACE = ("pending", "active", "disabled")
+CLOSED_AS = {InvitationStatus.LAPSED: "lapsed", InvitationStatus.CANCELLED: "removed"}
+
+
+def _refuse(message: str, error: LocalAccountError) -> ApplicationError:
+    return ApplicationError(message, type=error, non_retryable=True)
+
+
+async def local_accounts_held(session: AsyncSession, business_id: str) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Account)
+        .where(
+            Account.business_id == business_id,
+            Account.kind == "local",
+            Account.status.in_(HOLDING_A_PLACE),
+        )
+    )
+    return count or 0
+
+
+def instance_label(instance: ProductInstance) -> str:
+    return instance.description or f"{instance.product_code} ({instance.region})"
+
+
+class LocalAccountActivities:
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        mail: MailSender,
+    ):
+        self._settings = settings
+        self._sessions = session_factory
+        self._mail = mail
+
+    @activity.defn(name="local_accounts.record_invitation")
+    async def record_invitation(self, input: RecordInvitationInput) -> InvitationContext:
+        """Write the pending account, unless the Business is at its limit or the address has
+        an account on this instance already. A retry after the commit finds the account."""
+        start = input.start
+        async with self._sessions.begin() as session:
+            # Invitations to one Business queue here (a row lock on PostgreSQL; SQLite has one
+            # writer at a time), so concurrent ones cannot all see room for themselves.
+            business = await session.get(Business, start.business_id, with_for_update=True)
+            instance = await session.get(ProductInstance, start.instance_id)
+            if business is None or instance is None or instance.business_id != business.id:
+                raise _refuse(
+                    "no such product instance in this Business",
+                    LocalAccountError.INSTANCE_NOT_FOUND,
+                )
+            context = InvitationContext(
+                business.name, instance.product_code, instance_label(instance)
+            )
+            if await session.get(Account, start.account_id) is not None:
+                return context
+            clash = await session.scalar(
+                select(Account.id)
+                .where(
+                    Account.business_id == start.business_id,
+                    Account.instance_id == start.instance_id,
+                    func.lower(Account.email) == start.email.strip().lower(),
+                    Account.status.in_(HOLDING_A_PLACE),
+                )
+                .limit(1)
+            )
+            if clash is not None:
+                raise _refuse(
+                    "this address has an account on this instance already",
+                    LocalAccountError.ACCOUNT_EXISTS,
+                )
+            session.add(
+                Account(
+                    id=start.account_id,
+                    business_id=start.business_id,
+                    email=start.email,
+                    display_name=start.display_name,
+                    kind="local",
+                    status="pending",
+                    instance_id=start.instance_id,
+                    locale=start.locale,
+                    invited_by=start.invited_by,
+                    invitation_expires_at=as_utc(input.expires_at),
+                )
+            )
+            await session.flush()  # counted with the others; the limit check includes it
+            limit = self._settings.local_account_limit
+            if await local_accounts_held(session, start.business_id) > limit:
+                raise _refuse(
+                    f"the Business has {limit} local accounts (pending ones count)",
+                    LocalAccountError.LIMIT_REACHED,
+                )
+        return context
+
+    @activity.defn(name="local_accounts.send_invitation")
+    async def send_invitation(self, input: SendInvitationInput) -> str:
+        """Email a link with a fresh token; return only its hash (it goes into history)."""
+        run_id = activity.info().workflow_run_id
+        key = f"{input.flow_id}/{run_id}/link/{input.link_number}"
+        sent = await self._mail.find_sent(key)
+        if sent is not None and sent.secret_hash is not None:
+            return sent.secret_hash
+        token = new_token(input.flow_id.removeprefix(FLOW_ID_PREFIX))
+        token_hash = hash_token(token)
+        base = self._settings.public_base_url.rstrip("/")
+        await self._mail.send(
+            idempotency_key=key,
+            template=INVITATION_TEMPLATE,
+            locale=input.locale,
+            to=input.email,
+            context={
+                "link": f"{base}/activate-account?token={token}",
+                "display_name": input.display_name,
+                "company_name": input.context.company_name,
+                "instance": input.context.instance_label,
+                "expires_at": input.expires_at,
+                "reminder": input.reminder,
+            },
+            secret_hash=token_hash,
+        )
+        return token_hash
+
+    @activity.defn(name="local_accounts.activate_account")
+    async def activate_account(self, input: ActivateAccountInput) -> None:
+        async with self._sessions.begin() as session:
+            account = await session.get(Account, input.account_id, with_for_update=True)
+            if account is not None and account.status == "active":
+                return  # a retry after the commit
+            if account is None or account.status != "pending":
+                raise _refuse("the invitation was withdrawn", LocalAccountError.CANCELLED)
+            account.status = "active"
+            account.activated_at = as_utc(input.at)
+
+    @activity.defn(name="local_accounts.close_invitation")
+    async def close_invitation(self, input: CloseInvitationInput) -> None:
+        """A lapsed or withdrawn invitation frees its place (only while still pending)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Account)
+                .where(Account.id == input.account_id, Account.status == "pending")
+                .values(status=CLOSED_AS[input.status])
+            )
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.record_invitation,
+            self.send_invitation,
+            self.activate_account,
+            self.close_invitation,
+        ]

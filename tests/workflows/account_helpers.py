@@ -1,0 +1,91 @@
+"""Helpers for the local-account and ownership-transfer tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowHandle
+
+from core.settings import Settings
+from core.tokens import domain_key
+from models.domain import Account
+from models.local_accounts import (
+    InvitationState,
+    StartInvitationInput,
+    flow_id_of,
+    flow_key_parts,
+)
+from tests.conftest import STARTED_FLOWS
+from workflows.local_accounts import LocalAccountActivationWorkflow, start
+
+InvitationHandle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
+
+
+def invitation_input(
+    settings: Settings,
+    business_id: str,
+    invited_by: str,
+    instance_id: str,
+    email: str,
+    **overrides: Any,
+) -> StartInvitationInput:
+    values: dict[str, Any] = {
+        "account_id": str(uuid.uuid4()),
+        "business_id": business_id,
+        "instance_id": instance_id,
+        "email": email,
+        "display_name": "Grace Hopper",
+        "locale": "en",
+        "invited_by": invited_by,
+        "expires_in_seconds": settings.local_account_invitation_expiry_seconds,
+        "reminder_before_seconds": settings.local_account_reminder_before_seconds,
+    } | overrides
+    return StartInvitationInput(**values)
+
+
+def invitation_flow_id(settings: Settings, input: StartInvitationInput) -> str:
+    parts = flow_key_parts(input.business_id, input.instance_id, input.email)
+    return flow_id_of(domain_key(settings.secret_key, *parts))
+
+
+async def invite(
+    client: Client,
+    settings: Settings,
+    business_id: str,
+    invited_by: str,
+    instance_id: str,
+    email: str = "grace@acme.example",
+    **overrides: Any,
+) -> tuple[InvitationState, InvitationHandle]:
+    input = invitation_input(settings, business_id, invited_by, instance_id, email, **overrides)
+    flow_id = invitation_flow_id(settings, input)
+    handle = client.get_workflow_handle_for(LocalAccountActivationWorkflow.run, flow_id)
+    STARTED_FLOWS.append(handle)
+    state = await start(client, input, flow_id=flow_id, task_queue=settings.temporal_task_queue)
+    return state, handle
+
+
+async def add_local_accounts(
+    sessions: async_sessionmaker[AsyncSession],
+    business_id: str,
+    instance_id: str,
+    count: int,
+    status: str = "active",
+) -> list[str]:
+    """`count` local accounts written directly (the state a Business reaches over time)."""
+    ids = [str(uuid.uuid4()) for _ in range(count)]
+    async with sessions.begin() as session:
+        session.add_all(
+            Account(
+                id=account_id,
+                business_id=business_id,
+                email=f"user{number}-{account_id[:4]}@acme.example",
+                kind="local",
+                status=status,
+                instance_id=instance_id,
+            )
+            for number, account_id in enumerate(ids)
+        )
+    return ids

@@ -1,0 +1,196 @@
+"""The local-account flow on the time-skipping server with its real activities, SMTP and
+database: activation, the reminder and lapse, withdrawal, the limit and repeated invitations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.local_accounts import local_accounts_held
+from core.settings import Settings
+from core.tokens import hash_token
+from models.domain import Account
+from models.local_accounts import ActivateInput, InvitationStatus, LocalAccountError
+from tests.conftest import MailSink, text_of, token_in
+from tests.workflows.account_helpers import add_local_accounts, invite
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.helpers import history_text, keep_history
+from workflows.local_accounts import LocalAccountActivationWorkflow
+
+pytestmark = pytest.mark.asyncio
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def refusal(call: object) -> str | None:
+    with pytest.raises(WorkflowUpdateFailedError) as caught:
+        await call  # type: ignore[misc]
+    assert isinstance(caught.value.cause, ApplicationError)
+    return caught.value.cause.type
+
+
+async def account(sessions: Sessions, account_id: str) -> Account:
+    async with sessions() as session:
+        found = await session.get(Account, account_id)
+    assert found is not None
+    return found
+
+
+async def test_the_invited_user_activates_the_account_from_the_email(
+    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    business_id, primary_id, (site,) = await existing_business(app_sessions, 1)
+    state, handle = await invite(time_client, settings, business_id, primary_id, site)
+    assert state.status == InvitationStatus.PENDING
+    pending = await account(app_sessions, state.account_id)
+    assert (pending.kind, pending.status, pending.instance_id) == ("local", "pending", site)
+    assert pending.invited_by == primary_id
+
+    (mail,) = await smtp.wait_for(1, to="grace@acme.example")
+    assert "Acme Corp" in str(mail["Subject"]) and "Site 1" in text_of(mail)
+    token = token_in(mail)
+    assert "/activate-account?token=" in text_of(mail)
+    state = await handle.execute_update(
+        LocalAccountActivationWorkflow.activate, ActivateInput(hash_token(token))
+    )
+    assert state.status == InvitationStatus.ACTIVE and state.activated_at is not None
+    assert (await handle.result()).status == InvitationStatus.ACTIVE
+    active = await account(app_sessions, state.account_id)
+    assert active.status == "active" and active.activated_at is not None
+
+    history = await history_text(handle)
+    assert token not in history and token.partition(".")[2] not in history
+    await keep_history(handle, "local_account_activated")
+
+
+async def test_a_reminder_goes_out_then_the_invitation_lapses_and_frees_its_place(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    smtp: MailSink,
+    app_sessions: Sessions,
+) -> None:
+    business_id, primary_id, (site,) = await existing_business(app_sessions, 1)
+    state, handle = await invite(time_client, settings, business_id, primary_id, site)
+    await smtp.wait_for(1)
+    await time_env.sleep(timedelta(days=5, hours=23))
+    assert len(smtp.messages()) == 1  # the reminder is due one day before day 7
+    await time_env.sleep(timedelta(hours=2))
+    first, reminder = await smtp.wait_for(2)
+    assert str(reminder["Subject"]).startswith("Reminder:")
+    assert token_in(first) != token_in(reminder)
+    state = await handle.query(LocalAccountActivationWorkflow.state)
+    assert state.status == InvitationStatus.PENDING
+    await time_env.sleep(timedelta(days=1))
+    result = await handle.result()
+    assert result.status == InvitationStatus.LAPSED
+    assert (await account(app_sessions, state.account_id)).status == "lapsed"
+    async with app_sessions() as session:
+        assert await local_accounts_held(session, business_id) == 0
+    await keep_history(handle, "local_account_lapsed")
+
+
+async def test_both_the_first_link_and_the_reminder_activate(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    smtp: MailSink,
+    app_sessions: Sessions,
+) -> None:
+    business_id, primary_id, (site,) = await existing_business(app_sessions, 1)
+    _, handle = await invite(time_client, settings, business_id, primary_id, site)
+    await smtp.wait_for(1)
+    await time_env.sleep(timedelta(days=6, hours=1))
+    first, _ = await smtp.wait_for(2)
+    bad = hash_token(token_in(first) + "x")
+    assert (
+        await refusal(
+            handle.execute_update(LocalAccountActivationWorkflow.activate, ActivateInput(bad))
+        )
+        == LocalAccountError.TOKEN_INVALID
+    )
+    state = await handle.execute_update(
+        LocalAccountActivationWorkflow.activate, ActivateInput(hash_token(token_in(first)))
+    )
+    assert state.status == InvitationStatus.ACTIVE
+
+
+async def test_the_primary_withdraws_an_invitation(
+    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    business_id, primary_id, (site,) = await existing_business(app_sessions, 1)
+    state, handle = await invite(time_client, settings, business_id, primary_id, site)
+    (mail,) = await smtp.wait_for(1)
+    state = await handle.execute_update(LocalAccountActivationWorkflow.cancel)
+    assert state.status == InvitationStatus.CANCELLED
+    assert (await handle.result()).status == InvitationStatus.CANCELLED
+    assert (await account(app_sessions, state.account_id)).status == "removed"
+    await keep_history(handle, "local_account_cancelled")
+
+
+async def test_the_fifty_first_local_account_is_refused_and_pending_ones_count(
+    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    business_id, primary_id, (site_1, site_2) = await existing_business(app_sessions, 2)
+    await add_local_accounts(app_sessions, business_id, site_1, 30)
+    await add_local_accounts(app_sessions, business_id, site_2, 19, status="pending")
+    await add_local_accounts(app_sessions, business_id, site_2, 5, status="lapsed")
+    await add_local_accounts(app_sessions, business_id, site_2, 5, status="removed")
+    state, _ = await invite(time_client, settings, business_id, primary_id, site_2)  # the 50th
+    assert state.status == InvitationStatus.PENDING
+
+    assert (
+        await refusal(
+            invite(time_client, settings, business_id, primary_id, site_1, "one@more.example")
+        )
+        == LocalAccountError.LIMIT_REACHED
+    )
+    async with app_sessions() as session:
+        assert await local_accounts_held(session, business_id) == 50
+    assert smtp.messages(to="one@more.example") == []
+
+
+async def test_a_repeated_invitation_joins_the_pending_one(
+    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    business_id, primary_id, (site,) = await existing_business(app_sessions, 1)
+    first, _ = await invite(time_client, settings, business_id, primary_id, site)
+    again, _ = await invite(
+        time_client, settings, business_id, primary_id, site, "Grace@ACME.example"
+    )
+    assert again.account_id == first.account_id
+    await smtp.wait_for(1)
+    async with app_sessions() as session:
+        assert await local_accounts_held(session, business_id) == 1
+
+
+async def test_an_address_with_an_account_on_the_instance_is_refused(
+    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    business_id, primary_id, (site_1, site_2) = await existing_business(app_sessions, 2)
+    state, handle = await invite(time_client, settings, business_id, primary_id, site_1)
+    (mail,) = await smtp.wait_for(1)
+    await handle.execute_update(
+        LocalAccountActivationWorkflow.activate, ActivateInput(hash_token(token_in(mail)))
+    )
+    assert (
+        await refusal(invite(time_client, settings, business_id, primary_id, site_1))
+        == LocalAccountError.ACCOUNT_EXISTS
+    )
+    other, _ = await invite(time_client, settings, business_id, primary_id, site_2)
+    assert other.status == InvitationStatus.PENDING  # another instance: another account
+
+
+async def test_an_instance_of_another_business_is_refused(
+    time_client: Client, settings: Settings, app_sessions: Sessions
+) -> None:
+    business_id, primary_id, _ = await existing_business(app_sessions, 1)
+    _, _, (foreign,) = await existing_business(app_sessions, 1, email="other@else.example")
+    assert (
+        await refusal(invite(time_client, settings, business_id, primary_id, foreign))
+        == LocalAccountError.INSTANCE_NOT_FOUND
+    )

@@ -1,0 +1,283 @@
+"""Local-account activation (DESIGN.md §3): the primary invites a user to one instance; the user
+activates the account from an emailed link within 7 days (a reminder goes out before), or the
+invitation lapses and frees its place among the Business's 50."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.local_accounts import LocalAccountActivities
+    from core.tokens import mask_email
+    from models.local_accounts import (
+        FLOW_KIND,
+        STATE_MEMO,
+        ActivateAccountInput,
+        ActivateInput,
+        CloseInvitationInput,
+        InvitationContext,
+        InvitationState,
+        InvitationStatus,
+        LocalAccountError,
+        RecordInvitationInput,
+        SendInvitationInput,
+        StartInvitationInput,
+    )
+    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+    from workflows.steps import run_step, send_mail, wait_until_recorded
+
+PENDING = InvitationStatus.PENDING
+CLOSED = {
+    InvitationStatus.ACTIVE: (LocalAccountError.ALREADY_ACTIVE, "the account is active already"),
+    InvitationStatus.LAPSED: (LocalAccountError.LAPSED, "the invitation has lapsed"),
+    InvitationStatus.CANCELLED: (LocalAccountError.CANCELLED, "the invitation was withdrawn"),
+    InvitationStatus.REFUSED: (LocalAccountError.CANCELLED, "the invitation was not made"),
+}
+# How long an activation waits for a link being sent (its mail can arrive before the send is
+# recorded here).
+LINK_SETTLE = timedelta(seconds=30)
+
+
+@workflow.defn
+class LocalAccountActivationWorkflow:
+    @workflow.init
+    def __init__(self, input: StartInvitationInput) -> None:
+        self._input = input
+        self._status = PENDING
+        self._invited_at = workflow.now()
+        self._expires_at = self._invited_at + timedelta(seconds=input.expires_in_seconds)
+        self._activated_at: datetime | None = None
+        self._context: InvitationContext | None = None
+        self._refusal: ApplicationError | None = None
+        self._problem: str | None = None
+        self._link_hashes: list[str] = []
+        self._sending = False
+        self._busy = False  # an update is writing the account: others wait for it
+
+    @workflow.run
+    async def run(self, input: StartInvitationInput) -> InvitationState:
+        self._publish()
+        try:
+            context: InvitationContext = await run_step(
+                LocalAccountActivities.record_invitation,
+                RecordInvitationInput(input, self._invited_at, self._expires_at),
+            )
+        except ApplicationError as refusal:  # over the limit, or the account exists
+            self._refusal = refusal
+            self._problem = refusal.message
+            self._set_status(InvitationStatus.REFUSED)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self._state()
+        self._context = context
+        self._publish()
+        await self._send_link(context, reminder=False)
+        reminders = sorted(
+            self._expires_at - timedelta(seconds=offset)
+            for offset in input.reminder_before_seconds
+            if self._expires_at - timedelta(seconds=offset) > workflow.now()
+        )
+        while self._status == PENDING:
+            now = workflow.now()
+            if now >= self._expires_at:
+                await workflow.wait_condition(lambda: not self._busy)
+                if self._status == PENDING:
+                    await self._close(InvitationStatus.LAPSED)
+                break
+            if reminders and now >= reminders[0]:
+                reminders.pop(0)
+                await self._send_link(context, reminder=True)
+                continue
+            wake_at = min([*reminders[:1], self._expires_at])
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status != PENDING, timeout=(wake_at - now).total_seconds()
+                )
+            except TimeoutError:
+                continue
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
+
+    @workflow.update
+    async def describe(self) -> InvitationState:
+        """Sent with the start: answers once the account is recorded, or why it was not."""
+        await wait_until_recorded(
+            lambda: self._context is not None or self._refusal is not None,
+            LocalAccountError.NOT_RECORDED,
+            "invitation",
+        )
+        if self._refusal is not None:
+            raise ApplicationError(self._refusal.message, type=self._refusal.type)
+        return self._state()
+
+    @workflow.update
+    async def activate(self, input: ActivateInput) -> InvitationState:
+        """The invited user's link: the account becomes active."""
+        if not self._knows(input.token_hash):  # its mail may have arrived before its hash
+            try:
+                await workflow.wait_condition(lambda: not self._sending, timeout=LINK_SETTLE)
+            except TimeoutError:
+                pass
+            if not self._knows(input.token_hash):
+                raise _invalid_token()
+        await self._take_turn()
+        try:
+            await run_step(
+                LocalAccountActivities.activate_account,
+                ActivateAccountInput(self._input.account_id, workflow.now()),
+            )
+        finally:
+            self._busy = False
+        self._activated_at = workflow.now()
+        self._problem = None
+        self._set_status(InvitationStatus.ACTIVE)
+        return self._state()
+
+    @activate.validator
+    def _validate_activate(self, input: ActivateInput) -> None:
+        if not self._knows(input.token_hash) and not self._sending:
+            raise _invalid_token()
+        self._require_pending()
+
+    @workflow.update
+    async def cancel(self) -> InvitationState:
+        """The primary withdraws the invitation: the place is free again."""
+        await self._take_turn()
+        try:
+            await self._close(InvitationStatus.CANCELLED)
+        finally:
+            self._busy = False
+        return self._state()
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        if self._context is None and self._status == PENDING:
+            raise ApplicationError(
+                "the invitation is not recorded yet", type=LocalAccountError.NOT_RECORDED
+            )
+        self._require_pending()
+
+    @workflow.query
+    def state(self) -> InvitationState:
+        return self._state()
+
+    async def _take_turn(self) -> None:
+        """Wait for an update already writing the account, then check the invitation again."""
+        await workflow.wait_condition(lambda: not self._busy)
+        self._require_pending()
+        self._busy = True
+
+    def _require_pending(self) -> None:
+        status = self._status
+        if status == PENDING and workflow.now() >= self._expires_at:  # due, timer or not
+            status = InvitationStatus.LAPSED
+        if status != PENDING:
+            error, message = CLOSED[status]
+            raise ApplicationError(message, type=error)
+
+    def _knows(self, token_hash: str) -> bool:
+        return any(hmac.compare_digest(token_hash, known) for known in self._link_hashes)
+
+    async def _send_link(self, context: InvitationContext, *, reminder: bool) -> None:
+        self._sending = True
+        try:
+            token_hash = await send_mail(
+                LocalAccountActivities.send_invitation,
+                SendInvitationInput(
+                    flow_id=workflow.info().workflow_id,
+                    link_number=len(self._link_hashes) + 1,
+                    email=self._input.email,
+                    display_name=self._input.display_name,
+                    locale=self._input.locale,
+                    context=context,
+                    expires_at=self._expires_at,
+                    reminder=reminder,
+                ),
+                what="invitation email",
+                deadline=self._expires_at - workflow.now(),
+            )
+        finally:
+            self._sending = False
+        if token_hash is None:
+            self._problem = "the invitation email could not be sent"
+        else:
+            self._link_hashes.append(token_hash)
+        self._publish()
+
+    async def _close(self, status: InvitationStatus) -> None:
+        await run_step(
+            LocalAccountActivities.close_invitation,
+            CloseInvitationInput(self._input.account_id, status),
+        )
+        self._set_status(status)
+
+    def _set_status(self, status: InvitationStatus) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
+        self._publish()
+
+    def _publish(self) -> None:
+        workflow.upsert_memo({STATE_MEMO: self._state()})
+
+    def _state(self) -> InvitationState:
+        return InvitationState(
+            account_id=self._input.account_id,
+            business_id=self._input.business_id,
+            instance_id=self._input.instance_id,
+            email=self._input.email,
+            display_name=self._input.display_name,
+            status=self._status,
+            invited_at=self._invited_at,
+            expires_at=self._expires_at,
+            activated_at=self._activated_at,
+            problem=self._problem,
+        )
+
+
+def _invalid_token() -> ApplicationError:
+    return ApplicationError(
+        "the invitation link is not valid", type=LocalAccountError.TOKEN_INVALID
+    )
+
+
+def summary(input: StartInvitationInput) -> str:
+    """The one line an operator reads in the Temporal UI."""
+    return (
+        f"Local account for {mask_email(input.email)} on instance {input.instance_id[:8]} "
+        f"(invited by {input.invited_by[:8]})"
+    )
+
+
+async def start(
+    client: Client, input: StartInvitationInput, *, flow_id: str, task_queue: str
+) -> InvitationState:
+    """Start the invitation, or join the pending one for the same address and instance."""
+    operation = WithStartWorkflowOperation(
+        LocalAccountActivationWorkflow.run,
+        input,
+        id=flow_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
+                SearchAttributePair(ACTIVATION_STATUS, PENDING.value),
+                SearchAttributePair(BUSINESS_ID, input.business_id),
+            ]
+        ),
+        static_summary=summary(input),
+    )
+    return await client.execute_update_with_start_workflow(
+        LocalAccountActivationWorkflow.describe, start_workflow_operation=operation
+    )
