@@ -16,6 +16,7 @@ from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
 from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
+from activities.ownership_transfer import OwnershipTransferActivities
 from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
@@ -23,6 +24,7 @@ from models.base import make_engine, make_session_factory
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
 from workflows.local_accounts import LocalAccountActivationWorkflow
+from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.product_registration import ProductRegistrationWorkflow
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ WORKFLOWS = [
     LicenseActivationWorkflow,
     ProductRegistrationWorkflow,
     LocalAccountActivationWorkflow,
+    OwnershipTransferWorkflow,
 ]
 
 
@@ -56,6 +59,7 @@ def build_worker(
     activation = LicenseActivationActivities(settings, sessions, mail)
     registration = ProductRegistrationActivities(sessions)
     local_accounts = LocalAccountActivities(settings, sessions, mail)
+    transfers = OwnershipTransferActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -66,6 +70,7 @@ def build_worker(
             *activation.all(),
             *registration.all(),
             *local_accounts.all(),
+            *transfers.all(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
 from core.settings import Settings
-from core.tokens import domain_key
+from core.tokens import domain_key, random_key
 from models.domain import Account
 from models.local_accounts import (
     InvitationState,
@@ -17,8 +17,12 @@ from models.local_accounts import (
     flow_id_of,
     flow_key_parts,
 )
+from models.ownership_transfer import StartTransferInput, TransferState
+from models.ownership_transfer import flow_id_of as transfer_flow_id_of
 from tests.conftest import STARTED_FLOWS
 from workflows.local_accounts import LocalAccountActivationWorkflow, start
+from workflows.ownership_transfer import OwnershipTransferWorkflow
+from workflows.ownership_transfer import start as start_transfer
 
 InvitationHandle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
 
@@ -67,12 +71,24 @@ async def invite(
     return state, handle
 
 
+async def add_local_account(
+    sessions: async_sessionmaker[AsyncSession],
+    business_id: str,
+    instance_id: str,
+    email: str = "grace@acme.example",
+    status: str = "active",
+) -> str:
+    (account_id,) = await add_local_accounts(sessions, business_id, instance_id, 1, status, email)
+    return account_id
+
+
 async def add_local_accounts(
     sessions: async_sessionmaker[AsyncSession],
     business_id: str,
     instance_id: str,
     count: int,
     status: str = "active",
+    email: str | None = None,
 ) -> list[str]:
     """`count` local accounts written directly (the state a Business reaches over time)."""
     ids = [str(uuid.uuid4()) for _ in range(count)]
@@ -81,7 +97,8 @@ async def add_local_accounts(
             Account(
                 id=account_id,
                 business_id=business_id,
-                email=f"user{number}-{account_id[:4]}@acme.example",
+                email=email or f"user{number}-{account_id[:4]}@acme.example",
+                display_name="Grace Hopper" if email else None,
                 kind="local",
                 status=status,
                 instance_id=instance_id,
@@ -89,3 +106,39 @@ async def add_local_accounts(
             for number, account_id in enumerate(ids)
         )
     return ids
+
+
+TransferHandle = WorkflowHandle[OwnershipTransferWorkflow, TransferState]
+
+
+def transfer_input(
+    settings: Settings, business_id: str, owner_id: str, target_id: str
+) -> StartTransferInput:
+    return StartTransferInput(
+        transfer_id=random_key(),
+        business_id=business_id,
+        from_account_id=owner_id,
+        to_account_id=target_id,
+        expires_in_seconds=settings.ownership_transfer_expiry_seconds,
+    )
+
+
+async def offer(
+    client: Client,
+    settings: Settings,
+    business_id: str,
+    owner_id: str,
+    target_id: str,
+    *,
+    task_queue: str | None = None,
+) -> tuple[TransferState, TransferHandle]:
+    """Start an ownership transfer from the primary to a local account."""
+    input = transfer_input(settings, business_id, owner_id, target_id)
+    handle = client.get_workflow_handle_for(
+        OwnershipTransferWorkflow.run, transfer_flow_id_of(input.transfer_id)
+    )
+    STARTED_FLOWS.append(handle)
+    state = await start_transfer(
+        client, input, task_queue=task_queue or settings.temporal_task_queue
+    )
+    return state, handle

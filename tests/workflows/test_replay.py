@@ -25,6 +25,13 @@ def test_there_are_saved_histories_for_every_outcome() -> None:
         "activation_cancelled",
     } <= names
     assert {"registration_used", "registration_expired", "registration_revoked"} <= names
+    assert {"local_account_activated", "local_account_lapsed", "local_account_cancelled"} <= names
+    assert {
+        "transfer_accepted",
+        "transfer_declined",
+        "transfer_cancelled",
+        "transfer_expired",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SAVED, ids=[path.stem for path in SAVED])

@@ -1,0 +1,279 @@
+"""Side effects of an ownership transfer: the transfer record, the emails, and the swap of the
+primary account, done in one transaction so the Business never has zero or two primaries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.local_accounts import instance_label
+from activities.mail import MailSender
+from core.settings import Settings
+from core.tokens import hash_token, new_token
+from models.base import as_utc
+from models.domain import Account, Business, OwnershipTransfer, ProductInstance
+from models.ownership_transfer import (
+    FLOW_ID_PREFIX,
+    CloseTransferInput,
+    CompleteTransferInput,
+    OpenTransferInput,
+    SendTransferLinkInput,
+    SendTransferOutcomeInput,
+    TransferError,
+    TransferParties,
+    TransferStatus,
+    flow_id_of,
+)
+
+REQUEST_TEMPLATE = "ownership_transfer_request"
+OUTCOME_TEMPLATE = "ownership_transfer_outcome"
+
+
+def _refuse(message: str, error: TransferError) -> ApplicationError:
+    return ApplicationError(message, type=error, non_retryable=True)
+
+
+def _pending_exists() -> ApplicationError:
+    return _refuse(
+        "the Business has a pending ownership transfer; cancel it first",
+        TransferError.PENDING_EXISTS,
+    )
+
+
+async def transfer_problem(
+    session: AsyncSession, business_id: str, from_account_id: str, to_account_id: str
+) -> ApplicationError | None:
+    """Why this transfer cannot happen now, or None: the owner must be the Business's active
+    primary, the target one of its active local accounts (whose address owns no Business)."""
+    owner = await session.get(Account, from_account_id)
+    if (
+        owner is None
+        or owner.business_id != business_id
+        or owner.kind != "primary"
+        or owner.status != "active"
+    ):
+        return _refuse(
+            "only the Business's primary account may transfer", TransferError.NOT_PRIMARY
+        )
+    target = await session.get(Account, to_account_id)
+    if target is None or target.business_id != business_id:
+        return _refuse("no such account in this Business", TransferError.TARGET_NOT_FOUND)
+    if target.kind != "local" or target.status != "active":
+        return _refuse(
+            f"only an active local account can become the owner (this one is "
+            f"{'the primary' if target.kind == 'primary' else target.status})",
+            TransferError.TARGET_NOT_ELIGIBLE,
+        )
+    owns_another = await session.scalar(
+        select(Account.id).where(Account.kind == "primary", Account.email == target.email)
+    )
+    if owns_another is not None:
+        return _refuse(
+            "this account's address is the primary account of another Business",
+            TransferError.TARGET_NOT_ELIGIBLE,
+        )
+    return None
+
+
+class OwnershipTransferActivities:
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        mail: MailSender,
+    ):
+        self._settings = settings
+        self._sessions = session_factory
+        self._mail = mail
+
+    @activity.defn(name="ownership_transfer.open")
+    async def open_transfer(self, input: OpenTransferInput) -> TransferParties:
+        """Record the pending transfer if it qualifies (a retry after the commit finds it)."""
+        start = input.start
+        async with self._sessions.begin() as session:
+            business = await session.get(Business, start.business_id, with_for_update=True)
+            if business is None:
+                raise _refuse("no such Business", TransferError.NOT_PRIMARY)
+            if await session.get(OwnershipTransfer, start.transfer_id) is None:
+                problem = await transfer_problem(
+                    session, start.business_id, start.from_account_id, start.to_account_id
+                )
+                if problem is not None:
+                    raise problem
+                await self._require_no_pending(session, start.business_id, input.created_at)
+                session.add(
+                    OwnershipTransfer(
+                        id=start.transfer_id,
+                        business_id=start.business_id,
+                        from_account_id=start.from_account_id,
+                        to_account_id=start.to_account_id,
+                        status=TransferStatus.PENDING.value,
+                        created_at=as_utc(input.created_at),
+                        expires_at=as_utc(input.expires_at),
+                    )
+                )
+                try:
+                    await session.flush()
+                except IntegrityError:  # the one-pending index: another transfer got in first
+                    raise _pending_exists() from None
+            owner = await session.get(Account, start.from_account_id)
+            target = await session.get(Account, start.to_account_id)
+            instance = await session.get(ProductInstance, target.instance_id) if target else None
+            if owner is None or target is None or instance is None:  # rows are never deleted
+                raise _refuse("the accounts are gone", TransferError.TARGET_NOT_FOUND)
+            return TransferParties(
+                company_name=business.name,
+                owner_email=owner.email,
+                owner_locale=owner.locale or "en",
+                target_email=target.email,
+                target_name=target.display_name,
+                target_locale=target.locale or "en",
+                target_instance=instance_label(instance),
+            )
+
+    @staticmethod
+    async def _require_no_pending(session: AsyncSession, business_id: str, now: datetime) -> None:
+        # A pending transfer past its expiry belongs to a flow that no longer runs (its flow
+        # closes it on time otherwise, e.g. an operator terminated it): it must not block.
+        await session.execute(
+            update(OwnershipTransfer)
+            .where(
+                OwnershipTransfer.business_id == business_id,
+                OwnershipTransfer.status == TransferStatus.PENDING.value,
+                OwnershipTransfer.expires_at < as_utc(now),
+            )
+            .values(status="abandoned")
+        )
+        pending = await session.scalar(
+            select(OwnershipTransfer.id).where(
+                OwnershipTransfer.business_id == business_id,
+                OwnershipTransfer.status == TransferStatus.PENDING.value,
+            )
+        )
+        if pending is not None:
+            raise _pending_exists()
+
+    @activity.defn(name="ownership_transfer.send_link")
+    async def send_link(self, input: SendTransferLinkInput) -> str:
+        """Email the target a link with a fresh token; return only its hash."""
+        key = f"{input.flow_id}/{activity.info().workflow_run_id}/link"
+        sent = await self._mail.find_sent(key)
+        if sent is not None and sent.secret_hash is not None:
+            return sent.secret_hash
+        token = new_token(input.flow_id.removeprefix(FLOW_ID_PREFIX))
+        token_hash = hash_token(token)
+        parties = input.parties
+        base = self._settings.public_base_url.rstrip("/")
+        await self._mail.send(
+            idempotency_key=key,
+            template=REQUEST_TEMPLATE,
+            locale=parties.target_locale,
+            to=parties.target_email,
+            context={
+                "link": f"{base}/ownership-transfer?token={token}",
+                "company_name": parties.company_name,
+                "owner_email": parties.owner_email,
+                "display_name": parties.target_name,
+                "expires_at": input.expires_at,
+            },
+            secret_hash=token_hash,
+        )
+        return token_hash
+
+    @activity.defn(name="ownership_transfer.complete")
+    async def complete_transfer(self, input: CompleteTransferInput) -> None:
+        """The swap, in one transaction: the target becomes the primary account and the old
+        primary a local account on the target's instance. A retry after the commit finds the
+        transfer accepted and changes nothing."""
+        async with self._sessions.begin() as session:
+            transfer = await session.get(OwnershipTransfer, input.transfer_id, with_for_update=True)
+            if transfer is None:
+                raise _refuse("no such transfer", TransferError.FAILED)
+            if transfer.status == TransferStatus.ACCEPTED:
+                return
+            if transfer.status != TransferStatus.PENDING:
+                raise _refuse(f"the transfer is {transfer.status}", TransferError.FAILED)
+            # Lock both accounts before checking them: an edit through the API waits, then
+            # finds the account changed (and refuses) instead of changing a new primary.
+            await session.execute(
+                select(Account)
+                .where(Account.id.in_([transfer.from_account_id, transfer.to_account_id]))
+                .order_by(Account.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+            problem = await transfer_problem(
+                session, transfer.business_id, transfer.from_account_id, transfer.to_account_id
+            )
+            if problem is not None:
+                raise problem
+            owner = await session.get(Account, transfer.from_account_id)
+            target = await session.get(Account, transfer.to_account_id)
+            if owner is None or target is None:  # checked above; rows are never deleted
+                raise _refuse("the accounts are gone", TransferError.FAILED)
+            owner.kind, owner.instance_id = "local", target.instance_id
+            await session.flush()  # first: the one-primary index never sees two at once
+            target.kind, target.instance_id = "primary", None
+            transfer.status = TransferStatus.ACCEPTED.value
+            transfer.decided_at = as_utc(input.at)
+
+    @activity.defn(name="ownership_transfer.close")
+    async def close_transfer(self, input: CloseTransferInput) -> None:
+        """Record how a transfer ended without a swap (only while it is still pending)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(OwnershipTransfer)
+                .where(
+                    OwnershipTransfer.id == input.transfer_id,
+                    OwnershipTransfer.status == TransferStatus.PENDING.value,
+                )
+                .values(status=input.status.value, decided_at=as_utc(input.at))
+            )
+
+    @activity.defn(name="ownership_transfer.send_outcome")
+    async def send_outcome(self, input: SendTransferOutcomeInput) -> None:
+        """Accepted: both accounts are told. Declined or expired: the owner. Cancelled: the
+        target (its link no longer works)."""
+        parties, status = input.parties, input.status
+        to_owner = (parties.owner_email, parties.owner_locale)
+        to_target = (parties.target_email, parties.target_locale)
+        mails = {
+            TransferStatus.ACCEPTED: [("new_owner", to_target), ("former_owner", to_owner)],
+            TransferStatus.DECLINED: [("declined", to_owner)],
+            TransferStatus.EXPIRED: [("expired", to_owner)],
+            TransferStatus.CANCELLED: [("cancelled", to_target)],
+        }.get(status, [])
+        run_id = activity.info().workflow_run_id
+        for outcome, (to, locale) in mails:
+            key = f"{flow_id_of(input.transfer_id)}/{run_id}/outcome/{outcome}"
+            if await self._mail.find_sent(key) is not None:
+                continue
+            await self._mail.send(
+                idempotency_key=key,
+                template=OUTCOME_TEMPLATE,
+                locale=locale,
+                to=to,
+                context={
+                    "outcome": outcome,
+                    "company_name": parties.company_name,
+                    "owner_email": parties.owner_email,
+                    "target_email": parties.target_email,
+                    "instance": parties.target_instance,
+                },
+            )
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.open_transfer,
+            self.send_link,
+            self.complete_transfer,
+            self.close_transfer,
+            self.send_outcome,
+        ]

@@ -1,0 +1,297 @@
+"""Ownership transfer (DESIGN.md §3): the primary account offers the Business to one of its
+active local accounts; the target accepts or declines from an emailed link within 24 h, the
+primary can cancel. One flow per transfer; the database admits one pending transfer per
+Business."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ownership_transfer import OwnershipTransferActivities
+    from models.ownership_transfer import (
+        FLOW_KIND,
+        STATE_MEMO,
+        CloseTransferInput,
+        CompleteTransferInput,
+        DecisionInput,
+        OpenTransferInput,
+        SendTransferLinkInput,
+        SendTransferOutcomeInput,
+        StartTransferInput,
+        TransferError,
+        TransferParties,
+        TransferState,
+        TransferStatus,
+        flow_id_of,
+    )
+    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+    from workflows.steps import run_step, send_mail, wait_until_recorded
+
+PENDING = TransferStatus.PENDING
+CLOSED = {
+    TransferStatus.ACCEPTED: (TransferError.COMPLETED, "the ownership has been transferred"),
+    TransferStatus.DECLINED: (TransferError.DECLINED, "the transfer was declined"),
+    TransferStatus.CANCELLED: (TransferError.CANCELLED, "the transfer was cancelled"),
+    TransferStatus.EXPIRED: (TransferError.EXPIRED, "the transfer has expired"),
+    TransferStatus.FAILED: (TransferError.FAILED, "the transfer could not be completed"),
+    TransferStatus.REFUSED: (TransferError.FAILED, "the transfer was not made"),
+}
+# How long a decision waits for the link being sent (its mail can arrive before the send is
+# recorded here).
+LINK_SETTLE = timedelta(seconds=30)
+OUTCOME_MAIL_DEADLINE = timedelta(days=1)
+
+
+@workflow.defn
+class OwnershipTransferWorkflow:
+    @workflow.init
+    def __init__(self, input: StartTransferInput) -> None:
+        self._input = input
+        self._status = PENDING
+        self._created_at = workflow.now()
+        self._expires_at = self._created_at + timedelta(seconds=input.expires_in_seconds)
+        self._decided_at: datetime | None = None
+        self._parties: TransferParties | None = None
+        self._refusal: ApplicationError | None = None
+        self._problem: str | None = None
+        self._link_hash: str | None = None
+        self._sending = False
+        self._busy = False  # an update is writing the transfer: others wait for it
+
+    @workflow.run
+    async def run(self, input: StartTransferInput) -> TransferState:
+        self._publish()
+        try:
+            parties: TransferParties = await run_step(
+                OwnershipTransferActivities.open_transfer,
+                OpenTransferInput(input, self._created_at, self._expires_at),
+            )
+        except ApplicationError as refusal:  # the target does not qualify
+            self._refusal = refusal
+            self._problem = refusal.message
+            self._set_status(TransferStatus.REFUSED)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self._state()
+        self._parties = parties
+        self._publish()
+        await self._send_link(parties)
+        while self._status == PENDING:
+            remaining = (self._expires_at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                await workflow.wait_condition(lambda: not self._busy)
+                if self._status == PENDING:
+                    await self._close(TransferStatus.EXPIRED)
+                break
+            try:
+                await workflow.wait_condition(lambda: self._status != PENDING, timeout=remaining)
+            except TimeoutError:
+                continue
+        await workflow.wait_condition(lambda: not self._busy)
+        await send_mail(
+            OwnershipTransferActivities.send_outcome,
+            SendTransferOutcomeInput(input.transfer_id, parties, self._status),
+            what="transfer outcome email",
+            deadline=OUTCOME_MAIL_DEADLINE,
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
+
+    @workflow.update
+    async def describe(self) -> TransferState:
+        """Sent with the start: answers once the transfer is recorded, or why it was not."""
+        await wait_until_recorded(
+            lambda: self._parties is not None or self._refusal is not None,
+            TransferError.NOT_RECORDED,
+            "transfer",
+        )
+        if self._refusal is not None:
+            raise ApplicationError(self._refusal.message, type=self._refusal.type)
+        return self._state()
+
+    @workflow.update
+    async def accept(self, input: DecisionInput) -> TransferState:
+        """The target's link: the swap happens now, in one transaction."""
+        await self._check_link(input.token_hash)
+        await self._take_turn()
+        try:
+            await run_step(
+                OwnershipTransferActivities.complete_transfer,
+                CompleteTransferInput(self._input.transfer_id, workflow.now()),
+            )
+        except ApplicationError as refusal:  # the target or the owner changed meanwhile
+            self._problem = refusal.message
+            await self._close(TransferStatus.FAILED)
+            raise
+        finally:
+            self._busy = False
+        self._decided_at = workflow.now()
+        self._set_status(TransferStatus.ACCEPTED)
+        return self._state()
+
+    @accept.validator
+    def _validate_accept(self, input: DecisionInput) -> None:
+        self._validate_link(input.token_hash)
+
+    @workflow.update
+    async def decline(self, input: DecisionInput) -> TransferState:
+        await self._check_link(input.token_hash)
+        await self._take_turn()
+        try:
+            await self._close(TransferStatus.DECLINED)
+        finally:
+            self._busy = False
+        return self._state()
+
+    @decline.validator
+    def _validate_decline(self, input: DecisionInput) -> None:
+        self._validate_link(input.token_hash)
+
+    @workflow.update
+    async def cancel(self) -> TransferState:
+        """The primary withdraws the offer."""
+        await self._take_turn()
+        try:
+            await self._close(TransferStatus.CANCELLED)
+        finally:
+            self._busy = False
+        return self._state()
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        if self._parties is None and self._status == PENDING:
+            raise ApplicationError(
+                "the transfer is not recorded yet", type=TransferError.NOT_RECORDED
+            )
+        self._require_pending()
+
+    @workflow.query
+    def state(self) -> TransferState:
+        return self._state()
+
+    def _validate_link(self, token_hash: str) -> None:
+        if not self._knows(token_hash) and not self._sending:
+            raise _invalid_token()
+        self._require_pending()
+
+    async def _check_link(self, token_hash: str) -> None:
+        if self._knows(token_hash):
+            return
+        try:  # its mail may have arrived before its hash
+            await workflow.wait_condition(lambda: not self._sending, timeout=LINK_SETTLE)
+        except TimeoutError:
+            pass
+        if not self._knows(token_hash):
+            raise _invalid_token()
+
+    def _knows(self, token_hash: str) -> bool:
+        return self._link_hash is not None and hmac.compare_digest(token_hash, self._link_hash)
+
+    async def _take_turn(self) -> None:
+        """Wait for an update already writing the transfer, then check the transfer again."""
+        await workflow.wait_condition(lambda: not self._busy)
+        self._require_pending()
+        self._busy = True
+
+    def _require_pending(self) -> None:
+        status = self._status
+        if status == PENDING and workflow.now() >= self._expires_at:  # due, timer or not
+            status = TransferStatus.EXPIRED
+        if status != PENDING:
+            error, message = CLOSED[status]
+            raise ApplicationError(message, type=error)
+
+    async def _send_link(self, parties: TransferParties) -> None:
+        self._sending = True
+        try:
+            self._link_hash = await send_mail(
+                OwnershipTransferActivities.send_link,
+                SendTransferLinkInput(
+                    flow_id=workflow.info().workflow_id,
+                    transfer_id=self._input.transfer_id,
+                    parties=parties,
+                    expires_at=self._expires_at,
+                ),
+                what="transfer link email",
+                deadline=self._expires_at - workflow.now(),
+            )
+        finally:
+            self._sending = False
+        if self._link_hash is None:
+            self._problem = "the email to the target account could not be sent"
+        self._publish()
+
+    async def _close(self, status: TransferStatus) -> None:
+        await run_step(
+            OwnershipTransferActivities.close_transfer,
+            CloseTransferInput(self._input.transfer_id, status, workflow.now()),
+        )
+        self._decided_at = workflow.now()
+        self._set_status(status)
+
+    def _set_status(self, status: TransferStatus) -> None:
+        self._status = status
+        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
+        self._publish()
+
+    def _publish(self) -> None:
+        workflow.upsert_memo({STATE_MEMO: self._state()})
+
+    def _state(self) -> TransferState:
+        return TransferState(
+            transfer_id=self._input.transfer_id,
+            business_id=self._input.business_id,
+            from_account_id=self._input.from_account_id,
+            to_account_id=self._input.to_account_id,
+            status=self._status,
+            created_at=self._created_at,
+            expires_at=self._expires_at,
+            decided_at=self._decided_at,
+            problem=self._problem,
+        )
+
+
+def _invalid_token() -> ApplicationError:
+    return ApplicationError("the transfer link is not valid", type=TransferError.TOKEN_INVALID)
+
+
+def summary(input: StartTransferInput) -> str:
+    """The one line an operator reads in the Temporal UI."""
+    return (
+        f"Ownership transfer {input.transfer_id[:8]}: primary account "
+        f"{input.from_account_id[:8]} → local account {input.to_account_id[:8]}"
+    )
+
+
+async def start(client: Client, input: StartTransferInput, *, task_queue: str) -> TransferState:
+    """Start the transfer; its answer says whether it was recorded (or why not)."""
+    operation = WithStartWorkflowOperation(
+        OwnershipTransferWorkflow.run,
+        input,
+        id=flow_id_of(input.transfer_id),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
+                SearchAttributePair(ACTIVATION_STATUS, PENDING.value),
+                SearchAttributePair(BUSINESS_ID, input.business_id),
+            ]
+        ),
+        static_summary=summary(input),
+    )
+    return await client.execute_update_with_start_workflow(
+        OwnershipTransferWorkflow.describe, start_workflow_operation=operation
+    )
