@@ -15,11 +15,14 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.body_limit import BodyLimitMiddleware
 from api.errors import ErrorCode, error_response, install_error_handlers
 from api.routes import (
+    accounts,
     businesses,
     dev_mailbox,
     email_verifications,
     health,
     license_activations,
+    link_pages,
+    ownership_transfers,
     product_registrations,
     verify_page,
 )
@@ -88,6 +91,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         license_activations.router,
         businesses.router,
         product_registrations.router,
+        accounts.router,
+        ownership_transfers.router,
+        link_pages.router,
         dev_mailbox.router,
     ):
         app.include_router(router)

@@ -6,12 +6,13 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError, ErrorCode
+from api.fields import BusinessId
 from core.settings import Settings
 from models.catalog import Catalog
 from models.domain import Account, Business
@@ -71,8 +72,18 @@ async def require_api_key(
 ApiKey = Depends(require_api_key)
 
 
+async def require_business(business_id: BusinessId, session: SessionDep) -> Business:
+    business = await session.get(Business, business_id)
+    if business is None:
+        raise ApiError(404, ErrorCode.BUSINESS_NOT_FOUND, "no such Business")
+    return business
+
+
+KnownBusiness = Depends(require_business)
+
+
 async def require_acting_primary(
-    business_id: Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")],
+    business_id: BusinessId,
     session: SessionDep,
     acting_account: Annotated[
         str | None,
@@ -83,9 +94,7 @@ async def require_acting_primary(
     ] = None,
 ) -> str:
     """Actions a Business's owner alone may take: the portal names the signed-in account."""
-    business = await session.get(Business, business_id)
-    if business is None:
-        raise ApiError(404, ErrorCode.BUSINESS_NOT_FOUND, "no such Business")
+    await require_business(business_id, session)
     account = await session.get(Account, acting_account) if acting_account else None
     if (
         account is None

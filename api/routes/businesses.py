@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import ApiKey, SessionDep
-from api.errors import ApiError, ErrorCode, responses
-from models.domain import Account, Business, CreditLedgerEntry, License, Order, ProductInstance
+from api.deps import ApiKey, SessionDep, require_business
+from api.errors import responses
+from api.fields import BusinessId
+from models.domain import Account, CreditLedgerEntry, License, Order, ProductInstance
 
 router = APIRouter(prefix="/v1/businesses", tags=["businesses"], dependencies=[ApiKey])
-
-BusinessId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The Business's id")]
 
 
 class AccountSummary(BaseModel):
@@ -69,17 +67,10 @@ class InstancePublic(BaseModel):
     created_at: datetime
 
 
-async def _business(session: SessionDep, business_id: str) -> Business:
-    business = await session.get(Business, business_id)
-    if business is None:
-        raise ApiError(404, ErrorCode.BUSINESS_NOT_FOUND, "no such Business")
-    return business
-
-
 @router.get("/{business_id}", responses=responses(401, 404))
 async def get_business(business_id: BusinessId, session: SessionDep) -> BusinessPublic:
     """The Business, its primary account, its active licenses and its credit balance."""
-    business = await _business(session, business_id)
+    business = await require_business(business_id, session)
     primary = await session.scalar(
         select(Account).where(Account.business_id == business_id, Account.kind == "primary")
     )
@@ -109,7 +100,7 @@ async def get_business(business_id: BusinessId, session: SessionDep) -> Business
 @router.get("/{business_id}/instances", responses=responses(401, 404))
 async def list_instances(business_id: BusinessId, session: SessionDep) -> list[InstancePublic]:
     """The Business's product instances, oldest first, with the add-ons assigned to each."""
-    await _business(session, business_id)
+    await require_business(business_id, session)
     instances = (
         await session.scalars(
             select(ProductInstance)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ApiKey, SettingsDep, TemporalDep
 from api.errors import ApiError, ErrorCode, responses
+from api.fields import Locale
 from api.flows import published_state
 from core.settings import Settings
 from core.tokens import hash_token, is_domain_key, split_token
@@ -36,7 +37,6 @@ from workflows.email_verification import EmailVerificationWorkflow, flow_id_for,
 
 router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])
 
-Locale = Literal["en", "zh-TW"]
 FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")
 
 # What each business failure of the workflow means over HTTP.

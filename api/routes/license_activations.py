@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, ErrorCode, responses
+from api.fields import Locale
 from api.flows import published_state
 from core.settings import Settings
 from core.tokens import domain_key, hash_token, is_domain_key, split_token
@@ -41,7 +42,6 @@ from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkfl
 
 router = APIRouter(prefix="/v1", tags=["license activation"])
 
-Locale = Literal["en", "zh-TW"]
 ORDER_NAMESPACE = uuid.UUID("6f1c3f0e-2f5e-4f57-9a57-0d7f3b1c9a10")
 
 # What each business failure of the workflow means over HTTP.

@@ -12,11 +12,12 @@ from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActingPrimary, ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, ErrorCode, responses
+from api.fields import BusinessId, InstanceId
+from api.flows import refusal
 from core.tokens import hash_token, is_domain_key, new_token, random_key, split_token
 from models.domain import EnrollmentToken, ProductInstance
 from models.product_registration import (
@@ -48,9 +49,7 @@ CLOSED_ERRORS = {
     TokenStatus.REVOKED: RegistrationError.TOKEN_REVOKED,
 }
 INVALID = "the enrollment token is not valid"
-BusinessId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 TokenId = Annotated[str, Path(pattern=r"^[a-z2-7]{24}$", description="The token's public id")]
-InstanceId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$")]
 
 
 class TokenCreate(BaseModel):
@@ -129,12 +128,7 @@ def _public(token: EnrollmentToken) -> TokenPublic:
 
 
 def _flow_error(err: WorkflowUpdateFailedError) -> ApiError:
-    cause = err.cause
-    if not isinstance(cause, ApplicationError) or cause.type not in FLOW_ERRORS:
-        raise err
-    http_status, code = FLOW_ERRORS[cause.type]
-    headers = {"Retry-After": "5"} if http_status == 503 else None
-    return ApiError(http_status, code, cause.message, headers=headers)
+    return refusal(err, FLOW_ERRORS)
 
 
 def _closed_error(token: EnrollmentToken) -> ApiError:

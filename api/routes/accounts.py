@@ -1,0 +1,333 @@
+"""A Business's accounts (DESIGN.md §3): the primary invites local accounts (at most 50 per
+Business, pending ones count), each user activates theirs from the emailed link; the primary
+edits, disables and removes local accounts. The primary account itself is never changed here:
+only an ownership transfer changes it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import (
+    ActingPrimary,
+    ApiKey,
+    KnownBusiness,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+)
+from api.errors import ApiError, ErrorCode, responses
+from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale
+from api.flows import published_state, refusal
+from core.tokens import domain_key, hash_token, is_domain_key, split_token
+from models.domain import Account, ProductInstance
+from models.local_accounts import (
+    STATE_MEMO,
+    ActivateInput,
+    InvitationState,
+    InvitationStatus,
+    LocalAccountError,
+    StartInvitationInput,
+    flow_id_of,
+    flow_key_parts,
+)
+from workflows.local_accounts import LocalAccountActivationWorkflow, start
+
+router = APIRouter(prefix="/v1", tags=["accounts"])
+
+FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
+    LocalAccountError.LIMIT_REACHED: (409, ErrorCode.LOCAL_ACCOUNT_LIMIT_REACHED),
+    LocalAccountError.ACCOUNT_EXISTS: (409, ErrorCode.LOCAL_ACCOUNT_EXISTS),
+    LocalAccountError.INSTANCE_NOT_FOUND: (404, ErrorCode.INSTANCE_NOT_FOUND),
+    LocalAccountError.TOKEN_INVALID: (400, ErrorCode.INVITATION_TOKEN_INVALID),
+    LocalAccountError.ALREADY_ACTIVE: (409, ErrorCode.LOCAL_ACCOUNT_ALREADY_ACTIVE),
+    LocalAccountError.LAPSED: (410, ErrorCode.INVITATION_LAPSED),
+    LocalAccountError.CANCELLED: (410, ErrorCode.INVITATION_CANCELLED),
+    LocalAccountError.NOT_RECORDED: (503, ErrorCode.INVITATION_NOT_RECORDED),
+}
+# Why a closed invitation refuses its link, by how it ended.
+CLOSED_ERRORS = {
+    InvitationStatus.ACTIVE: LocalAccountError.ALREADY_ACTIVE,
+    InvitationStatus.LAPSED: LocalAccountError.LAPSED,
+    InvitationStatus.CANCELLED: LocalAccountError.CANCELLED,
+}
+INVALID_LINK = "the invitation link is not valid"
+IMMUTABLE = (
+    "the primary account cannot be edited, disabled or deleted; transfer the ownership instead"
+)
+Handle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
+
+
+class LocalAccountCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=254)
+    display_name: str | None = Field(None, min_length=1, max_length=200)
+    instance_id: str = Field(pattern=UUID_PATTERN, description="The one instance it belongs to")
+    locale: Locale = "en"
+
+
+class InvitationPublic(BaseModel):
+    account_id: str
+    business_id: str
+    instance_id: str
+    email: str
+    display_name: str | None
+    status: InvitationStatus
+    invited_at: datetime
+    expires_at: datetime
+    activated_at: datetime | None = None
+    problem: str | None = None
+
+
+class ActivationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200)
+
+
+class AccountPublic(BaseModel):
+    id: str
+    email: str
+    display_name: str | None
+    kind: Literal["primary", "local"]
+    status: Literal["pending", "active", "disabled", "lapsed", "removed"]
+    instance_id: str | None
+    created_at: datetime
+    invitation_expires_at: datetime | None
+    activated_at: datetime | None
+
+    @classmethod
+    def of(cls, account: Account) -> AccountPublic:
+        return cls.model_validate(
+            {
+                "id": account.id,
+                "email": account.email,
+                "display_name": account.display_name,
+                "kind": account.kind,
+                "status": status_now(account),
+                "instance_id": account.instance_id,
+                "created_at": account.created_at,
+                "invitation_expires_at": account.invitation_expires_at,
+                "activated_at": account.activated_at,
+            }
+        )
+
+
+class AccountUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(None, min_length=1, max_length=200)
+    status: Literal["active", "disabled"] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> AccountUpdate:
+        if self.display_name is None and self.status is None:
+            raise ValueError("give display_name, status or both")
+        return self
+
+
+def status_now(account: Account) -> str:
+    """Correct at read time, even before the invitation's flow has recorded its lapse."""
+    expires = account.invitation_expires_at
+    if account.status == "pending" and expires is not None and expires <= datetime.now(UTC):
+        return "lapsed"
+    return account.status
+
+
+def invitation_flow_id(secret_key: str, business_id: str, instance_id: str, email: str) -> str:
+    return flow_id_of(domain_key(secret_key, *flow_key_parts(business_id, instance_id, email)))
+
+
+async def _closed_invitation(handle: Handle) -> ApiError:
+    """Why a link whose flow no longer runs is refused (from what the flow published)."""
+    published = await published_state(handle, STATE_MEMO)
+    if published is None:
+        return ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
+    error = CLOSED_ERRORS.get(InvitationStatus(published["status"]))
+    if error is None:
+        return ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
+    http_status, code = FLOW_ERRORS[error]
+    return ApiError(http_status, code, f"the invitation is {published['status']}")
+
+
+async def activate_with_token(client: Client, token: str) -> InvitationPublic:
+    """The link's action (used by the API and by the page the link opens)."""
+    parts = split_token(token)
+    if parts is None or not is_domain_key(parts[0]):
+        raise ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
+    handle = client.get_workflow_handle_for(
+        LocalAccountActivationWorkflow.run, flow_id_of(parts[0])
+    )
+    try:
+        state = await handle.execute_update(
+            LocalAccountActivationWorkflow.activate, ActivateInput(hash_token(token))
+        )
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err, FLOW_ERRORS) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise await _closed_invitation(handle) from None
+    return InvitationPublic.model_validate(state, from_attributes=True)
+
+
+async def _account(session: AsyncSession, business_id: str, account_id: str) -> Account:
+    account = await session.get(Account, account_id)
+    if account is None or account.business_id != business_id:
+        raise ApiError(404, ErrorCode.ACCOUNT_NOT_FOUND, "no such account in this Business")
+    return account
+
+
+def _require_changeable(account: Account) -> None:
+    if account.kind == "primary":
+        raise ApiError(409, ErrorCode.PRIMARY_ACCOUNT_IMMUTABLE, IMMUTABLE)
+    if status_now(account) in ("lapsed", "removed"):
+        raise ApiError(409, ErrorCode.ACCOUNT_CLOSED, f"the account is {status_now(account)}")
+
+
+async def _conditional_update(session: AsyncSession, account: Account, **values: Any) -> Account:
+    """Change a local account only as it was read: an ownership transfer may have made it the
+    primary meanwhile (it locks the row), and then nothing changes."""
+    result = await session.execute(
+        update(Account)
+        .where(
+            Account.id == account.id,
+            Account.kind == "local",
+            Account.status == account.status,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    await session.refresh(account)
+    if getattr(result, "rowcount", 1) == 0:
+        _require_changeable(account)
+        raise ApiError(409, ErrorCode.ACCOUNT_CLOSED, "the account changed meanwhile; read it")
+    return account
+
+
+@router.post(
+    "/businesses/{business_id}/local-accounts",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[ApiKey],
+    responses=responses(401, 403, 404, 409, 422, 503),
+)
+async def invite_local_account(
+    business_id: BusinessId,
+    body: LocalAccountCreate,
+    acting: ActingPrimary,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+) -> InvitationPublic:
+    """Add a local account to one instance: the user is emailed a link to activate it within
+    7 days. Repeating the request for a pending invitation returns it."""
+    instance = await session.get(ProductInstance, body.instance_id)
+    if instance is None or instance.business_id != business_id:
+        raise ApiError(404, ErrorCode.INSTANCE_NOT_FOUND, "no such product instance")
+    input = StartInvitationInput(
+        account_id=str(uuid.uuid4()),
+        business_id=business_id,
+        instance_id=body.instance_id,
+        email=body.email,
+        display_name=body.display_name,
+        locale=body.locale,
+        invited_by=acting,
+        expires_in_seconds=settings.local_account_invitation_expiry_seconds,
+        reminder_before_seconds=settings.local_account_reminder_before_seconds,
+    )
+    flow_id = invitation_flow_id(settings.secret_key, business_id, body.instance_id, body.email)
+    try:
+        state = await start(client, input, flow_id=flow_id, task_queue=settings.temporal_task_queue)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err, FLOW_ERRORS) from None
+    return InvitationPublic.model_validate(state, from_attributes=True)
+
+
+@router.post("/local-accounts/activate", responses=responses(400, 409, 410, 422, 503))
+async def activate_local_account(body: ActivationCreate, client: TemporalDep) -> InvitationPublic:
+    """The invited user activates the account (the token from the email is the credential)."""
+    return await activate_with_token(client, body.token)
+
+
+@router.get(
+    "/businesses/{business_id}/accounts",
+    dependencies=[ApiKey, KnownBusiness],
+    responses=responses(401, 404),
+)
+async def list_accounts(business_id: BusinessId, session: SessionDep) -> list[AccountPublic]:
+    """The primary account first, then the local accounts (with their status and instance)."""
+    accounts = await session.scalars(
+        select(Account)
+        .where(Account.business_id == business_id)
+        .order_by(Account.kind.desc(), Account.created_at, Account.id)  # primary > local
+    )
+    return [AccountPublic.of(account) for account in accounts]
+
+
+@router.patch(
+    "/businesses/{business_id}/accounts/{account_id}",
+    dependencies=[ApiKey],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def update_account(
+    business_id: BusinessId,
+    account_id: AccountId,
+    body: AccountUpdate,
+    acting: ActingPrimary,
+    session: SessionDep,
+) -> AccountPublic:
+    """Rename a local account, or disable (and enable again) an active one."""
+    account = await _account(session, business_id, account_id)
+    _require_changeable(account)
+    if body.status is not None and account.status == "pending":
+        raise ApiError(409, ErrorCode.ACCOUNT_PENDING, "a pending account is activated by its user")
+    values = body.model_dump(exclude_none=True)
+    return AccountPublic.of(await _conditional_update(session, account, **values))
+
+
+@router.delete(
+    "/businesses/{business_id}/accounts/{account_id}",
+    dependencies=[ApiKey],
+    responses=responses(401, 403, 404, 409, 503),
+)
+async def remove_account(
+    business_id: BusinessId,
+    account_id: AccountId,
+    acting: ActingPrimary,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
+) -> AccountPublic:
+    """Remove a local account (its place is free again); a pending invitation is withdrawn."""
+    account = await _account(session, business_id, account_id)
+    if account.kind == "primary":
+        raise ApiError(409, ErrorCode.PRIMARY_ACCOUNT_IMMUTABLE, IMMUTABLE)
+    if status_now(account) in ("lapsed", "removed"):
+        return AccountPublic.of(account)  # gone already: removing is idempotent
+    if account.status == "pending" and account.instance_id is not None:
+        flow_id = invitation_flow_id(
+            settings.secret_key, business_id, account.instance_id, account.email
+        )
+        handle = client.get_workflow_handle_for(LocalAccountActivationWorkflow.run, flow_id)
+        try:
+            await handle.execute_update(LocalAccountActivationWorkflow.cancel)
+        except WorkflowUpdateFailedError as err:
+            raise refusal(err, FLOW_ERRORS) from None
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # No flow any more (an operator ended it): the row is all there is to change.
+            return AccountPublic.of(await _conditional_update(session, account, status="removed"))
+        await session.refresh(account)
+        return AccountPublic.of(account)
+    return AccountPublic.of(await _conditional_update(session, account, status="removed"))
