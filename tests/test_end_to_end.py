@@ -218,3 +218,72 @@ async def test_enrollment_token_registers_an_instance_through_http(
     )
     assert await find_flows(dev_client, query) == [f"product-registration-{created.json()['id']}"]
     assert token not in logs.getvalue() and token.split(".")[1] not in logs.getvalue()
+
+
+async def test_invite_activate_then_transfer_ownership_through_http_and_mail(
+    served: tuple[str, io.StringIO], dev_client: Client, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    """The primary invites a user, the user activates from the mail; the primary offers the
+    ownership, the user accepts from the mail; both are told, and the flows are findable."""
+    base, logs = served
+    business_id, owner_id, (site,) = await existing_business(app_sessions, 1)
+    owner = {"Authorization": "Bearer test-api-key", "X-Acting-Account": owner_id}
+    async with httpx.AsyncClient(base_url=base) as http:
+        invited = await http.post(
+            f"/v1/businesses/{business_id}/local-accounts",
+            headers=owner,
+            json={"email": "grace@acme.example", "instance_id": site, "locale": "zh-TW"},
+        )
+        assert invited.status_code == 202, invited.text
+        account_id = invited.json()["account_id"]
+        (invitation,) = await smtp.wait_for(1, to="grace@acme.example")
+        assert "Acme Corp" in str(invitation["Subject"]) or "帳號" in text_of(invitation)
+        invitation_link = text_of(invitation).split("啟用您的帳號：\n")[1].split()[0]
+        assert invitation_link.startswith(f"{base}/activate-account?token=")
+        page = await http.get(invitation_link)
+        assert page.status_code == 200
+        activated = await http.post(
+            "/activate-account", data={"token": token_in(invitation), "action": "activate"}
+        )
+        assert activated.status_code == 200 and "Account activated" in activated.text
+
+        offered = await http.post(
+            f"/v1/businesses/{business_id}/ownership-transfers",
+            headers=owner,
+            json={"target_account_id": account_id},
+        )
+        assert offered.status_code == 202, offered.text
+        transfer_id = offered.json()["id"]
+        _, request = await smtp.wait_for(2, to="grace@acme.example")
+        accepted = await http.post(
+            "/v1/ownership-transfers/accept", json={"token": token_in(request)}
+        )
+        assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+        listed = (await http.get(f"/v1/businesses/{business_id}/accounts", headers=owner)).json()
+        assert [(a["id"], a["kind"], a["instance_id"]) for a in listed] == [
+            (account_id, "primary", None),
+            (owner_id, "local", site),
+        ]
+    await smtp.wait_for(3, to="grace@acme.example")  # invitation, offer, "you are the owner"
+    await smtp.wait_for(1, to="owner@acme.example")  # "Acme Corp has a new owner"
+
+    local_query = (
+        f'ActivationFlow = "local-account-activation" AND ActivationStatus = "active" '
+        f'AND BusinessId = "{business_id}"'
+    )
+    assert len(await find_flows(dev_client, local_query)) == 1
+    transfer_query = (
+        f'ActivationFlow = "ownership-transfer" AND ActivationStatus = "accepted" '
+        f'AND BusinessId = "{business_id}"'
+    )
+    assert await find_flows(dev_client, transfer_query) == [f"ownership-transfer-{transfer_id}"]
+    handle = dev_client.get_workflow_handle(f"ownership-transfer-{transfer_id}")
+    summary = await (await handle.describe()).static_summary()
+    assert summary == (
+        f"Ownership transfer {transfer_id[:8]}: primary account {owner_id[:8]} "
+        f"→ local account {account_id[:8]}"
+    )
+    logged = logs.getvalue()
+    assert "token=[redacted]" in logged  # the access log ran, and was redacted
+    for token in (token_in(invitation), token_in(request)):
+        assert token not in logged and token.split(".")[1] not in logged
