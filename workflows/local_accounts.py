@@ -131,14 +131,15 @@ class LocalAccountActivationWorkflow:
             if not self._knows(input.token_hash):
                 raise _invalid_token()
         await self._take_turn()
+        at = workflow.now()
         try:
             await run_step(
                 LocalAccountActivities.activate_account,
-                ActivateAccountInput(self._input.account_id, workflow.now()),
+                ActivateAccountInput(self._input.account_id, at),
             )
         finally:
             self._busy = False
-        self._activated_at = workflow.now()
+        self._activated_at = at
         self._problem = None
         self._set_status(InvitationStatus.ACTIVE)
         return self._state()

@@ -125,10 +125,11 @@ class OwnershipTransferWorkflow:
         """The target's link: the swap happens now, in one transaction."""
         await self._check_link(input.token_hash)
         await self._take_turn()
+        at = workflow.now()
         try:
             await run_step(
                 OwnershipTransferActivities.complete_transfer,
-                CompleteTransferInput(self._input.transfer_id, workflow.now()),
+                CompleteTransferInput(self._input.transfer_id, at),
             )
         except ApplicationError as refusal:  # the target or the owner changed meanwhile
             self._problem = refusal.message
@@ -136,7 +137,7 @@ class OwnershipTransferWorkflow:
             raise
         finally:
             self._busy = False
-        self._decided_at = workflow.now()
+        self._decided_at = at
         self._set_status(TransferStatus.ACCEPTED)
         return self._state()
 
