@@ -317,3 +317,29 @@ async def test_bad_activation_tokens_are_refused(api: httpx.AsyncClient, token: 
     response = await api.post("/v1/local-accounts/activate", json={"token": token})
     assert response.status_code in (400, 422)
     assert token not in response.text or not token
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"status": "lapsed"}, {"status": "removed"}, {"display_name": ""}, {"kind": "primary"}],
+)
+async def test_bad_account_changes_are_422_and_change_nothing(
+    api: httpx.AsyncClient, owner: Owner, app_sessions: Sessions, body: dict[str, str]
+) -> None:
+    business_id, headers, (site, _) = owner
+    (account_id,) = await add_local_accounts(app_sessions, business_id, site, 1)
+    url = f"/v1/businesses/{business_id}/accounts/{account_id}"
+    response = await api.patch(url, json=body, headers=headers)
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request")
+    without_acting = await api.patch(url, json={"display_name": "X"}, headers=AUTH)
+    assert (without_acting.status_code, without_acting.json()["code"]) == (
+        403,
+        "not_primary_account",
+    )
+    unknown = await api.delete(
+        f"/v1/businesses/{business_id}/accounts/00000000-0000-0000-0000-000000000000",
+        headers=headers,
+    )
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "account_not_found")
+    listed = await accounts(api, business_id)
+    assert (listed[1]["status"], listed[1]["display_name"]) == ("active", None)
