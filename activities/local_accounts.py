@@ -4,9 +4,10 @@ the invitation emails, activation and the invitation's end. Each is idempotent."
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -37,14 +38,29 @@ def _refuse(message: str, error: LocalAccountError) -> ApplicationError:
     return ApplicationError(message, type=error, non_retryable=True)
 
 
-async def local_accounts_held(session: AsyncSession, business_id: str) -> int:
+def holds_a_place(at: datetime) -> ColumnElement[bool]:
+    """An account holds one of the Business's places unless it lapsed or was removed; a pending
+    invitation past its expiry no longer does (even if no flow closed it: one was terminated)."""
+    return and_(
+        Account.status.in_(HOLDING_A_PLACE),
+        or_(
+            Account.status != "pending",
+            Account.invitation_expires_at.is_(None),
+            Account.invitation_expires_at > at,
+        ),
+    )
+
+
+async def local_accounts_held(
+    session: AsyncSession, business_id: str, at: datetime | None = None
+) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(Account)
         .where(
             Account.business_id == business_id,
             Account.kind == "local",
-            Account.status.in_(HOLDING_A_PLACE),
+            holds_a_place(at or datetime.now(UTC)),
         )
     )
     return count or 0
@@ -91,7 +107,7 @@ class LocalAccountActivities:
                     Account.business_id == start.business_id,
                     Account.instance_id == start.instance_id,
                     func.lower(Account.email) == start.email.strip().lower(),
-                    Account.status.in_(HOLDING_A_PLACE),
+                    holds_a_place(as_utc(input.invited_at)),
                 )
                 .limit(1)
             )
@@ -116,7 +132,8 @@ class LocalAccountActivities:
             )
             await session.flush()  # counted with the others; the limit check includes it
             limit = self._settings.local_account_limit
-            if await local_accounts_held(session, start.business_id) > limit:
+            held = await local_accounts_held(session, start.business_id, as_utc(input.invited_at))
+            if held > limit:
                 raise _refuse(
                     f"the Business has {limit} local accounts (pending ones count)",
                     LocalAccountError.LIMIT_REACHED,

@@ -120,3 +120,20 @@ async def test_activation_and_closing_are_idempotent(
     with pytest.raises(ApplicationError) as caught:  # a withdrawn invitation cannot activate
         await activities.activate_account(ActivateAccountInput(second.start.account_id, NOW))
     assert caught.value.type == LocalAccountError.CANCELLED
+
+
+async def test_a_pending_invitation_past_its_expiry_holds_no_place(
+    activities: LocalAccountActivities, settings: Settings, sessions: Sessions
+) -> None:
+    """Its flow lapses it on time; one still pending later lost its flow (terminated)."""
+    settings.local_account_limit = 1
+    business_id, primary_id, (site,) = await existing_business(sessions, 1)
+    first = record_input(settings, business_id, primary_id, site, "grace@acme.example")
+    await activities.record_invitation(first)
+    week_later = NOW + timedelta(days=7, seconds=1)
+    again = record_input(settings, business_id, primary_id, site, "grace@acme.example")
+    again = RecordInvitationInput(again.start, week_later, week_later + timedelta(days=7))
+    await activities.record_invitation(again)  # neither the limit nor the address refuses it
+    async with sessions() as session:
+        assert await local_accounts_held(session, business_id, week_later) == 1
+        assert await local_accounts_held(session, business_id, NOW) == 2
