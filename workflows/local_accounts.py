@@ -35,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
         StartInvitationInput,
     )
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import run_step, send_mail, wait_until_recorded
+    from workflows.steps import link_known, run_step, send_mail, wait_until_recorded
 
 PENDING = InvitationStatus.PENDING
 CLOSED = {
@@ -44,9 +44,6 @@ CLOSED = {
     InvitationStatus.CANCELLED: (LocalAccountError.CANCELLED, "the invitation was withdrawn"),
     InvitationStatus.REFUSED: (LocalAccountError.CANCELLED, "the invitation was not made"),
 }
-# How long an activation waits for a link being sent (its mail can arrive before the send is
-# recorded here).
-LINK_SETTLE = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -123,13 +120,8 @@ class LocalAccountActivationWorkflow:
     @workflow.update
     async def activate(self, input: ActivateInput) -> InvitationState:
         """The invited user's link: the account becomes active."""
-        if not self._knows(input.token_hash):  # its mail may have arrived before its hash
-            try:
-                await workflow.wait_condition(lambda: not self._sending, timeout=LINK_SETTLE)
-            except TimeoutError:
-                pass
-            if not self._knows(input.token_hash):
-                raise _invalid_token()
+        if not await link_known(lambda: self._knows(input.token_hash), lambda: self._sending):
+            raise _invalid_token()
         await self._take_turn()
         at = workflow.now()
         try:

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         flow_id_of,
     )
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import run_step, send_mail, wait_until_recorded
+    from workflows.steps import link_known, run_step, send_mail, wait_until_recorded
 
 PENDING = TransferStatus.PENDING
 CLOSED = {
@@ -48,9 +48,6 @@ CLOSED = {
     TransferStatus.FAILED: (TransferError.FAILED, "the transfer could not be completed"),
     TransferStatus.REFUSED: (TransferError.FAILED, "the transfer was not made"),
 }
-# How long a decision waits for the link being sent (its mail can arrive before the send is
-# recorded here).
-LINK_SETTLE = timedelta(seconds=30)
 OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 
@@ -187,13 +184,7 @@ class OwnershipTransferWorkflow:
         self._require_pending()
 
     async def _check_link(self, token_hash: str) -> None:
-        if self._knows(token_hash):
-            return
-        try:  # its mail may have arrived before its hash
-            await workflow.wait_condition(lambda: not self._sending, timeout=LINK_SETTLE)
-        except TimeoutError:
-            pass
-        if not self._knows(token_hash):
+        if not await link_known(lambda: self._knows(token_hash), lambda: self._sending):
             raise _invalid_token()
 
     def _knows(self, token_hash: str) -> bool:

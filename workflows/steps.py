@@ -21,6 +21,8 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 STEP_TIMEOUT = timedelta(seconds=30)
 STEP_TIMED_OUT = "step_timed_out"
 RECORD_WAIT = timedelta(seconds=30)
+# How long a link's action waits for the link being sent (see `link_known`).
+LINK_SETTLE = timedelta(seconds=30)
 # A refused address will not change on retry; anything else is retried until the deadline.
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -77,3 +79,15 @@ async def send_mail(
         workflow.logger.warning("%s not sent: %s", what, err.cause)
         workflow.set_current_details(f"The {what} could not be sent.")
         return None
+
+
+async def link_known(known: Callable[[], bool], sending: Callable[[], bool]) -> bool:
+    """Whether a link's token hash is one this flow sent. A link's mail can arrive before its
+    send is recorded here: while a link is being sent, wait for it (LINK_SETTLE at most)."""
+    if known():
+        return True
+    try:
+        await workflow.wait_condition(lambda: not sending(), timeout=LINK_SETTLE)
+    except TimeoutError:
+        pass
+    return known()
