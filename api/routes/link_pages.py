@@ -85,7 +85,10 @@ async def ownership_transfer_submit(
     request: Request, client: TemporalDep, session: SessionDep
 ) -> HTMLResponse:
     form = await _form(request)
-    accept = form.get("action") == "accept"
+    action = form.get("action")
+    if action not in ("accept", "decline"):  # never guess a decision
+        return _page("Choose accept or decline", "The form was incomplete.", status_code=400)
+    accept = action == "accept"
     update = OwnershipTransferWorkflow.accept if accept else OwnershipTransferWorkflow.decline
     try:
         await decide_with_token(client, session, form.get("token", ""), update)

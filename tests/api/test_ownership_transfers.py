@@ -125,6 +125,8 @@ async def test_the_target_declines_with_the_page(
 ) -> None:
     transfer = (await offer()).json()
     token = token_in((await smtp.wait_for(1, to=TARGET))[0])
+    undecided = await api.post("/ownership-transfer", data={"token": token})
+    assert undecided.status_code == 400  # a form without a choice decides nothing
     page = await api.post("/ownership-transfer", data={"token": token, "action": "decline"})
     assert page.status_code == 200 and "declined" in page.text
     shown = await api.get(f"{business.transfers}/{transfer['id']}", headers=AUTH)
