@@ -159,14 +159,26 @@ async def _closed_invitation(handle: Handle) -> ApiError:
     return ApiError(http_status, code, f"the invitation is {published['status']}")
 
 
-async def activate_with_token(client: Client, token: str) -> InvitationPublic:
-    """The link's action (used by the API and by the page the link opens)."""
+def _link_handle(client: Client, token: str) -> Handle | None:
+    """The flow a link's token routes to (its public part is the flow key), or None."""
     parts = split_token(token)
     if parts is None or not is_domain_key(parts[0]):
+        return None
+    return client.get_workflow_handle_for(LocalAccountActivationWorkflow.run, flow_id_of(parts[0]))
+
+
+async def invitation_status(client: Client, token: str) -> InvitationStatus | None:
+    """The status of the invitation a link belongs to (None: not a link of ours); reads only."""
+    handle = _link_handle(client, token)
+    published = await published_state(handle, STATE_MEMO) if handle else None
+    return None if published is None else InvitationStatus(published["status"])
+
+
+async def activate_with_token(client: Client, token: str) -> InvitationPublic:
+    """The link's action (used by the API and by the page the link opens)."""
+    handle = _link_handle(client, token)
+    if handle is None:
         raise ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
-    handle = client.get_workflow_handle_for(
-        LocalAccountActivationWorkflow.run, flow_id_of(parts[0])
-    )
     try:
         state = await handle.execute_update(
             LocalAccountActivationWorkflow.activate, ActivateInput(hash_token(token))

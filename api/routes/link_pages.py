@@ -13,8 +13,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
-from api.routes.accounts import activate_with_token
-from api.routes.ownership_transfers import decide_with_token
+from api.routes.accounts import activate_with_token, invitation_status
+from api.routes.ownership_transfers import decide_with_token, transfer_status
+from models.local_accounts import InvitationStatus
+from models.ownership_transfer import TransferStatus
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 router = APIRouter(tags=["links"], include_in_schema=False)
@@ -48,8 +50,16 @@ async def _form(request: Request) -> dict[str, str]:
     return {key: values[0][:200] for key, values in form.items() if values}
 
 
+def _closed_page(what: str, status: str) -> HTMLResponse:
+    return _page("This link cannot be used", f"The {what} is {status}.", status_code=410)
+
+
 @router.get("/activate-account", response_class=HTMLResponse)
-async def activate_account_page(token: Token = "") -> HTMLResponse:
+async def activate_account_page(client: TemporalDep, token: Token = "") -> HTMLResponse:
+    """Shows the Activate button while the invitation is pending; changes nothing."""
+    status = await invitation_status(client, token)
+    if status is not None and status != InvitationStatus.PENDING:
+        return _closed_page("invitation", status.value)
     return _page(
         "Activate your account",
         "Press the button to activate your account. 請按下按鈕以啟用您的帳號。",
@@ -69,7 +79,11 @@ async def activate_account_submit(request: Request, client: TemporalDep) -> HTML
 
 
 @router.get("/ownership-transfer", response_class=HTMLResponse)
-async def ownership_transfer_page(token: Token = "") -> HTMLResponse:
+async def ownership_transfer_page(session: SessionDep, token: Token = "") -> HTMLResponse:
+    """Shows Accept and Decline while the offer stands; changes nothing."""
+    status = await transfer_status(session, token)
+    if status is not None and status != TransferStatus.PENDING:
+        return _closed_page("ownership transfer", status.value)
     return _page(
         "Become the owner",
         "You are offered the ownership of a Business: accept to become its primary account. "

@@ -135,6 +135,15 @@ async def _row(session: AsyncSession, transfer_id: str) -> OwnershipTransfer | N
     return await session.get(OwnershipTransfer, transfer_id)
 
 
+async def transfer_status(session: AsyncSession, token: str) -> TransferStatus | None:
+    """The status of the transfer a link belongs to (None: not a link of ours); reads only."""
+    parts = split_token(token)
+    if parts is None or not is_domain_key(parts[0]):
+        return None
+    row = await _row(session, parts[0])
+    return None if row is None else status_now(row)
+
+
 async def decide_with_token(
     client: Client, session: AsyncSession, token: str, decision: Any
 ) -> TransferPublic:

@@ -101,6 +101,8 @@ async def test_an_invited_user_activates_the_account_with_the_emailed_link(
     assert local["email"] == "grace@acme.example" and local["activated_at"]
     again = await api.post("/v1/local-accounts/activate", json={"token": token})
     assert (again.status_code, again.json()["code"]) == (409, "local_account_already_active")
+    used = await api.get(f"/activate-account?token={token}")
+    assert used.status_code == 410 and "The invitation is active" in used.text
 
 
 async def test_the_activation_page_activates_with_a_plain_form_post(

@@ -133,6 +133,8 @@ async def test_the_target_declines_with_the_page(
     assert shown.json()["status"] == "declined"
     late = await api.post("/v1/ownership-transfers/accept", json={"token": token})
     assert refused(late) == (409, "ownership_transfer_declined")
+    reopened = await api.get(f"/ownership-transfer?token={token}")
+    assert reopened.status_code == 410 and "Accept" not in reopened.text
     assert (await accounts(api, business))[OWNER][0] == "primary"
     await smtp.wait_for(1, to=OWNER)
 
