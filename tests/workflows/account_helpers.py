@@ -61,13 +61,16 @@ async def invite(
     invited_by: str,
     instance_id: str,
     email: str = "grace@acme.example",
+    *,
+    task_queue: str | None = None,
     **overrides: Any,
 ) -> tuple[InvitationState, InvitationHandle]:
     input = invitation_input(settings, business_id, invited_by, instance_id, email, **overrides)
     flow_id = invitation_flow_id(settings, input)
     handle = client.get_workflow_handle_for(LocalAccountActivationWorkflow.run, flow_id)
     STARTED_FLOWS.append(handle)
-    state = await start(client, input, flow_id=flow_id, task_queue=settings.temporal_task_queue)
+    queue = task_queue or settings.temporal_task_queue
+    state = await start(client, input, flow_id=flow_id, task_queue=queue)
     return state, handle
 
 

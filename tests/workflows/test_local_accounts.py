@@ -3,23 +3,34 @@ database: activation, the reminder and lapse, withdrawal, the limit and repeated
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
-from activities.local_accounts import local_accounts_held
+from activities.local_accounts import LocalAccountActivities, local_accounts_held
+from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
 from models.domain import Account
-from models.local_accounts import ActivateInput, InvitationStatus, LocalAccountError
+from models.local_accounts import (
+    ActivateInput,
+    InvitationStatus,
+    LocalAccountError,
+    SendInvitationInput,
+)
 from tests.conftest import MailSink, text_of, token_in
 from tests.workflows.account_helpers import add_local_accounts, invite
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import history_text, keep_history
+from workers.worker import WORKFLOWS, workflow_runner
 from workflows.local_accounts import LocalAccountActivationWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -194,3 +205,43 @@ async def test_an_instance_of_another_business_is_refused(
         await refusal(invite(time_client, settings, business_id, primary_id, foreign))
         == LocalAccountError.INSTANCE_NOT_FOUND
     )
+
+
+async def test_a_link_used_before_its_send_is_recorded_waits_for_it(
+    time_env: WorkflowEnvironment, settings: Settings, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    """The mail can arrive before the activity's answer reaches the flow: the activation waits
+    for the hash instead of calling a good link invalid."""
+    business_id, primary_id, (site,) = await existing_business(app_sessions, 1)
+    real = LocalAccountActivities(settings, app_sessions, MailSender(settings, app_sessions))
+    answer = asyncio.Event()
+
+    @activity.defn(name="local_accounts.send_invitation")
+    async def send_then_hold(input: SendInvitationInput) -> str:
+        token_hash = await real.send_invitation(input)
+        await answer.wait()  # the mail is out; the flow does not know its hash yet
+        return token_hash
+
+    others = [act for act in real.all() if act != real.send_invitation]
+    queue = f"tq-{uuid.uuid4()}"
+    async with Worker(
+        time_env.client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=[*others, send_then_hold],
+        workflow_runner=workflow_runner(),
+    ):
+        _, handle = await invite(
+            time_env.client, settings, business_id, primary_id, site, task_queue=queue
+        )
+        (mail,) = await smtp.wait_for(1)
+        activating = asyncio.create_task(
+            handle.execute_update(
+                LocalAccountActivationWorkflow.activate, ActivateInput(hash_token(token_in(mail)))
+            )
+        )
+        await asyncio.sleep(0.3)
+        assert not activating.done()
+        answer.set()
+        assert (await activating).status == InvitationStatus.ACTIVE
+        await handle.result()
