@@ -96,9 +96,7 @@ class LocalAccountActivities:
                     "no such product instance in this Business",
                     LocalAccountError.INSTANCE_NOT_FOUND,
                 )
-            context = InvitationContext(
-                business.name, instance.product_code, instance_label(instance)
-            )
+            context = InvitationContext(business.name, instance_label(instance))
             if await session.get(Account, start.account_id) is not None:
                 return context
             clash = await session.scalar(

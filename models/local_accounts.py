@@ -42,7 +42,6 @@ class LocalAccountError(StrEnum):
     ALREADY_ACTIVE = "local_account_already_active"
     LAPSED = "invitation_lapsed"
     CANCELLED = "invitation_cancelled"
-    BUSY = "invitation_busy"
     NOT_RECORDED = "invitation_not_recorded"
 
 
@@ -85,7 +84,6 @@ class InvitationContext:
     """What the invitation mail says about where the account is (read once, when recorded)."""
 
     company_name: str
-    product_code: str
     instance_label: str
 
 

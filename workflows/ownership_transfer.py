@@ -225,11 +225,12 @@ class OwnershipTransferWorkflow:
         self._publish()
 
     async def _close(self, status: TransferStatus) -> None:
+        at = workflow.now()  # one time for the flow and the database
         await run_step(
             OwnershipTransferActivities.close_transfer,
-            CloseTransferInput(self._input.transfer_id, status, workflow.now()),
+            CloseTransferInput(self._input.transfer_id, status, at),
         )
-        self._decided_at = workflow.now()
+        self._decided_at = at
         self._set_status(status)
 
     def _set_status(self, status: TransferStatus) -> None:
