@@ -5,11 +5,10 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.mail import MailSender
+from activities.mail import Link, MailSender, mail_key
 from core.settings import Settings
-from core.tokens import hash_token, new_token
 from models.base import as_utc
-from models.email_verification import RecordOutcomeInput, SendLinkInput, flow_key_of
+from models.email_verification import RecordOutcomeInput, SendLinkInput
 from models.records import EmailVerification
 
 LINK_TEMPLATE = "email_verification"
@@ -28,27 +27,17 @@ class EmailVerificationActivities:
 
     @activity.defn(name="email_verification.send_link")
     async def send_link(self, input: SendLinkInput) -> str:
-        """Email a fresh single-use link; return only the token's hash (it goes into history)."""
-        run_id = activity.info().workflow_run_id
-        key = f"{input.flow_id}/{run_id}/link/{input.link_number}"
-        sent = await self._mail.find_sent(key)
-        if sent is not None and sent.secret_hash is not None:
-            return sent.secret_hash
-        token = new_token(flow_key_of(input.flow_id))
-        token_hash = hash_token(token)
-        await self._mail.send(
-            idempotency_key=key,
+        """Email a single-use link (once per link number); return only the token's hash."""
+        base = self._settings.public_base_url.rstrip("/")
+        sent = await self._mail.send(
+            idempotency_key=mail_key(f"link/{input.link_number}"),
             template=LINK_TEMPLATE,
             locale=input.locale,
             to=input.email,
-            context={
-                "link": f"{self._settings.public_base_url.rstrip('/')}/verify-email?token={token}",
-                "expires_at": input.expires_at,
-                "purpose": input.purpose,
-            },
-            secret_hash=token_hash,
+            context={"expires_at": input.expires_at, "purpose": input.purpose},
+            link=Link.for_this_run(f"{base}/verify-email?token={{token}}"),
         )
-        return token_hash
+        return sent.link_hash
 
     @activity.defn(name="email_verification.record_outcome")
     async def record_outcome(self, input: RecordOutcomeInput) -> None:

@@ -16,9 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import MailSender
+from activities.mail import Link, MailSender, mail_key
 from core.settings import Settings
-from core.tokens import domain_key, hash_token, new_token
 from models.base import as_utc
 from models.domain import (
     Account,
@@ -43,7 +42,6 @@ from models.license_activation import (
     SendActivationLinkInput,
     SendConfirmationInput,
     SignInInput,
-    flow_id_of,
 )
 
 LINK_TEMPLATE = "activation_link"
@@ -116,34 +114,30 @@ class LicenseActivationActivities:
     @activity.defn(name="license_activation.send_link")
     async def send_link(self, input: SendActivationLinkInput) -> None:
         """Email an Activation Link with a fresh code (each link its own; all valid until the
-        order lapses). The code's hash is stored before the mail leaves, so every delivered
-        link works; the code itself is never stored or returned."""
-        run_id = activity.info().workflow_run_id
-        key = f"{flow_id_of(input.order_id)}/{run_id}/link/{input.link_number}"
-        if await self._mail.find_sent(key) is not None:
-            return
-        code = new_token(domain_key(self._settings.secret_key, "activation", input.order_id))
-        code_hash = hash_token(code)
-        async with self._sessions.begin() as session:
+        order lapses). The code's row is stored with the mail, before it leaves, so every
+        delivered link works; the code itself is never stored apart from the unsent mail."""
+
+        async def record_code(session: AsyncSession, code_hash: str) -> None:
             session.add(
                 ActivationCode(
                     code_hash=code_hash, order_id=input.order_id, link_number=input.link_number
                 )
             )
+
         base = self._settings.public_base_url.rstrip("/")
         await self._mail.send(
-            idempotency_key=key,
+            idempotency_key=mail_key(f"link/{input.link_number}"),
             template=LINK_TEMPLATE,
             locale=input.locale,
             to=input.to,
             context={
-                "link": f"{base}/v1/activations/{code}",
                 "company_name": input.company_name,
                 "items": input.items,
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            secret_hash=code_hash,
+            link=Link.for_this_run(f"{base}/v1/activations/{{token}}"),
+            on_store=record_code,
         )
 
     @activity.defn(name="license_activation.close_order")
@@ -166,12 +160,8 @@ class LicenseActivationActivities:
 
     @activity.defn(name="license_activation.send_confirmation")
     async def send_confirmation(self, input: SendConfirmationInput) -> None:
-        run_id = activity.info().workflow_run_id
-        key = f"{flow_id_of(input.order_id)}/{run_id}/confirmation"
-        if await self._mail.find_sent(key) is not None:
-            return
         await self._mail.send(
-            idempotency_key=key,
+            idempotency_key=mail_key("confirmation"),
             template=CONFIRMATION_TEMPLATE,
             locale=input.locale,
             to=input.to,

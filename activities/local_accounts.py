@@ -12,13 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import MailSender
+from activities.mail import Link, MailSender, mail_key
 from core.settings import Settings
-from core.tokens import hash_token, new_token
+from core.text import email_key
 from models.base import as_utc
 from models.domain import Account, Business, ProductInstance
 from models.local_accounts import (
-    FLOW_ID_PREFIX,
     ActivateAccountInput,
     CloseInvitationInput,
     InvitationContext,
@@ -104,7 +103,7 @@ class LocalAccountActivities:
                 .where(
                     Account.business_id == start.business_id,
                     Account.instance_id == start.instance_id,
-                    func.lower(Account.email) == start.email.strip().lower(),
+                    Account.email_key == email_key(start.email),
                     holds_a_place(as_utc(input.invited_at)),
                 )
                 .limit(1)
@@ -140,31 +139,23 @@ class LocalAccountActivities:
 
     @activity.defn(name="local_accounts.send_invitation")
     async def send_invitation(self, input: SendInvitationInput) -> str:
-        """Email a link with a fresh token; return only its hash (it goes into history)."""
-        run_id = activity.info().workflow_run_id
-        key = f"{input.flow_id}/{run_id}/link/{input.link_number}"
-        sent = await self._mail.find_sent(key)
-        if sent is not None and sent.secret_hash is not None:
-            return sent.secret_hash
-        token = new_token(input.flow_id.removeprefix(FLOW_ID_PREFIX))
-        token_hash = hash_token(token)
+        """Email a link with a fresh token (once per link number); return only its hash."""
         base = self._settings.public_base_url.rstrip("/")
-        await self._mail.send(
-            idempotency_key=key,
+        sent = await self._mail.send(
+            idempotency_key=mail_key(f"link/{input.link_number}"),
             template=INVITATION_TEMPLATE,
             locale=input.locale,
             to=input.email,
             context={
-                "link": f"{base}/activate-account?token={token}",
                 "display_name": input.display_name,
                 "company_name": input.context.company_name,
                 "instance": input.context.instance_label,
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            secret_hash=token_hash,
+            link=Link.for_this_run(f"{base}/activate-account?token={{token}}"),
         )
-        return token_hash
+        return sent.link_hash
 
     @activity.defn(name="local_accounts.activate_account")
     async def activate_account(self, input: ActivateAccountInput) -> None:

@@ -1,24 +1,38 @@
-"""Rendering and sending email: Jinja2 templates (HTML + text, `en`/`zh-TW`), aiosmtplib, and a
-sent-message record so a retried activity does not send the same message twice."""
+"""Rendering and sending email through an outbox (docs/mail.md).
+
+A mail is rendered once, with its link's token, and stored by its idempotency key before it is
+handed to SMTP. A retry (a lost "250 OK", a worker killed between the server's acceptance and
+the record) sends the stored bytes again: the same Message-ID, the same link, the same bytes, so
+the first link a person receives always works. Once the server accepts it, the row is marked
+sent and its body erased; a later retry sends nothing.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import SmtpPool
 from core.settings import Settings
-from models.records import SentMessage
+from core.text import email_key, unsafe_character
+from core.tokens import hash_token, new_token, random_key
+from models.mail_limits import mails_sent_within, retry_after
+from models.records import OutboxMessage
 
 SUPPORTED_LOCALES = ("en", "zh-TW")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -26,6 +40,12 @@ TEMPLATES = Path(__file__).parent / "templates"
 # Other errors (4xx, a misconfigured or broken server) are retried: an operator can fix them.
 EMAIL_REJECTED = "email_rejected"
 PERMANENT_SMTP_CODES = range(550, 555)
+# A mail whose headers or template cannot be built (bad data): retrying cannot help.
+MAIL_UNBUILDABLE = "mail_unbuildable"
+# The address has had its mails for this hour (docs/mail.md): the mail is not sent.
+MAIL_RATE_LIMITED = "mail_rate_limited"
+# The failures after which a mail step gives up at once (the flows' retry policies name them).
+PERMANENT_MAIL_ERRORS = [EMAIL_REJECTED, MAIL_UNBUILDABLE, MAIL_RATE_LIMITED]
 
 
 @dataclass
@@ -33,6 +53,47 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+@dataclass
+class Link:
+    """The link a mail carries: `url` holds `{token}` where the token goes. The token's public
+    part is a random link id recorded with the flow's run, so a presented token routes to that
+    run only (docs/mail.md)."""
+
+    url: str
+    flow_id: str
+    run_id: str
+
+    @classmethod
+    def for_this_run(cls, url: str) -> Link:
+        """A link to the run of the flow whose activity is sending it."""
+        info = activity.info()
+        return cls(url, info.workflow_id or "", info.workflow_run_id or "")
+
+
+def mail_key(suffix: str) -> str:
+    """The idempotency key of a mail of the current flow run: `<flow id>/<run id>/<suffix>`."""
+    info = activity.info()
+    return f"{info.workflow_id}/{info.workflow_run_id}/{suffix}"
+
+
+@dataclass
+class Sent:
+    message_id: str
+    secret_hash: str | None
+
+    @property
+    def link_hash(self) -> str:
+        """The hash of the token in the mail's link (what the flow keeps to check it)."""
+        if self.secret_hash is None:
+            raise RuntimeError("this mail carries no link")
+        return self.secret_hash
+
+
+# Called inside the transaction that stores the mail, with the link's token hash: a record that
+# must exist exactly when the link does (an Activation Link's code row).
+OnStore = Callable[[AsyncSession, str], Awaitable[None]]
 
 
 def format_utc(moment: datetime) -> str:
@@ -66,9 +127,9 @@ class MailSender:
 
         return RenderedEmail(part("subject.txt").strip(), part("txt"), part("html"))
 
-    async def find_sent(self, idempotency_key: str) -> SentMessage | None:
+    async def find(self, idempotency_key: str) -> OutboxMessage | None:
         async with self._sessions() as session:
-            return await session.get(SentMessage, idempotency_key)
+            return await session.get(OutboxMessage, idempotency_key)
 
     async def send(
         self,
@@ -78,29 +139,108 @@ class MailSender:
         locale: str,
         to: str,
         context: dict[str, Any],
-        secret_hash: str | None = None,
-    ) -> str:
-        """Render, hand to SMTP, then record the send. Returns the Message-ID."""
-        rendered = self.render(template, locale, context)
-        message = EmailMessage()
-        message["From"] = self._settings.mail_from
-        message["To"] = to
-        message["Subject"] = rendered.subject
-        message["Message-ID"] = self.message_id(idempotency_key)
-        message["Date"] = format_datetime(datetime.now(UTC))
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(rendered.text)
-        message.add_alternative(rendered.html, subtype="html")
-        await self._deliver(message)
-        async with self._sessions.begin() as session:
-            await self._record(
-                session, idempotency_key, message["Message-ID"], template, to, secret_hash
-            )
-        return str(message["Message-ID"])
+        link: Link | None = None,
+        on_store: OnStore | None = None,
+    ) -> Sent:
+        """Send this mail once: store it (with a fresh link token) unless stored already, then
+        deliver the stored bytes unless the server has accepted them before."""
+        row = await self.find(idempotency_key)
+        if row is None:
+            row = await self._store(idempotency_key, template, locale, to, context, link, on_store)
+        if row.sent_at is None and row.body is not None:
+            await self._deliver(row.recipient, row.body)
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.idempotency_key == idempotency_key)
+                    .values(sent_at=datetime.now(UTC), body=None)
+                )
+        return Sent(row.message_id, row.secret_hash)
 
-    async def _deliver(self, message: EmailMessage) -> None:
+    async def _store(
+        self,
+        key: str,
+        template: str,
+        locale: str,
+        to: str,
+        context: dict[str, Any],
+        link: Link | None,
+        on_store: OnStore | None,
+    ) -> OutboxMessage:
+        link_id = token = secret_hash = None
+        if link is not None:
+            link_id = random_key()
+            token = new_token(link_id)
+            secret_hash = hash_token(token)
+            context = context | {"link": link.url.replace("{token}", token)}
+        row = OutboxMessage(
+            idempotency_key=key,
+            message_id=self.message_id(key),
+            template=template,
+            recipient=to,
+            recipient_key=email_key(to),
+            secret_hash=secret_hash,
+            link_id=link_id,
+            flow_id=link.flow_id if link else None,
+            run_id=link.run_id if link else None,
+            body=self._compose(key, template, locale, to, context),
+            created_at=datetime.now(UTC),
+        )
         try:
-            await self._smtp.send(message)
+            async with self._sessions.begin() as session:
+                await self._check_rate(session, to)
+                session.add(row)
+                await session.flush()
+                if on_store is not None and secret_hash is not None:
+                    await on_store(session, secret_hash)
+        except IntegrityError:
+            # A concurrent attempt stored it first: send what it stored, never a second version.
+            stored = await self.find(key)
+            if stored is None:
+                raise
+            return stored
+        return row
+
+    async def _check_rate(self, session: AsyncSession, to: str) -> None:
+        limit = self._settings.mail_per_address_per_hour
+        wait = retry_after(await mails_sent_within(session, to), limit)
+        if wait is not None:
+            raise ApplicationError(
+                f"the address has received {limit} mails within an hour; not sent",
+                wait,
+                type=MAIL_RATE_LIMITED,
+                non_retryable=True,
+            )
+
+    def _compose(
+        self, key: str, template: str, locale: str, to: str, context: dict[str, Any]
+    ) -> bytes:
+        try:
+            rendered = self.render(template, locale, context)
+            if unsafe_character(rendered.subject) or unsafe_character(to):
+                raise ValueError("a control character in a header")
+            message = EmailMessage()
+            message["From"] = self._settings.mail_from
+            message["To"] = to
+            message["Subject"] = rendered.subject
+            message["Message-ID"] = self.message_id(key)
+            message["Date"] = format_datetime(datetime.now(UTC))
+            message["Auto-Submitted"] = "auto-generated"
+            message.set_content(rendered.text)
+            message.add_alternative(rendered.html, subtype="html")
+            return message.as_bytes(policy=SMTP_POLICY)
+        except (ValueError, TypeError, TemplateError) as err:
+            # The value may be personal data: name the failure, not the text.
+            raise ApplicationError(
+                f"the {template} mail cannot be built ({type(err).__name__}); fix the data",
+                type=MAIL_UNBUILDABLE,
+                non_retryable=True,
+            ) from None
+
+    async def _deliver(self, to: str, body: bytes) -> None:
+        sender = parseaddr(self._settings.mail_from)[1]
+        try:
+            await self._smtp.send(sender, to, body)
         except aiosmtplib.SMTPRecipientsRefused as err:
             if all(refusal.code in PERMANENT_SMTP_CODES for refusal in err.recipients):
                 raise ApplicationError(
@@ -117,24 +257,3 @@ class MailSender:
                     non_retryable=True,
                 ) from err
             raise
-
-    @staticmethod
-    async def _record(
-        session: AsyncSession,
-        key: str,
-        message_id: str,
-        template: str,
-        to: str,
-        secret_hash: str | None,
-    ) -> None:
-        # merge: a concurrent duplicate attempt that got here first leaves one row, not an error.
-        await session.merge(
-            SentMessage(
-                idempotency_key=key,
-                message_id=message_id,
-                template=template,
-                recipient=to,
-                secret_hash=secret_hash,
-                sent_at=datetime.now(UTC),
-            )
-        )

@@ -14,13 +14,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.local_accounts import instance_label
-from activities.mail import MailSender
+from activities.mail import Link, MailSender, mail_key
 from core.settings import Settings
-from core.tokens import hash_token, new_token
 from models.base import as_utc
 from models.domain import Account, Business, OwnershipTransfer, ProductInstance
 from models.ownership_transfer import (
-    FLOW_ID_PREFIX,
     CloseTransferInput,
     CompleteTransferInput,
     OpenTransferInput,
@@ -29,7 +27,6 @@ from models.ownership_transfer import (
     TransferError,
     TransferParties,
     TransferStatus,
-    flow_id_of,
 )
 
 REQUEST_TEMPLATE = "ownership_transfer_request"
@@ -72,7 +69,7 @@ async def transfer_problem(
             TransferError.TARGET_NOT_ELIGIBLE,
         )
     owns_another = await session.scalar(
-        select(Account.id).where(Account.kind == "primary", Account.email == target.email)
+        select(Account.id).where(Account.kind == "primary", Account.email_key == target.email_key)
     )
     if owns_another is not None:
         return _refuse(
@@ -163,29 +160,22 @@ class OwnershipTransferActivities:
     @activity.defn(name="ownership_transfer.send_link")
     async def send_link(self, input: SendTransferLinkInput) -> str:
         """Email the target a link with a fresh token; return only its hash."""
-        key = f"{input.flow_id}/{activity.info().workflow_run_id}/link"
-        sent = await self._mail.find_sent(key)
-        if sent is not None and sent.secret_hash is not None:
-            return sent.secret_hash
-        token = new_token(input.flow_id.removeprefix(FLOW_ID_PREFIX))
-        token_hash = hash_token(token)
         parties = input.parties
         base = self._settings.public_base_url.rstrip("/")
-        await self._mail.send(
-            idempotency_key=key,
+        sent = await self._mail.send(
+            idempotency_key=mail_key("link"),
             template=REQUEST_TEMPLATE,
             locale=parties.target_locale,
             to=parties.target_email,
             context={
-                "link": f"{base}/ownership-transfer?token={token}",
                 "company_name": parties.company_name,
                 "owner_email": parties.owner_email,
                 "display_name": parties.target_name,
                 "expires_at": input.expires_at,
             },
-            secret_hash=token_hash,
+            link=Link.for_this_run(f"{base}/ownership-transfer?token={{token}}"),
         )
-        return token_hash
+        return sent.link_hash
 
     @activity.defn(name="ownership_transfer.complete")
     async def complete_transfer(self, input: CompleteTransferInput) -> None:
@@ -250,13 +240,9 @@ class OwnershipTransferActivities:
             TransferStatus.EXPIRED: [("expired", to_owner)],
             TransferStatus.CANCELLED: [("cancelled", to_target)],
         }.get(status, [])
-        run_id = activity.info().workflow_run_id
         for outcome, (to, locale) in mails:
-            key = f"{flow_id_of(input.transfer_id)}/{run_id}/outcome/{outcome}"
-            if await self._mail.find_sent(key) is not None:
-                continue
             await self._mail.send(
-                idempotency_key=key,
+                idempotency_key=mail_key(f"outcome/{outcome}"),
                 template=OUTCOME_TEMPLATE,
                 locale=locale,
                 to=to,

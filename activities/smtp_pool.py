@@ -4,7 +4,6 @@ EHLO each time. A connection the server dropped while idle is replaced once, tra
 from __future__ import annotations
 
 import asyncio
-from email.message import EmailMessage
 
 import aiosmtplib
 
@@ -31,18 +30,18 @@ class SmtpPool:
         await client.connect()
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, sender: str, recipient: str, message: bytes) -> None:
         async with self._slots:
             client = self._idle.pop() if self._idle else None
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
                 try:
-                    await client.send_message(message)
+                    await client.sendmail(sender, [recipient], message)
                 except aiosmtplib.SMTPServerDisconnected:
                     client.close()
                     client = await self._connect()
-                    await client.send_message(message)
+                    await client.sendmail(sender, [recipient], message)
             except BaseException:
                 # After a refusal or an error the session state is unknown: never reuse it.
                 if client is not None:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
@@ -32,7 +32,26 @@ from models.base import make_engine, make_session_factory
 from models.catalog import load_catalog
 
 log = logging.getLogger(__name__)
-_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED}
+# How an unreachable, restarting or overloaded Temporal server shows: a dropped connection
+# mid-call is UNKNOWN ("transport error"). The routes handle NOT_FOUND themselves.
+_UNAVAILABLE = {
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.UNKNOWN,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.ABORTED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+    RPCStatusCode.INTERNAL,
+}
+_TEMPORAL_UNAVAILABLE = (
+    503,
+    ErrorCode.TEMPORAL_UNAVAILABLE,
+    "the workflow service is unavailable; try again",
+)
+
+
+def _temporal_unavailable() -> JSONResponse:
+    return error_response(*_TEMPORAL_UNAVAILABLE, headers={"Retry-After": "5"})
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
@@ -64,12 +83,22 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     @app.exception_handler(RPCError)
     async def _temporal_down(_: Request, exc: RPCError) -> JSONResponse:
         if exc.status in _UNAVAILABLE:
-            return error_response(
-                503,
-                ErrorCode.TEMPORAL_UNAVAILABLE,
-                "the workflow service is unavailable; try again",
-                headers={"Retry-After": "5"},
-            )
+            log.warning("Temporal unavailable: %s", exc.status.name if exc.status else "?")
+            return _temporal_unavailable()
+        raise exc
+
+    # An update whose call timed out or was cancelled while the server was unreachable.
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def _update_timed_out(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("Temporal update call did not complete")
+        return _temporal_unavailable()
+
+    # The lazy client's first call while the server is down ("Failed client connect: ...").
+    @app.exception_handler(RuntimeError)
+    async def _temporal_not_connected(_: Request, exc: RuntimeError) -> JSONResponse:
+        if str(exc).startswith("Failed client connect"):
+            log.warning("Temporal unreachable at connect")
+            return _temporal_unavailable()
         raise exc
 
     # SQLAlchemy wraps what SQLite raises; asyncpg's refused connection arrives as an OSError.
@@ -94,8 +123,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         accounts.router,
         ownership_transfers.router,
         link_pages.router,
-        dev_mailbox.router,
     ):
         app.include_router(router)
+    if settings.is_development:
+        app.include_router(dev_mailbox.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app

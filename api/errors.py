@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     MISSING_API_KEY = "missing_api_key"
     INVALID_API_KEY = "invalid_api_key"
     TEMPORAL_UNAVAILABLE = "temporal_unavailable"
+    MAIL_RATE_LIMITED = "mail_rate_limited"
     VERIFICATION_NOT_FOUND = "verification_not_found"
     VERIFICATION_NOT_PENDING = "verification_not_pending"
     VERIFICATION_EXPIRED = "verification_expired"

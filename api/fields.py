@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import Path
+from pydantic import AfterValidator
+
+from core.text import unsafe_character
 
 UUID_PATTERN = r"^[0-9a-f-]{36}$"
 KEY_PATTERN = r"^[a-z2-7]{24}$"  # core.tokens.random_key / domain_key
@@ -13,3 +16,14 @@ Locale = Literal["en", "zh-TW"]
 BusinessId = Annotated[str, Path(pattern=UUID_PATTERN, description="The Business's id")]
 AccountId = Annotated[str, Path(pattern=UUID_PATTERN, description="The account's id")]
 InstanceId = Annotated[str, Path(pattern=UUID_PATTERN, description="The product instance's id")]
+
+
+def _one_line(value: str) -> str:
+    char = unsafe_character(value)
+    if char is not None:
+        raise ValueError(f"must not contain control or line-break characters (U+{ord(char):04X})")
+    return value
+
+
+# Free text that reaches a mail header, a page or a log (a name, a description): one line.
+OneLine = Annotated[str, AfterValidator(_one_line)]

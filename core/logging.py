@@ -6,16 +6,20 @@ import logging
 import re
 from typing import IO, Any
 
-# `token=<value>` in query strings and form bodies, and bare `<key>.<secret>` tokens.
-_TOKEN_PATTERNS = (
-    re.compile(r"(token=)[^&\s\"']+", re.IGNORECASE),
-    re.compile(r"\b[a-z2-7]{24}\.[A-Za-z0-9_\-]{32,}"),
+# Redacted by where a secret goes, whatever it looks like (a mangled one is a secret too): the
+# path segment after `/v1/activations/` (the activation code), any `token` parameter
+# or JSON field; and by shape, a bare `<link id>.<secret>` token anywhere else.
+_SECRET_PLACES = (
+    re.compile(r"(/v1/activations/)[^/\s?#\"']+", re.IGNORECASE),
+    re.compile(r"(token=)[^&\s\"']*", re.IGNORECASE),
+    re.compile(r"(\"token\"\s*:\s*\")[^\"]*", re.IGNORECASE),
+    re.compile(r"()\b[a-z2-7]{24}\.[A-Za-z0-9_\-]{32,}"),
 )
 
 
 def redact(text: str) -> str:
-    for pattern in _TOKEN_PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[redacted]", text)
+    for pattern in _SECRET_PLACES:
+        text = pattern.sub(lambda m: m.group(1) + "[redacted]", text)
     return text
 
 

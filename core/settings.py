@@ -17,7 +17,9 @@ PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACTIVATION_", env_file=".env", extra="ignore")
 
-    environment: Literal["development", "test", "production"] = "development"
+    # Fail closed: unless told otherwise (`activation dev` says development), run as production,
+    # which refuses placeholder secrets and serves no development mailbox.
+    environment: Literal["development", "test", "production"] = "production"
     data_dir: Path = Path("data")
 
     # Application database: SQLite (aiosqlite) embedded, PostgreSQL (asyncpg) in production.
@@ -38,6 +40,9 @@ class Settings(BaseSettings):
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
     smtp_timeout_seconds: float = 10.0
     mail_from: str = "Activation <no-reply@activation.localhost>"
+    # Mails one address may receive per hour across all flows (a real activation sends ~5);
+    # more are refused (429 `mail_rate_limited` at the API; not sent by a flow).
+    mail_per_address_per_hour: int = 10
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -53,6 +58,9 @@ class Settings(BaseSettings):
     # Email verification defaults (DESIGN.md §3).
     verification_expiry_seconds: int = 24 * 3600
     verification_expiry_by_purpose: dict[str, int] = Field(default_factory=dict)
+    # What a verification may be for; the API refuses any other `purpose` (and "activation",
+    # which only the license-activation flow starts, is always allowed for it).
+    verification_purposes: list[str] = Field(default_factory=lambda: ["signup", "email-change"])
     verification_resend_cooldown_seconds: int = 60
     verification_max_resends: int = 5
     verification_max_attempts: int = 5

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
+from core.text import email_key
 from models.base import Base, UTCDateTime
 
 ID = String(36)
@@ -38,7 +39,9 @@ class Account(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
-    email: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str] = mapped_column(String(320))  # as typed, for display
+    # The address as it decides identity (set with `email`): compare this, never `email`.
+    email_key: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(10))  # primary | local
     status: Mapped[str] = mapped_column(String(10))  # pending|active|disabled|lapsed|removed
@@ -59,15 +62,21 @@ class Account(Base):
             postgresql_where=text("kind = 'primary'"),
             sqlite_where=text("kind = 'primary'"),
         ),
-        # A primary account's email signs in: it identifies one account across businesses.
+        # A primary account's address signs in: it identifies one account across businesses,
+        # whatever the letter case.
         Index(
-            "uq_accounts_primary_email",
-            "email",
+            "uq_accounts_primary_email_key",
+            "email_key",
             unique=True,
             postgresql_where=text("kind = 'primary'"),
             sqlite_where=text("kind = 'primary'"),
         ),
     )
+
+    @validates("email")
+    def _keep_email_key(self, _: str, email: str) -> str:
+        self.email_key = email_key(email)
+        return email
 
 
 class OwnershipTransfer(Base):

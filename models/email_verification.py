@@ -14,11 +14,6 @@ FLOW_ID_PREFIX = f"{FLOW_KIND}-"
 STATE_MEMO = "state"  # the memo key under which the workflow publishes its VerificationState
 
 
-def flow_key_of(flow_id: str) -> str:
-    """The public part of a link's token: routes it to its flow and reveals nothing else."""
-    return flow_id.removeprefix(FLOW_ID_PREFIX)
-
-
 class VerificationStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from core.text import email_key
+
 FLOW_KIND = "local-account-activation"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
 STATE_MEMO = "state"
@@ -21,7 +23,7 @@ def flow_id_of(flow_key: str) -> str:
 
 def flow_key_parts(business_id: str, instance_id: str, email: str) -> tuple[str, ...]:
     """What `core.tokens.domain_key` hashes: a repeated invitation converges on one flow."""
-    return (FLOW_KIND, business_id, instance_id, email.strip().lower())
+    return (FLOW_KIND, business_id, instance_id, email_key(email))
 
 
 class InvitationStatus(StrEnum):

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from temporalio.client import (
@@ -34,7 +36,6 @@ from core.settings import Settings
 from core.temporal import dev_server_path, test_server_path
 from models.base import make_engine, make_session_factory
 from models.migrate import upgrade
-from workers.dev_smtp import start_smtp_sink
 from workers.worker import build_worker
 from workflows import search_attributes
 
@@ -122,13 +123,45 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 # -- mail --------------------------------------------------------------------------------------
 
 
+class FaultyMailbox(Mailbox):
+    """The sink's Maildir handler with faults on demand: refuse every recipient for a while
+    (451), or keep a message and answer only after the client has given up (a lost "250")."""
+
+    def __init__(self, maildir: Path) -> None:
+        super().__init__(maildir)
+        self.refusing = False
+        self.late_replies = 0
+        self.late_by = 0.0
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refusing:
+            return "451 4.3.0 try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.handle_message(self.prepare_message(session, envelope))  # kept
+        if self.late_replies > 0:
+            self.late_replies -= 1
+            await asyncio.sleep(self.late_by)
+        return "250 OK"
+
+
 class MailSink:
     """A real SMTP server on a free loopback port, keeping messages in a Maildir."""
 
     def __init__(self, maildir: Path) -> None:
         self.maildir = maildir
         self.port = free_port()
-        self._controller = start_smtp_sink(maildir, "127.0.0.1", self.port)
+        self.handler = FaultyMailbox(maildir)
+        self._controller = self._start()
+
+    def _start(self) -> Controller:
+        controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        controller.start()
+        return controller
 
     def stop(self) -> None:
         self._controller.stop()
@@ -136,7 +169,12 @@ class MailSink:
     def restart(self) -> None:
         """Drop every connection and listen again on the same port."""
         self._controller.stop()
-        self._controller = start_smtp_sink(self.maildir, "127.0.0.1", self.port)
+        self._controller = self._start()
+
+    def lose_replies(self, count: int, late_by: float) -> None:
+        """Keep the next `count` messages but answer each only after `late_by` seconds."""
+        self.handler.late_by = late_by
+        self.handler.late_replies = count
 
     def messages(self, to: str | None = None) -> list[Message]:
         box = mailbox.Maildir(self.maildir, create=False)

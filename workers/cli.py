@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 
 import uvicorn
 
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     configure_logging(args.log_level)
+    if args.command == "dev":  # the one command that is development unless told otherwise
+        os.environ.setdefault("ACTIVATION_ENVIRONMENT", "development")
     settings = get_settings()
     if args.command == "migrate":
         from models.migrate import upgrade

@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
-    from activities.mail import EMAIL_REJECTED
+    from activities.mail import PERMANENT_MAIL_ERRORS
     from core.tokens import domain_key, mask_email
     from models.email_verification import (
         FLOW_ID_PREFIX,
@@ -38,12 +38,13 @@ with workflow.unsafe.imports_passed_through():
         VerificationStatus,
     )
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
+    from workflows.steps import mail_not_sent
 
 PENDING = VerificationStatus.PENDING
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[EMAIL_REJECTED],
+    non_retryable_error_types=PERMANENT_MAIL_ERRORS,
 )
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
@@ -249,8 +250,7 @@ class EmailVerificationWorkflow:
             if is_cancelled_exception(err):
                 raise
             # Stay pending: the customer can ask for a resend, or the flow expires.
-            workflow.logger.warning("verification link %d was not sent: %s", number, err.cause)
-            workflow.set_current_details(f"Link {number} could not be sent; a resend may help.")
+            mail_not_sent(err, f"Link {number} could not be sent; a resend may help.")
         finally:
             self._sending = False
 

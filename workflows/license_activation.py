@@ -24,7 +24,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
-    from activities.mail import EMAIL_REJECTED
+    from activities.mail import PERMANENT_MAIL_ERRORS
     from core.tokens import mask_email
     from models import email_verification as verification
     from models.license_activation import (
@@ -54,14 +54,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import STEP_TIMEOUT, run_step, wait_until_recorded
+    from workflows.steps import STEP_TIMEOUT, mail_not_sent, run_step, wait_until_recorded
 
 Status = ActivationStatus
 SIGNUP_PURPOSE = "activation"
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[EMAIL_REJECTED],
+    non_retryable_error_types=PERMANENT_MAIL_ERRORS,
 )
 # A provisioning step still failing after this long has failed for good: undo and report.
 PROVISION_DEADLINE = timedelta(hours=1)
@@ -366,8 +366,7 @@ class LicenseActivationWorkflow:
                 retry_policy=MAIL_RETRY,
             )
         except ActivityError as err:  # the licenses are active; a lost confirmation stays visible
-            workflow.logger.warning("activation confirmation not sent: %s", err.cause)
-            workflow.set_current_details("Activated; the confirmation email could not be sent.")
+            mail_not_sent(err, "Activated; the confirmation email could not be sent.")
 
     async def _close(self, status: Status) -> None:
         if self._child is not None:
@@ -404,8 +403,7 @@ class LicenseActivationWorkflow:
                 retry_policy=MAIL_RETRY,
             )
         except ActivityError as err:
-            workflow.logger.warning("activation link %d not sent: %s", self._link_number, err.cause)
-            workflow.set_current_details(f"Activation Link {self._link_number} was not sent.")
+            mail_not_sent(err, f"Activation Link {self._link_number} was not sent.")
 
     # -- state ----------------------------------------------------------------------------------
 

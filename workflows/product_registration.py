@@ -42,6 +42,10 @@ CLOSED = {
 }
 
 
+# Concurrent repeats of one registration wait for the first instead of being refused as "used".
+REPEAT_WAITS = "register-repeat-waits"
+
+
 @workflow.defn
 class ProductRegistrationWorkflow:
     @workflow.init
@@ -53,7 +57,7 @@ class ProductRegistrationWorkflow:
         self._uses = 0
         self._registered: list[str] = []
         self._recorded = False
-        self._in_flight = 0  # registrations running their activity
+        self._in_flight: list[str] = []  # instances whose registration is running its activity
         self._closing = False  # a revocation or the expiry waits for them; no new ones start
 
     @workflow.run
@@ -68,7 +72,7 @@ class ProductRegistrationWorkflow:
             remaining = (self._expires_at - workflow.now()).total_seconds()
             if remaining <= 0:
                 self._closing = True
-                await workflow.wait_condition(lambda: self._in_flight == 0)
+                await workflow.wait_condition(lambda: not self._in_flight)
                 if self._status == TokenStatus.ACTIVE:
                     self._set_status(TokenStatus.EXPIRED)
                 break
@@ -93,10 +97,14 @@ class ProductRegistrationWorkflow:
 
     @workflow.update
     async def register(self, input: RegisterInput) -> TokenState:
-        if input.instance_id in self._registered:  # a repeated registration: nothing to do
+        instance_id = input.instance_id
+        if instance_id in self._in_flight and workflow.patched(REPEAT_WAITS):
+            # The same registration, repeated while it runs: it gets the first one's answer.
+            await workflow.wait_condition(lambda: instance_id not in self._in_flight)
+        if instance_id in self._registered:  # a repeated registration: nothing to do
             return self._state()
         self._validate_register(input)  # again: updates that arrive together validate first
-        self._in_flight += 1
+        self._in_flight.append(instance_id)
         try:
             registered = await run_step(
                 ProductRegistrationActivities.register_instance,
@@ -110,7 +118,7 @@ class ProductRegistrationWorkflow:
                 ),
             )
         finally:
-            self._in_flight -= 1
+            self._in_flight.remove(instance_id)
         if registered:  # False: registered before, by another token; this one is not used up
             self._uses += 1
             self._registered.append(input.instance_id)
@@ -126,15 +134,15 @@ class ProductRegistrationWorkflow:
             raise ApplicationError(
                 "the enrollment token is not valid", type=RegistrationError.TOKEN_INVALID
             )
-        if input.instance_id in self._registered:
-            return
+        if input.instance_id in self._registered or input.instance_id in self._in_flight:
+            return  # a repeat: answered like the first (see `register`)
         closed_as = self._status
         if closed_as == TokenStatus.ACTIVE:
             if workflow.now() >= self._expires_at:  # due, even if the timer has not run yet
                 closed_as = TokenStatus.EXPIRED
             elif self._closing:  # being revoked (or expiring) while others finish
                 closed_as = TokenStatus.REVOKED
-            elif self._uses + self._in_flight >= self._input.max_uses:
+            elif self._uses + len(self._in_flight) >= self._input.max_uses:
                 closed_as = TokenStatus.USED
         if closed_as != TokenStatus.ACTIVE:
             error, message = CLOSED[closed_as]
@@ -144,7 +152,7 @@ class ProductRegistrationWorkflow:
     async def revoke(self) -> TokenState:
         """Registrations already running finish first; none can start from now on."""
         self._closing = True
-        await workflow.wait_condition(lambda: self._in_flight == 0)
+        await workflow.wait_condition(lambda: not self._in_flight)
         if self._status == TokenStatus.ACTIVE:
             self._set_status(TokenStatus.REVOKED)
         return self._state()

@@ -11,8 +11,10 @@ from temporalio.common import SearchAttributeKey
 ACTIVATION_FLOW = SearchAttributeKey.for_keyword("ActivationFlow")
 ACTIVATION_STATUS = SearchAttributeKey.for_keyword("ActivationStatus")
 BUSINESS_ID = SearchAttributeKey.for_keyword("BusinessId")
+# Set when a flow hit a problem an operator should look at (e.g. `mail_unbuildable`).
+ACTIVATION_PROBLEM = SearchAttributeKey.for_keyword("ActivationProblem")
 
-ALL = (ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID)
+ALL = (ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID, ACTIVATION_PROBLEM)
 
 
 async def register(client: Client, namespace: str) -> None:

@@ -13,7 +13,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.mail import EMAIL_REJECTED
+    from activities.mail import PERMANENT_MAIL_ERRORS
+    from workflows.search_attributes import ACTIVATION_PROBLEM
 
 # Transient failures (database down) are retried until an operator fixes them; business
 # failures are non-retryable and end the step at once.
@@ -27,7 +28,7 @@ LINK_SETTLE = timedelta(seconds=30)
 MAIL_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=[EMAIL_REJECTED],
+    non_retryable_error_types=PERMANENT_MAIL_ERRORS,
 )
 
 
@@ -76,9 +77,20 @@ async def send_mail(
             retry_policy=MAIL_RETRY,
         )
     except ActivityError as err:
-        workflow.logger.warning("%s not sent: %s", what, err.cause)
-        workflow.set_current_details(f"The {what} could not be sent.")
+        mail_not_sent(err, f"The {what} could not be sent.")
         return None
+
+
+def mail_not_sent(err: ActivityError, details: str) -> None:
+    """A mail step gave up (refused, unbuildable, rate-limited, or out of time): the flow goes on,
+    and operators find it by `ActivationProblem` (the failure's type) and its details."""
+    cause = err.cause
+    problem = (cause.type if isinstance(cause, ApplicationError) else None) or "mail_not_sent"
+    workflow.logger.warning("%s (%s)", details, problem)
+    workflow.set_current_details(details)
+    # Flows that failed a mail before this attribute existed replay without it.
+    if workflow.patched("activation-problem-attribute"):
+        workflow.upsert_search_attributes([ACTIVATION_PROBLEM.value_set(problem)])
 
 
 async def link_known(known: Callable[[], bool], sending: Callable[[], bool]) -> bool:

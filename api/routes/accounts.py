@@ -25,11 +25,14 @@ from api.deps import (
     TemporalDep,
 )
 from api.errors import ApiError, ErrorCode, responses
-from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale
+from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale, OneLine
 from api.flows import published_state, refusal
-from core.tokens import domain_key, hash_token, is_domain_key, split_token
+from api.links import link_target
+from api.mail_limit import require_mail_allowance
+from core.tokens import domain_key, hash_token
 from models.domain import Account, ProductInstance
 from models.local_accounts import (
+    FLOW_ID_PREFIX,
     STATE_MEMO,
     ActivateInput,
     InvitationState,
@@ -70,7 +73,7 @@ class LocalAccountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(max_length=254)
-    display_name: str | None = Field(None, min_length=1, max_length=200)
+    display_name: OneLine | None = Field(None, min_length=1, max_length=200)
     instance_id: str = Field(pattern=UUID_PATTERN, description="The one instance it belongs to")
     locale: Locale = "en"
 
@@ -125,7 +128,7 @@ class AccountPublic(BaseModel):
 class AccountUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    display_name: str | None = Field(None, min_length=1, max_length=200)
+    display_name: OneLine | None = Field(None, min_length=1, max_length=200)
     status: Literal["active", "disabled"] | None = None
 
     @model_validator(mode="after")
@@ -159,24 +162,30 @@ async def _closed_invitation(handle: Handle) -> ApiError:
     return ApiError(http_status, code, f"the invitation is {published['status']}")
 
 
-def _link_handle(client: Client, token: str) -> Handle | None:
-    """The flow a link's token routes to (its public part is the flow key), or None."""
-    parts = split_token(token)
-    if parts is None or not is_domain_key(parts[0]):
+async def _link_handle(client: Client, session: AsyncSession, token: str) -> Handle | None:
+    """The flow run a link was mailed for, or None (not a genuine link of ours)."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
         return None
-    return client.get_workflow_handle_for(LocalAccountActivationWorkflow.run, flow_id_of(parts[0]))
+    return client.get_workflow_handle_for(
+        LocalAccountActivationWorkflow.run, target.flow_id, run_id=target.run_id
+    )
 
 
-async def invitation_status(client: Client, token: str) -> InvitationStatus | None:
+async def invitation_status(
+    client: Client, session: AsyncSession, token: str
+) -> InvitationStatus | None:
     """The status of the invitation a link belongs to (None: not a link of ours); reads only."""
-    handle = _link_handle(client, token)
+    handle = await _link_handle(client, session, token)
     published = await published_state(handle, STATE_MEMO) if handle else None
     return None if published is None else InvitationStatus(published["status"])
 
 
-async def activate_with_token(client: Client, token: str) -> InvitationPublic:
+async def activate_with_token(
+    client: Client, session: AsyncSession, token: str
+) -> InvitationPublic:
     """The link's action (used by the API and by the page the link opens)."""
-    handle = _link_handle(client, token)
+    handle = await _link_handle(client, session, token)
     if handle is None:
         raise ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
     try:
@@ -231,7 +240,7 @@ async def _conditional_update(session: AsyncSession, account: Account, **values:
     "/businesses/{business_id}/local-accounts",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409, 422, 503),
+    responses=responses(401, 403, 404, 409, 422, 429, 503),
 )
 async def invite_local_account(
     business_id: BusinessId,
@@ -246,6 +255,7 @@ async def invite_local_account(
     instance = await session.get(ProductInstance, body.instance_id)
     if instance is None or instance.business_id != business_id:
         raise ApiError(404, ErrorCode.INSTANCE_NOT_FOUND, "no such product instance")
+    await require_mail_allowance(session, settings, body.email)
     input = StartInvitationInput(
         account_id=str(uuid.uuid4()),
         business_id=business_id,
@@ -266,9 +276,11 @@ async def invite_local_account(
 
 
 @router.post("/local-accounts/activate", responses=responses(400, 409, 410, 422, 503))
-async def activate_local_account(body: ActivationCreate, client: TemporalDep) -> InvitationPublic:
+async def activate_local_account(
+    body: ActivationCreate, client: TemporalDep, session: SessionDep
+) -> InvitationPublic:
     """The invited user activates the account (the token from the email is the credential)."""
-    return await activate_with_token(client, body.token)
+    return await activate_with_token(client, session, body.token)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -16,12 +17,13 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import ApiKey, SettingsDep, TemporalDep
+from api.deps import ApiKey, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, ErrorCode, responses
 from api.fields import Locale
 from api.flows import published_state
+from api.links import link_target
+from api.mail_limit import require_mail_allowance
 from core.settings import Settings
-from core.tokens import hash_token, is_domain_key, split_token
 from models.email_verification import (
     FLOW_ID_PREFIX,
     STATE_MEMO,
@@ -167,12 +169,20 @@ def start_input(settings: Settings, body: EmailVerificationCreate) -> StartVerif
     "",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 413, 422),
+    responses=responses(401, 413, 422, 429),
 )
 async def start_email_verification(
-    body: EmailVerificationCreate, settings: SettingsDep, client: TemporalDep
+    body: EmailVerificationCreate, settings: SettingsDep, session: SessionDep, client: TemporalDep
 ) -> EmailVerificationPublic:
     """Email a single-use link; a repeated start for a pending address and purpose returns it."""
+    if body.purpose not in settings.verification_purposes:
+        raise ApiError(
+            422,
+            ErrorCode.INVALID_REQUEST,
+            "the request is not valid",
+            details=[{"loc": ["body", "purpose"], "msg": "not a configured purpose"}],
+        )
+    await require_mail_allowance(session, settings, body.email)
     state = await start(
         client,
         start_input(settings, body),
@@ -195,10 +205,12 @@ async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> EmailV
     responses=responses(401, 404, 409, 410, 423, 429),
 )
 async def resend_email_verification(
-    flow_id: FlowId, client: TemporalDep
+    flow_id: FlowId, settings: SettingsDep, session: SessionDep, client: TemporalDep
 ) -> EmailVerificationPublic:
     """Send a new link (the previous one stops working); refused inside the cooldown."""
-    return await _update(_handle(client, flow_id), EmailVerificationWorkflow.resend)
+    handle = _handle(client, flow_id)
+    await require_mail_allowance(session, settings, (await _final_state(handle)).email)
+    return await _update(handle, EmailVerificationWorkflow.resend)
 
 
 @router.post(
@@ -208,9 +220,14 @@ async def resend_email_verification(
     responses=responses(401, 404, 409, 410, 422, 423, 429),
 )
 async def change_email_verification_address(
-    flow_id: FlowId, body: EmailChange, client: TemporalDep
+    flow_id: FlowId,
+    body: EmailChange,
+    settings: SettingsDep,
+    session: SessionDep,
+    client: TemporalDep,
 ) -> EmailVerificationPublic:
     """Change the address while pending: a new link goes to it (same cooldown and limit)."""
+    await require_mail_allowance(session, settings, body.email)
     return await _update(
         _handle(client, flow_id),
         EmailVerificationWorkflow.change_email,
@@ -227,25 +244,33 @@ async def cancel_email_verification(
 
 
 @router.post("/confirm", responses=responses(400, 410, 422, 423, 503))
-async def confirm_email_verification(body: TokenBody, client: TemporalDep) -> ConfirmResult:
+async def confirm_email_verification(
+    body: TokenBody, client: TemporalDep, session: SessionDep
+) -> ConfirmResult:
     """Consume the link's token (no API key: the token is the credential)."""
-    state = await confirm_token(client, body.token)
+    state = await confirm_token(client, session, body.token)
     return ConfirmResult(id=state.id, status=state.status)
 
 
 INVALID_TOKEN = "the link is not valid (used, replaced, cancelled or mistyped)"
 
 
-def handle_for_token(client: Client, token: str) -> tuple[Handle, str]:
-    parts = split_token(token)
-    if parts is None or not is_domain_key(parts[0]):
+async def handle_for_token(client: Client, session: AsyncSession, token: str) -> tuple[Handle, str]:
+    """The flow run the link was mailed for (never another run of the same flow)."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
         raise ApiError(400, ErrorCode.TOKEN_INVALID, INVALID_TOKEN)
-    return _handle(client, FLOW_ID_PREFIX + parts[0]), hash_token(token)
+    handle = client.get_workflow_handle_for(
+        EmailVerificationWorkflow.run, target.flow_id, run_id=target.run_id
+    )
+    return handle, target.token_hash
 
 
-async def inspect_token(client: Client, token: str) -> tuple[TokenCheck, EmailVerificationPublic]:
+async def inspect_token(
+    client: Client, session: AsyncSession, token: str
+) -> tuple[TokenCheck, EmailVerificationPublic]:
     """What a token means now, without consuming it or counting an attempt."""
-    handle, token_hash = handle_for_token(client, token)
+    handle, token_hash = await handle_for_token(client, session, token)
     try:
         check = await handle.query(EmailVerificationWorkflow.check_token, ConfirmInput(token_hash))
     except RPCError as err:
@@ -255,8 +280,10 @@ async def inspect_token(client: Client, token: str) -> tuple[TokenCheck, EmailVe
     return check, await _final_state(handle)
 
 
-async def confirm_token(client: Client, token: str) -> EmailVerificationPublic:
-    handle, token_hash = handle_for_token(client, token)
+async def confirm_token(
+    client: Client, session: AsyncSession, token: str
+) -> EmailVerificationPublic:
+    handle, token_hash = await handle_for_token(client, session, token)
     try:
         return EmailVerificationPublic.of(
             await handle.execute_update(EmailVerificationWorkflow.confirm, ConfirmInput(token_hash))
@@ -273,7 +300,7 @@ async def confirm_token(client: Client, token: str) -> EmailVerificationPublic:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
     # Not pending any more: a repeat of the confirming click succeeds again, the rest is refused.
-    check, state = await inspect_token(client, token)
+    check, state = await inspect_token(client, session, token)
     if check == TokenCheck.USED:
         return state
     if state.status in (VerificationStatus.EXPIRED, VerificationStatus.LOCKED):

@@ -17,13 +17,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, ErrorCode, responses
-from api.fields import Locale
+from api.fields import Locale, OneLine
 from api.flows import published_state
+from api.mail_limit import require_mail_allowance
 from core.settings import Settings
-from core.tokens import domain_key, hash_token, is_domain_key, split_token
+from core.text import email_key
+from core.tokens import domain_key, hash_token, is_domain_key, keyed_uuid, split_token
 from models import email_verification as verification
 from models.catalog import Catalog
-from models.domain import Account, ActivationCode
+from models.domain import Account, ActivationCode, Order
 from models.license_activation import (
     STATE_MEMO,
     AcceptAgreementsInput,
@@ -41,8 +43,6 @@ from models.license_activation import (
 from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["license activation"])
-
-ORDER_NAMESPACE = uuid.UUID("6f1c3f0e-2f5e-4f57-9a57-0d7f3b1c9a10")
 
 # What each business failure of the workflow means over HTTP.
 FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
@@ -92,7 +92,7 @@ class OrderCreate(BaseModel):
 
     # The sales system's order number: repeating an order with it returns the same order.
     reference: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
-    company_name: str = Field(min_length=1, max_length=200)
+    company_name: OneLine = Field(min_length=1, max_length=200)
     contact_email: EmailStr = Field(max_length=254)
     region: str | None = Field(None, pattern=r"^[a-z]{2,10}$")
     locale: Locale = "en"
@@ -122,8 +122,8 @@ class AccountCreate(BaseModel):
 class AgreementAcceptance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(min_length=1, max_length=60)
-    version: str = Field(min_length=1, max_length=20)
+    id: OneLine = Field(min_length=1, max_length=60)
+    version: OneLine = Field(min_length=1, max_length=20)
 
 
 class AgreementsBody(BaseModel):
@@ -195,16 +195,22 @@ class ActivationPublic(BaseModel):
 # -- the order ---------------------------------------------------------------------------------
 
 
-def order_input(settings: Settings, catalog: Catalog, body: OrderCreate) -> StartActivationInput:
-    """Check the order against the catalog and fix what it grants (422 naming each problem)."""
+def order_input(
+    settings: Settings, catalog: Catalog, body: OrderCreate, known_id: str | None = None
+) -> StartActivationInput:
+    """Check the order against the catalog and fix what it grants (422 naming each problem).
+    An order with a reference gets an id keyed from it (`known_id` if it was recorded before)."""
     problems: list[dict[str, Any]] = []
     region = body.region or catalog.regions[0]
     if region not in catalog.regions:
         problems.append({"loc": ["body", "region"], "msg": f"unknown region {region!r}"})
     today = datetime.now(UTC).date()
-    order_id = (
-        str(uuid.uuid5(ORDER_NAMESPACE, body.reference)) if body.reference else str(uuid.uuid4())
-    )
+    if known_id is not None:
+        order_id = known_id
+    elif body.reference:
+        order_id = keyed_uuid(settings.secret_key, "order", body.reference)
+    else:
+        order_id = str(uuid.uuid4())
     items: list[LicenseItem] = []
     for index, item in enumerate(body.items):
         loc = ["body", "items", str(index)]
@@ -309,14 +315,22 @@ async def _update(handle: Handle, update: Any, *args: Any) -> ActivationPublic:
     "/orders",
     status_code=status.HTTP_201_CREATED,
     dependencies=[ApiKey],
-    responses=responses(401, 413, 422, 503),
+    responses=responses(401, 413, 422, 429, 503),
 )
 async def create_order(
-    body: OrderCreate, settings: SettingsDep, catalog: CatalogDep, client: TemporalDep
+    body: OrderCreate,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    session: SessionDep,
+    client: TemporalDep,
 ) -> ActivationPublic:
     """Issue an order's licenses; the contact is emailed an Activation Link. An order repeated
     with the same `reference` returns the first one."""
-    input = order_input(settings, catalog, body)
+    known = None  # an order recorded under an earlier id scheme keeps its id (and idempotency)
+    if body.reference:
+        known = await session.scalar(select(Order.id).where(Order.reference == body.reference))
+    input = order_input(settings, catalog, body, known)
+    await require_mail_allowance(session, settings, body.contact_email)
     try:
         state = await start(client, input, task_queue=settings.temporal_task_queue)
     except WorkflowUpdateFailedError as err:
@@ -404,7 +418,7 @@ async def sign_in(
 @router.post(
     "/activations/{code}/account",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(404, 409, 410, 422),
+    responses=responses(404, 409, 410, 422, 429),
 )
 async def create_account(
     code: Code,
@@ -417,7 +431,9 @@ async def create_account(
     Business and its primary account are created."""
     order_id = await _order_of(session, code)
     owner = await session.scalar(
-        select(Account.id).where(Account.kind == "primary", Account.email == body.email)
+        select(Account.id).where(
+            Account.kind == "primary", Account.email_key == email_key(body.email)
+        )
     )
     if owner is not None:
         raise ApiError(
@@ -425,9 +441,10 @@ async def create_account(
             ErrorCode.ACCOUNT_EXISTS,
             "this email address already has a primary account; sign in with it instead",
         )
+    await require_mail_allowance(session, settings, body.email)
     # Keyed by order and address, so the child's links route back to it (never the address).
     key = domain_key(
-        settings.secret_key, "email-verification", SIGNUP_PURPOSE, order_id, body.email.lower()
+        settings.secret_key, "email-verification", SIGNUP_PURPOSE, order_id, email_key(body.email)
     )
     return await _update(
         _handle(client, order_id),

@@ -55,9 +55,11 @@ def _closed_page(what: str, status: str) -> HTMLResponse:
 
 
 @router.get("/activate-account", response_class=HTMLResponse)
-async def activate_account_page(client: TemporalDep, token: Token = "") -> HTMLResponse:
+async def activate_account_page(
+    client: TemporalDep, session: SessionDep, token: Token = ""
+) -> HTMLResponse:
     """Shows the Activate button while the invitation is pending; changes nothing."""
-    status = await invitation_status(client, token)
+    status = await invitation_status(client, session, token)
     if status is not None and status != InvitationStatus.PENDING:
         return _closed_page("invitation", status.value)
     return _page(
@@ -70,9 +72,11 @@ async def activate_account_page(client: TemporalDep, token: Token = "") -> HTMLR
 
 
 @router.post("/activate-account", response_class=HTMLResponse)
-async def activate_account_submit(request: Request, client: TemporalDep) -> HTMLResponse:
+async def activate_account_submit(
+    request: Request, client: TemporalDep, session: SessionDep
+) -> HTMLResponse:
     try:
-        await activate_with_token(client, (await _form(request)).get("token", ""))
+        await activate_with_token(client, session, (await _form(request)).get("token", ""))
     except ApiError as err:
         return _page("This link cannot be used", err.message, status_code=err.status)
     return _page("Account activated", "You can now sign in to your instance. 帳號已啟用。")

@@ -26,9 +26,12 @@ from api.deps import (
 from api.errors import ApiError, ErrorCode, responses
 from api.fields import KEY_PATTERN, UUID_PATTERN, BusinessId
 from api.flows import refusal
-from core.tokens import hash_token, is_domain_key, random_key, split_token
-from models.domain import OwnershipTransfer
+from api.links import link_target
+from api.mail_limit import require_mail_allowance
+from core.tokens import random_key
+from models.domain import Account, OwnershipTransfer
 from models.ownership_transfer import (
+    FLOW_ID_PREFIX,
     DecisionInput,
     StartTransferInput,
     TransferError,
@@ -137,10 +140,10 @@ async def _row(session: AsyncSession, transfer_id: str) -> OwnershipTransfer | N
 
 async def transfer_status(session: AsyncSession, token: str) -> TransferStatus | None:
     """The status of the transfer a link belongs to (None: not a link of ours); reads only."""
-    parts = split_token(token)
-    if parts is None or not is_domain_key(parts[0]):
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
         return None
-    row = await _row(session, parts[0])
+    row = await _row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
     return None if row is None else status_now(row)
 
 
@@ -148,18 +151,20 @@ async def decide_with_token(
     client: Client, session: AsyncSession, token: str, decision: Any
 ) -> TransferPublic:
     """The link's action, accept or decline (used by the API and by the page it opens)."""
-    parts = split_token(token)
-    if parts is None or not is_domain_key(parts[0]):
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
         raise ApiError(400, ErrorCode.TRANSFER_TOKEN_INVALID, INVALID_LINK)
-    handle = client.get_workflow_handle_for(OwnershipTransferWorkflow.run, flow_id_of(parts[0]))
+    handle = client.get_workflow_handle_for(
+        OwnershipTransferWorkflow.run, target.flow_id, run_id=target.run_id
+    )
     try:
-        state = await handle.execute_update(decision, DecisionInput(hash_token(token)))
+        state = await handle.execute_update(decision, DecisionInput(target.token_hash))
     except WorkflowUpdateFailedError as err:
         raise refusal(err, FLOW_ERRORS) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-        row = await _row(session, parts[0])
+        row = await _row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
         if row is None:
             raise ApiError(400, ErrorCode.TRANSFER_TOKEN_INVALID, INVALID_LINK) from None
         raise _closed_error(status_now(row)) from None
@@ -170,7 +175,7 @@ async def decide_with_token(
     "/businesses/{business_id}/ownership-transfers",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409, 422, 503),
+    responses=responses(401, 403, 404, 409, 422, 429, 503),
 )
 async def offer_ownership(
     business_id: BusinessId,
@@ -187,6 +192,9 @@ async def offer_ownership(
     if problem is not None:
         http_status, code = FLOW_ERRORS[problem.type or ""]
         raise ApiError(http_status, code, problem.message)
+    target = await session.get(Account, body.target_account_id)
+    if target is not None:
+        await require_mail_allowance(session, settings, target.email)
     input = StartTransferInput(
         transfer_id=random_key(),
         business_id=business_id,

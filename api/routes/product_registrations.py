@@ -16,7 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActingPrimary, ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError, ErrorCode, responses
-from api.fields import BusinessId, InstanceId
+from api.fields import BusinessId, InstanceId, OneLine
 from api.flows import refusal
 from core.tokens import hash_token, is_domain_key, new_token, random_key, split_token
 from models.domain import EnrollmentToken, ProductInstance
@@ -56,7 +56,7 @@ class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     instance_type: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")
-    description: str = Field(min_length=1, max_length=200)
+    description: OneLine = Field(min_length=1, max_length=200)
     expires_in: int = Field(24 * 3600, ge=300, le=30 * 24 * 3600, description="Seconds")
     max_uses: int = Field(1, ge=1, le=1000)
 

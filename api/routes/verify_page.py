@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import TemporalDep
+from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
 from api.routes.email_verifications import confirm_token, inspect_token
 from models.email_verification import TokenCheck, VerificationStatus
@@ -35,11 +35,11 @@ def _page(state: str, status_code: int = 200, token: str = "", message: str = ""
 
 @router.get("/verify-email", response_class=HTMLResponse)
 async def verify_email_page(
-    client: TemporalDep, token: Annotated[str, Query(max_length=200)] = ""
+    client: TemporalDep, session: SessionDep, token: Annotated[str, Query(max_length=200)] = ""
 ) -> HTMLResponse:
     """Shows what the link is for and a confirm button; changes nothing."""
     try:
-        check, state = await inspect_token(client, token)
+        check, state = await inspect_token(client, session, token)
     except ApiError as err:
         return _page("invalid", err.status, message=err.message)
     if check in (TokenCheck.VALID, TokenCheck.SENDING):  # the POST waits for a link in sending
@@ -52,12 +52,14 @@ async def verify_email_page(
 
 
 @router.post("/verify-email", response_class=HTMLResponse)
-async def verify_email_submit(request: Request, client: TemporalDep) -> HTMLResponse:
+async def verify_email_submit(
+    request: Request, client: TemporalDep, session: SessionDep
+) -> HTMLResponse:
     """The confirm button: a plain form post, so it works without JavaScript."""
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0][:200]
     try:
-        await confirm_token(client, token)
+        await confirm_token(client, session, token)
     except ApiError as err:
         return _page("error", err.status, message=err.message)
     return _page("verified")

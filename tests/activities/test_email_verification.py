@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +15,7 @@ from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
 from models.email_verification import RecordOutcomeInput, SendLinkInput, VerificationStatus
-from models.records import EmailVerification
+from models.records import EmailVerification, OutboxMessage
 from tests.conftest import MailSink, token_in
 
 pytestmark = pytest.mark.asyncio
@@ -40,12 +41,21 @@ def link_input(number: int = 1) -> SendLinkInput:
 
 
 async def test_send_link_returns_the_hash_of_the_mailed_token(
-    activities: EmailVerificationActivities, smtp: MailSink
+    activities: EmailVerificationActivities,
+    smtp: MailSink,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    token_hash = await ActivityEnvironment().run(activities.send_link, link_input())
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(env.info, workflow_id=FLOW_ID)
+    token_hash = await env.run(activities.send_link, link_input())
     (mail,) = await smtp.wait_for(1)
     token = token_in(mail)
-    assert token.startswith("a" * 24 + ".")
+    # The public part is the link's own random id, never the flow's key.
+    assert not token.startswith("a" * 24 + ".")
+    async with sessions() as session:
+        link = await session.scalar(select(OutboxMessage))
+    assert link is not None and token.startswith(f"{link.link_id}.")
+    assert (link.flow_id, link.run_id) == (FLOW_ID, env.info.workflow_run_id)
     assert hash_token(token) == token_hash
 
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import EMAIL_REJECTED, MailSender
+from activities.mail import (
+    EMAIL_REJECTED,
+    MAIL_RATE_LIMITED,
+    MAIL_UNBUILDABLE,
+    Link,
+    MailSender,
+    Sent,
+)
 from core.settings import Settings
-from models.records import SentMessage
-from tests.conftest import MailSink, free_port, text_of
+from core.tokens import hash_token
+from models.records import OutboxMessage
+from tests.conftest import MailSink, free_port, text_of, token_in
 
 pytestmark = pytest.mark.asyncio
 CONTEXT = {
@@ -30,38 +40,112 @@ def mail(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Mail
     return MailSender(settings, sessions)
 
 
-async def send(mail: MailSender, key: str = "k1", locale: str = "en") -> str:
+async def send(mail: MailSender, key: str = "k1", to: str = "ada@example.com") -> Sent:
     return await mail.send(
         idempotency_key=key,
         template="email_verification",
-        locale=locale,
-        to="ada@example.com",
+        locale="en",
+        to=to,
         context=CONTEXT,
-        secret_hash="f" * 64,
+        link=Link("http://x/verify-email?token={token}", "flow-1", "run-1"),
     )
 
 
+def copies(smtp: MailSink) -> list[bytes]:
+    """What the server kept, without the trace headers it added itself."""
+    kept = []
+    for message in smtp.messages():
+        for header in ("X-Peer", "X-MailFrom", "X-RcptTo"):
+            del message[header]
+        kept.append(message.as_bytes())
+    return kept
+
+
 async def test_a_sent_message_is_recorded_with_a_stable_message_id(
-    mail: MailSender, smtp: MailSink, sessions: async_sessionmaker[AsyncSession]
+    mail: MailSender, smtp: MailSink
 ) -> None:
-    message_id = await send(mail)
+    sent = await send(mail)
     (received,) = await smtp.wait_for(1)
-    assert received["Message-ID"] == message_id == mail.message_id("k1")
+    assert received["Message-ID"] == sent.message_id == mail.message_id("k1")
     assert mail.message_id("k1") != mail.message_id("k2")
     assert "2030-01-02 03:04 UTC" in text_of(received)
     assert received.get_content_type() == "multipart/alternative"
-    record = await mail.find_sent("k1")
-    assert record is not None and record.secret_hash == "f" * 64
-    assert record.sent_at.tzinfo is not None
+    record = await mail.find("k1")
+    assert record is not None and record.secret_hash == sent.link_hash
+    assert record.sent_at is not None and record.sent_at.tzinfo is not None
+    assert record.body is None  # the stored mail (with its link) is erased once accepted
+    assert hash_token(token_in(received)) == sent.link_hash
+    assert token_in(received).startswith(f"{record.link_id}.")
 
 
-async def test_recording_the_same_key_twice_leaves_one_row(
+async def test_sending_the_same_key_again_sends_nothing_and_keeps_one_row(
     mail: MailSender, smtp: MailSink, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    await send(mail)
-    await send(mail)  # a concurrent duplicate attempt that also reached SMTP
+    first = await send(mail)
+    again = await send(mail)
+    assert again == first
+    await smtp.wait_for(1)
+    await asyncio.sleep(0.2)
+    assert len(smtp.messages()) == 1
     async with sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(SentMessage)) == 1
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+async def test_a_lost_reply_is_retried_with_the_identical_message(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], smtp: MailSink
+) -> None:
+    settings.smtp_timeout_seconds = 0.5
+    mail = MailSender(settings, sessions)
+    smtp.lose_replies(1, late_by=1.5)  # the server keeps the mail; its "250" comes too late
+    with pytest.raises(aiosmtplib.SMTPException):
+        await send(mail)
+    record = await mail.find("k1")
+    assert record is not None and record.sent_at is None and record.body is not None
+    sent = await send(mail)  # the activity's retry
+    first, second = await smtp.wait_for(2)
+    assert first["Message-ID"] == second["Message-ID"] == sent.message_id
+    assert token_in(first) == token_in(second)
+    assert hash_token(token_in(first)) == sent.link_hash  # the first link received works
+    one, two = copies(smtp)
+    assert one == two  # the same bytes, Date included
+
+
+async def test_a_mail_whose_subject_cannot_be_built_fails_for_good_and_stores_nothing(
+    mail: MailSender,
+) -> None:
+    with pytest.raises(ApplicationError) as caught:
+        await mail.send(
+            idempotency_key="k1",
+            template="activation_link",
+            locale="en",
+            to="ada@example.com",
+            context={
+                "company_name": "Acme\nBcc: x@evil.example",
+                "items": [],
+                "expires_at": CONTEXT["expires_at"],
+                "reminder": False,
+            },
+            link=Link("http://x/a/{token}", "flow-1", "run-1"),
+        )
+    assert caught.value.type == MAIL_UNBUILDABLE and caught.value.non_retryable
+    assert "evil" not in str(caught.value)
+    assert await mail.find("k1") is None
+
+
+async def test_an_address_gets_at_most_the_hourly_limit_whatever_its_letter_case(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], smtp: MailSink
+) -> None:
+    settings.mail_per_address_per_hour = 3
+    mail = MailSender(settings, sessions)
+    for n, to in enumerate(["ada@example.com", "Ada@example.com", "ADA@EXAMPLE.COM"]):
+        await send(mail, f"k{n}", to)
+    with pytest.raises(ApplicationError) as caught:
+        await send(mail, "k3", "ada@Example.com")
+    assert caught.value.type == MAIL_RATE_LIMITED and caught.value.non_retryable
+    assert 3500 < caught.value.details[0] <= 3601  # seconds until the oldest leaves the hour
+    assert await mail.find("k3") is None
+    await send(mail, "k0")  # a retry of a stored mail is not a new mail
+    assert len(await smtp.wait_for(3)) == 3
 
 
 async def test_zh_tw_templates_render(mail: MailSender) -> None:
@@ -103,7 +187,8 @@ async def test_a_refused_recipient_fails_for_good(refusing_mail: MailSender) -> 
     with pytest.raises(ApplicationError) as caught:
         await send(refusing_mail)
     assert caught.value.type == EMAIL_REJECTED and caught.value.non_retryable
-    assert await refusing_mail.find_sent("k1") is None
+    record = await refusing_mail.find("k1")
+    assert record is not None and record.sent_at is None
 
 
 @pytest.mark.parametrize("refusing_mail", [451], indirect=True)

@@ -118,20 +118,66 @@ async def test_an_expired_link_is_410(
     assert page.status_code == 410 and "expired" in page.text
 
 
-async def test_five_wrong_tokens_lock_with_423(
+async def test_a_mangled_token_or_a_guessed_link_reaches_no_flow(
     api: httpx.AsyncClient, time_env: WorkflowEnvironment, smtp: MailSink
 ) -> None:
     flow = await start(api)
     track(time_env, flow["id"])
     token = token_in((await smtp.wait_for(1))[0])
-    wrong = token[:-4] + "AAAA"
+    flow_key = flow["id"].removeprefix("email-verification-")
+    guesses = [
+        token[:-4] + "AAAA",
+        f"{flow_key}.{token.partition('.')[2]}",
+        f"{flow_key}.{'x' * 43}",
+    ]
+    for guess in guesses * 2:
+        refused = await api.post("/v1/email-verifications/confirm", json={"token": guess})
+        assert refused.status_code == 400 and refused.json()["code"] == "token_invalid"
+    live = await api.get(f"/v1/email-verifications/{flow['id']}", headers=AUTH)
+    assert live.json()["attempts_left"] == 5  # knowing the flow's id locks nothing
+    right = await api.post("/v1/email-verifications/confirm", json={"token": token})
+    assert right.status_code == 200 and right.json()["status"] == "verified"
+
+
+async def test_five_replaced_links_lock_with_423(
+    api: httpx.AsyncClient, time_env: WorkflowEnvironment, smtp: MailSink
+) -> None:
+    flow = await start(api)
+    track(time_env, flow["id"])
+    for _ in range(5):
+        await time_env.sleep(timedelta(seconds=61))
+        resent = await api.post(f"/v1/email-verifications/{flow['id']}/resend", headers=AUTH)
+        assert resent.status_code == 202, resent.text
+    mails = await smtp.wait_for(6)
+    replaced, current = [token_in(mail) for mail in mails[:5]], token_in(mails[5])
     codes = [
-        (await api.post("/v1/email-verifications/confirm", json={"token": wrong})).status_code
-        for _ in range(5)
+        (await api.post("/v1/email-verifications/confirm", json={"token": old})).status_code
+        for old in replaced
     ]
     assert codes == [400, 400, 400, 400, 423]
-    right = await api.post("/v1/email-verifications/confirm", json={"token": token})
+    right = await api.post("/v1/email-verifications/confirm", json={"token": current})
     assert right.status_code == 423 and right.json()["code"] == "verification_locked"
+
+
+async def test_a_link_of_an_earlier_run_never_touches_a_later_one(
+    api: httpx.AsyncClient, time_env: WorkflowEnvironment, smtp: MailSink
+) -> None:
+    first = await start(api)
+    old = token_in((await smtp.wait_for(1))[0])
+    cancelled = await api.delete(f"/v1/email-verifications/{first['id']}", headers=AUTH)
+    assert cancelled.status_code == 200
+    await time_env.client.get_workflow_handle(first["id"]).result()
+    again = await start(api)  # the same address and purpose: the same flow id, a new run
+    track(time_env, again["id"])
+    assert again["id"] == first["id"]
+    new = token_in((await smtp.wait_for(2))[1])
+    for _ in range(6):
+        refused = await api.post("/v1/email-verifications/confirm", json={"token": old})
+        assert refused.status_code == 400
+    live = await api.get(f"/v1/email-verifications/{again['id']}", headers=AUTH)
+    assert live.json()["status"] == "pending" and live.json()["attempts_left"] == 5
+    right = await api.post("/v1/email-verifications/confirm", json={"token": new})
+    assert right.status_code == 200 and right.json()["status"] == "verified"
 
 
 async def test_cancel_then_the_link_is_dead(

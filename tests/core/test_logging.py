@@ -16,6 +16,19 @@ def test_tokens_in_urls_and_text_are_redacted() -> None:
     assert TOKEN not in redact(f"the token was {TOKEN}")
 
 
+def test_secrets_are_redacted_by_place_whatever_they_look_like() -> None:
+    code = new_token("b" * 24)
+    mangled = f"x{code}"  # a mistyped code is still somebody's secret
+    line = redact(f'"GET /v1/activations/{mangled}/account HTTP/1.1" 404')
+    assert line == '"GET /v1/activations/[redacted]/account HTTP/1.1" 404'
+    assert redact("GET /verify-email?token=short%0Aodd&x=1") == (
+        "GET /verify-email?token=[redacted]&x=1"
+    )
+    assert redact('{"token": "not-shaped-like-one", "email": "a@b"}') == (
+        '{"token": "[redacted]", "email": "a@b"}'
+    )
+
+
 def test_the_filter_redacts_arguments_too() -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)

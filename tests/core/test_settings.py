@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -8,14 +10,28 @@ from core.settings import DEV_API_KEY, Settings
 
 
 def test_development_defaults_to_the_dev_api_key() -> None:
-    assert Settings(_env_file=None).api_keys == [DEV_API_KEY]
+    assert Settings(_env_file=None, environment="development").api_keys == [DEV_API_KEY]
+
+
+def test_without_an_environment_it_is_production_and_refuses_the_placeholders(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ACTIVATION_ENVIRONMENT", raising=False)
+    with pytest.raises(ValidationError, match="ACTIVATION_SECRET_KEY"):
+        Settings(_env_file=None)
+
+
+def test_the_image_runs_as_production() -> None:
+    dockerfile = (Path(__file__).parents[2] / "Dockerfile").read_text()
+    assert "ACTIVATION_ENVIRONMENT=production" in dockerfile
 
 
 def test_api_keys_come_comma_separated_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("ACTIVATION_API_KEYS", "key-one-0123456789, key-two-0123456789")
-    assert Settings(_env_file=None).api_keys == ["key-one-0123456789", "key-two-0123456789"]
+    keys = Settings(_env_file=None, environment="development").api_keys
+    assert keys == ["key-one-0123456789", "key-two-0123456789"]
 
 
 @pytest.mark.parametrize(
@@ -35,3 +51,9 @@ def test_the_api_refuses_to_start_without_keys_outside_development() -> None:
     settings = Settings(_env_file=None, environment="production", secret_key="k" * 40)
     with pytest.raises(RuntimeError):
         create_app(settings)
+
+
+def test_the_development_mailbox_is_never_in_the_openapi_schema() -> None:
+    app = create_app(Settings(_env_file=None, environment="development"))
+    assert app.url_path_for("dev_mailbox") == "/dev/mailbox"  # served, but not advertised
+    assert not any(path.startswith("/dev") for path in app.openapi()["paths"])

@@ -1,0 +1,22 @@
+"""The per-address mail limit, answered before a request starts anything that would mail
+(docs/mail.md). The sending activity enforces the same limit; this makes it a clear 429."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError, ErrorCode
+from core.settings import Settings
+from models.mail_limits import mails_sent_within, retry_after
+
+
+async def require_mail_allowance(session: AsyncSession, settings: Settings, address: str) -> None:
+    limit = settings.mail_per_address_per_hour
+    wait = retry_after(await mails_sent_within(session, address), limit)
+    if wait is not None:
+        raise ApiError(
+            429,
+            ErrorCode.MAIL_RATE_LIMITED,
+            f"this address has received {limit} mails within the hour; try again later",
+            headers={"Retry-After": str(wait)},
+        )
