@@ -27,7 +27,7 @@ from api.routes import (
     verify_page,
 )
 from core.settings import Settings, get_settings
-from core.temporal import connect
+from core.temporal import API_RETRY, connect
 from models.base import make_engine, make_session_factory
 from models.catalog import load_catalog
 
@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.sessions = make_session_factory(engine)
         app.state.catalog = load_catalog(settings.catalog_file)
         # Lazy: the API starts (and /health says why) even while Temporal is still coming up.
-        app.state.temporal = temporal or await connect(settings, lazy=True)
+        app.state.temporal = temporal or await connect(settings, lazy=True, retry=API_RETRY)
         try:
             yield
         finally:

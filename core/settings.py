@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     temporal_task_queue: str = "activation-pipelines"
     temporal_ui_port: int = 8233
     worker_shutdown_grace_seconds: int = 30
+    # A worker started while the Temporal server is down or restarting waits this long for it.
+    worker_connect_wait_seconds: int = 300
     # Prometheus metrics of the worker's Temporal runtime, e.g. "0.0.0.0:9464" (off when unset).
     worker_metrics_address: str | None = None
 

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RetryConfig
 
 from core.settings import Settings
 
+log = logging.getLogger(__name__)
 
-async def connect(settings: Settings, *, lazy: bool = False, metrics: bool = False) -> Client:
+# A person waits for the API's answer: a call to a Temporal server that is down gives up after
+# ~3 s (the API then answers 503 with Retry-After) instead of the SDK's default 10 s and more.
+API_RETRY = RetryConfig(max_interval_millis=1000, max_elapsed_time_millis=3000, max_retries=6)
+
+
+async def connect(
+    settings: Settings,
+    *,
+    lazy: bool = False,
+    metrics: bool = False,
+    retry: RetryConfig | None = None,
+    wait_seconds: float = 0,
+) -> Client:
+    """The client; with `wait_seconds`, a server that is not up yet (starting, restarting) is
+    waited for that long instead of failing at once."""
     runtime = None
     if metrics and settings.worker_metrics_address:
         runtime = Runtime(
@@ -19,12 +37,22 @@ async def connect(settings: Settings, *, lazy: bool = False, metrics: bool = Fal
                 metrics=PrometheusConfig(bind_address=settings.worker_metrics_address)
             )
         )
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        lazy=lazy,
-        runtime=runtime,
-    )
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                lazy=lazy,
+                runtime=runtime,
+                retry_config=retry,
+            )
+        except RuntimeError:  # "Failed client connect: ..."
+            if loop.time() >= deadline:
+                raise
+            log.warning("Temporal at %s is not reachable yet", settings.temporal_address)
+            await asyncio.sleep(1)
 
 
 def _venv_binary(name: str) -> str:

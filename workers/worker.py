@@ -82,7 +82,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Run until SIGINT/SIGTERM (or `stop`), then drain in-flight activities and exit."""
     stop = stop or _stop_on_signals()
     engine = make_engine(settings.database_url)
-    client = await connect(settings, metrics=True)
+    client = await connect(
+        settings, metrics=True, wait_seconds=settings.worker_connect_wait_seconds
+    )
     worker = build_worker(client, settings, make_session_factory(engine))
     log.info("worker polling task queue %s", settings.temporal_task_queue)
     async with worker:
