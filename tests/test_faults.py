@@ -106,7 +106,8 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(tmp_path: Path, settings: Settings) -> AsyncIterator[Stack]:
+async def stack(tmp_path: Path, settings: Settings, database_url: str) -> AsyncIterator[Stack]:
+    settings.database_url = database_url  # both stores
     settings.temporal_address = f"127.0.0.1:{free_port()}"
     settings.smtp_timeout_seconds = 3.0
     running = Stack(tmp_path, settings)

@@ -9,7 +9,8 @@ import asyncio
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.app import create_app
 from core.settings import Settings
@@ -147,3 +148,31 @@ async def test_a_temporal_server_that_is_not_there_is_a_503(settings: Settings) 
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "temporal_unavailable"
         assert response.headers["Retry-After"] == "5"
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        RPCError("transport error", RPCStatusCode.UNKNOWN, b""),
+        RPCError("connection reset", RPCStatusCode.UNAVAILABLE, b""),
+        RPCError("deadline", RPCStatusCode.DEADLINE_EXCEEDED, b""),
+        WorkflowUpdateRPCTimeoutOrCancelledError(),
+    ],
+    ids=["transport-error", "unavailable", "deadline", "update-timeout"],
+)
+async def test_every_way_temporal_can_drop_a_call_is_a_503(
+    time_client: Client, settings: Settings, failure: Exception
+) -> None:
+    app = create_app(settings, temporal=time_client)
+
+    @app.get("/v1/fails-like-temporal")
+    async def fails() -> None:
+        raise failure
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/v1/fails-like-temporal")
+    assert response.status_code == 503
+    assert response.json()["code"] == "temporal_unavailable"
+    assert response.headers["Retry-After"] == "5"

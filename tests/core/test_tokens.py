@@ -1,6 +1,16 @@
 from __future__ import annotations
 
-from core.tokens import domain_key, hash_token, is_domain_key, mask_email, new_token, split_token
+import uuid
+
+from core.tokens import (
+    domain_key,
+    hash_token,
+    is_domain_key,
+    keyed_uuid,
+    mask_email,
+    new_token,
+    split_token,
+)
 
 
 def test_domain_keys_are_stable_keyed_and_opaque() -> None:
@@ -8,6 +18,16 @@ def test_domain_keys_are_stable_keyed_and_opaque() -> None:
     assert key == domain_key("secret", "signup", "ada@example.com") and is_domain_key(key)
     assert key != domain_key("other-secret", "signup", "ada@example.com")
     assert "ada" not in key
+
+
+def test_ids_keyed_from_a_sales_reference_need_the_secret_key() -> None:
+    order_id = keyed_uuid("k" * 32, "order", "SO-1001")
+    assert order_id == keyed_uuid("k" * 32, "order", "SO-1001")
+    assert order_id != keyed_uuid("j" * 32, "order", "SO-1001")
+    # Not the formerly used, computable uuid5 of a fixed namespace.
+    old_namespace = uuid.UUID("6f1c3f0e-2f5e-4f57-9a57-0d7f3b1c9a10")
+    assert order_id != str(uuid.uuid5(old_namespace, "SO-1001"))
+    assert uuid.UUID(order_id).version == 4
 
 
 def test_tokens_split_into_a_public_part_and_a_secret() -> None:

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +40,20 @@ async def test_a_business_never_has_two_primary_accounts(
     with pytest.raises(IntegrityError):
         async with sessions.begin() as session:
             session.add(account(acme, "second@acme.example"))
+
+
+async def test_a_primary_address_is_one_identity_in_any_letter_case(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first, second = await business(sessions), await business(sessions)
+    async with sessions.begin() as session:
+        session.add(account(first, "grace@example.com"))
+    with pytest.raises(IntegrityError):
+        async with sessions.begin() as session:
+            session.add(account(second, "Grace@EXAMPLE.com"))
+    async with sessions() as session:
+        kept = await session.scalar(select(Account).where(Account.email_key == "grace@example.com"))
+    assert kept is not None and kept.email == "grace@example.com"
 
 
 async def test_a_primary_email_signs_in_to_one_business(
