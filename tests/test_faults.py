@@ -16,7 +16,6 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from api.app import create_app
 from core.settings import Settings
 from models.base import make_engine
 from models.records import OutboxMessage
-from tests.conftest import MailSink, code_in, free_port, token_in
+from tests.conftest import MailSink, code_in, free_port, token_in, without_trace_headers
 from tests.workflows.activation_helpers import SERVICE, order_body
 from workers.dev_temporal import DevTemporalServer
 from workflows import search_attributes
@@ -161,12 +160,6 @@ async def unsent_mails(settings: Settings) -> int:
             return int((await conn.execute(query)).scalar_one())
     finally:
         await engine.dispose()
-
-
-def without_trace_headers(message: Message) -> bytes:
-    for header in ("X-Peer", "X-MailFrom", "X-RcptTo"):
-        del message[header]
-    return message.as_bytes()
 
 
 async def test_no_flow_or_link_is_lost_and_no_mail_differs_under_faults(

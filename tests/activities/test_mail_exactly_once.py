@@ -36,7 +36,7 @@ from models.ownership_transfer import (
     TransferParties,
     TransferStatus,
 )
-from tests.conftest import MailSink, text_of
+from tests.conftest import MailSink, text_of, without_trace_headers
 from tests.workflows.activation_helpers import CREDITS, SERVICE, activation_input
 
 pytestmark = pytest.mark.asyncio
@@ -118,12 +118,6 @@ KINDS = [
 def link_in(message: Any, path: str) -> str:
     body = text_of(message)
     return body[body.index(path) + len(path) :].split()[0]
-
-
-def without_trace_headers(message: Any) -> bytes:
-    for header in ("X-Peer", "X-MailFrom", "X-RcptTo"):
-        del message[header]
-    return bytes(message.as_bytes())
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=[kind.name for kind in KINDS])
