@@ -58,7 +58,8 @@ NOT_PENDING_ERRORS = {
 }
 
 
-@workflow.defn
+# Named explicitly: running flows and saved histories know this name, whatever the class is called.
+@workflow.defn(name="EmailVerificationWorkflow")
 class EmailVerificationWorkflow:
     @workflow.init
     def __init__(self, input: StartVerificationInput) -> None:

@@ -74,7 +74,8 @@ CLOSED_ERRORS = {
 }
 
 
-@workflow.defn
+# Named explicitly: running flows and saved histories know this name, whatever the class is called.
+@workflow.defn(name="LicenseActivationWorkflow")
 class LicenseActivationWorkflow:
     @workflow.init
     def __init__(self, input: StartActivationInput) -> None:

@@ -46,7 +46,8 @@ CLOSED = {
 }
 
 
-@workflow.defn
+# Named explicitly: running flows and saved histories know this name, whatever the class is called.
+@workflow.defn(name="LocalAccountActivationWorkflow")
 class LocalAccountActivationWorkflow:
     @workflow.init
     def __init__(self, input: StartInvitationInput) -> None:

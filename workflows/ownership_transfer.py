@@ -51,7 +51,8 @@ CLOSED = {
 OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 
-@workflow.defn
+# Named explicitly: running flows and saved histories know this name, whatever the class is called.
+@workflow.defn(name="OwnershipTransferWorkflow")
 class OwnershipTransferWorkflow:
     @workflow.init
     def __init__(self, input: StartTransferInput) -> None:

@@ -46,7 +46,8 @@ CLOSED = {
 REPEAT_WAITS = "register-repeat-waits"
 
 
-@workflow.defn
+# Named explicitly: running flows and saved histories know this name, whatever the class is called.
+@workflow.defn(name="ProductRegistrationWorkflow")
 class ProductRegistrationWorkflow:
     @workflow.init
     def __init__(self, input: StartRegistrationInput) -> None:

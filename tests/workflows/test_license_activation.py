@@ -354,6 +354,8 @@ async def test_signing_in_during_a_sign_up_cancels_its_verification(
     assert state.status == ActivationStatus.AWAITING_AGREEMENTS and state.verification_id is None
     child = time_client.get_workflow_handle_for(EmailVerificationWorkflow.run, child_id)
     assert (await child.result()).status == verification.VerificationStatus.CANCELLED
+    await keep_history(child, "verification_cancelled_by_parent")
+    await keep_history(handle, "activation_signed_in_during_signup")
     async with app_sessions() as session:
         recorded = await session.scalar(
             select(EmailVerification.status).where(EmailVerification.flow_id == child_id)

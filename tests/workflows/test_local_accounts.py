@@ -26,7 +26,7 @@ from models.local_accounts import (
     LocalAccountError,
     SendInvitationInput,
 )
-from tests.conftest import MailSink, text_of, token_in
+from tests.conftest import STARTED_FLOWS, MailSink, text_of, token_in
 from tests.workflows.account_helpers import add_local_accounts, invite
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import history_text, keep_history
@@ -160,6 +160,9 @@ async def test_the_fifty_first_local_account_is_refused_and_pending_ones_count(
         )
         == LocalAccountError.LIMIT_REACHED
     )
+    refused = STARTED_FLOWS[-1]  # the 51st invitation's flow, which ended refused
+    await refused.result()
+    await keep_history(refused, "local_account_refused")
     async with app_sessions() as session:
         assert await local_accounts_held(session, business_id) == 50
     assert smtp.messages(to="one@more.example") == []

@@ -279,6 +279,7 @@ async def test_a_target_disabled_before_accepting_fails_the_transfer(
     )
     result = await handle.result()
     assert result.status == TransferStatus.FAILED and result.problem
+    await keep_history(handle, "transfer_failed")
     assert await accounts_of(app_sessions, business_id) == {
         OWNER: ("primary", None),
         TARGET: ("local", site),

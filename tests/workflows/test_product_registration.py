@@ -108,6 +108,8 @@ async def test_a_multi_use_token_counts_its_uses(
     assert (await register(handle, token, sites[0])).status == TokenStatus.ACTIVE
     assert (await register(handle, token, sites[1])).status == TokenStatus.USED
     assert await refusal(register(handle, token, sites[2])) == RegistrationError.TOKEN_USED
+    await handle.result()
+    await keep_history(handle, "registration_multi_use")
 
 
 async def test_the_token_expires_after_24_hours(

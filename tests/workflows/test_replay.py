@@ -4,6 +4,9 @@ a change is meant to be incompatible (and patched with workflow.patched)."""
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+
 import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
@@ -12,6 +15,47 @@ from tests.workflows.helpers import HISTORIES
 from workers.worker import WORKFLOWS, workflow_runner
 
 SAVED = sorted(HISTORIES.glob("*.json"))
+MANIFEST = HISTORIES / "MANIFEST"
+
+
+def manifest() -> dict[str, tuple[str, str]]:
+    """file name -> (sha256, note), from MANIFEST."""
+    entries = {}
+    for line in MANIFEST.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            sha, name, note = line.split("  ", 2)
+            entries[name] = (sha, note)
+    return entries
+
+
+def test_no_saved_history_is_added_removed_or_re_recorded_silently() -> None:
+    listed = manifest()
+    assert {path.name for path in SAVED} == set(listed), "list each history in MANIFEST"
+    changed = [
+        path.name
+        for path in SAVED
+        if hashlib.sha256(path.read_bytes()).hexdigest() != listed[path.name][0]
+    ]
+    assert not changed, (
+        f"{changed} changed: a re-recorded history hides a change that breaks flows in flight. "
+        "Put the change behind workflow.patched (or say why it may break them) and update "
+        "MANIFEST by hand with `patched:<id>` or `deliberate:<why>`."
+    )
+
+
+def test_a_history_recorded_again_says_why() -> None:
+    """A history file with more than one version in git must name its patch or reason."""
+    for name, (_, note) in manifest().items():
+        log = subprocess.run(
+            ["git", "log", "--format=%H", "--", str(HISTORIES / name)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if log.returncode != 0:
+            pytest.skip("not a git checkout")
+        if len(log.stdout.split()) > 1:
+            assert note.startswith(("patched:", "deliberate:")), f"{name}: {note}"
 
 
 def test_there_are_saved_histories_for_every_outcome() -> None:
@@ -31,6 +75,14 @@ def test_there_are_saved_histories_for_every_outcome() -> None:
         "transfer_declined",
         "transfer_cancelled",
         "transfer_expired",
+        "transfer_failed",
+    } <= names
+    assert {
+        "verification_cancelled_by_parent",
+        "local_account_refused",
+        "registration_multi_use",
+        "activation_mail_unbuildable",
+        "activation_signed_in_during_signup",
     } <= names
 
 

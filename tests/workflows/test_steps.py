@@ -17,6 +17,7 @@ from models.domain import ActivationCode
 from models.license_activation import ActivationStatus, flow_id_of
 from tests.conftest import STARTED_FLOWS, MailSink
 from tests.workflows.activation_helpers import SERVICE, activation_input
+from tests.workflows.helpers import keep_history
 from workflows.license_activation import LicenseActivationWorkflow, start
 from workflows.search_attributes import ACTIVATION_PROBLEM
 
@@ -52,3 +53,6 @@ async def test_a_mail_that_cannot_be_built_fails_at_once_and_marks_the_flow(
     async with app_sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ActivationCode)) == 0
     assert smtp.messages() == []
+    await handle.execute_update(LicenseActivationWorkflow.cancel)
+    await handle.result()
+    await keep_history(handle, "activation_mail_unbuildable")
