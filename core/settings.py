@@ -54,10 +54,10 @@ class Settings(BaseSettings):
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY
     max_body_bytes: int = 16 * 1024
-    # Products and agreements (data, DESIGN.md §2); unset means the packaged default catalog.
+    # Products and agreements (data, docs/domain.md); unset means the packaged default catalog.
     catalog_file: Path | None = None
 
-    # Email verification defaults (DESIGN.md §3).
+    # Email verification defaults (docs/flows/).
     verification_expiry_seconds: int = 24 * 3600
     verification_expiry_by_purpose: dict[str, int] = Field(default_factory=dict)
     # What a verification may be for; the API refuses any other `purpose` (and "activation",
@@ -67,14 +67,14 @@ class Settings(BaseSettings):
     verification_max_resends: int = 5
     verification_max_attempts: int = 5
 
-    # License activation (DESIGN.md §3): the Activation Link's life and the reminders before
+    # License activation (docs/flows/): the Activation Link's life and the reminders before
     # it lapses (seconds before the end, as a JSON list in the environment).
     activation_link_expiry_seconds: int = 30 * 24 * 3600
     activation_reminder_before_seconds: list[int] = Field(
         default_factory=lambda: [7 * 24 * 3600, 24 * 3600]
     )
 
-    # Local accounts and ownership transfer (DESIGN.md §3).
+    # Local accounts and ownership transfer (docs/flows/).
     local_account_limit: int = 50  # per Business, pending invitations included
     local_account_invitation_expiry_seconds: int = 7 * 24 * 3600
     local_account_reminder_before_seconds: list[int] = Field(default_factory=lambda: [24 * 3600])

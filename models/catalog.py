@@ -1,4 +1,4 @@
-"""The product catalog and the agreements each product needs: data, not code (DESIGN.md §2).
+"""The product catalog and the agreements each product needs: data, not code (docs/domain.md).
 
 The default is `catalog.json` beside this file; `ACTIVATION_CATALOG_FILE` points to another.
 """

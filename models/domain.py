@@ -1,4 +1,4 @@
-"""The activation domain (DESIGN.md §2): businesses, accounts, orders, licenses, instances,
+"""The activation domain (docs/domain.md): businesses, accounts, orders, licenses, instances,
 agreement acceptances and credit ledger entries. Written by activities; read by the API.
 
 Idempotency lives in the schema: one instance per service license, one ledger entry per credit

@@ -1,5 +1,8 @@
-"""Email verification (DESIGN.md §3): a single-use link that expires, can be resent after a
-cooldown, locks after repeated failures and is confirmed by the token's hash (never the token)."""
+"""Email verification: a single-use link that expires, can be resent after a cooldown, locks after
+repeated failures and is confirmed by the token's hash (never the token).
+
+See docs/flows/email-verification.md.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
-"""License activation (DESIGN.md §3): an order's Activation Link is emailed; the customer signs
-in (or creates an account through a child email verification), accepts the required agreements
-and, for an add-on, picks an instance; then provisioning runs, each step undone if a later one
-fails for good. The link lapses after 30 days (reminders before)."""
+"""License activation: an order's Activation Link is emailed; the customer signs in (or creates an
+account through a child email verification), accepts the required agreements and, for an add-on,
+picks an instance; then provisioning runs, each step undone if a later one fails for good. The
+link lapses after 30 days (reminders before).
+
+See docs/flows/license-activation.md.
+"""
 
 from __future__ import annotations
 

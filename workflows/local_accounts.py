@@ -1,6 +1,9 @@
-"""Local-account activation (DESIGN.md §3): the primary invites a user to one instance; the user
-activates the account from an emailed link within 7 days (a reminder goes out before), or the
-invitation lapses and frees its place among the Business's 50."""
+"""Local-account activation: the primary invites a user to one instance; the user activates the
+account from an emailed link within 7 days (a reminder goes out before), or the invitation
+lapses and frees its place among the Business's 50.
+
+See docs/flows/local-accounts.md.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""Product registration (DESIGN.md §3): an enrollment token lives as a workflow until it is used
-up, expires or is revoked. Registrations and the revocation go through this one flow, so they
-cannot race: a registration either finished before the revocation took effect, or is refused."""
+"""Product registration: an enrollment token lives as a workflow until it is used up, expires or is
+revoked. Registrations and the revocation go through this one flow, so they cannot race: a
+registration either finished before the revocation took effect, or is refused.
+
+See docs/flows/product-registration.md.
+"""
 
 from __future__ import annotations
 

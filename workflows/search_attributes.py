@@ -1,6 +1,8 @@
-"""Custom search attributes: operators find any flow by kind, status and Business (DESIGN.md §5.4).
+"""Custom search attributes: operators find any flow by kind, status and Business.
 
 Registered when the dev server starts (`--search-attribute`) and in docker-compose.
+
+See docs/architecture.md.
 """
 
 from temporalio.api.enums.v1 import IndexedValueType

@@ -1,7 +1,10 @@
-"""A Business's accounts (DESIGN.md §3): the primary invites local accounts (at most 50 per
-Business, pending ones count), each user activates theirs from the emailed link; the primary
-edits, disables and removes local accounts. The primary account itself is never changed here:
-only an ownership transfer changes it."""
+"""A Business's accounts: the primary invites local accounts (at most 50 per Business, pending ones
+count), each user activates theirs from the emailed link; the primary edits, disables and
+removes local accounts. The primary account itself is never changed here: only an ownership
+transfer changes it.
+
+See docs/flows/local-accounts.md.
+"""
 
 from __future__ import annotations
 

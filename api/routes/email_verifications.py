@@ -1,4 +1,7 @@
-"""Email verification: start, read, resend, change address, cancel, confirm (DESIGN.md §3)."""
+"""Email verification: start, read, resend, change address, cancel, confirm.
+
+See docs/flows/email-verification.md.
+"""
 
 from __future__ import annotations
 

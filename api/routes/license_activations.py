@@ -1,6 +1,9 @@
-"""License activation (DESIGN.md §3): orders (sales system, API key) and the Activation Link's
-steps (the code in the link is the credential; signing in an existing account also needs the
-portal's API key, since the portal authenticated it)."""
+"""License activation: orders (sales system, API key) and the Activation Link's steps (the code in
+the link is the credential; signing in an existing account also needs the portal's API key,
+since the portal authenticated it).
+
+See docs/flows/license-activation.md.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,9 @@
-"""Ownership transfer (DESIGN.md §3): the primary account offers the Business to one of its
-active local accounts; the target accepts or declines with the emailed link within 24 h; the
-primary can cancel. One pending transfer per Business."""
+"""Ownership transfer: the primary account offers the Business to one of its active local accounts;
+the target accepts or declines with the emailed link within 24 h; the primary can cancel. One
+pending transfer per Business.
+
+See docs/flows/ownership-transfer.md.
+"""
 
 from __future__ import annotations
 

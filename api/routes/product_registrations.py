@@ -1,6 +1,9 @@
-"""Product registration (DESIGN.md §3): the primary account creates enrollment tokens (shown
-once), lists and revokes them; a product instance registers with one (the token is the
-credential); an instance can be unregistered."""
+"""Product registration: the primary account creates enrollment tokens (shown once), lists and
+revokes them; a product instance registers with one (the token is the credential); an instance
+can be unregistered.
+
+See docs/flows/product-registration.md.
+"""
 
 from __future__ import annotations
 
