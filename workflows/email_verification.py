@@ -12,24 +12,15 @@ import math
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
-    from activities.mail import PERMANENT_MAIL_ERRORS
     from core.tokens import domain_key, mask_email
     from models.email_verification import (
         FLOW_ID_PREFIX,
         FLOW_KIND,
-        STATE_MEMO,
         ChangeEmailInput,
         ConfirmInput,
         RecordOutcomeInput,
@@ -40,21 +31,17 @@ with workflow.unsafe.imports_passed_through():
         VerificationState,
         VerificationStatus,
     )
-    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import mail_not_sent
+    from workflows.kit import (
+        LINK_SETTLE,
+        RETRY,
+        STEP_TIMEOUT,
+        publish,
+        publish_status,
+        send_mail,
+        start_flow,
+    )
 
 PENDING = VerificationStatus.PENDING
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=PERMANENT_MAIL_ERRORS,
-)
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
-)
-# How long a confirm waits for a link that is being sent (its mail can arrive before the send is
-# recorded here); past that the caller is asked to try again.
-LINK_SETTLE_TIMEOUT = timedelta(seconds=30)
 NOT_PENDING_ERRORS = {
     VerificationStatus.EXPIRED: VerificationError.EXPIRED,
     VerificationStatus.LOCKED: VerificationError.LOCKED,
@@ -97,8 +84,8 @@ class EmailVerificationWorkflow:
                 business_id=input.business_id,
                 finished_at=workflow.now(),
             ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RECORD_RETRY,
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=RETRY,
         )
         return self._state()
 
@@ -131,7 +118,7 @@ class EmailVerificationWorkflow:
             try:
                 await workflow.wait_condition(
                     lambda: not (self._link_requested or self._sending),
-                    timeout=LINK_SETTLE_TIMEOUT,
+                    timeout=LINK_SETTLE,
                 )
             except TimeoutError:
                 raise ApplicationError(
@@ -233,7 +220,9 @@ class EmailVerificationWorkflow:
         self._sending = True
         number = self._link_number
         try:
-            token_hash = await workflow.execute_activity_method(
+            # Retrying past the link's own expiry is pointless. A link that cannot be sent
+            # leaves the flow pending: the customer can ask for a resend, or it expires.
+            token_hash = await send_mail(
                 EmailVerificationActivities.send_link,
                 SendLinkInput(
                     flow_id=workflow.info().workflow_id,
@@ -243,30 +232,20 @@ class EmailVerificationWorkflow:
                     locale=self._input.locale,
                     expires_at=self._expires_at,
                 ),
-                start_to_close_timeout=timedelta(seconds=30),
-                # Retrying past the link's own expiry is pointless.
-                schedule_to_close_timeout=self._expires_at - workflow.now(),
-                retry_policy=SEND_RETRY,
+                details=f"Link {number} could not be sent; a resend may help.",
+                deadline=self._expires_at - workflow.now(),
             )
-            if number == self._link_number:  # a resend during the send supersedes it
+            if token_hash is not None and number == self._link_number:  # a resend supersedes
                 self._token_hash = token_hash
-        except ActivityError as err:
-            if is_cancelled_exception(err):
-                raise
-            # Stay pending: the customer can ask for a resend, or the flow expires.
-            mail_not_sent(err, f"Link {number} could not be sent; a resend may help.")
         finally:
             self._sending = False
 
     def _set_status(self, status: VerificationStatus) -> None:
         self._status = status
-        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
-        self._publish()
+        publish_status(status.value, self._state())
 
     def _publish(self) -> None:
-        """Keep the public state in the memo: status reads are then a `describe` on the server,
-        answered without a worker or a replay, however many flows are parked."""
-        workflow.upsert_memo({STATE_MEMO: self._state()})
+        publish(self._state())
 
     def _require_pending(self) -> None:
         if self._status != PENDING:
@@ -324,22 +303,15 @@ async def start(
     client: Client, input: StartVerificationInput, *, flow_id: str, task_queue: str
 ) -> VerificationState:
     """Start the flow, or join the pending one with the same ID, and return its state atomically."""
-    attributes = [
-        SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
-        SearchAttributePair(ACTIVATION_STATUS, VerificationStatus.PENDING.value),
-    ]
-    if input.business_id:
-        attributes.append(SearchAttributePair(BUSINESS_ID, input.business_id))
-    operation = WithStartWorkflowOperation(
+    return await start_flow(
+        client,
         EmailVerificationWorkflow.run,
+        EmailVerificationWorkflow.describe,
         input,
-        id=flow_id,
+        flow_id=flow_id,
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        search_attributes=TypedSearchAttributes(attributes),
-        static_summary=summary(input),
-    )
-    return await client.execute_update_with_start_workflow(
-        EmailVerificationWorkflow.describe, start_workflow_operation=operation
+        kind=FLOW_KIND,
+        status=PENDING.value,
+        summary=summary(input),
+        business_id=input.business_id,
     )

@@ -15,24 +15,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client
 from temporalio.common import (
-    RetryPolicy,
     SearchAttributePair,
     TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
-    from activities.mail import PERMANENT_MAIL_ERRORS
     from core.tokens import mask_email
     from models import email_verification as verification
     from models.license_activation import (
         FLOW_KIND,
-        STATE_MEMO,
         WAITING_FOR_CUSTOMER,
         AcceptAgreementsInput,
         AccountInfo,
@@ -56,16 +52,21 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
+    from workflows.kit import (
+        Turns,
+        publish,
+        publish_status,
+        run_step,
+        send_mail,
+        start_flow,
+        wait_until_recorded,
+    )
     from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import STEP_TIMEOUT, mail_not_sent, run_step, wait_until_recorded
 
 Status = ActivationStatus
 SIGNUP_PURPOSE = "activation"
-MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
-    non_retryable_error_types=PERMANENT_MAIL_ERRORS,
-)
+# How long the confirmation mail is retried (the licenses are active either way).
+CONFIRMATION_DEADLINE = timedelta(days=1)
 # A provisioning step still failing after this long has failed for good: undo and report.
 PROVISION_DEADLINE = timedelta(hours=1)
 CLOSED_ERRORS = {
@@ -92,7 +93,7 @@ class LicenseActivationWorkflow:
         self._accepted: list[AgreementRef] = []
         self._child: workflow.ChildWorkflowHandle[Any, verification.VerificationState] | None
         self._child = None
-        self._busy = False  # an update is running an activity: hold other actions meanwhile
+        self._turns = Turns()  # one action at a time runs its step; the others wait
         self._problem: str | None = None
         self._activated_at: datetime | None = None
 
@@ -110,7 +111,7 @@ class LicenseActivationWorkflow:
             if self._expires_at - timedelta(seconds=offset) > workflow.now()
         )
         while self._status in WAITING_FOR_CUSTOMER:
-            if self._child is not None and self._child.done() and not self._busy:
+            if self._child is not None and self._child.done() and not self._turns.busy:
                 await self._finish_signup(self._child)
                 continue
             now = workflow.now()
@@ -126,7 +127,7 @@ class LicenseActivationWorkflow:
                 await workflow.wait_condition(
                     lambda: (
                         self._status not in WAITING_FOR_CUSTOMER
-                        or (self._child is not None and self._child.done() and not self._busy)
+                        or (self._child is not None and self._child.done() and not self._turns.busy)
                     ),
                     timeout=(wake_at - now).total_seconds(),
                 )
@@ -151,20 +152,14 @@ class LicenseActivationWorkflow:
 
     @workflow.update
     async def sign_in(self, input: SignInInput) -> ActivationState:
-        # Checked again here: validators of updates that arrive together all run first.
-        self._validate_sign_in(input)
-        self._busy = True
-        try:
+        async with self._turns.take(lambda: self._validate_sign_in(input)):
             account = await run_step(LicenseActivationActivities.load_account, input)
-        finally:
-            self._busy = False
-        self._require_step(Status.AWAITING_ACCOUNT, Status.VERIFYING_EMAIL)
-        choices = self._choices(account.instances)
-        self._require_instance_for_addons(choices)
-        if self._child is not None:  # the customer signed in instead of finishing the sign-up
-            child, self._child = self._child, None
-            await _cancel(child)
-        self._attach(account)
+            self._require_step(Status.AWAITING_ACCOUNT, Status.VERIFYING_EMAIL)  # expired?
+            self._require_instance_for_addons(self._choices(account.instances))
+            if self._child is not None:  # signed in instead of finishing the sign-up
+                child, self._child = self._child, None
+                await _cancel(child)
+            self._attach(account)
         return self._state()
 
     @sign_in.validator
@@ -173,7 +168,6 @@ class LicenseActivationWorkflow:
 
     @workflow.update
     async def create_account(self, input: CreateAccountInput) -> ActivationState:
-        self._validate_create_account(input)
         policy = self._input.verification
         start = verification.StartVerificationInput(
             email=input.email,
@@ -184,8 +178,7 @@ class LicenseActivationWorkflow:
             max_resends=policy.max_resends,
             max_attempts=policy.max_attempts,
         )
-        self._busy = True
-        try:
+        async with self._turns.take(lambda: self._validate_create_account(input)):
             self._child = await workflow.start_child_workflow(
                 EmailVerificationWorkflow.run,
                 start,
@@ -202,10 +195,8 @@ class LicenseActivationWorkflow:
                 ),
                 static_summary=verification_summary(start),
             )
-        finally:
-            self._busy = False
-        self._problem = None
-        self._refresh()
+            self._problem = None
+            self._refresh()
         return self._state()
 
     @create_account.validator
@@ -215,14 +206,12 @@ class LicenseActivationWorkflow:
 
     @workflow.update
     async def accept_agreements(self, input: AcceptAgreementsInput) -> ActivationState:
-        self._validate_accept_agreements(input)
-        account = self._account
-        if account is None:  # cannot happen past the step check; narrows the type
-            raise ApplicationError("sign in first", type=ActivationError.WRONG_STEP)
-        accepted_at = workflow.now()
-        agreements = [self._required(ref.id) for ref in input.agreements]
-        self._busy = True
-        try:
+        async with self._turns.take(lambda: self._validate_accept_agreements(input)):
+            account = self._account
+            if account is None:  # cannot happen past the step check; narrows the type
+                raise ApplicationError("sign in first", type=ActivationError.WRONG_STEP)
+            accepted_at = workflow.now()
+            agreements = [self._required(ref.id) for ref in input.agreements]
             await run_step(
                 LicenseActivationActivities.record_acceptances,
                 RecordAcceptancesInput(
@@ -233,11 +222,9 @@ class LicenseActivationWorkflow:
                     accepted_at=accepted_at,
                 ),
             )
-        finally:
-            self._busy = False
-        self._require_step(Status.AWAITING_AGREEMENTS)
-        self._accepted = agreements
-        self._refresh()
+            self._require_step(Status.AWAITING_AGREEMENTS)  # expired meanwhile?
+            self._accepted = agreements
+            self._refresh()
         return self._state()
 
     @accept_agreements.validator
@@ -305,26 +292,23 @@ class LicenseActivationWorkflow:
             self._problem = f"the email verification ended as {ended}; start it again"
             self._refresh()
             return
-        self._busy = True
         try:
-            account = await run_step(
-                LicenseActivationActivities.create_primary_account,
-                CreatePrimaryAccountInput(
-                    business_id=str(workflow.uuid4()),
-                    account_id=str(workflow.uuid4()),
-                    company_name=self._input.company_name,
-                    region=self._input.region,
-                    email=outcome.email,
-                ),
-            )
+            async with self._turns.take(lambda: None):  # the customer's actions wait meanwhile
+                account = await run_step(
+                    LicenseActivationActivities.create_primary_account,
+                    CreatePrimaryAccountInput(
+                        business_id=str(workflow.uuid4()),
+                        account_id=str(workflow.uuid4()),
+                        company_name=self._input.company_name,
+                        region=self._input.region,
+                        email=outcome.email,
+                    ),
+                )
+                if self._status in WAITING_FOR_CUSTOMER:
+                    self._attach(account)
         except ApplicationError as err:  # the address owns a Business already
             self._problem = err.message
             self._refresh()
-            return
-        finally:
-            self._busy = False
-        if self._status in WAITING_FOR_CUSTOMER:
-            self._attach(account)
 
     async def _provision(self) -> None:
         provision = ProvisionInput(
@@ -356,21 +340,18 @@ class LicenseActivationWorkflow:
             return
         self._activated_at = workflow.now()
         await self._close(Status.ACTIVATED)
-        try:
-            await workflow.execute_activity_method(
-                LicenseActivationActivities.send_confirmation,
-                SendConfirmationInput(
-                    self._input.order_id,
-                    self._account_email(),
-                    self._input.company_name,
-                    self._input.locale,
-                    self._items,
-                ),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=MAIL_RETRY,
-            )
-        except ActivityError as err:  # the licenses are active; a lost confirmation stays visible
-            mail_not_sent(err, "Activated; the confirmation email could not be sent.")
+        await send_mail(  # the licenses are active; a lost confirmation stays visible
+            LicenseActivationActivities.send_confirmation,
+            SendConfirmationInput(
+                self._input.order_id,
+                self._account_email(),
+                self._input.company_name,
+                self._input.locale,
+                self._items,
+            ),
+            details="Activated; the confirmation email could not be sent.",
+            deadline=CONFIRMATION_DEADLINE,
+        )
 
     async def _close(self, status: Status) -> None:
         if self._child is not None:
@@ -389,25 +370,21 @@ class LicenseActivationWorkflow:
 
     async def _send_link(self, *, reminder: bool) -> None:
         self._link_number += 1
-        try:
-            await workflow.execute_activity_method(
-                LicenseActivationActivities.send_link,
-                SendActivationLinkInput(
-                    order_id=self._input.order_id,
-                    link_number=self._link_number,
-                    to=self._input.contact_email,
-                    company_name=self._input.company_name,
-                    locale=self._input.locale,
-                    items=self._items,
-                    expires_at=self._expires_at,
-                    reminder=reminder,
-                ),
-                start_to_close_timeout=STEP_TIMEOUT,
-                schedule_to_close_timeout=self._expires_at - workflow.now(),
-                retry_policy=MAIL_RETRY,
-            )
-        except ActivityError as err:
-            mail_not_sent(err, f"Activation Link {self._link_number} was not sent.")
+        await send_mail(
+            LicenseActivationActivities.send_link,
+            SendActivationLinkInput(
+                order_id=self._input.order_id,
+                link_number=self._link_number,
+                to=self._input.contact_email,
+                company_name=self._input.company_name,
+                locale=self._input.locale,
+                items=self._items,
+                expires_at=self._expires_at,
+                reminder=reminder,
+            ),
+            details=f"Activation Link {self._link_number} was not sent.",
+            deadline=self._expires_at - workflow.now(),
+        )
 
     # -- state ----------------------------------------------------------------------------------
 
@@ -435,14 +412,14 @@ class LicenseActivationWorkflow:
         self._set_status(step)
 
     def _set_status(self, status: Status) -> None:
-        if status != self._status:
-            self._status = status
-            workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
-        self._publish()
+        if status == self._status:
+            publish(self._state())
+            return
+        self._status = status
+        publish_status(status.value, self._state())
 
     def _publish(self) -> None:
-        """The public state, in the memo: reads are a `describe` on the server (no worker)."""
-        workflow.upsert_memo({STATE_MEMO: self._state()})
+        publish(self._state())
 
     def _choices(self, existing: list[InstanceChoice]) -> list[InstanceChoice]:
         created = [
@@ -478,7 +455,7 @@ class LicenseActivationWorkflow:
 
     def _require_step(self, *steps: Status) -> None:
         self._require_waiting()
-        if self._busy or self._status not in steps:
+        if self._status not in steps:
             raise ApplicationError(
                 f"not possible while the activation is {self._status.value}",
                 type=ActivationError.WRONG_STEP,
@@ -559,21 +536,15 @@ def summary(input: StartActivationInput) -> str:
 
 async def start(client: Client, input: StartActivationInput, *, task_queue: str) -> ActivationState:
     """Start the order's flow (or join it: one flow per order) once its rows are written."""
-    operation = WithStartWorkflowOperation(
+    return await start_flow(
+        client,
         LicenseActivationWorkflow.run,
+        LicenseActivationWorkflow.describe,
         input,
-        id=flow_id_of(input.order_id),
+        flow_id=flow_id_of(input.order_id),
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
-                SearchAttributePair(ACTIVATION_STATUS, Status.AWAITING_ACCOUNT.value),
-            ]
-        ),
-        static_summary=summary(input),
-    )
-    return await client.execute_update_with_start_workflow(
-        LicenseActivationWorkflow.describe, start_workflow_operation=operation
+        kind=FLOW_KIND,
+        status=Status.AWAITING_ACCOUNT.value,
+        summary=summary(input),
+        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )

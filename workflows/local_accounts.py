@@ -11,13 +11,7 @@ import hmac
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -25,7 +19,6 @@ with workflow.unsafe.imports_passed_through():
     from core.tokens import mask_email
     from models.local_accounts import (
         FLOW_KIND,
-        STATE_MEMO,
         ActivateAccountInput,
         ActivateInput,
         CloseInvitationInput,
@@ -37,8 +30,16 @@ with workflow.unsafe.imports_passed_through():
         SendInvitationInput,
         StartInvitationInput,
     )
-    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import link_known, run_step, send_mail, wait_until_recorded
+    from workflows.kit import (
+        Turns,
+        link_known,
+        publish,
+        publish_status,
+        run_step,
+        send_mail,
+        start_flow,
+        wait_until_recorded,
+    )
 
 PENDING = InvitationStatus.PENDING
 CLOSED = {
@@ -64,7 +65,7 @@ class LocalAccountActivationWorkflow:
         self._problem: str | None = None
         self._link_hashes: list[str] = []
         self._sending = False
-        self._busy = False  # an update is writing the account: others wait for it
+        self._turns = Turns()  # one update at a time writes the account
 
     @workflow.run
     async def run(self, input: StartInvitationInput) -> InvitationState:
@@ -91,7 +92,7 @@ class LocalAccountActivationWorkflow:
         while self._status == PENDING:
             now = workflow.now()
             if now >= self._expires_at:
-                await workflow.wait_condition(lambda: not self._busy)
+                await workflow.wait_condition(lambda: not self._turns.busy)
                 if self._status == PENDING:
                     await self._close(InvitationStatus.LAPSED)
                 break
@@ -126,15 +127,12 @@ class LocalAccountActivationWorkflow:
         """The invited user's link: the account becomes active."""
         if not await link_known(lambda: self._knows(input.token_hash), lambda: self._sending):
             raise _invalid_token()
-        await self._take_turn()
-        at = workflow.now()
-        try:
+        async with self._turns.take(self._require_pending):
+            at = workflow.now()
             await run_step(
                 LocalAccountActivities.activate_account,
                 ActivateAccountInput(self._input.account_id, at),
             )
-        finally:
-            self._busy = False
         self._activated_at = at
         self._problem = None
         self._set_status(InvitationStatus.ACTIVE)
@@ -149,11 +147,8 @@ class LocalAccountActivationWorkflow:
     @workflow.update
     async def cancel(self) -> InvitationState:
         """The primary withdraws the invitation: the place is free again."""
-        await self._take_turn()
-        try:
+        async with self._turns.take(self._require_pending):
             await self._close(InvitationStatus.CANCELLED)
-        finally:
-            self._busy = False
         return self._state()
 
     @cancel.validator
@@ -167,12 +162,6 @@ class LocalAccountActivationWorkflow:
     @workflow.query
     def state(self) -> InvitationState:
         return self._state()
-
-    async def _take_turn(self) -> None:
-        """Wait for an update already writing the account, then check the invitation again."""
-        await workflow.wait_condition(lambda: not self._busy)
-        self._require_pending()
-        self._busy = True
 
     def _require_pending(self) -> None:
         status = self._status
@@ -200,7 +189,7 @@ class LocalAccountActivationWorkflow:
                     expires_at=self._expires_at,
                     reminder=reminder,
                 ),
-                what="invitation email",
+                details="The invitation email could not be sent.",
                 deadline=self._expires_at - workflow.now(),
             )
         finally:
@@ -220,11 +209,10 @@ class LocalAccountActivationWorkflow:
 
     def _set_status(self, status: InvitationStatus) -> None:
         self._status = status
-        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
-        self._publish()
+        publish_status(status.value, self._state())
 
     def _publish(self) -> None:
-        workflow.upsert_memo({STATE_MEMO: self._state()})
+        publish(self._state())
 
     def _state(self) -> InvitationState:
         return InvitationState(
@@ -259,22 +247,15 @@ async def start(
     client: Client, input: StartInvitationInput, *, flow_id: str, task_queue: str
 ) -> InvitationState:
     """Start the invitation, or join the pending one for the same address and instance."""
-    operation = WithStartWorkflowOperation(
+    return await start_flow(
+        client,
         LocalAccountActivationWorkflow.run,
+        LocalAccountActivationWorkflow.describe,
         input,
-        id=flow_id,
+        flow_id=flow_id,
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
-                SearchAttributePair(ACTIVATION_STATUS, PENDING.value),
-                SearchAttributePair(BUSINESS_ID, input.business_id),
-            ]
-        ),
-        static_summary=summary(input),
-    )
-    return await client.execute_update_with_start_workflow(
-        LocalAccountActivationWorkflow.describe, start_workflow_operation=operation
+        kind=FLOW_KIND,
+        status=PENDING.value,
+        summary=summary(input),
+        business_id=input.business_id,
     )

@@ -11,20 +11,14 @@ import hmac
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ownership_transfer import OwnershipTransferActivities
     from models.ownership_transfer import (
         FLOW_KIND,
-        STATE_MEMO,
         CloseTransferInput,
         CompleteTransferInput,
         DecisionInput,
@@ -38,8 +32,16 @@ with workflow.unsafe.imports_passed_through():
         TransferStatus,
         flow_id_of,
     )
-    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import link_known, run_step, send_mail, wait_until_recorded
+    from workflows.kit import (
+        Turns,
+        link_known,
+        publish,
+        publish_status,
+        run_step,
+        send_mail,
+        start_flow,
+        wait_until_recorded,
+    )
 
 PENDING = TransferStatus.PENDING
 CLOSED = {
@@ -68,7 +70,7 @@ class OwnershipTransferWorkflow:
         self._problem: str | None = None
         self._link_hash: str | None = None
         self._sending = False
-        self._busy = False  # an update is writing the transfer: others wait for it
+        self._turns = Turns()  # one update at a time writes the transfer
 
     @workflow.run
     async def run(self, input: StartTransferInput) -> TransferState:
@@ -90,7 +92,7 @@ class OwnershipTransferWorkflow:
         while self._status == PENDING:
             remaining = (self._expires_at - workflow.now()).total_seconds()
             if remaining <= 0:
-                await workflow.wait_condition(lambda: not self._busy)
+                await workflow.wait_condition(lambda: not self._turns.busy)
                 if self._status == PENDING:
                     await self._close(TransferStatus.EXPIRED)
                 break
@@ -98,11 +100,11 @@ class OwnershipTransferWorkflow:
                 await workflow.wait_condition(lambda: self._status != PENDING, timeout=remaining)
             except TimeoutError:
                 continue
-        await workflow.wait_condition(lambda: not self._busy)
+        await workflow.wait_condition(lambda: not self._turns.busy)
         await send_mail(
             OwnershipTransferActivities.send_outcome,
             SendTransferOutcomeInput(input.transfer_id, parties, self._status),
-            what="transfer outcome email",
+            details="The transfer outcome email could not be sent.",
             deadline=OUTCOME_MAIL_DEADLINE,
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -124,19 +126,17 @@ class OwnershipTransferWorkflow:
     async def accept(self, input: DecisionInput) -> TransferState:
         """The target's link: the swap happens now, in one transaction."""
         await self._check_link(input.token_hash)
-        await self._take_turn()
-        at = workflow.now()
-        try:
-            await run_step(
-                OwnershipTransferActivities.complete_transfer,
-                CompleteTransferInput(self._input.transfer_id, at),
-            )
-        except ApplicationError as refusal:  # the target or the owner changed meanwhile
-            self._problem = refusal.message
-            await self._close(TransferStatus.FAILED)
-            raise
-        finally:
-            self._busy = False
+        async with self._turns.take(self._require_pending):
+            at = workflow.now()
+            try:
+                await run_step(
+                    OwnershipTransferActivities.complete_transfer,
+                    CompleteTransferInput(self._input.transfer_id, at),
+                )
+            except ApplicationError as refusal:  # the target or the owner changed meanwhile
+                self._problem = refusal.message
+                await self._close(TransferStatus.FAILED)
+                raise
         self._decided_at = at
         self._set_status(TransferStatus.ACCEPTED)
         return self._state()
@@ -148,11 +148,8 @@ class OwnershipTransferWorkflow:
     @workflow.update
     async def decline(self, input: DecisionInput) -> TransferState:
         await self._check_link(input.token_hash)
-        await self._take_turn()
-        try:
+        async with self._turns.take(self._require_pending):
             await self._close(TransferStatus.DECLINED)
-        finally:
-            self._busy = False
         return self._state()
 
     @decline.validator
@@ -162,11 +159,8 @@ class OwnershipTransferWorkflow:
     @workflow.update
     async def cancel(self) -> TransferState:
         """The primary withdraws the offer."""
-        await self._take_turn()
-        try:
+        async with self._turns.take(self._require_pending):
             await self._close(TransferStatus.CANCELLED)
-        finally:
-            self._busy = False
         return self._state()
 
     @cancel.validator
@@ -193,12 +187,6 @@ class OwnershipTransferWorkflow:
     def _knows(self, token_hash: str) -> bool:
         return self._link_hash is not None and hmac.compare_digest(token_hash, self._link_hash)
 
-    async def _take_turn(self) -> None:
-        """Wait for an update already writing the transfer, then check the transfer again."""
-        await workflow.wait_condition(lambda: not self._busy)
-        self._require_pending()
-        self._busy = True
-
     def _require_pending(self) -> None:
         status = self._status
         if status == PENDING and workflow.now() >= self._expires_at:  # due, timer or not
@@ -218,7 +206,7 @@ class OwnershipTransferWorkflow:
                     parties=parties,
                     expires_at=self._expires_at,
                 ),
-                what="transfer link email",
+                details="The transfer link email could not be sent.",
                 deadline=self._expires_at - workflow.now(),
             )
         finally:
@@ -238,11 +226,10 @@ class OwnershipTransferWorkflow:
 
     def _set_status(self, status: TransferStatus) -> None:
         self._status = status
-        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
-        self._publish()
+        publish_status(status.value, self._state())
 
     def _publish(self) -> None:
-        workflow.upsert_memo({STATE_MEMO: self._state()})
+        publish(self._state())
 
     def _state(self) -> TransferState:
         return TransferState(
@@ -272,22 +259,17 @@ def summary(input: StartTransferInput) -> str:
 
 async def start(client: Client, input: StartTransferInput, *, task_queue: str) -> TransferState:
     """Start the transfer; its answer says whether it was recorded (or why not)."""
-    operation = WithStartWorkflowOperation(
+    return await start_flow(
+        client,
         OwnershipTransferWorkflow.run,
+        OwnershipTransferWorkflow.describe,
         input,
-        id=flow_id_of(input.transfer_id),
+        flow_id=flow_id_of(input.transfer_id),
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
-                SearchAttributePair(ACTIVATION_STATUS, PENDING.value),
-                SearchAttributePair(BUSINESS_ID, input.business_id),
-            ]
-        ),
-        static_summary=summary(input),
-    )
-    return await client.execute_update_with_start_workflow(
-        OwnershipTransferWorkflow.describe, start_workflow_operation=operation
+        kind=FLOW_KIND,
+        status=PENDING.value,
+        summary=summary(input),
+        business_id=input.business_id,
+        conflict=WorkflowIDConflictPolicy.FAIL,
+        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )

@@ -11,20 +11,14 @@ import hmac
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.product_registration import ProductRegistrationActivities
     from models.product_registration import (
         FLOW_KIND,
-        STATE_MEMO,
         CloseTokenInput,
         RecordTokenInput,
         RegisterInput,
@@ -35,8 +29,7 @@ with workflow.unsafe.imports_passed_through():
         TokenStatus,
         flow_id_of,
     )
-    from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS, BUSINESS_ID
-    from workflows.steps import run_step, wait_until_recorded
+    from workflows.kit import publish, publish_status, run_step, start_flow, wait_until_recorded
 
 CLOSED = {
     TokenStatus.USED: (RegistrationError.TOKEN_USED, "the enrollment token has been used"),
@@ -175,11 +168,10 @@ class ProductRegistrationWorkflow:
 
     def _set_status(self, status: TokenStatus) -> None:
         self._status = status
-        workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status.value)])
-        self._publish()
+        publish_status(status.value, self._state())
 
     def _publish(self) -> None:
-        workflow.upsert_memo({STATE_MEMO: self._state()})
+        publish(self._state())
 
     def _state(self) -> TokenState:
         return TokenState(
@@ -203,22 +195,17 @@ def summary(input: StartRegistrationInput) -> str:
 
 
 async def start(client: Client, input: StartRegistrationInput, *, task_queue: str) -> TokenState:
-    operation = WithStartWorkflowOperation(
+    return await start_flow(
+        client,
         ProductRegistrationWorkflow.run,
+        ProductRegistrationWorkflow.describe,
         input,
-        id=flow_id_of(input.token_id),
+        flow_id=flow_id_of(input.token_id),
         task_queue=task_queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(ACTIVATION_FLOW, FLOW_KIND),
-                SearchAttributePair(ACTIVATION_STATUS, TokenStatus.ACTIVE.value),
-                SearchAttributePair(BUSINESS_ID, input.business_id),
-            ]
-        ),
-        static_summary=summary(input),
-    )
-    return await client.execute_update_with_start_workflow(
-        ProductRegistrationWorkflow.describe, start_workflow_operation=operation
+        kind=FLOW_KIND,
+        status=TokenStatus.ACTIVE.value,
+        summary=summary(input),
+        business_id=input.business_id,
+        conflict=WorkflowIDConflictPolicy.FAIL,
+        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )

@@ -1,4 +1,4 @@
-"""What the flows share when a mail cannot go out (workflows/steps.py): the flow goes on, and an
+"""What the flows share when a mail cannot go out (workflows/kit.py): the flow goes on, and an
 operator finds it by the `ActivationProblem` search attribute and its current details."""
 
 from __future__ import annotations

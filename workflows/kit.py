@@ -1,0 +1,214 @@
+"""The flow kit: what every flow shares, written once (docs/architecture.md).
+
+- Starting: update-with-start with the flow's search attributes and summary (`start_flow`).
+- Publishing: the public state in the memo and the status in a search attribute (`publish`,
+  `publish_status`), so reads are a `describe` on the server, no worker, no replay.
+- Steps: one timeout and retry policy for database steps; business refusals handed back as the
+  activity's own ApplicationError so its stable type reaches the caller (`run_step`). Mail steps
+  that give up without failing the flow, and mark it for operators (`send_mail`).
+- Serialising updates: one update at a time writes the flow's records (`Turns`).
+- Links: the wait for a link still being sent (`link_known`), and for the first record an update
+  sent with the start must see (`wait_until_recorded`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from activities.mail import PERMANENT_MAIL_ERRORS
+    from workflows.search_attributes import (
+        ACTIVATION_FLOW,
+        ACTIVATION_PROBLEM,
+        ACTIVATION_STATUS,
+        BUSINESS_ID,
+    )
+
+SelfT = TypeVar("SelfT")
+StateT = TypeVar("StateT")
+
+STATE_MEMO = "state"  # the memo key under which every flow publishes its state
+# Transient failures (database down) are retried until an operator fixes them; business
+# failures are non-retryable and end the step at once.
+RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+STEP_TIMEOUT = timedelta(seconds=30)
+STEP_TIMED_OUT = "step_timed_out"
+RECORD_WAIT = timedelta(seconds=30)
+# How long a link's action waits for the link being sent (see `link_known`).
+LINK_SETTLE = timedelta(seconds=30)
+# A refused, unbuildable or rate-limited mail will not change on retry; anything else is
+# retried until the deadline.
+MAIL_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=PERMANENT_MAIL_ERRORS,
+)
+
+
+# -- starting (called by the API, outside workflows) ---------------------------------------------
+
+
+async def start_flow(
+    client: Client,
+    run: Callable[[SelfT, Any], Awaitable[Any]],
+    describe: workflow.UpdateMethodMultiParam[[SelfT], StateT],
+    input: Any,
+    *,
+    flow_id: str,
+    task_queue: str,
+    kind: str,
+    status: str,
+    summary: str,
+    business_id: str | None = None,
+    conflict: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.USE_EXISTING,
+    reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+) -> StateT:
+    """Start the flow (or join it, by `conflict`) and return its state from `describe`,
+    atomically. Operators find it by kind, status and Business, and read `summary`."""
+    attributes = [
+        SearchAttributePair(ACTIVATION_FLOW, kind),
+        SearchAttributePair(ACTIVATION_STATUS, status),
+    ]
+    if business_id:
+        attributes.append(SearchAttributePair(BUSINESS_ID, business_id))
+    operation = WithStartWorkflowOperation(
+        run,
+        input,
+        id=flow_id,
+        task_queue=task_queue,
+        id_conflict_policy=conflict,
+        id_reuse_policy=reuse,
+        search_attributes=TypedSearchAttributes(attributes),
+        static_summary=summary,
+    )
+    return await client.execute_update_with_start_workflow(
+        describe, start_workflow_operation=operation
+    )
+
+
+# -- publishing -------------------------------------------------------------------------------
+
+
+def publish(state: Any) -> None:
+    """Keep the public state in the memo: a status read is then a `describe` on the server,
+    answered without a worker or a replay, however many flows are parked."""
+    workflow.upsert_memo({STATE_MEMO: state})
+
+
+def publish_status(status: str, state: Any) -> None:
+    workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status)])
+    publish(state)
+
+
+# -- steps ------------------------------------------------------------------------------------
+
+
+async def run_step(
+    activity: Callable[..., Awaitable[Any]], arg: Any, *, deadline: timedelta | None = None
+) -> Any:
+    """Run one activity method; past `deadline` (if any) it fails as `step_timed_out`."""
+    try:
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=STEP_TIMEOUT,
+            schedule_to_close_timeout=deadline,
+            retry_policy=RETRY,
+        )
+    except ActivityError as err:
+        if isinstance(err.cause, ApplicationError):
+            raise err.cause from None
+        raise ApplicationError(
+            f"a step did not complete in time ({err.cause})", type=STEP_TIMED_OUT
+        ) from None
+
+
+async def send_mail(
+    activity: Callable[..., Awaitable[Any]], arg: Any, *, details: str, deadline: timedelta
+) -> Any | None:
+    """Run one mail activity; a mail that cannot go out by `deadline` (or is refused) is
+    reported (see `mail_not_sent`) and the flow goes on (returns None). A cancelled flow's
+    send is cancelled with it."""
+    try:
+        return await workflow.execute_activity_method(
+            activity,
+            arg,
+            start_to_close_timeout=STEP_TIMEOUT,
+            schedule_to_close_timeout=max(deadline, STEP_TIMEOUT),
+            retry_policy=MAIL_RETRY,
+        )
+    except ActivityError as err:
+        if is_cancelled_exception(err):
+            raise
+        mail_not_sent(err, details)
+        return None
+
+
+def mail_not_sent(err: ActivityError, details: str) -> None:
+    """A mail step gave up (refused, unbuildable, rate-limited, or out of time): the flow goes on,
+    and operators find it by `ActivationProblem` (the failure's type) and its details."""
+    cause = err.cause
+    problem = (cause.type if isinstance(cause, ApplicationError) else None) or "mail_not_sent"
+    workflow.logger.warning("%s (%s)", details, problem)
+    workflow.set_current_details(details)
+    # Flows that failed a mail before this attribute existed replay without it.
+    if workflow.patched("activation-problem-attribute"):
+        workflow.upsert_search_attributes([ACTIVATION_PROBLEM.value_set(problem)])
+
+
+# -- updates ----------------------------------------------------------------------------------
+
+
+class Turns:
+    """One update at a time writes the flow's records: the others wait for their turn, then
+    check again that the flow still allows them (it may have moved on meanwhile)."""
+
+    def __init__(self) -> None:
+        self.busy = False
+
+    @asynccontextmanager
+    async def take(self, check: Callable[[], None]) -> AsyncIterator[None]:
+        await workflow.wait_condition(lambda: not self.busy)
+        check()
+        self.busy = True
+        try:
+            yield
+        finally:
+            self.busy = False
+
+
+async def wait_until_recorded(recorded: Callable[[], bool], error_type: str, what: str) -> None:
+    """For the update sent with a start: answer only once the flow's first record is written,
+    so the caller can rely on it; past RECORD_WAIT, ask the caller to repeat the request."""
+    try:
+        await workflow.wait_condition(recorded, timeout=RECORD_WAIT)
+    except TimeoutError:
+        raise ApplicationError(
+            f"the {what} is not recorded yet; repeat the request shortly", type=error_type
+        ) from None
+
+
+async def link_known(known: Callable[[], bool], sending: Callable[[], bool]) -> bool:
+    """Whether a link's token hash is one this flow sent. A link's mail can arrive before its
+    send is recorded here: while a link is being sent, wait for it (LINK_SETTLE at most)."""
+    if known():
+        return True
+    try:
+        await workflow.wait_condition(lambda: not sending(), timeout=LINK_SETTLE)
+    except TimeoutError:
+        pass
+    return known()
