@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.mail import Link, MailSender, mail_key
-from core.settings import Settings
+from activities.base import FlowActivities
+from activities.mail import Link, mail_key
 from models.base import as_utc
 from models.email_verification import RecordOutcomeInput, SendLinkInput
 from models.records import EmailVerification
@@ -14,28 +13,17 @@ from models.records import EmailVerification
 LINK_TEMPLATE = "email_verification"
 
 
-class EmailVerificationActivities:
-    def __init__(
-        self,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        mail: MailSender,
-    ):
-        self._settings = settings
-        self._sessions = session_factory
-        self._mail = mail
-
+class EmailVerificationActivities(FlowActivities):
     @activity.defn(name="email_verification.send_link")
     async def send_link(self, input: SendLinkInput) -> str:
         """Email a single-use link (once per link number); return only the token's hash."""
-        base = self._settings.public_base_url.rstrip("/")
         sent = await self._mail.send(
             idempotency_key=mail_key(f"link/{input.link_number}"),
             template=LINK_TEMPLATE,
             locale=input.locale,
             to=input.email,
             context={"expires_at": input.expires_at, "purpose": input.purpose},
-            link=Link.for_this_run(f"{base}/verify-email?token={{token}}"),
+            link=Link.for_this_run(self.link_url("/verify-email?token={token}")),
         )
         return sent.link_hash
 

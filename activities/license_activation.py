@@ -12,12 +12,12 @@ from typing import Any
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import Link, MailSender, mail_key
-from core.settings import Settings
+from activities.base import FlowActivities
+from activities.mail import Link, mail_key
 from models.base import as_utc
 from models.domain import (
     Account,
@@ -64,17 +64,7 @@ async def business_instances(session: AsyncSession, business_id: str) -> list[In
     ]
 
 
-class LicenseActivationActivities:
-    def __init__(
-        self,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        mail: MailSender,
-    ):
-        self._settings = settings
-        self._sessions = session_factory
-        self._mail = mail
-
+class LicenseActivationActivities(FlowActivities):
     # -- the order and its links ----------------------------------------------------------------
 
     @activity.defn(name="license_activation.record_order")
@@ -124,7 +114,6 @@ class LicenseActivationActivities:
                 )
             )
 
-        base = self._settings.public_base_url.rstrip("/")
         await self._mail.send(
             idempotency_key=mail_key(f"link/{input.link_number}"),
             template=LINK_TEMPLATE,
@@ -136,7 +125,7 @@ class LicenseActivationActivities:
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            link=Link.for_this_run(f"{base}/v1/activations/{{token}}"),
+            link=Link.for_this_run(self.link_url("/v1/activations/{token}")),
             on_store=record_code,
         )
 

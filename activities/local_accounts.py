@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.mail import Link, MailSender, mail_key
-from core.settings import Settings
+from activities.base import FlowActivities, refuse
+from activities.mail import Link, mail_key
 from core.text import email_key
 from models.base import as_utc
 from models.domain import Account, Business, ProductInstance
@@ -31,10 +30,6 @@ INVITATION_TEMPLATE = "local_account_invitation"
 # The statuses that hold one of the Business's local-account places.
 HOLDING_A_PLACE = ("pending", "active", "disabled")
 CLOSED_AS = {InvitationStatus.LAPSED: "lapsed", InvitationStatus.CANCELLED: "removed"}
-
-
-def _refuse(message: str, error: LocalAccountError) -> ApplicationError:
-    return ApplicationError(message, type=error, non_retryable=True)
 
 
 def holds_a_place(at: datetime) -> ColumnElement[bool]:
@@ -69,17 +64,7 @@ def instance_label(instance: ProductInstance) -> str:
     return instance.description or f"{instance.product_code} ({instance.region})"
 
 
-class LocalAccountActivities:
-    def __init__(
-        self,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        mail: MailSender,
-    ):
-        self._settings = settings
-        self._sessions = session_factory
-        self._mail = mail
-
+class LocalAccountActivities(FlowActivities):
     @activity.defn(name="local_accounts.record_invitation")
     async def record_invitation(self, input: RecordInvitationInput) -> InvitationContext:
         """Write the pending account, unless the Business is at its limit or the address has
@@ -91,7 +76,7 @@ class LocalAccountActivities:
             business = await session.get(Business, start.business_id, with_for_update=True)
             instance = await session.get(ProductInstance, start.instance_id)
             if business is None or instance is None or instance.business_id != business.id:
-                raise _refuse(
+                raise refuse(
                     "no such product instance in this Business",
                     LocalAccountError.INSTANCE_NOT_FOUND,
                 )
@@ -109,7 +94,7 @@ class LocalAccountActivities:
                 .limit(1)
             )
             if clash is not None:
-                raise _refuse(
+                raise refuse(
                     "this address has an account on this instance already",
                     LocalAccountError.ACCOUNT_EXISTS,
                 )
@@ -131,7 +116,7 @@ class LocalAccountActivities:
             limit = self._settings.local_account_limit
             held = await local_accounts_held(session, start.business_id, as_utc(input.invited_at))
             if held > limit:
-                raise _refuse(
+                raise refuse(
                     f"the Business has {limit} local accounts (pending ones count)",
                     LocalAccountError.LIMIT_REACHED,
                 )
@@ -140,7 +125,6 @@ class LocalAccountActivities:
     @activity.defn(name="local_accounts.send_invitation")
     async def send_invitation(self, input: SendInvitationInput) -> str:
         """Email a link with a fresh token (once per link number); return only its hash."""
-        base = self._settings.public_base_url.rstrip("/")
         sent = await self._mail.send(
             idempotency_key=mail_key(f"link/{input.link_number}"),
             template=INVITATION_TEMPLATE,
@@ -153,7 +137,7 @@ class LocalAccountActivities:
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            link=Link.for_this_run(f"{base}/activate-account?token={{token}}"),
+            link=Link.for_this_run(self.link_url("/activate-account?token={token}")),
         )
         return sent.link_hash
 
@@ -164,7 +148,7 @@ class LocalAccountActivities:
             if account is not None and account.status == "active":
                 return  # a retry after the commit
             if account is None or account.status != "pending":
-                raise _refuse("the invitation was withdrawn", LocalAccountError.CANCELLED)
+                raise refuse("the invitation was withdrawn", LocalAccountError.CANCELLED)
             account.status = "active"
             account.activated_at = as_utc(input.at)
 

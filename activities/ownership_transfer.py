@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import FlowActivities, refuse
 from activities.local_accounts import instance_label
-from activities.mail import Link, MailSender, mail_key
-from core.settings import Settings
+from activities.mail import Link, mail_key
 from models.base import as_utc
 from models.domain import Account, Business, OwnershipTransfer, ProductInstance
 from models.ownership_transfer import (
@@ -33,12 +33,8 @@ REQUEST_TEMPLATE = "ownership_transfer_request"
 OUTCOME_TEMPLATE = "ownership_transfer_outcome"
 
 
-def _refuse(message: str, error: TransferError) -> ApplicationError:
-    return ApplicationError(message, type=error, non_retryable=True)
-
-
 def _pending_exists() -> ApplicationError:
-    return _refuse(
+    return refuse(
         "the Business has a pending ownership transfer; cancel it first",
         TransferError.PENDING_EXISTS,
     )
@@ -56,14 +52,12 @@ async def transfer_problem(
         or owner.kind != "primary"
         or owner.status != "active"
     ):
-        return _refuse(
-            "only the Business's primary account may transfer", TransferError.NOT_PRIMARY
-        )
+        return refuse("only the Business's primary account may transfer", TransferError.NOT_PRIMARY)
     target = await session.get(Account, to_account_id)
     if target is None or target.business_id != business_id:
-        return _refuse("no such account in this Business", TransferError.TARGET_NOT_FOUND)
+        return refuse("no such account in this Business", TransferError.TARGET_NOT_FOUND)
     if target.kind != "local" or target.status != "active":
-        return _refuse(
+        return refuse(
             f"only an active local account can become the owner (this one is "
             f"{'the primary' if target.kind == 'primary' else target.status})",
             TransferError.TARGET_NOT_ELIGIBLE,
@@ -72,24 +66,14 @@ async def transfer_problem(
         select(Account.id).where(Account.kind == "primary", Account.email_key == target.email_key)
     )
     if owns_another is not None:
-        return _refuse(
+        return refuse(
             "this account's address is the primary account of another Business",
             TransferError.TARGET_NOT_ELIGIBLE,
         )
     return None
 
 
-class OwnershipTransferActivities:
-    def __init__(
-        self,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        mail: MailSender,
-    ):
-        self._settings = settings
-        self._sessions = session_factory
-        self._mail = mail
-
+class OwnershipTransferActivities(FlowActivities):
     @activity.defn(name="ownership_transfer.open")
     async def open_transfer(self, input: OpenTransferInput) -> TransferParties:
         """Record the pending transfer if it qualifies (a retry after the commit finds it)."""
@@ -97,7 +81,7 @@ class OwnershipTransferActivities:
         async with self._sessions.begin() as session:
             business = await session.get(Business, start.business_id, with_for_update=True)
             if business is None:
-                raise _refuse("no such Business", TransferError.NOT_PRIMARY)
+                raise refuse("no such Business", TransferError.NOT_PRIMARY)
             if await session.get(OwnershipTransfer, start.transfer_id) is None:
                 problem = await transfer_problem(
                     session, start.business_id, start.from_account_id, start.to_account_id
@@ -124,7 +108,7 @@ class OwnershipTransferActivities:
             target = await session.get(Account, start.to_account_id)
             instance = await session.get(ProductInstance, target.instance_id) if target else None
             if owner is None or target is None or instance is None:  # rows are never deleted
-                raise _refuse("the accounts are gone", TransferError.TARGET_NOT_FOUND)
+                raise refuse("the accounts are gone", TransferError.TARGET_NOT_FOUND)
             return TransferParties(
                 company_name=business.name,
                 owner_email=owner.email,
@@ -161,7 +145,6 @@ class OwnershipTransferActivities:
     async def send_link(self, input: SendTransferLinkInput) -> str:
         """Email the target a link with a fresh token; return only its hash."""
         parties = input.parties
-        base = self._settings.public_base_url.rstrip("/")
         sent = await self._mail.send(
             idempotency_key=mail_key("link"),
             template=REQUEST_TEMPLATE,
@@ -173,7 +156,7 @@ class OwnershipTransferActivities:
                 "display_name": parties.target_name,
                 "expires_at": input.expires_at,
             },
-            link=Link.for_this_run(f"{base}/ownership-transfer?token={{token}}"),
+            link=Link.for_this_run(self.link_url("/ownership-transfer?token={token}")),
         )
         return sent.link_hash
 
@@ -185,11 +168,11 @@ class OwnershipTransferActivities:
         async with self._sessions.begin() as session:
             transfer = await session.get(OwnershipTransfer, input.transfer_id, with_for_update=True)
             if transfer is None:
-                raise _refuse("no such transfer", TransferError.FAILED)
+                raise refuse("no such transfer", TransferError.FAILED)
             if transfer.status == TransferStatus.ACCEPTED:
                 return
             if transfer.status != TransferStatus.PENDING:
-                raise _refuse(f"the transfer is {transfer.status}", TransferError.FAILED)
+                raise refuse(f"the transfer is {transfer.status}", TransferError.FAILED)
             # Lock both accounts before checking them: an edit through the API waits, then
             # finds the account changed (and refuses) instead of changing a new primary.
             await session.execute(
@@ -207,7 +190,7 @@ class OwnershipTransferActivities:
             owner = await session.get(Account, transfer.from_account_id)
             target = await session.get(Account, transfer.to_account_id)
             if owner is None or target is None:  # checked above; rows are never deleted
-                raise _refuse("the accounts are gone", TransferError.FAILED)
+                raise refuse("the accounts are gone", TransferError.FAILED)
             owner.kind, owner.instance_id = "local", target.instance_id
             await session.flush()  # first: the one-primary index never sees two at once
             target.kind, target.instance_id = "primary", None

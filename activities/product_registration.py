@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
+from activities.base import refuse
 from models.base import as_utc
 from models.domain import EnrollmentToken, ProductInstance
 from models.product_registration import (
@@ -20,10 +20,6 @@ from models.product_registration import (
     RegistrationError,
     TokenStatus,
 )
-
-
-def _refuse(message: str, error: RegistrationError) -> ApplicationError:
-    return ApplicationError(message, type=error, non_retryable=True)
 
 
 class ProductRegistrationActivities:
@@ -60,13 +56,13 @@ class ProductRegistrationActivities:
         async with self._sessions.begin() as session:
             instance = await session.get(ProductInstance, input.instance_id, with_for_update=True)
             if instance is None:
-                raise _refuse("no such product instance", RegistrationError.INSTANCE_NOT_FOUND)
+                raise refuse("no such product instance", RegistrationError.INSTANCE_NOT_FOUND)
             if instance.business_id != input.business_id:
-                raise _refuse(
+                raise refuse(
                     "the token belongs to another Business", RegistrationError.BUSINESS_MISMATCH
                 )
             if instance.product_code != input.instance_type:
-                raise _refuse(
+                raise refuse(
                     f"the token is for {input.instance_type} instances",
                     RegistrationError.INSTANCE_TYPE_MISMATCH,
                 )
