@@ -18,6 +18,7 @@ from activities.local_accounts import instance_label
 from activities.mail import Link, mail_key
 from models.base import as_utc
 from models.domain import Account, Business, OwnershipTransfer, ProductInstance
+from models.ownership_rules import transfer_problem
 from models.ownership_transfer import (
     CloseTransferInput,
     CompleteTransferInput,
@@ -40,39 +41,6 @@ def _pending_exists() -> ApplicationError:
     )
 
 
-async def transfer_problem(
-    session: AsyncSession, business_id: str, from_account_id: str, to_account_id: str
-) -> ApplicationError | None:
-    """Why this transfer cannot happen now, or None: the owner must be the Business's active
-    primary, the target one of its active local accounts (whose address owns no Business)."""
-    owner = await session.get(Account, from_account_id)
-    if (
-        owner is None
-        or owner.business_id != business_id
-        or owner.kind != "primary"
-        or owner.status != "active"
-    ):
-        return refuse("only the Business's primary account may transfer", TransferError.NOT_PRIMARY)
-    target = await session.get(Account, to_account_id)
-    if target is None or target.business_id != business_id:
-        return refuse("no such account in this Business", TransferError.TARGET_NOT_FOUND)
-    if target.kind != "local" or target.status != "active":
-        return refuse(
-            f"only an active local account can become the owner (this one is "
-            f"{'the primary' if target.kind == 'primary' else target.status})",
-            TransferError.TARGET_NOT_ELIGIBLE,
-        )
-    owns_another = await session.scalar(
-        select(Account.id).where(Account.kind == "primary", Account.email_key == target.email_key)
-    )
-    if owns_another is not None:
-        return refuse(
-            "this account's address is the primary account of another Business",
-            TransferError.TARGET_NOT_ELIGIBLE,
-        )
-    return None
-
-
 class OwnershipTransferActivities(FlowActivities):
     @activity.defn(name="ownership_transfer.open")
     async def open_transfer(self, input: OpenTransferInput) -> TransferParties:
@@ -87,7 +55,7 @@ class OwnershipTransferActivities(FlowActivities):
                     session, start.business_id, start.from_account_id, start.to_account_id
                 )
                 if problem is not None:
-                    raise problem
+                    raise refuse(problem.message, problem.error)
                 await self._require_no_pending(session, start.business_id, input.created_at)
                 session.add(
                     OwnershipTransfer(
@@ -130,7 +98,7 @@ class OwnershipTransferActivities(FlowActivities):
                 OwnershipTransfer.status == TransferStatus.PENDING.value,
                 OwnershipTransfer.expires_at < as_utc(now),
             )
-            .values(status="abandoned")
+            .values(status=TransferStatus.ABANDONED)
         )
         pending = await session.scalar(
             select(OwnershipTransfer.id).where(
@@ -186,7 +154,7 @@ class OwnershipTransferActivities(FlowActivities):
                 session, transfer.business_id, transfer.from_account_id, transfer.to_account_id
             )
             if problem is not None:
-                raise problem
+                raise refuse(problem.message, problem.error)
             owner = await session.get(Account, transfer.from_account_id)
             target = await session.get(Account, transfer.to_account_id)
             if owner is None or target is None:  # checked above; rows are never deleted

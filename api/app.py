@@ -13,7 +13,7 @@ from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
-from api.errors import ErrorCode, error_response, install_error_handlers
+from api.errors import ApiProblem, install_error_handlers, problem_response
 from api.routes import (
     accounts,
     businesses,
@@ -43,15 +43,10 @@ _UNAVAILABLE = {
     RPCStatusCode.RESOURCE_EXHAUSTED,
     RPCStatusCode.INTERNAL,
 }
-_TEMPORAL_UNAVAILABLE = (
-    503,
-    ErrorCode.TEMPORAL_UNAVAILABLE,
-    "the workflow service is unavailable; try again",
-)
 
 
 def _temporal_unavailable() -> JSONResponse:
-    return error_response(*_TEMPORAL_UNAVAILABLE, headers={"Retry-After": "5"})
+    return problem_response(ApiProblem.TEMPORAL_UNAVAILABLE)
 
 
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
@@ -106,12 +101,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     @app.exception_handler(ConnectionError)
     async def _database_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc).__name__)
-        return error_response(
-            503,
-            ErrorCode.DATABASE_UNAVAILABLE,
-            "the database is unavailable; try again",
-            headers={"Retry-After": "5"},
-        )
+        return problem_response(ApiProblem.DATABASE_UNAVAILABLE)
 
     for router in (
         health.router,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ErrorCode, error_response
+from api.errors import ApiProblem, error_response
 
 
 class BodyLimitMiddleware:
@@ -52,6 +52,6 @@ class BodyLimitMiddleware:
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413, ErrorCode.PAYLOAD_TOO_LARGE, f"the body is larger than {self.max_bytes} bytes"
+            413, ApiProblem.PAYLOAD_TOO_LARGE, f"the body is larger than {self.max_bytes} bytes"
         )
         await response(scope, receive, send)

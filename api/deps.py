@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import ApiError, ErrorCode
+from api.errors import ApiError, ApiProblem
 from api.fields import BusinessId
 from core.settings import Settings
 from models.catalog import Catalog
@@ -54,19 +54,12 @@ async def require_api_key(
 ) -> None:
     challenge = {"WWW-Authenticate": "Bearer"}
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise ApiError(
-            401,
-            ErrorCode.MISSING_API_KEY,
-            "send Authorization: Bearer <api key>",
-            headers=challenge,
-        )
+        raise ApiError(ApiProblem.MISSING_API_KEY, headers=challenge)
     presented = credentials.credentials.encode()
     # Compare against every key so the time taken does not tell which one nearly matched.
     matches = [hmac.compare_digest(presented, key.encode()) for key in settings.api_keys]
     if not any(matches):
-        raise ApiError(
-            401, ErrorCode.INVALID_API_KEY, "the API key is not valid", headers=challenge
-        )
+        raise ApiError(ApiProblem.INVALID_API_KEY, headers=challenge)
 
 
 ApiKey = Depends(require_api_key)
@@ -75,7 +68,7 @@ ApiKey = Depends(require_api_key)
 async def require_business(business_id: BusinessId, session: SessionDep) -> Business:
     business = await session.get(Business, business_id)
     if business is None:
-        raise ApiError(404, ErrorCode.BUSINESS_NOT_FOUND, "no such Business")
+        raise ApiError(ApiProblem.BUSINESS_NOT_FOUND)
     return business
 
 
@@ -102,11 +95,7 @@ async def require_acting_primary(
         or account.kind != "primary"
         or account.status != "active"
     ):
-        raise ApiError(
-            403,
-            ErrorCode.NOT_PRIMARY_ACCOUNT,
-            "only the Business's primary account may do this (send it as X-Acting-Account)",
-        )
+        raise ApiError(ApiProblem.NOT_PRIMARY_ACCOUNT)
     return account.id
 
 

@@ -1,9 +1,11 @@
-"""Domain errors as JSON `{code, message}` with a stable code; never a 500 for bad input."""
+"""Errors as JSON `{code, message}` with a stable code, from the one error contract
+(`models/errors.py`): the API's own errors are declared here like the flows' are beside them.
+One translator turns a flow's refusal into its HTTP answer; the OpenAPI responses list the codes
+each endpoint can answer. Never a 500 for bad input."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,74 +13,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from models.errors import DomainError, find
 
 
-class ErrorCode(StrEnum):
-    INVALID_REQUEST = "invalid_request"
-    PAYLOAD_TOO_LARGE = "payload_too_large"
-    NOT_FOUND = "not_found"
-    METHOD_NOT_ALLOWED = "method_not_allowed"
-    MISSING_API_KEY = "missing_api_key"
-    INVALID_API_KEY = "invalid_api_key"
-    TEMPORAL_UNAVAILABLE = "temporal_unavailable"
-    MAIL_RATE_LIMITED = "mail_rate_limited"
-    VERIFICATION_NOT_FOUND = "verification_not_found"
-    VERIFICATION_NOT_PENDING = "verification_not_pending"
-    VERIFICATION_EXPIRED = "verification_expired"
-    VERIFICATION_LOCKED = "verification_locked"
-    RESEND_COOLDOWN = "resend_cooldown"
-    RESEND_LIMIT_REACHED = "resend_limit_reached"
-    TOKEN_INVALID = "token_invalid"
-    LINK_NOT_READY = "link_not_ready"
-    INVALID_ORDER = "invalid_order"
-    ORDER_NOT_FOUND = "order_not_found"
-    ORDER_NOT_RECORDED = "order_not_recorded"
-    ORDER_REFERENCE_CONFLICT = "order_reference_conflict"
-    DATABASE_UNAVAILABLE = "database_unavailable"
-    ACTIVATION_NOT_FOUND = "activation_not_found"
-    ACTIVATION_COMPLETED = "activation_completed"
-    ACTIVATION_EXPIRED = "activation_expired"
-    ACTIVATION_CLOSED = "activation_closed"
-    ACTIVATION_WRONG_STEP = "activation_wrong_step"
-    ACCOUNT_NOT_FOUND = "account_not_found"
-    ACCOUNT_EXISTS = "account_exists"
-    NO_INSTANCE_FOR_ADDON = "no_instance_for_addon"
-    AGREEMENTS_INVALID = "agreements_invalid"
-    INSTANCE_CHOICE_INVALID = "instance_choice_invalid"
-    BUSINESS_NOT_FOUND = "business_not_found"
-    NOT_PRIMARY_ACCOUNT = "not_primary_account"
-    UNKNOWN_INSTANCE_TYPE = "unknown_instance_type"
-    ENROLLMENT_TOKEN_NOT_FOUND = "enrollment_token_not_found"
-    ENROLLMENT_TOKEN_INVALID = "enrollment_token_invalid"
-    ENROLLMENT_TOKEN_USED = "enrollment_token_used"
-    ENROLLMENT_TOKEN_EXPIRED = "enrollment_token_expired"
-    ENROLLMENT_TOKEN_REVOKED = "enrollment_token_revoked"
-    ENROLLMENT_TOKEN_NOT_ACTIVE = "enrollment_token_not_active"
-    ENROLLMENT_TOKEN_NOT_RECORDED = "enrollment_token_not_recorded"
-    BUSINESS_MISMATCH = "enrollment_token_business_mismatch"
-    INSTANCE_TYPE_MISMATCH = "instance_type_mismatch"
-    INSTANCE_NOT_FOUND = "instance_not_found"
-    LOCAL_ACCOUNT_LIMIT_REACHED = "local_account_limit_reached"
-    LOCAL_ACCOUNT_EXISTS = "local_account_exists"
-    LOCAL_ACCOUNT_ALREADY_ACTIVE = "local_account_already_active"
-    INVITATION_TOKEN_INVALID = "invitation_token_invalid"
-    INVITATION_LAPSED = "invitation_lapsed"
-    INVITATION_CANCELLED = "invitation_cancelled"
-    INVITATION_NOT_RECORDED = "invitation_not_recorded"
-    PRIMARY_ACCOUNT_IMMUTABLE = "primary_account_immutable"
-    ACCOUNT_PENDING = "account_pending"
-    ACCOUNT_CLOSED = "account_closed"
-    OWNERSHIP_TRANSFER_NOT_FOUND = "ownership_transfer_not_found"
-    OWNERSHIP_TRANSFER_PENDING = "ownership_transfer_pending"
-    OWNERSHIP_TRANSFER_COMPLETED = "ownership_transfer_completed"
-    OWNERSHIP_TRANSFER_DECLINED = "ownership_transfer_declined"
-    OWNERSHIP_TRANSFER_CANCELLED = "ownership_transfer_cancelled"
-    OWNERSHIP_TRANSFER_EXPIRED = "ownership_transfer_expired"
-    OWNERSHIP_TRANSFER_FAILED = "ownership_transfer_failed"
-    OWNERSHIP_TRANSFER_NOT_RECORDED = "ownership_transfer_not_recorded"
-    TRANSFER_TARGET_NOT_FOUND = "transfer_target_not_found"
-    TRANSFER_TARGET_NOT_ELIGIBLE = "transfer_target_not_eligible"
-    TRANSFER_TOKEN_INVALID = "transfer_token_invalid"
+class ApiProblem(DomainError):
+    """Refusals of the API itself (not of a flow)."""
+
+    INVALID_REQUEST = "invalid_request", 422, "the request is not valid"
+    PAYLOAD_TOO_LARGE = "payload_too_large", 413, "the body is too large"
+    NOT_FOUND = "not_found", 404, "no such resource"
+    METHOD_NOT_ALLOWED = "method_not_allowed", 405, "method not allowed"
+    MISSING_API_KEY = "missing_api_key", 401, "send Authorization: Bearer <api key>"
+    INVALID_API_KEY = "invalid_api_key", 401, "the API key is not valid"
+    TEMPORAL_UNAVAILABLE = (
+        "temporal_unavailable",
+        503,
+        "the workflow service is unavailable; try again",
+        5,
+    )
+    DATABASE_UNAVAILABLE = "database_unavailable", 503, "the database is unavailable; try again", 5
+    MAIL_RATE_LIMITED = (
+        "mail_rate_limited",
+        429,
+        "this address has received the most mails allowed within the hour; try again later",
+    )
+    BUSINESS_NOT_FOUND = "business_not_found", 404, "no such Business"
+    NOT_PRIMARY_ACCOUNT = (
+        "not_primary_account",
+        403,
+        "only the Business's primary account may do this (send it as X-Acting-Account)",
+    )
 
 
 class ErrorBody(BaseModel):
@@ -88,21 +55,38 @@ class ErrorBody(BaseModel):
 
 
 class ApiError(Exception):
+    """A declared error as an HTTP answer; `message` (default: the declared one) may say more."""
+
     def __init__(
         self,
-        status: int,
-        code: ErrorCode,
-        message: str,
+        problem: DomainError,
+        message: str | None = None,
         *,
         headers: dict[str, str] | None = None,
         details: list[dict[str, Any]] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+        self.status = problem.status
+        self.code = problem.value
+        self.message = message or problem.message
+        super().__init__(self.message)
+        if problem.retry_after is not None:
+            headers = {"Retry-After": str(problem.retry_after)} | (headers or {})
         self.headers = headers
         self.details = details
+
+
+def refusal(err: WorkflowUpdateFailedError) -> ApiError:
+    """A flow's refusal (an ApplicationError of a declared type) as its HTTP answer; anything
+    else is raised again: it is a defect to see, not an answer to give."""
+    cause = err.cause
+    problem = find(cause.type) if isinstance(cause, ApplicationError) else None
+    if problem is None or not isinstance(cause, ApplicationError):
+        raise err
+    extra = cause.details[0] if cause.details else None
+    # A flow may say when to come back (a cooldown) or what exactly was wrong (agreements).
+    headers = {"Retry-After": str(extra)} if problem.status == 429 and extra else None
+    details = extra if isinstance(extra, list) else None
+    return ApiError(problem, cause.message, headers=headers, details=details)
 
 
 def error_response(
@@ -116,15 +100,29 @@ def error_response(
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` entries for the error statuses an endpoint can return."""
-    return {status: {"model": ErrorBody} for status in statuses}
+def problem_response(problem: DomainError, message: str | None = None) -> JSONResponse:
+    error = ApiError(problem, message)
+    return error_response(error.status, error.code, error.message, error.headers)
 
 
-_HTTP_CODES = {
-    404: ErrorCode.NOT_FOUND,
-    405: ErrorCode.METHOD_NOT_ALLOWED,
-    413: ErrorCode.PAYLOAD_TOO_LARGE,
+def responses(*problems: DomainError) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the errors an endpoint can answer, with their codes by status."""
+    by_status: dict[int, list[str]] = {}
+    for problem in problems:
+        by_status.setdefault(problem.status, []).append(f"`{problem.value}`")
+    return {
+        status: {"model": ErrorBody, "description": "One of: " + ", ".join(sorted(set(codes)))}
+        for status, codes in sorted(by_status.items())
+    }
+
+
+# Every endpoint that takes a body can answer these.
+BAD_BODY = (ApiProblem.INVALID_REQUEST, ApiProblem.PAYLOAD_TOO_LARGE)
+NEEDS_KEY = (ApiProblem.MISSING_API_KEY, ApiProblem.INVALID_API_KEY)
+_HTTP_PROBLEMS = {
+    404: ApiProblem.NOT_FOUND,
+    405: ApiProblem.METHOD_NOT_ALLOWED,
+    413: ApiProblem.PAYLOAD_TOO_LARGE,
 }
 
 
@@ -140,11 +138,10 @@ def install_error_handlers(app: FastAPI) -> None:
             {"loc": [str(part) for part in error["loc"]], "msg": error["msg"]}
             for error in exc.errors()
         ]
-        return error_response(
-            422, ErrorCode.INVALID_REQUEST, "the request is not valid", details=details
-        )
+        problem = ApiProblem.INVALID_REQUEST
+        return error_response(problem.status, problem.value, problem.message, details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _HTTP_CODES.get(exc.status_code, ErrorCode.INVALID_REQUEST)
-        return error_response(exc.status_code, code, str(exc.detail), exc.headers)
+        problem = _HTTP_PROBLEMS.get(exc.status_code, ApiProblem.INVALID_REQUEST)
+        return error_response(exc.status_code, problem.value, str(exc.detail), exc.headers)

@@ -1,6 +1,7 @@
-"""Talking to flows: reading a flow's published state (each workflow keeps its public state in
-its memo, so a read is one `describe` on the Temporal server, no worker, no replay, running or
-finished), and turning a flow's business refusal into an HTTP error."""
+"""Talking to flows, the same way for every flow (docs/architecture.md): reading a flow's
+published state (each workflow keeps its public state in its memo, so a read is one `describe` on
+the Temporal server, no worker, no replay, running or finished), and acting on it with an update
+whose refusal becomes its declared HTTP answer."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError, ErrorCode
+from api.errors import ApiError, refusal
+from models.errors import DomainError
+
+STATE_MEMO = "state"  # where every flow publishes its state (workflows/kit.py)
 
 
-async def published_state(handle: WorkflowHandle[Any, Any], memo_key: str) -> dict[str, Any] | None:
+async def published_state(handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | None:
     """The memo entry as a plain dict (validated by the caller's pydantic model; much cheaper
     than the converter's dataclass typing), or None when there is no such flow."""
     try:
@@ -23,18 +26,37 @@ async def published_state(handle: WorkflowHandle[Any, Any], memo_key: str) -> di
         if err.status == RPCStatusCode.NOT_FOUND:
             return None
         raise
-    published: dict[str, Any] = await description.memo_value(memo_key, type_hint=dict)
+    published: dict[str, Any] = await description.memo_value(STATE_MEMO, type_hint=dict)
     return published
 
 
-def refusal(
-    err: WorkflowUpdateFailedError, errors: Mapping[str, tuple[int, ErrorCode]]
-) -> ApiError:
-    """The flow's refusal (an ApplicationError of a known type) as a clear 4xx, or a 503 to
-    repeat; anything else is raised again: it is a defect to see, not an answer to give."""
-    cause = err.cause
-    if not isinstance(cause, ApplicationError) or (cause.type or "") not in errors:
-        raise err
-    http_status, code = errors[cause.type or ""]
-    headers = {"Retry-After": "5"} if http_status == 503 else None
-    return ApiError(http_status, code, cause.message, headers=headers)
+async def read_state(handle: WorkflowHandle[Any, Any], not_found: DomainError) -> dict[str, Any]:
+    published = await published_state(handle)
+    if published is None:
+        raise ApiError(not_found)
+    return published
+
+
+def closed_error(published: Mapping[str, Any], closed: Mapping[str, DomainError]) -> ApiError:
+    """Why a flow that has ended refuses an action, from the status it published."""
+    return ApiError(closed[published["status"]])
+
+
+async def act(
+    handle: WorkflowHandle[Any, Any],
+    update: Any,
+    *args: Any,
+    closed: Mapping[str, DomainError],
+    not_found: DomainError,
+) -> Any:
+    """Run an update. A refusal is its declared answer; a flow that has ended says how it ended
+    (`closed`: status -> error); no such flow is `not_found`."""
+    try:
+        return await handle.execute_update(update, *args)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    published = await read_state(handle, not_found)
+    raise closed_error(published, closed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError, ErrorCode
+from api.errors import ApiError, ApiProblem
 from core.settings import Settings
 from models.mail_limits import mails_sent_within, retry_after
 
@@ -15,8 +15,7 @@ async def require_mail_allowance(session: AsyncSession, settings: Settings, addr
     wait = retry_after(await mails_sent_within(session, address), limit)
     if wait is not None:
         raise ApiError(
-            429,
-            ErrorCode.MAIL_RATE_LIMITED,
+            ApiProblem.MAIL_RATE_LIMITED,
             f"this address has received {limit} mails within the hour; try again later",
             headers={"Retry-After": str(wait)},
         )

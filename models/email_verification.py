@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from models.errors import DomainError
+
 FLOW_KIND = "email-verification"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
 STATE_MEMO = "state"  # the memo key under which the workflow publishes its VerificationState
@@ -86,13 +88,27 @@ class RecordOutcomeInput:
     finished_at: datetime
 
 
-class VerificationError(StrEnum):
-    """Stable `ApplicationError.type`s of the flow; the API maps each to an HTTP status."""
+class VerificationError(DomainError):
+    """The refusals of email verification (docs/flows/email-verification.md)."""
 
-    NOT_PENDING = "verification_not_pending"
-    EXPIRED = "verification_expired"
-    LOCKED = "verification_locked"
-    RESEND_COOLDOWN = "resend_cooldown"
-    RESEND_LIMIT = "resend_limit_reached"
-    TOKEN_INVALID = "token_invalid"
-    LINK_NOT_READY = "link_not_ready"
+    NOT_FOUND = "verification_not_found", 404, "no such email verification"
+    NOT_PENDING = "verification_not_pending", 409, "the verification is no longer pending"
+    EXPIRED = "verification_expired", 410, "the verification has expired"
+    LOCKED = "verification_locked", 423, "too many failed attempts: the verification is locked"
+    RESEND_COOLDOWN = "resend_cooldown", 429, "a new link can be sent after the cooldown"
+    RESEND_LIMIT = "resend_limit_reached", 409, "no resends left"
+    TOKEN_INVALID = (
+        "token_invalid",
+        400,
+        "the link is not valid (used, replaced, cancelled or mistyped)",
+    )
+    LINK_NOT_READY = "link_not_ready", 503, "the link is still being sent; try again shortly", 5
+
+
+# How a verification that is no longer pending refuses an action.
+CLOSED: dict[str, VerificationError] = {
+    VerificationStatus.VERIFIED: VerificationError.NOT_PENDING,
+    VerificationStatus.EXPIRED: VerificationError.EXPIRED,
+    VerificationStatus.LOCKED: VerificationError.LOCKED,
+    VerificationStatus.CANCELLED: VerificationError.NOT_PENDING,
+}

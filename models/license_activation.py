@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from models.errors import DomainError
+
 FLOW_KIND = "license-activation"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
 STATE_MEMO = "state"
@@ -45,20 +47,53 @@ WAITING_FOR_CUSTOMER = frozenset(
 )
 
 
-class ActivationError(StrEnum):
-    """Stable `ApplicationError.type`s of the flow; the API maps each to an HTTP status."""
+class ActivationError(DomainError):
+    """The refusals of license activation (docs/flows/license-activation.md)."""
 
-    COMPLETED = "activation_completed"
-    EXPIRED = "activation_expired"
-    CLOSED = "activation_closed"
-    WRONG_STEP = "activation_wrong_step"
-    ACCOUNT_NOT_FOUND = "account_not_found"
-    ACCOUNT_EXISTS = "account_exists"
-    NO_INSTANCE_FOR_ADDON = "no_instance_for_addon"
-    AGREEMENTS_INVALID = "agreements_invalid"
-    INSTANCE_CHOICE_INVALID = "instance_choice_invalid"
-    INSTANCE_UNAVAILABLE = "instance_unavailable"
-    ORDER_NOT_RECORDED = "order_not_recorded"
+    NOT_FOUND = (
+        "activation_not_found",
+        404,
+        "no activation for this code (mistyped, or from another system)",
+    )
+    ORDER_NOT_FOUND = "order_not_found", 404, "no such order"
+    INVALID_ORDER = "invalid_order", 422, "the order is not valid"
+    REFERENCE_CONFLICT = (
+        "order_reference_conflict",
+        409,
+        "an order with this reference exists with different terms",
+    )
+    COMPLETED = "activation_completed", 409, "the licenses of this link are already active"
+    EXPIRED = "activation_expired", 410, "the Activation Link has expired"
+    CLOSED = "activation_closed", 409, "the activation is closed"
+    WRONG_STEP = "activation_wrong_step", 409, "not possible at this step of the activation"
+    ACCOUNT_NOT_FOUND = "account_not_found", 404, "no such account"
+    ACCOUNT_EXISTS = (
+        "account_exists",
+        409,
+        "this email address already has a primary account; sign in with it instead",
+    )
+    NO_INSTANCE_FOR_ADDON = (
+        "no_instance_for_addon",
+        409,
+        "an add-on needs an instance of the Business",
+    )
+    AGREEMENTS_INVALID = (
+        "agreements_invalid",
+        422,
+        "the required agreements were not all accepted in their current version",
+    )
+    INSTANCE_CHOICE_INVALID = "instance_choice_invalid", 422, "that instance choice is not possible"
+    INSTANCE_UNAVAILABLE = (
+        "instance_unavailable",
+        409,
+        "the instance chosen for an add-on no longer exists",
+    )
+    ORDER_NOT_RECORDED = (
+        "order_not_recorded",
+        503,
+        "the order is not recorded yet; repeat the request shortly",
+        5,
+    )
 
 
 @dataclass
@@ -238,3 +273,13 @@ class SendConfirmationInput:
     company_name: str
     locale: str
     items: list[LicenseItem]
+
+
+# How an activation that no longer waits for the customer refuses an action.
+CLOSED: dict[str, ActivationError] = {
+    ActivationStatus.PROVISIONING: ActivationError.COMPLETED,
+    ActivationStatus.ACTIVATED: ActivationError.COMPLETED,
+    ActivationStatus.EXPIRED: ActivationError.EXPIRED,
+    ActivationStatus.FAILED: ActivationError.CLOSED,
+    ActivationStatus.CANCELLED: ActivationError.CLOSED,
+}

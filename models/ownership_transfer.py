@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from models.errors import DomainError
+
 FLOW_KIND = "ownership-transfer"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
 STATE_MEMO = "state"
@@ -27,22 +29,39 @@ class TransferStatus(StrEnum):
     EXPIRED = "expired"
     FAILED = "failed"  # accepted, but the target no longer qualified
     REFUSED = "refused"  # not recorded: the target does not qualify
+    # Only in the database: a pending row whose flow an operator ended, set aside at the next
+    # offer so it cannot block the Business; it reads as cancelled.
+    ABANDONED = "abandoned"
 
 
-class TransferError(StrEnum):
-    """Stable `ApplicationError.type`s of the flow; the API maps each to an HTTP status."""
+class TransferError(DomainError):
+    """The refusals of ownership transfer (docs/flows/ownership-transfer.md)."""
 
-    PENDING_EXISTS = "ownership_transfer_pending"
-    TARGET_NOT_FOUND = "transfer_target_not_found"
-    TARGET_NOT_ELIGIBLE = "transfer_target_not_eligible"
-    NOT_PRIMARY = "not_primary_account"
-    TOKEN_INVALID = "transfer_token_invalid"
-    COMPLETED = "ownership_transfer_completed"
-    DECLINED = "ownership_transfer_declined"
-    CANCELLED = "ownership_transfer_cancelled"
-    EXPIRED = "ownership_transfer_expired"
-    FAILED = "ownership_transfer_failed"
-    NOT_RECORDED = "ownership_transfer_not_recorded"
+    NOT_FOUND = "ownership_transfer_not_found", 404, "no such ownership transfer"
+    PENDING_EXISTS = (
+        "ownership_transfer_pending",
+        409,
+        "the Business has a pending ownership transfer; cancel it first",
+    )
+    TARGET_NOT_FOUND = "transfer_target_not_found", 404, "no such account in this Business"
+    TARGET_NOT_ELIGIBLE = (
+        "transfer_target_not_eligible",
+        409,
+        "only an active local account can become the owner",
+    )
+    NOT_PRIMARY = "not_primary_account", 403, "only the Business's primary account may do this"
+    TOKEN_INVALID = "transfer_token_invalid", 400, "the transfer link is not valid"
+    COMPLETED = "ownership_transfer_completed", 409, "the ownership has been transferred"
+    DECLINED = "ownership_transfer_declined", 409, "the transfer was declined"
+    CANCELLED = "ownership_transfer_cancelled", 410, "the transfer was cancelled"
+    EXPIRED = "ownership_transfer_expired", 410, "the transfer has expired"
+    FAILED = "ownership_transfer_failed", 409, "the transfer could not be completed"
+    NOT_RECORDED = (
+        "ownership_transfer_not_recorded",
+        503,
+        "the transfer is not recorded yet; repeat the request shortly",
+        5,
+    )
 
 
 @dataclass
@@ -118,3 +137,24 @@ class SendTransferOutcomeInput:
     transfer_id: str
     parties: TransferParties
     status: TransferStatus
+
+
+# How a transfer that is no longer pending refuses an action.
+CLOSED: dict[str, TransferError] = {
+    TransferStatus.ACCEPTED: TransferError.COMPLETED,
+    TransferStatus.DECLINED: TransferError.DECLINED,
+    TransferStatus.CANCELLED: TransferError.CANCELLED,
+    TransferStatus.EXPIRED: TransferError.EXPIRED,
+    TransferStatus.FAILED: TransferError.FAILED,
+    TransferStatus.REFUSED: TransferError.FAILED,
+}
+
+
+def transfer_status_now(status: str, expires_at: datetime, now: datetime) -> TransferStatus:
+    """A transfer's status at read time: past its expiry a pending one reads `expired`, even
+    before its flow recorded it; one set aside after its flow was ended reads `cancelled`."""
+    if status == TransferStatus.PENDING and expires_at <= now:
+        return TransferStatus.EXPIRED
+    if status == TransferStatus.ABANDONED:
+        return TransferStatus.CANCELLED
+    return TransferStatus(status)

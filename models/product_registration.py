@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from models.errors import DomainError
+
 FLOW_KIND = "product-registration"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
 STATE_MEMO = "state"
@@ -26,18 +28,33 @@ class TokenStatus(StrEnum):
     REVOKED = "revoked"
 
 
-class RegistrationError(StrEnum):
-    """Stable `ApplicationError.type`s of the flow; the API maps each to an HTTP status."""
+class RegistrationError(DomainError):
+    """The refusals of product registration (docs/flows/product-registration.md)."""
 
-    TOKEN_INVALID = "enrollment_token_invalid"
-    TOKEN_USED = "enrollment_token_used"
-    TOKEN_EXPIRED = "enrollment_token_expired"
-    TOKEN_REVOKED = "enrollment_token_revoked"
-    TOKEN_NOT_ACTIVE = "enrollment_token_not_active"
-    BUSINESS_MISMATCH = "enrollment_token_business_mismatch"
-    INSTANCE_TYPE_MISMATCH = "instance_type_mismatch"
-    INSTANCE_NOT_FOUND = "instance_not_found"
-    NOT_RECORDED = "enrollment_token_not_recorded"
+    NOT_FOUND = "enrollment_token_not_found", 404, "no such enrollment token"
+    UNKNOWN_INSTANCE_TYPE = "unknown_instance_type", 422, "not a product that runs as an instance"
+    TOKEN_INVALID = "enrollment_token_invalid", 400, "the enrollment token is not valid"
+    TOKEN_USED = "enrollment_token_used", 409, "the enrollment token has been used"
+    TOKEN_EXPIRED = "enrollment_token_expired", 410, "the enrollment token has expired"
+    TOKEN_REVOKED = "enrollment_token_revoked", 410, "the enrollment token was revoked"
+    TOKEN_NOT_ACTIVE = "enrollment_token_not_active", 409, "the enrollment token is not active"
+    BUSINESS_MISMATCH = (
+        "enrollment_token_business_mismatch",
+        403,
+        "the token belongs to another Business",
+    )
+    INSTANCE_TYPE_MISMATCH = (
+        "instance_type_mismatch",
+        422,
+        "the token is for another kind of instance",
+    )
+    INSTANCE_NOT_FOUND = "instance_not_found", 404, "no such product instance"
+    NOT_RECORDED = (
+        "enrollment_token_not_recorded",
+        503,
+        "the token is not recorded yet; repeat the request shortly",
+        5,
+    )
 
 
 @dataclass
@@ -94,3 +111,23 @@ class CloseTokenInput:
     token_id: str
     status: TokenStatus
     at: datetime
+
+
+# How a token that is no longer active refuses a registration.
+CLOSED: dict[str, RegistrationError] = {
+    TokenStatus.USED: RegistrationError.TOKEN_USED,
+    TokenStatus.EXPIRED: RegistrationError.TOKEN_EXPIRED,
+    TokenStatus.REVOKED: RegistrationError.TOKEN_REVOKED,
+}
+
+
+def token_status_now(
+    status: str, uses: int, max_uses: int, expires_at: datetime, now: datetime
+) -> TokenStatus:
+    """A token's status at read time: used up or past its expiry, an active one reads so even
+    before its flow recorded how it closed."""
+    if status == TokenStatus.ACTIVE and uses >= max_uses:
+        return TokenStatus.USED
+    if status == TokenStatus.ACTIVE and expires_at <= now:
+        return TokenStatus.EXPIRED
+    return TokenStatus(status)

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
     from core.tokens import domain_key, mask_email
     from models.email_verification import (
+        CLOSED,
         FLOW_ID_PREFIX,
         FLOW_KIND,
         ChangeEmailInput,
@@ -37,15 +38,12 @@ with workflow.unsafe.imports_passed_through():
         STEP_TIMEOUT,
         publish,
         publish_status,
+        refused,
         send_mail,
         start_flow,
     )
 
 PENDING = VerificationStatus.PENDING
-NOT_PENDING_ERRORS = {
-    VerificationStatus.EXPIRED: VerificationError.EXPIRED,
-    VerificationStatus.LOCKED: VerificationError.LOCKED,
-}
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
@@ -249,10 +247,7 @@ class EmailVerificationWorkflow:
 
     def _require_pending(self) -> None:
         if self._status != PENDING:
-            raise ApplicationError(
-                f"the verification is {self._status.value}",
-                type=NOT_PENDING_ERRORS.get(self._status, VerificationError.NOT_PENDING),
-            )
+            raise refused(CLOSED[self._status], f"the verification is {self._status.value}")
 
     def _require_resend_allowed(self) -> None:
         self._require_pending()

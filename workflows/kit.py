@@ -31,6 +31,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail import PERMANENT_MAIL_ERRORS
+    from models.errors import DomainError
     from workflows.search_attributes import (
         ACTIVATION_FLOW,
         ACTIVATION_PROBLEM,
@@ -171,6 +172,11 @@ def mail_not_sent(err: ActivityError, details: str) -> None:
 
 
 # -- updates ----------------------------------------------------------------------------------
+
+
+def refused(error: DomainError, message: str | None = None) -> ApplicationError:
+    """An update's refusal: a declared error (models/errors.py), whose type the API answers."""
+    return ApplicationError(message or error.message, type=error)
 
 
 class Turns:

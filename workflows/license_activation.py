@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from core.tokens import mask_email
     from models import email_verification as verification
     from models.license_activation import (
+        CLOSED,
         FLOW_KIND,
         WAITING_FOR_CUSTOMER,
         AcceptAgreementsInput,
@@ -56,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         Turns,
         publish,
         publish_status,
+        refused,
         run_step,
         send_mail,
         start_flow,
@@ -69,13 +71,6 @@ SIGNUP_PURPOSE = "activation"
 CONFIRMATION_DEADLINE = timedelta(days=1)
 # A provisioning step still failing after this long has failed for good: undo and report.
 PROVISION_DEADLINE = timedelta(hours=1)
-CLOSED_ERRORS = {
-    Status.ACTIVATED: (ActivationError.COMPLETED, "the licenses of this link are already active"),
-    Status.PROVISIONING: (ActivationError.COMPLETED, "the licenses are being activated"),
-    Status.EXPIRED: (ActivationError.EXPIRED, "the Activation Link has expired"),
-    Status.FAILED: (ActivationError.CLOSED, "the activation failed; contact support"),
-    Status.CANCELLED: (ActivationError.CLOSED, "the order was cancelled"),
-}
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
@@ -450,8 +445,7 @@ class LicenseActivationWorkflow:
 
     def _require_waiting(self) -> None:
         if self._status not in WAITING_FOR_CUSTOMER:
-            error, message = CLOSED_ERRORS[self._status]
-            raise ApplicationError(message, type=error)
+            raise refused(CLOSED[self._status])
 
     def _require_step(self, *steps: Status) -> None:
         self._require_waiting()

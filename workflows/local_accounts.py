@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.local_accounts import LocalAccountActivities
     from core.tokens import mask_email
     from models.local_accounts import (
+        CLOSED,
         FLOW_KIND,
         ActivateAccountInput,
         ActivateInput,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         link_known,
         publish,
         publish_status,
+        refused,
         run_step,
         send_mail,
         start_flow,
@@ -42,12 +44,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PENDING = InvitationStatus.PENDING
-CLOSED = {
-    InvitationStatus.ACTIVE: (LocalAccountError.ALREADY_ACTIVE, "the account is active already"),
-    InvitationStatus.LAPSED: (LocalAccountError.LAPSED, "the invitation has lapsed"),
-    InvitationStatus.CANCELLED: (LocalAccountError.CANCELLED, "the invitation was withdrawn"),
-    InvitationStatus.REFUSED: (LocalAccountError.CANCELLED, "the invitation was not made"),
-}
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
@@ -168,8 +164,7 @@ class LocalAccountActivationWorkflow:
         if status == PENDING and workflow.now() >= self._expires_at:  # due, timer or not
             status = InvitationStatus.LAPSED
         if status != PENDING:
-            error, message = CLOSED[status]
-            raise ApplicationError(message, type=error)
+            raise refused(CLOSED[status])
 
     def _knows(self, token_hash: str) -> bool:
         return any(hmac.compare_digest(token_hash, known) for known in self._link_hashes)

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.ownership_transfer import OwnershipTransferActivities
     from models.ownership_transfer import (
+        CLOSED,
         FLOW_KIND,
         CloseTransferInput,
         CompleteTransferInput,
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         link_known,
         publish,
         publish_status,
+        refused,
         run_step,
         send_mail,
         start_flow,
@@ -44,14 +46,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 PENDING = TransferStatus.PENDING
-CLOSED = {
-    TransferStatus.ACCEPTED: (TransferError.COMPLETED, "the ownership has been transferred"),
-    TransferStatus.DECLINED: (TransferError.DECLINED, "the transfer was declined"),
-    TransferStatus.CANCELLED: (TransferError.CANCELLED, "the transfer was cancelled"),
-    TransferStatus.EXPIRED: (TransferError.EXPIRED, "the transfer has expired"),
-    TransferStatus.FAILED: (TransferError.FAILED, "the transfer could not be completed"),
-    TransferStatus.REFUSED: (TransferError.FAILED, "the transfer was not made"),
-}
 OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 
@@ -192,8 +186,7 @@ class OwnershipTransferWorkflow:
         if status == PENDING and workflow.now() >= self._expires_at:  # due, timer or not
             status = TransferStatus.EXPIRED
         if status != PENDING:
-            error, message = CLOSED[status]
-            raise ApplicationError(message, type=error)
+            raise refused(CLOSED[status])
 
     async def _send_link(self, parties: TransferParties) -> None:
         self._sending = True

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.product_registration import ProductRegistrationActivities
     from models.product_registration import (
+        CLOSED,
         FLOW_KIND,
         CloseTokenInput,
         RecordTokenInput,
@@ -29,13 +30,14 @@ with workflow.unsafe.imports_passed_through():
         TokenStatus,
         flow_id_of,
     )
-    from workflows.kit import publish, publish_status, run_step, start_flow, wait_until_recorded
-
-CLOSED = {
-    TokenStatus.USED: (RegistrationError.TOKEN_USED, "the enrollment token has been used"),
-    TokenStatus.EXPIRED: (RegistrationError.TOKEN_EXPIRED, "the enrollment token has expired"),
-    TokenStatus.REVOKED: (RegistrationError.TOKEN_REVOKED, "the enrollment token was revoked"),
-}
+    from workflows.kit import (
+        publish,
+        publish_status,
+        refused,
+        run_step,
+        start_flow,
+        wait_until_recorded,
+    )
 
 
 # Concurrent repeats of one registration wait for the first instead of being refused as "used".
@@ -142,8 +144,7 @@ class ProductRegistrationWorkflow:
             elif self._uses + len(self._in_flight) >= self._input.max_uses:
                 closed_as = TokenStatus.USED
         if closed_as != TokenStatus.ACTIVE:
-            error, message = CLOSED[closed_as]
-            raise ApplicationError(message, type=error)
+            raise refused(CLOSED[closed_as])
 
     @workflow.update
     async def revoke(self) -> TokenState:

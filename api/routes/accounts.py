@@ -27,21 +27,22 @@ from api.deps import (
     SettingsDep,
     TemporalDep,
 )
-from api.errors import ApiError, ErrorCode, responses
+from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale, OneLine
-from api.flows import published_state, refusal
+from api.flows import act, published_state
 from api.links import link_target
 from api.mail_limit import require_mail_allowance
 from core.tokens import domain_key, hash_token
 from models.domain import Account, ProductInstance
 from models.local_accounts import (
+    CLOSED,
     FLOW_ID_PREFIX,
-    STATE_MEMO,
     ActivateInput,
     InvitationState,
     InvitationStatus,
     LocalAccountError,
     StartInvitationInput,
+    account_status_now,
     flow_id_of,
     flow_key_parts,
 )
@@ -49,27 +50,10 @@ from workflows.local_accounts import LocalAccountActivationWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
-FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
-    LocalAccountError.LIMIT_REACHED: (409, ErrorCode.LOCAL_ACCOUNT_LIMIT_REACHED),
-    LocalAccountError.ACCOUNT_EXISTS: (409, ErrorCode.LOCAL_ACCOUNT_EXISTS),
-    LocalAccountError.INSTANCE_NOT_FOUND: (404, ErrorCode.INSTANCE_NOT_FOUND),
-    LocalAccountError.TOKEN_INVALID: (400, ErrorCode.INVITATION_TOKEN_INVALID),
-    LocalAccountError.ALREADY_ACTIVE: (409, ErrorCode.LOCAL_ACCOUNT_ALREADY_ACTIVE),
-    LocalAccountError.LAPSED: (410, ErrorCode.INVITATION_LAPSED),
-    LocalAccountError.CANCELLED: (410, ErrorCode.INVITATION_CANCELLED),
-    LocalAccountError.NOT_RECORDED: (503, ErrorCode.INVITATION_NOT_RECORDED),
-}
-# Why a closed invitation refuses its link, by how it ended.
-CLOSED_ERRORS = {
-    InvitationStatus.ACTIVE: LocalAccountError.ALREADY_ACTIVE,
-    InvitationStatus.LAPSED: LocalAccountError.LAPSED,
-    InvitationStatus.CANCELLED: LocalAccountError.CANCELLED,
-}
-INVALID_LINK = "the invitation link is not valid"
-IMMUTABLE = (
-    "the primary account cannot be edited, disabled or deleted; transfer the ownership instead"
-)
+Error = LocalAccountError
 Handle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
+LINK_ERRORS = (*BAD_BODY, Error.TOKEN_INVALID, Error.ALREADY_ACTIVE, Error.LAPSED, Error.CANCELLED)
+OWNER_ERRORS = (*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND, ApiProblem.NOT_PRIMARY_ACCOUNT)
 
 
 class LocalAccountCreate(BaseModel):
@@ -142,27 +126,11 @@ class AccountUpdate(BaseModel):
 
 
 def status_now(account: Account) -> str:
-    """Correct at read time, even before the invitation's flow has recorded its lapse."""
-    expires = account.invitation_expires_at
-    if account.status == "pending" and expires is not None and expires <= datetime.now(UTC):
-        return "lapsed"
-    return account.status
+    return account_status_now(account.status, account.invitation_expires_at, datetime.now(UTC))
 
 
 def invitation_flow_id(secret_key: str, business_id: str, instance_id: str, email: str) -> str:
     return flow_id_of(domain_key(secret_key, *flow_key_parts(business_id, instance_id, email)))
-
-
-async def _closed_invitation(handle: Handle) -> ApiError:
-    """Why a link whose flow no longer runs is refused (from what the flow published)."""
-    published = await published_state(handle, STATE_MEMO)
-    if published is None:
-        return ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
-    error = CLOSED_ERRORS.get(InvitationStatus(published["status"]))
-    if error is None:
-        return ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
-    http_status, code = FLOW_ERRORS[error]
-    return ApiError(http_status, code, f"the invitation is {published['status']}")
 
 
 async def _link_handle(client: Client, session: AsyncSession, token: str) -> Handle | None:
@@ -180,7 +148,7 @@ async def invitation_status(
 ) -> InvitationStatus | None:
     """The status of the invitation a link belongs to (None: not a link of ours); reads only."""
     handle = await _link_handle(client, session, token)
-    published = await published_state(handle, STATE_MEMO) if handle else None
+    published = await published_state(handle) if handle else None
     return None if published is None else InvitationStatus(published["status"])
 
 
@@ -190,32 +158,30 @@ async def activate_with_token(
     """The link's action (used by the API and by the page the link opens)."""
     handle = await _link_handle(client, session, token)
     if handle is None:
-        raise ApiError(400, ErrorCode.INVITATION_TOKEN_INVALID, INVALID_LINK)
-    try:
-        state = await handle.execute_update(
-            LocalAccountActivationWorkflow.activate, ActivateInput(hash_token(token))
-        )
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err, FLOW_ERRORS) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise await _closed_invitation(handle) from None
+        raise ApiError(Error.TOKEN_INVALID)
+    update = LocalAccountActivationWorkflow.activate
+    state = await act(
+        handle,
+        update,
+        ActivateInput(hash_token(token)),
+        closed=CLOSED,
+        not_found=Error.TOKEN_INVALID,
+    )
     return InvitationPublic.model_validate(state, from_attributes=True)
 
 
 async def _account(session: AsyncSession, business_id: str, account_id: str) -> Account:
     account = await session.get(Account, account_id)
     if account is None or account.business_id != business_id:
-        raise ApiError(404, ErrorCode.ACCOUNT_NOT_FOUND, "no such account in this Business")
+        raise ApiError(Error.ACCOUNT_NOT_FOUND)
     return account
 
 
 def _require_changeable(account: Account) -> None:
     if account.kind == "primary":
-        raise ApiError(409, ErrorCode.PRIMARY_ACCOUNT_IMMUTABLE, IMMUTABLE)
+        raise ApiError(Error.PRIMARY_IMMUTABLE)
     if status_now(account) in ("lapsed", "removed"):
-        raise ApiError(409, ErrorCode.ACCOUNT_CLOSED, f"the account is {status_now(account)}")
+        raise ApiError(Error.ACCOUNT_CLOSED, f"the account is {status_now(account)}")
 
 
 async def _conditional_update(session: AsyncSession, account: Account, **values: Any) -> Account:
@@ -235,7 +201,7 @@ async def _conditional_update(session: AsyncSession, account: Account, **values:
     await session.refresh(account)
     if getattr(result, "rowcount", 1) == 0:
         _require_changeable(account)
-        raise ApiError(409, ErrorCode.ACCOUNT_CLOSED, "the account changed meanwhile; read it")
+        raise ApiError(Error.ACCOUNT_CLOSED, "the account changed meanwhile; read it")
     return account
 
 
@@ -243,7 +209,15 @@ async def _conditional_update(session: AsyncSession, account: Account, **values:
     "/businesses/{business_id}/local-accounts",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409, 422, 429, 503),
+    responses=responses(
+        *OWNER_ERRORS,
+        *BAD_BODY,
+        Error.INSTANCE_NOT_FOUND,
+        Error.LIMIT_REACHED,
+        Error.ACCOUNT_EXISTS,
+        Error.NOT_RECORDED,
+        ApiProblem.MAIL_RATE_LIMITED,
+    ),
 )
 async def invite_local_account(
     business_id: BusinessId,
@@ -257,7 +231,7 @@ async def invite_local_account(
     7 days. Repeating the request for a pending invitation returns it."""
     instance = await session.get(ProductInstance, body.instance_id)
     if instance is None or instance.business_id != business_id:
-        raise ApiError(404, ErrorCode.INSTANCE_NOT_FOUND, "no such product instance")
+        raise ApiError(Error.INSTANCE_NOT_FOUND)
     await require_mail_allowance(session, settings, body.email)
     input = StartInvitationInput(
         account_id=str(uuid.uuid4()),
@@ -274,11 +248,11 @@ async def invite_local_account(
     try:
         state = await start(client, input, flow_id=flow_id, task_queue=settings.temporal_task_queue)
     except WorkflowUpdateFailedError as err:
-        raise refusal(err, FLOW_ERRORS) from None
+        raise refusal(err) from None
     return InvitationPublic.model_validate(state, from_attributes=True)
 
 
-@router.post("/local-accounts/activate", responses=responses(400, 409, 410, 422, 503))
+@router.post("/local-accounts/activate", responses=responses(*LINK_ERRORS))
 async def activate_local_account(
     body: ActivationCreate, client: TemporalDep, session: SessionDep
 ) -> InvitationPublic:
@@ -289,7 +263,7 @@ async def activate_local_account(
 @router.get(
     "/businesses/{business_id}/accounts",
     dependencies=[ApiKey, KnownBusiness],
-    responses=responses(401, 404),
+    responses=responses(*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND),
 )
 async def list_accounts(business_id: BusinessId, session: SessionDep) -> list[AccountPublic]:
     """The primary account first, then the local accounts (with their status and instance)."""
@@ -304,7 +278,14 @@ async def list_accounts(business_id: BusinessId, session: SessionDep) -> list[Ac
 @router.patch(
     "/businesses/{business_id}/accounts/{account_id}",
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409, 422),
+    responses=responses(
+        *OWNER_ERRORS,
+        *BAD_BODY,
+        Error.ACCOUNT_NOT_FOUND,
+        Error.PRIMARY_IMMUTABLE,
+        Error.ACCOUNT_PENDING,
+        Error.ACCOUNT_CLOSED,
+    ),
 )
 async def update_account(
     business_id: BusinessId,
@@ -317,7 +298,7 @@ async def update_account(
     account = await _account(session, business_id, account_id)
     _require_changeable(account)
     if body.status is not None and account.status == "pending":
-        raise ApiError(409, ErrorCode.ACCOUNT_PENDING, "a pending account is activated by its user")
+        raise ApiError(Error.ACCOUNT_PENDING)
     values = body.model_dump(exclude_none=True)
     return AccountPublic.of(await _conditional_update(session, account, **values))
 
@@ -325,7 +306,9 @@ async def update_account(
 @router.delete(
     "/businesses/{business_id}/accounts/{account_id}",
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409, 503),
+    responses=responses(
+        *OWNER_ERRORS, Error.ACCOUNT_NOT_FOUND, Error.PRIMARY_IMMUTABLE, Error.ACCOUNT_CLOSED
+    ),
 )
 async def remove_account(
     business_id: BusinessId,
@@ -338,7 +321,7 @@ async def remove_account(
     """Remove a local account (its place is free again); a pending invitation is withdrawn."""
     account = await _account(session, business_id, account_id)
     if account.kind == "primary":
-        raise ApiError(409, ErrorCode.PRIMARY_ACCOUNT_IMMUTABLE, IMMUTABLE)
+        raise ApiError(Error.PRIMARY_IMMUTABLE)
     if status_now(account) in ("lapsed", "removed"):
         return AccountPublic.of(account)  # gone already: removing is idempotent
     if account.status == "pending" and account.instance_id is not None:
@@ -349,7 +332,7 @@ async def remove_account(
         try:
             await handle.execute_update(LocalAccountActivationWorkflow.cancel)
         except WorkflowUpdateFailedError as err:
-            raise refusal(err, FLOW_ERRORS) from None
+            raise refusal(err) from None
         except RPCError as err:
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise

@@ -9,11 +9,14 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from api.deps import ApiKey, SessionDep, require_business
-from api.errors import responses
+from api.errors import NEEDS_KEY, ApiProblem, responses
 from api.fields import BusinessId
 from models.domain import Account, CreditLedgerEntry, License, Order, ProductInstance
 
 router = APIRouter(prefix="/v1/businesses", tags=["businesses"], dependencies=[ApiKey])
+
+
+READ_ERRORS = responses(*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND)
 
 
 class AccountSummary(BaseModel):
@@ -67,7 +70,7 @@ class InstancePublic(BaseModel):
     created_at: datetime
 
 
-@router.get("/{business_id}", responses=responses(401, 404))
+@router.get("/{business_id}", responses=READ_ERRORS)
 async def get_business(business_id: BusinessId, session: SessionDep) -> BusinessPublic:
     """The Business, its primary account, its active licenses and its credit balance."""
     business = await require_business(business_id, session)
@@ -97,7 +100,7 @@ async def get_business(business_id: BusinessId, session: SessionDep) -> Business
     )
 
 
-@router.get("/{business_id}/instances", responses=responses(401, 404))
+@router.get("/{business_id}/instances", responses=READ_ERRORS)
 async def list_instances(business_id: BusinessId, session: SessionDep) -> list[InstancePublic]:
     """The Business's product instances, oldest first, with the add-ons assigned to each."""
     await require_business(business_id, session)

@@ -12,24 +12,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import (
-    Client,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
-from temporalio.exceptions import ApplicationError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ApiKey, SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError, ErrorCode, responses
+from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import Locale
-from api.flows import published_state
+from api.flows import act, closed_error, read_state
 from api.links import link_target
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
 from models.email_verification import (
+    CLOSED,
     FLOW_ID_PREFIX,
-    STATE_MEMO,
     ChangeEmailInput,
     ConfirmInput,
     StartVerificationInput,
@@ -43,17 +38,8 @@ from workflows.email_verification import EmailVerificationWorkflow, flow_id_for,
 router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])
 
 FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")
-
-# What each business failure of the workflow means over HTTP.
-FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
-    VerificationError.NOT_PENDING: (409, ErrorCode.VERIFICATION_NOT_PENDING),
-    VerificationError.EXPIRED: (410, ErrorCode.VERIFICATION_EXPIRED),
-    VerificationError.LOCKED: (423, ErrorCode.VERIFICATION_LOCKED),
-    VerificationError.RESEND_COOLDOWN: (429, ErrorCode.RESEND_COOLDOWN),
-    VerificationError.RESEND_LIMIT: (409, ErrorCode.RESEND_LIMIT_REACHED),
-    VerificationError.TOKEN_INVALID: (400, ErrorCode.TOKEN_INVALID),
-    VerificationError.LINK_NOT_READY: (503, ErrorCode.LINK_NOT_READY),
-}
+Error = VerificationError
+ACTION_ERRORS = (*NEEDS_KEY, Error.NOT_FOUND, Error.NOT_PENDING, Error.EXPIRED, Error.LOCKED)
 
 
 class EmailVerificationCreate(BaseModel):
@@ -103,55 +89,17 @@ Handle = WorkflowHandle[EmailVerificationWorkflow, VerificationState]
 
 def _handle(client: Client, flow_id: str) -> Handle:
     if not FLOW_ID_PATTERN.match(flow_id):
-        raise ApiError(404, ErrorCode.VERIFICATION_NOT_FOUND, "no such email verification")
+        raise ApiError(Error.NOT_FOUND)
     return client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
-
-
-def _flow_error(cause: ApplicationError) -> ApiError:
-    http_status, code = FLOW_ERRORS[cause.type or ""]
-    headers = None
-    if cause.type == VerificationError.RESEND_COOLDOWN and cause.details:
-        headers = {"Retry-After": str(cause.details[0])}
-    elif cause.type == VerificationError.LINK_NOT_READY:
-        headers = {"Retry-After": "5"}
-    return ApiError(http_status, code, cause.message, headers=headers)
-
-
-def _business_failure(err: WorkflowUpdateFailedError) -> ApplicationError:
-    cause = err.cause
-    if isinstance(cause, ApplicationError) and cause.type in FLOW_ERRORS:
-        return cause
-    raise err
-
-
-def _status_error(state: EmailVerificationPublic) -> ApiError:
-    """Why a flow that is no longer pending refuses an action."""
-    if state.status == VerificationStatus.EXPIRED:
-        return ApiError(410, ErrorCode.VERIFICATION_EXPIRED, "the verification has expired")
-    if state.status == VerificationStatus.LOCKED:
-        return ApiError(423, ErrorCode.VERIFICATION_LOCKED, "the verification is locked")
-    return ApiError(
-        409, ErrorCode.VERIFICATION_NOT_PENDING, f"the verification is {state.status.value}"
-    )
 
 
 async def _final_state(handle: Handle) -> EmailVerificationPublic:
     """The state the flow published in its memo: read from the server, running or finished."""
-    published = await published_state(handle, STATE_MEMO)
-    if published is None:
-        raise ApiError(404, ErrorCode.VERIFICATION_NOT_FOUND, "no such email verification")
-    return EmailVerificationPublic.model_validate(published)
+    return EmailVerificationPublic.model_validate(await read_state(handle, Error.NOT_FOUND))
 
 
 async def _update(handle: Handle, update: Any, *args: Any) -> EmailVerificationPublic:
-    try:
-        state: VerificationState = await handle.execute_update(update, *args)
-    except WorkflowUpdateFailedError as err:
-        raise _flow_error(_business_failure(err)) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise _status_error(await _final_state(handle)) from None
+    state = await act(handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND)
     return EmailVerificationPublic.of(state)
 
 
@@ -172,7 +120,7 @@ def start_input(settings: Settings, body: EmailVerificationCreate) -> StartVerif
     "",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 413, 422, 429),
+    responses=responses(*NEEDS_KEY, *BAD_BODY, ApiProblem.MAIL_RATE_LIMITED),
 )
 async def start_email_verification(
     body: EmailVerificationCreate, settings: SettingsDep, session: SessionDep, client: TemporalDep
@@ -180,9 +128,7 @@ async def start_email_verification(
     """Email a single-use link; a repeated start for a pending address and purpose returns it."""
     if body.purpose not in settings.verification_purposes:
         raise ApiError(
-            422,
-            ErrorCode.INVALID_REQUEST,
-            "the request is not valid",
+            ApiProblem.INVALID_REQUEST,
             details=[{"loc": ["body", "purpose"], "msg": "not a configured purpose"}],
         )
     await require_mail_allowance(session, settings, body.email)
@@ -195,7 +141,7 @@ async def start_email_verification(
     return EmailVerificationPublic.of(state)
 
 
-@router.get("/{flow_id}", dependencies=[ApiKey], responses=responses(401, 404))
+@router.get("/{flow_id}", dependencies=[ApiKey], responses=responses(*NEEDS_KEY, Error.NOT_FOUND))
 async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> EmailVerificationPublic:
     """The verification's live status."""
     return await _final_state(_handle(client, flow_id))
@@ -205,7 +151,9 @@ async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> EmailV
     "/{flow_id}/resend",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 404, 409, 410, 423, 429),
+    responses=responses(
+        *ACTION_ERRORS, Error.RESEND_COOLDOWN, Error.RESEND_LIMIT, ApiProblem.MAIL_RATE_LIMITED
+    ),
 )
 async def resend_email_verification(
     flow_id: FlowId, settings: SettingsDep, session: SessionDep, client: TemporalDep
@@ -220,7 +168,13 @@ async def resend_email_verification(
     "/{flow_id}/email",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 404, 409, 410, 422, 423, 429),
+    responses=responses(
+        *ACTION_ERRORS,
+        *BAD_BODY,
+        Error.RESEND_COOLDOWN,
+        Error.RESEND_LIMIT,
+        ApiProblem.MAIL_RATE_LIMITED,
+    ),
 )
 async def change_email_verification_address(
     flow_id: FlowId,
@@ -238,7 +192,7 @@ async def change_email_verification_address(
     )
 
 
-@router.delete("/{flow_id}", dependencies=[ApiKey], responses=responses(401, 404, 409, 410, 423))
+@router.delete("/{flow_id}", dependencies=[ApiKey], responses=responses(*ACTION_ERRORS))
 async def cancel_email_verification(
     flow_id: FlowId, client: TemporalDep
 ) -> EmailVerificationPublic:
@@ -246,7 +200,12 @@ async def cancel_email_verification(
     return await _update(_handle(client, flow_id), EmailVerificationWorkflow.cancel)
 
 
-@router.post("/confirm", responses=responses(400, 410, 422, 423, 503))
+@router.post(
+    "/confirm",
+    responses=responses(
+        *BAD_BODY, Error.TOKEN_INVALID, Error.EXPIRED, Error.LOCKED, Error.LINK_NOT_READY
+    ),
+)
 async def confirm_email_verification(
     body: TokenBody, client: TemporalDep, session: SessionDep
 ) -> ConfirmResult:
@@ -255,14 +214,11 @@ async def confirm_email_verification(
     return ConfirmResult(id=state.id, status=state.status)
 
 
-INVALID_TOKEN = "the link is not valid (used, replaced, cancelled or mistyped)"
-
-
 async def handle_for_token(client: Client, session: AsyncSession, token: str) -> tuple[Handle, str]:
     """The flow run the link was mailed for (never another run of the same flow)."""
     target = await link_target(session, token, FLOW_ID_PREFIX)
     if target is None:
-        raise ApiError(400, ErrorCode.TOKEN_INVALID, INVALID_TOKEN)
+        raise ApiError(Error.TOKEN_INVALID)
     handle = client.get_workflow_handle_for(
         EmailVerificationWorkflow.run, target.flow_id, run_id=target.run_id
     )
@@ -278,7 +234,7 @@ async def inspect_token(
         check = await handle.query(EmailVerificationWorkflow.check_token, ConfirmInput(token_hash))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(400, ErrorCode.TOKEN_INVALID, INVALID_TOKEN) from None
+            raise ApiError(Error.TOKEN_INVALID) from None
         raise
     return check, await _final_state(handle)
 
@@ -292,13 +248,9 @@ async def confirm_token(
             await handle.execute_update(EmailVerificationWorkflow.confirm, ConfirmInput(token_hash))
         )
     except WorkflowUpdateFailedError as err:
-        cause = _business_failure(err)
-        if cause.type in (
-            VerificationError.TOKEN_INVALID,
-            VerificationError.LOCKED,
-            VerificationError.LINK_NOT_READY,
-        ):
-            raise _flow_error(cause) from None
+        answer = refusal(err)
+        if answer.code in (Error.TOKEN_INVALID, Error.LOCKED, Error.LINK_NOT_READY):
+            raise answer from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
@@ -307,5 +259,5 @@ async def confirm_token(
     if check == TokenCheck.USED:
         return state
     if state.status in (VerificationStatus.EXPIRED, VerificationStatus.LOCKED):
-        raise _status_error(state)
-    raise ApiError(400, ErrorCode.TOKEN_INVALID, INVALID_TOKEN)
+        raise closed_error(state.model_dump(), CLOSED)
+    raise ApiError(Error.TOKEN_INVALID)

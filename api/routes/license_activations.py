@@ -15,13 +15,12 @@ from fastapi import APIRouter, Path, Request, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError, ErrorCode, responses
+from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import Locale, OneLine
-from api.flows import published_state
+from api.flows import act, read_state
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
 from core.text import email_key
@@ -30,7 +29,7 @@ from models import email_verification as verification
 from models.catalog import Catalog
 from models.domain import Account, ActivationCode, Order
 from models.license_activation import (
-    STATE_MEMO,
+    CLOSED,
     AcceptAgreementsInput,
     ActivationError,
     ActivationStatus,
@@ -47,35 +46,8 @@ from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkfl
 
 router = APIRouter(prefix="/v1", tags=["license activation"])
 
-# What each business failure of the workflow means over HTTP.
-FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
-    ActivationError.COMPLETED: (409, ErrorCode.ACTIVATION_COMPLETED),
-    ActivationError.EXPIRED: (410, ErrorCode.ACTIVATION_EXPIRED),
-    ActivationError.CLOSED: (409, ErrorCode.ACTIVATION_CLOSED),
-    ActivationError.WRONG_STEP: (409, ErrorCode.ACTIVATION_WRONG_STEP),
-    ActivationError.ACCOUNT_NOT_FOUND: (404, ErrorCode.ACCOUNT_NOT_FOUND),
-    ActivationError.ACCOUNT_EXISTS: (409, ErrorCode.ACCOUNT_EXISTS),
-    ActivationError.NO_INSTANCE_FOR_ADDON: (409, ErrorCode.NO_INSTANCE_FOR_ADDON),
-    ActivationError.AGREEMENTS_INVALID: (422, ErrorCode.AGREEMENTS_INVALID),
-    ActivationError.INSTANCE_CHOICE_INVALID: (422, ErrorCode.INSTANCE_CHOICE_INVALID),
-    ActivationError.ORDER_NOT_RECORDED: (503, ErrorCode.ORDER_NOT_RECORDED),
-}
-# A flow that has ended refuses every action; how, depends on how it ended.
-CLOSED: dict[str, tuple[int, ErrorCode, str]] = {
-    ActivationStatus.ACTIVATED: (
-        409,
-        ErrorCode.ACTIVATION_COMPLETED,
-        "the licenses of this link are already active",
-    ),
-    ActivationStatus.EXPIRED: (
-        410,
-        ErrorCode.ACTIVATION_EXPIRED,
-        "the Activation Link has expired",
-    ),
-    ActivationStatus.FAILED: (409, ErrorCode.ACTIVATION_CLOSED, "the activation failed"),
-    ActivationStatus.CANCELLED: (409, ErrorCode.ACTIVATION_CLOSED, "the order was cancelled"),
-}
-NOT_FOUND = "no activation for this code (mistyped, or from another system)"
+Error = ActivationError
+LINK_ERRORS = (Error.NOT_FOUND, Error.COMPLETED, Error.EXPIRED, Error.CLOSED, Error.WRONG_STEP)
 
 
 # -- request bodies ----------------------------------------------------------------------------
@@ -246,7 +218,7 @@ def order_input(
             )
         )
     if problems:
-        raise ApiError(422, ErrorCode.INVALID_ORDER, "the order is not valid", details=problems)
+        raise ApiError(Error.INVALID_ORDER, details=problems)
     required = catalog.required_agreements(item.product_code for item in items)
     return StartActivationInput(
         order_id=order_id,
@@ -275,50 +247,26 @@ def _handle(client: Client, order_id: str) -> Handle:
     return client.get_workflow_handle_for(LicenseActivationWorkflow.run, flow_id_of(order_id))
 
 
-async def _read(handle: Handle, not_found: ApiError) -> ActivationPublic:
-    published = await published_state(handle, STATE_MEMO)
-    if published is None:
-        raise not_found
-    return ActivationPublic.model_validate(published)
-
-
-def _flow_error(err: WorkflowUpdateFailedError) -> ApiError:
-    cause = err.cause
-    if not isinstance(cause, ApplicationError) or cause.type not in FLOW_ERRORS:
-        raise err
-    http_status, code = FLOW_ERRORS[cause.type]
-    details = None
-    if cause.type == ActivationError.AGREEMENTS_INVALID and cause.details:
-        details = list(cause.details[0])
-    headers = {"Retry-After": "5"} if http_status == 503 else None
-    return ApiError(http_status, code, cause.message, headers=headers, details=details)
-
-
-def _closed_error(state: ActivationPublic) -> ApiError:
-    http_status, code, message = CLOSED.get(
-        state.status, (409, ErrorCode.ACTIVATION_CLOSED, f"the activation is {state.status}")
-    )
-    return ApiError(http_status, code, message)
+async def _read(handle: Handle, not_found: ActivationError) -> ActivationPublic:
+    return ActivationPublic.model_validate(await read_state(handle, not_found))
 
 
 async def _update(handle: Handle, update: Any, *args: Any) -> ActivationPublic:
-    try:
-        return ActivationPublic.of(await handle.execute_update(update, *args))
-    except WorkflowUpdateFailedError as err:
-        raise _flow_error(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-    # The flow has ended: say how.
-    state = await _read(handle, ApiError(404, ErrorCode.ACTIVATION_NOT_FOUND, NOT_FOUND))
-    raise _closed_error(state)
+    state = await act(handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND)
+    return ActivationPublic.of(state)
 
 
 @router.post(
     "/orders",
     status_code=status.HTTP_201_CREATED,
     dependencies=[ApiKey],
-    responses=responses(401, 413, 422, 429, 503),
+    responses=responses(
+        *NEEDS_KEY,
+        *BAD_BODY,
+        Error.INVALID_ORDER,
+        Error.REFERENCE_CONFLICT,
+        ApiProblem.MAIL_RATE_LIMITED,
+    ),
 )
 async def create_order(
     body: OrderCreate,
@@ -337,20 +285,16 @@ async def create_order(
     try:
         state = await start(client, input, task_queue=settings.temporal_task_queue)
     except WorkflowUpdateFailedError as err:
-        raise _flow_error(err) from None
+        raise refusal(err) from None
     except WorkflowAlreadyStartedError:  # the order's flow has already ended
         existing = await _read(
             _handle(client, input.order_id),
-            ApiError(404, ErrorCode.ORDER_NOT_FOUND, "no such order"),
+            Error.ORDER_NOT_FOUND,
         )
     else:
         existing = ActivationPublic.of(state)
     if _terms(existing) != _terms(input):
-        raise ApiError(
-            409,
-            ErrorCode.ORDER_REFERENCE_CONFLICT,
-            "an order with this reference exists with different terms",
-        )
+        raise ApiError(Error.REFERENCE_CONFLICT)
     return existing
 
 
@@ -363,15 +307,19 @@ def _terms(order: ActivationPublic | StartActivationInput) -> tuple[object, ...]
 OrderId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The order's id")]
 
 
-@router.get("/orders/{order_id}", dependencies=[ApiKey], responses=responses(401, 404))
+@router.get(
+    "/orders/{order_id}",
+    dependencies=[ApiKey],
+    responses=responses(*NEEDS_KEY, Error.ORDER_NOT_FOUND),
+)
 async def get_order(order_id: OrderId, client: TemporalDep) -> ActivationPublic:
     """The order's activation, as it stands."""
-    return await _read(
-        _handle(client, order_id), ApiError(404, ErrorCode.ORDER_NOT_FOUND, "no such order")
-    )
+    return await _read(_handle(client, order_id), Error.ORDER_NOT_FOUND)
 
 
-@router.delete("/orders/{order_id}", dependencies=[ApiKey], responses=responses(401, 404, 409, 410))
+@router.delete(
+    "/orders/{order_id}", dependencies=[ApiKey], responses=responses(*NEEDS_KEY, *LINK_ERRORS)
+)
 async def cancel_order(order_id: OrderId, client: TemporalDep) -> ActivationPublic:
     """Withdraw a pending order: its Activation Links stop working."""
     return await _update(_handle(client, order_id), LicenseActivationWorkflow.cancel)
@@ -385,30 +333,32 @@ Code = Annotated[str, Path(max_length=200, description="The code from the Activa
 async def _order_of(session: SessionDep, code: str) -> str:
     parts = split_token(code)
     if parts is None or not is_domain_key(parts[0]):
-        raise ApiError(404, ErrorCode.ACTIVATION_NOT_FOUND, NOT_FOUND)
+        raise ApiError(Error.NOT_FOUND)
     order_id = await session.scalar(
         select(ActivationCode.order_id).where(ActivationCode.code_hash == hash_token(code))
     )
     if order_id is None:
-        raise ApiError(404, ErrorCode.ACTIVATION_NOT_FOUND, NOT_FOUND)
+        raise ApiError(Error.NOT_FOUND)
     return order_id
 
 
-@router.get("/activations/{code}", responses=responses(404, 410))
+@router.get("/activations/{code}", responses=responses(Error.NOT_FOUND, Error.EXPIRED))
 async def get_activation(code: Code, session: SessionDep, client: TemporalDep) -> ActivationPublic:
     """What the link activates (company, items, agreements) and the step it is at. Reading it
     changes nothing."""
     handle = _handle(client, await _order_of(session, code))
-    state = await _read(handle, ApiError(404, ErrorCode.ACTIVATION_NOT_FOUND, NOT_FOUND))
+    state = await _read(handle, Error.NOT_FOUND)
     if state.status == ActivationStatus.EXPIRED:
-        raise _closed_error(state)
+        raise ApiError(Error.EXPIRED)
     return state
 
 
 @router.post(
     "/activations/{code}/sign-in",
     dependencies=[ApiKey],
-    responses=responses(401, 404, 409, 410, 422),
+    responses=responses(
+        *NEEDS_KEY, *BAD_BODY, *LINK_ERRORS, Error.ACCOUNT_NOT_FOUND, Error.NO_INSTANCE_FOR_ADDON
+    ),
 )
 async def sign_in(
     code: Code, body: SignInBody, session: SessionDep, client: TemporalDep
@@ -421,7 +371,13 @@ async def sign_in(
 @router.post(
     "/activations/{code}/account",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(404, 409, 410, 422, 429),
+    responses=responses(
+        *BAD_BODY,
+        *LINK_ERRORS,
+        Error.ACCOUNT_EXISTS,
+        Error.NO_INSTANCE_FOR_ADDON,
+        ApiProblem.MAIL_RATE_LIMITED,
+    ),
 )
 async def create_account(
     code: Code,
@@ -439,11 +395,7 @@ async def create_account(
         )
     )
     if owner is not None:
-        raise ApiError(
-            409,
-            ErrorCode.ACCOUNT_EXISTS,
-            "this email address already has a primary account; sign in with it instead",
-        )
+        raise ApiError(Error.ACCOUNT_EXISTS)
     await require_mail_allowance(session, settings, body.email)
     # Keyed by order and address, so the child's links route back to it (never the address).
     key = domain_key(
@@ -456,7 +408,10 @@ async def create_account(
     )
 
 
-@router.post("/activations/{code}/agreements", responses=responses(404, 409, 410, 422))
+@router.post(
+    "/activations/{code}/agreements",
+    responses=responses(*BAD_BODY, *LINK_ERRORS, Error.AGREEMENTS_INVALID),
+)
 async def accept_agreements(
     code: Code, body: AgreementsBody, request: Request, session: SessionDep, client: TemporalDep
 ) -> ActivationPublic:
@@ -472,7 +427,10 @@ async def accept_agreements(
     )
 
 
-@router.post("/activations/{code}/instance", responses=responses(404, 409, 410, 422))
+@router.post(
+    "/activations/{code}/instance",
+    responses=responses(*BAD_BODY, *LINK_ERRORS, Error.INSTANCE_CHOICE_INVALID),
+)
 async def choose_instance(
     code: Code, body: InstanceChoiceBody, session: SessionDep, client: TemporalDep
 ) -> ActivationPublic:

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.ownership_transfer import transfer_problem
 from api.deps import (
     ActingPrimary,
     ApiKey,
@@ -26,14 +25,15 @@ from api.deps import (
     SettingsDep,
     TemporalDep,
 )
-from api.errors import ApiError, ErrorCode, responses
+from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import KEY_PATTERN, UUID_PATTERN, BusinessId
-from api.flows import refusal
 from api.links import link_target
 from api.mail_limit import require_mail_allowance
 from core.tokens import random_key
 from models.domain import Account, OwnershipTransfer
+from models.ownership_rules import transfer_problem
 from models.ownership_transfer import (
+    CLOSED,
     FLOW_ID_PREFIX,
     DecisionInput,
     StartTransferInput,
@@ -41,33 +41,14 @@ from models.ownership_transfer import (
     TransferState,
     TransferStatus,
     flow_id_of,
+    transfer_status_now,
 )
 from workflows.ownership_transfer import OwnershipTransferWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["ownership transfer"])
 
-FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
-    TransferError.PENDING_EXISTS: (409, ErrorCode.OWNERSHIP_TRANSFER_PENDING),
-    TransferError.TARGET_NOT_FOUND: (404, ErrorCode.TRANSFER_TARGET_NOT_FOUND),
-    TransferError.TARGET_NOT_ELIGIBLE: (409, ErrorCode.TRANSFER_TARGET_NOT_ELIGIBLE),
-    TransferError.NOT_PRIMARY: (403, ErrorCode.NOT_PRIMARY_ACCOUNT),
-    TransferError.TOKEN_INVALID: (400, ErrorCode.TRANSFER_TOKEN_INVALID),
-    TransferError.COMPLETED: (409, ErrorCode.OWNERSHIP_TRANSFER_COMPLETED),
-    TransferError.DECLINED: (409, ErrorCode.OWNERSHIP_TRANSFER_DECLINED),
-    TransferError.CANCELLED: (410, ErrorCode.OWNERSHIP_TRANSFER_CANCELLED),
-    TransferError.EXPIRED: (410, ErrorCode.OWNERSHIP_TRANSFER_EXPIRED),
-    TransferError.FAILED: (409, ErrorCode.OWNERSHIP_TRANSFER_FAILED),
-    TransferError.NOT_RECORDED: (503, ErrorCode.OWNERSHIP_TRANSFER_NOT_RECORDED),
-}
-# Why a transfer whose flow has ended refuses an action, by how it ended.
-CLOSED_ERRORS = {
-    TransferStatus.ACCEPTED: TransferError.COMPLETED,
-    TransferStatus.DECLINED: TransferError.DECLINED,
-    TransferStatus.CANCELLED: TransferError.CANCELLED,
-    TransferStatus.EXPIRED: TransferError.EXPIRED,
-    TransferStatus.FAILED: TransferError.FAILED,
-}
-INVALID_LINK = "the transfer link is not valid"
+Error = TransferError
+LINK_ERRORS = (*BAD_BODY, Error.TOKEN_INVALID, *set(CLOSED.values()))
 TransferId = Annotated[str, Path(pattern=KEY_PATTERN, description="The transfer's id")]
 
 
@@ -123,18 +104,7 @@ class DecisionCreate(BaseModel):
 
 
 def status_now(row: OwnershipTransfer) -> TransferStatus:
-    """Correct at read time, even before the flow has recorded the expiry."""
-    if row.status == TransferStatus.PENDING and row.expires_at <= datetime.now(UTC):
-        return TransferStatus.EXPIRED
-    if row.status == "abandoned":  # its flow was ended by an operator
-        return TransferStatus.CANCELLED
-    return TransferStatus(row.status)
-
-
-def _closed_error(transfer: TransferStatus) -> ApiError:
-    error = CLOSED_ERRORS.get(transfer, TransferError.FAILED)
-    http_status, code = FLOW_ERRORS[error]
-    return ApiError(http_status, code, f"the transfer is {transfer.value}")
+    return transfer_status_now(row.status, row.expires_at, datetime.now(UTC))
 
 
 async def _row(session: AsyncSession, transfer_id: str) -> OwnershipTransfer | None:
@@ -156,21 +126,21 @@ async def decide_with_token(
     """The link's action, accept or decline (used by the API and by the page it opens)."""
     target = await link_target(session, token, FLOW_ID_PREFIX)
     if target is None:
-        raise ApiError(400, ErrorCode.TRANSFER_TOKEN_INVALID, INVALID_LINK)
+        raise ApiError(Error.TOKEN_INVALID)
     handle = client.get_workflow_handle_for(
         OwnershipTransferWorkflow.run, target.flow_id, run_id=target.run_id
     )
     try:
         state = await handle.execute_update(decision, DecisionInput(target.token_hash))
     except WorkflowUpdateFailedError as err:
-        raise refusal(err, FLOW_ERRORS) from None
+        raise refusal(err) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
         row = await _row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
         if row is None:
-            raise ApiError(400, ErrorCode.TRANSFER_TOKEN_INVALID, INVALID_LINK) from None
-        raise _closed_error(status_now(row)) from None
+            raise ApiError(Error.TOKEN_INVALID) from None
+        raise ApiError(CLOSED[status_now(row)]) from None
     return TransferPublic.of_state(state)
 
 
@@ -178,7 +148,17 @@ async def decide_with_token(
     "/businesses/{business_id}/ownership-transfers",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409, 422, 429, 503),
+    responses=responses(
+        *NEEDS_KEY,
+        *BAD_BODY,
+        ApiProblem.BUSINESS_NOT_FOUND,
+        ApiProblem.NOT_PRIMARY_ACCOUNT,
+        Error.PENDING_EXISTS,
+        Error.TARGET_NOT_FOUND,
+        Error.TARGET_NOT_ELIGIBLE,
+        Error.NOT_RECORDED,
+        ApiProblem.MAIL_RATE_LIMITED,
+    ),
 )
 async def offer_ownership(
     business_id: BusinessId,
@@ -193,8 +173,7 @@ async def offer_ownership(
     # Checked here for a quick answer, and again by the flow (under a lock) when it records.
     problem = await transfer_problem(session, business_id, acting, body.target_account_id)
     if problem is not None:
-        http_status, code = FLOW_ERRORS[problem.type or ""]
-        raise ApiError(http_status, code, problem.message)
+        raise ApiError(problem.error, problem.message)
     target = await session.get(Account, body.target_account_id)
     if target is not None:
         await require_mail_allowance(session, settings, target.email)
@@ -208,14 +187,14 @@ async def offer_ownership(
     try:
         state = await start(client, input, task_queue=settings.temporal_task_queue)
     except WorkflowUpdateFailedError as err:
-        raise refusal(err, FLOW_ERRORS) from None
+        raise refusal(err) from None
     return TransferPublic.of_state(state)
 
 
 @router.get(
     "/businesses/{business_id}/ownership-transfers",
     dependencies=[ApiKey, KnownBusiness],
-    responses=responses(401, 404),
+    responses=responses(*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND),
 )
 async def list_ownership_transfers(
     business_id: BusinessId, session: SessionDep
@@ -232,21 +211,23 @@ async def list_ownership_transfers(
 @router.get(
     "/businesses/{business_id}/ownership-transfers/{transfer_id}",
     dependencies=[ApiKey],
-    responses=responses(401, 404),
+    responses=responses(*NEEDS_KEY, Error.NOT_FOUND),
 )
 async def get_ownership_transfer(
     business_id: BusinessId, transfer_id: TransferId, session: SessionDep
 ) -> TransferPublic:
     row = await _row(session, transfer_id)
     if row is None or row.business_id != business_id:
-        raise ApiError(404, ErrorCode.OWNERSHIP_TRANSFER_NOT_FOUND, "no such ownership transfer")
+        raise ApiError(Error.NOT_FOUND)
     return TransferPublic.of_row(row)
 
 
 @router.delete(
     "/businesses/{business_id}/ownership-transfers/{transfer_id}",
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409, 410),
+    responses=responses(
+        *NEEDS_KEY, ApiProblem.NOT_PRIMARY_ACCOUNT, Error.NOT_FOUND, *set(CLOSED.values())
+    ),
 )
 async def cancel_ownership_transfer(
     business_id: BusinessId,
@@ -258,20 +239,20 @@ async def cancel_ownership_transfer(
     """The primary withdraws a pending offer (its link stops working)."""
     row = await _row(session, transfer_id)
     if row is None or row.business_id != business_id:
-        raise ApiError(404, ErrorCode.OWNERSHIP_TRANSFER_NOT_FOUND, "no such ownership transfer")
+        raise ApiError(Error.NOT_FOUND)
     handle = client.get_workflow_handle_for(OwnershipTransferWorkflow.run, flow_id_of(transfer_id))
     try:
         state = await handle.execute_update(OwnershipTransferWorkflow.cancel)
     except WorkflowUpdateFailedError as err:
-        raise refusal(err, FLOW_ERRORS) from None
+        raise refusal(err) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-        raise _closed_error(status_now(row)) from None
+        raise ApiError(CLOSED[status_now(row)]) from None
     return TransferPublic.of_state(state)
 
 
-@router.post("/ownership-transfers/accept", responses=responses(400, 404, 409, 410, 422, 503))
+@router.post("/ownership-transfers/accept", responses=responses(*LINK_ERRORS))
 async def accept_ownership(
     body: DecisionCreate, session: SessionDep, client: TemporalDep
 ) -> TransferPublic:
@@ -280,7 +261,7 @@ async def accept_ownership(
     return await decide_with_token(client, session, body.token, OwnershipTransferWorkflow.accept)
 
 
-@router.post("/ownership-transfers/decline", responses=responses(400, 409, 410, 422, 503))
+@router.post("/ownership-transfers/decline", responses=responses(*LINK_ERRORS))
 async def decline_ownership(
     body: DecisionCreate, session: SessionDep, client: TemporalDep
 ) -> TransferPublic:

@@ -18,40 +18,25 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActingPrimary, ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import ApiError, ErrorCode, responses
+from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import BusinessId, InstanceId, OneLine
-from api.flows import refusal
 from core.tokens import hash_token, is_domain_key, new_token, random_key, split_token
 from models.domain import EnrollmentToken, ProductInstance
 from models.product_registration import (
+    CLOSED,
     RegisterInput,
     RegistrationError,
     StartRegistrationInput,
     TokenStatus,
     flow_id_of,
+    token_status_now,
 )
 from workflows.product_registration import ProductRegistrationWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["product registration"])
 
-FLOW_ERRORS: dict[str, tuple[int, ErrorCode]] = {
-    RegistrationError.TOKEN_INVALID: (400, ErrorCode.ENROLLMENT_TOKEN_INVALID),
-    RegistrationError.TOKEN_USED: (409, ErrorCode.ENROLLMENT_TOKEN_USED),
-    RegistrationError.TOKEN_EXPIRED: (410, ErrorCode.ENROLLMENT_TOKEN_EXPIRED),
-    RegistrationError.TOKEN_REVOKED: (410, ErrorCode.ENROLLMENT_TOKEN_REVOKED),
-    RegistrationError.TOKEN_NOT_ACTIVE: (409, ErrorCode.ENROLLMENT_TOKEN_NOT_ACTIVE),
-    RegistrationError.BUSINESS_MISMATCH: (403, ErrorCode.BUSINESS_MISMATCH),
-    RegistrationError.INSTANCE_TYPE_MISMATCH: (422, ErrorCode.INSTANCE_TYPE_MISMATCH),
-    RegistrationError.INSTANCE_NOT_FOUND: (404, ErrorCode.INSTANCE_NOT_FOUND),
-    RegistrationError.NOT_RECORDED: (503, ErrorCode.ENROLLMENT_TOKEN_NOT_RECORDED),
-}
-# A closed token's refusal, by how it closed.
-CLOSED_ERRORS = {
-    TokenStatus.USED: RegistrationError.TOKEN_USED,
-    TokenStatus.EXPIRED: RegistrationError.TOKEN_EXPIRED,
-    TokenStatus.REVOKED: RegistrationError.TOKEN_REVOKED,
-}
-INVALID = "the enrollment token is not valid"
+Error = RegistrationError
+OWNER_ERRORS = (*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND, ApiProblem.NOT_PRIMARY_ACCOUNT)
 TokenId = Annotated[str, Path(pattern=r"^[a-z2-7]{24}$", description="The token's public id")]
 
 
@@ -109,12 +94,9 @@ class RegistrationPublic(BaseModel):
 
 
 def status_now(token: EnrollmentToken) -> TokenStatus:
-    """Correct at read time, even before the token's flow has recorded how it closed."""
-    if token.status == TokenStatus.ACTIVE and token.uses >= token.max_uses:
-        return TokenStatus.USED
-    if token.status == TokenStatus.ACTIVE and token.expires_at <= datetime.now(UTC):
-        return TokenStatus.EXPIRED
-    return TokenStatus(token.status)
+    return token_status_now(
+        token.status, token.uses, token.max_uses, token.expires_at, datetime.now(UTC)
+    )
 
 
 def _public(token: EnrollmentToken) -> TokenPublic:
@@ -130,16 +112,6 @@ def _public(token: EnrollmentToken) -> TokenPublic:
     )
 
 
-def _flow_error(err: WorkflowUpdateFailedError) -> ApiError:
-    return refusal(err, FLOW_ERRORS)
-
-
-def _closed_error(token: EnrollmentToken) -> ApiError:
-    error = CLOSED_ERRORS.get(status_now(token), RegistrationError.TOKEN_NOT_ACTIVE)
-    http_status, code = FLOW_ERRORS[error]
-    return ApiError(http_status, code, f"the enrollment token is {status_now(token).value}")
-
-
 def _handle(client: Client, token_id: str) -> WorkflowHandle[Any, Any]:
     return client.get_workflow_handle_for(ProductRegistrationWorkflow.run, flow_id_of(token_id))
 
@@ -148,7 +120,7 @@ def _handle(client: Client, token_id: str) -> WorkflowHandle[Any, Any]:
     "/businesses/{business_id}/enrollment-tokens",
     status_code=status.HTTP_201_CREATED,
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 422, 503),
+    responses=responses(*OWNER_ERRORS, *BAD_BODY, Error.UNKNOWN_INSTANCE_TYPE, Error.NOT_RECORDED),
 )
 async def create_enrollment_token(
     business_id: BusinessId,
@@ -163,8 +135,7 @@ async def create_enrollment_token(
     product = catalog.products.get(body.instance_type)
     if product is None or product.kind != "service":
         raise ApiError(
-            422,
-            ErrorCode.UNKNOWN_INSTANCE_TYPE,
+            Error.UNKNOWN_INSTANCE_TYPE,
             f"{body.instance_type!r} is not a product that runs as an instance",
         )
     token_id = random_key()
@@ -185,7 +156,7 @@ async def create_enrollment_token(
             task_queue=settings.temporal_task_queue,
         )
     except WorkflowUpdateFailedError as err:
-        raise _flow_error(err) from None
+        raise refusal(err) from None
     return TokenCreated(
         id=state.id,
         token=token,
@@ -202,7 +173,7 @@ async def create_enrollment_token(
 @router.get(
     "/businesses/{business_id}/enrollment-tokens",
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404),
+    responses=responses(*OWNER_ERRORS, Error.NOT_FOUND),
 )
 async def list_enrollment_tokens(
     business_id: BusinessId, acting: ActingPrimary, session: SessionDep
@@ -219,7 +190,7 @@ async def list_enrollment_tokens(
 @router.delete(
     "/businesses/{business_id}/enrollment-tokens/{token_id}",
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404, 409),
+    responses=responses(*OWNER_ERRORS, Error.NOT_FOUND, Error.TOKEN_NOT_ACTIVE),
 )
 async def revoke_enrollment_token(
     business_id: BusinessId,
@@ -231,18 +202,16 @@ async def revoke_enrollment_token(
     """Revoke: registrations already under way finish first; after this none can start."""
     token = await session.get(EnrollmentToken, token_id)
     if token is None or token.business_id != business_id:
-        raise ApiError(404, ErrorCode.ENROLLMENT_TOKEN_NOT_FOUND, "no such enrollment token")
+        raise ApiError(Error.NOT_FOUND)
     try:
         await _handle(client, token_id).execute_update(ProductRegistrationWorkflow.revoke)
     except WorkflowUpdateFailedError as err:
-        raise _flow_error(err) from None
+        raise refusal(err) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
         raise ApiError(
-            409,
-            ErrorCode.ENROLLMENT_TOKEN_NOT_ACTIVE,
-            f"the enrollment token is {status_now(token).value}",
+            Error.TOKEN_NOT_ACTIVE, f"the enrollment token is {status_now(token).value}"
         ) from None
     await session.refresh(token)
     public = _public(token)
@@ -250,7 +219,17 @@ async def revoke_enrollment_token(
     return public
 
 
-@router.post("/registrations", responses=responses(400, 403, 404, 409, 410, 422, 503))
+@router.post(
+    "/registrations",
+    responses=responses(
+        *BAD_BODY,
+        Error.TOKEN_INVALID,
+        *set(CLOSED.values()),
+        Error.BUSINESS_MISMATCH,
+        Error.INSTANCE_TYPE_MISMATCH,
+        Error.INSTANCE_NOT_FOUND,
+    ),
+)
 async def register_instance(
     body: RegistrationCreate, session: SessionDep, client: TemporalDep
 ) -> RegistrationPublic:
@@ -258,35 +237,35 @@ async def register_instance(
     credential). Registering the same instance again changes nothing and uses nothing."""
     parts = split_token(body.token)
     if parts is None or not is_domain_key(parts[0]):
-        raise ApiError(400, ErrorCode.ENROLLMENT_TOKEN_INVALID, INVALID)
+        raise ApiError(Error.TOKEN_INVALID)
     token_id, token_hash = parts[0], hash_token(body.token)
     try:
         await _handle(client, token_id).execute_update(
             ProductRegistrationWorkflow.register, RegisterInput(token_hash, body.instance_id)
         )
     except WorkflowUpdateFailedError as err:
-        raise _flow_error(err) from None
+        raise refusal(err) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
         # No running flow: an unknown token, or one that has closed (used, expired, revoked).
         token = await session.get(EnrollmentToken, token_id)
         if token is None or not hmac.compare_digest(token.token_hash, token_hash):
-            raise ApiError(400, ErrorCode.ENROLLMENT_TOKEN_INVALID, INVALID) from None
+            raise ApiError(Error.TOKEN_INVALID) from None
         instance = await session.get(ProductInstance, body.instance_id)
         if instance is None or instance.enrollment_token_id != token_id:
-            raise _closed_error(token) from None
+            raise ApiError(CLOSED.get(status_now(token), Error.TOKEN_NOT_ACTIVE)) from None
         return RegistrationPublic.of(instance)  # a repeat of a registration this token made
     instance = await session.get(ProductInstance, body.instance_id)
     if instance is None:  # cannot happen after a successful registration; never a 500
-        raise ApiError(404, ErrorCode.INSTANCE_NOT_FOUND, "no such product instance")
+        raise ApiError(Error.INSTANCE_NOT_FOUND)
     return RegistrationPublic.of(instance)
 
 
 @router.delete(
     "/businesses/{business_id}/instances/{instance_id}/registration",
     dependencies=[ApiKey],
-    responses=responses(401, 403, 404),
+    responses=responses(*OWNER_ERRORS, Error.INSTANCE_NOT_FOUND),
 )
 async def unregister_instance(
     business_id: BusinessId, instance_id: InstanceId, acting: ActingPrimary, session: SessionDep
@@ -294,7 +273,7 @@ async def unregister_instance(
     """Unregister an instance (idempotent): it can register again with a new token."""
     instance = await session.get(ProductInstance, instance_id)
     if instance is None or instance.business_id != business_id:
-        raise ApiError(404, ErrorCode.INSTANCE_NOT_FOUND, "no such product instance")
+        raise ApiError(Error.INSTANCE_NOT_FOUND)
     # One conditional statement, no workflow needed: nothing waits and nothing can half-happen.
     await session.execute(
         update(ProductInstance)

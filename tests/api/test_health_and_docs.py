@@ -37,6 +37,11 @@ async def test_openapi_docs_describe_the_flow_and_its_auth(api: httpx.AsyncClien
     start = spec["paths"]["/v1/email-verifications"]["post"]
     assert start["security"] and "401" in start["responses"]
     assert "security" not in spec["paths"]["/v1/email-verifications/confirm"]["post"]
+    # The error contract: each status lists the codes the endpoint can answer with it.
+    resend = spec["paths"]["/v1/email-verifications/{flow_id}/resend"]["post"]["responses"]
+    assert "`resend_cooldown`" in resend["429"]["description"]
+    assert "`mail_rate_limited`" in resend["429"]["description"]
+    assert "`verification_locked`" in resend["423"]["description"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,46 @@
+"""The rule of who may hand the Business to whom (docs/flows/ownership-transfer.md), read from
+the database: the API applies it for a quick answer, the flow's activity again under a lock."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.domain import Account
+from models.errors import Refusal
+from models.ownership_transfer import TransferError
+
+
+async def transfer_problem(
+    session: AsyncSession, business_id: str, from_account_id: str, to_account_id: str
+) -> Refusal | None:
+    """Why this transfer cannot happen now, or None: the owner must be the Business's active
+    primary, the target one of its active local accounts (whose address owns no Business)."""
+    owner = await session.get(Account, from_account_id)
+    if (
+        owner is None
+        or owner.business_id != business_id
+        or owner.kind != "primary"
+        or owner.status != "active"
+    ):
+        return Refusal(
+            TransferError.NOT_PRIMARY, "only the Business's primary account may transfer"
+        )
+    target = await session.get(Account, to_account_id)
+    if target is None or target.business_id != business_id:
+        return Refusal(TransferError.TARGET_NOT_FOUND, "no such account in this Business")
+    if target.kind != "local" or target.status != "active":
+        return Refusal(
+            TransferError.TARGET_NOT_ELIGIBLE,
+            f"only an active local account can become the owner (this one is "
+            f"{'the primary' if target.kind == 'primary' else target.status})",
+        )
+    owns_another = await session.scalar(
+        select(Account.id).where(Account.kind == "primary", Account.email_key == target.email_key)
+    )
+    if owns_another is not None:
+        return Refusal(
+            TransferError.TARGET_NOT_ELIGIBLE,
+            "this account's address is the primary account of another Business",
+        )
+    return None
