@@ -9,14 +9,14 @@ See docs/flows/local-accounts.md.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import (
@@ -29,29 +29,22 @@ from api.deps import (
 )
 from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale, OneLine
-from api.flows import act, published_state
-from api.links import link_target
+from api.flows.local_accounts import (
+    Error,
+    InvitationPublic,
+    activate_with_token,
+    invitation_flow_id,
+    status_now,
+)
 from api.mail_limit import require_mail_allowance
-from core.tokens import domain_key, hash_token
 from models.domain import Account, ProductInstance
 from models.local_accounts import (
-    CLOSED,
-    FLOW_ID_PREFIX,
-    ActivateInput,
-    InvitationState,
-    InvitationStatus,
-    LocalAccountError,
     StartInvitationInput,
-    account_status_now,
-    flow_id_of,
-    flow_key_parts,
 )
 from workflows.local_accounts import LocalAccountActivationWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
-Error = LocalAccountError
-Handle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
 LINK_ERRORS = (*BAD_BODY, Error.TOKEN_INVALID, Error.ALREADY_ACTIVE, Error.LAPSED, Error.CANCELLED)
 OWNER_ERRORS = (*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND, ApiProblem.NOT_PRIMARY_ACCOUNT)
 
@@ -63,19 +56,6 @@ class LocalAccountCreate(BaseModel):
     display_name: OneLine | None = Field(None, min_length=1, max_length=200)
     instance_id: str = Field(pattern=UUID_PATTERN, description="The one instance it belongs to")
     locale: Locale = "en"
-
-
-class InvitationPublic(BaseModel):
-    account_id: str
-    business_id: str
-    instance_id: str
-    email: str
-    display_name: str | None
-    status: InvitationStatus
-    invited_at: datetime
-    expires_at: datetime
-    activated_at: datetime | None = None
-    problem: str | None = None
 
 
 class ActivationCreate(BaseModel):
@@ -123,51 +103,6 @@ class AccountUpdate(BaseModel):
         if self.display_name is None and self.status is None:
             raise ValueError("give display_name, status or both")
         return self
-
-
-def status_now(account: Account) -> str:
-    return account_status_now(account.status, account.invitation_expires_at, datetime.now(UTC))
-
-
-def invitation_flow_id(secret_key: str, business_id: str, instance_id: str, email: str) -> str:
-    return flow_id_of(domain_key(secret_key, *flow_key_parts(business_id, instance_id, email)))
-
-
-async def _link_handle(client: Client, session: AsyncSession, token: str) -> Handle | None:
-    """The flow run a link was mailed for, or None (not a genuine link of ours)."""
-    target = await link_target(session, token, FLOW_ID_PREFIX)
-    if target is None:
-        return None
-    return client.get_workflow_handle_for(
-        LocalAccountActivationWorkflow.run, target.flow_id, run_id=target.run_id
-    )
-
-
-async def invitation_status(
-    client: Client, session: AsyncSession, token: str
-) -> InvitationStatus | None:
-    """The status of the invitation a link belongs to (None: not a link of ours); reads only."""
-    handle = await _link_handle(client, session, token)
-    published = await published_state(handle) if handle else None
-    return None if published is None else InvitationStatus(published["status"])
-
-
-async def activate_with_token(
-    client: Client, session: AsyncSession, token: str
-) -> InvitationPublic:
-    """The link's action (used by the API and by the page the link opens)."""
-    handle = await _link_handle(client, session, token)
-    if handle is None:
-        raise ApiError(Error.TOKEN_INVALID)
-    update = LocalAccountActivationWorkflow.activate
-    state = await act(
-        handle,
-        update,
-        ActivateInput(hash_token(token)),
-        closed=CLOSED,
-        not_found=Error.TOKEN_INVALID,
-    )
-    return InvitationPublic.model_validate(state, from_attributes=True)
 
 
 async def _account(session: AsyncSession, business_id: str, account_id: str) -> Account:

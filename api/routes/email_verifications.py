@@ -5,40 +5,33 @@ See docs/flows/email-verification.md.
 
 from __future__ import annotations
 
-import re
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ApiKey, SessionDep, SettingsDep, TemporalDep
-from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
+from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, responses
 from api.fields import Locale
-from api.flows import act, closed_error, read_state
-from api.links import link_target
+from api.flows.email_verification import (
+    EmailVerificationPublic,
+    Error,
+    confirm_token,
+    final_state,
+    flow_handle,
+    update_flow,
+)
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
 from models.email_verification import (
-    CLOSED,
-    FLOW_ID_PREFIX,
     ChangeEmailInput,
-    ConfirmInput,
     StartVerificationInput,
-    TokenCheck,
-    VerificationError,
-    VerificationState,
     VerificationStatus,
 )
 from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, start
 
 router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])
 
-FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")
-Error = VerificationError
 ACTION_ERRORS = (*NEEDS_KEY, Error.NOT_FOUND, Error.NOT_PENDING, Error.EXPIRED, Error.LOCKED)
 
 
@@ -63,44 +56,12 @@ class TokenBody(BaseModel):
     token: str = Field(min_length=1, max_length=200)
 
 
-class EmailVerificationPublic(BaseModel):
-    id: str
-    status: VerificationStatus
-    email: str
-    purpose: str
-    expires_at: datetime
-    resend_available_at: datetime | None
-    resends_left: int
-    attempts_left: int
-
-    @classmethod
-    def of(cls, state: VerificationState) -> EmailVerificationPublic:
-        return cls.model_validate(state, from_attributes=True)
-
-
 class ConfirmResult(BaseModel):
     id: str
     status: VerificationStatus
 
 
 FlowId = Annotated[str, Path(description="The verification's id, as returned by the start")]
-Handle = WorkflowHandle[EmailVerificationWorkflow, VerificationState]
-
-
-def _handle(client: Client, flow_id: str) -> Handle:
-    if not FLOW_ID_PATTERN.match(flow_id):
-        raise ApiError(Error.NOT_FOUND)
-    return client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
-
-
-async def _final_state(handle: Handle) -> EmailVerificationPublic:
-    """The state the flow published in its memo: read from the server, running or finished."""
-    return EmailVerificationPublic.model_validate(await read_state(handle, Error.NOT_FOUND))
-
-
-async def _update(handle: Handle, update: Any, *args: Any) -> EmailVerificationPublic:
-    state = await act(handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND)
-    return EmailVerificationPublic.of(state)
 
 
 def start_input(settings: Settings, body: EmailVerificationCreate) -> StartVerificationInput:
@@ -144,7 +105,7 @@ async def start_email_verification(
 @router.get("/{flow_id}", dependencies=[ApiKey], responses=responses(*NEEDS_KEY, Error.NOT_FOUND))
 async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> EmailVerificationPublic:
     """The verification's live status."""
-    return await _final_state(_handle(client, flow_id))
+    return await final_state(flow_handle(client, flow_id))
 
 
 @router.post(
@@ -159,9 +120,9 @@ async def resend_email_verification(
     flow_id: FlowId, settings: SettingsDep, session: SessionDep, client: TemporalDep
 ) -> EmailVerificationPublic:
     """Send a new link (the previous one stops working); refused inside the cooldown."""
-    handle = _handle(client, flow_id)
-    await require_mail_allowance(session, settings, (await _final_state(handle)).email)
-    return await _update(handle, EmailVerificationWorkflow.resend)
+    handle = flow_handle(client, flow_id)
+    await require_mail_allowance(session, settings, (await final_state(handle)).email)
+    return await update_flow(handle, EmailVerificationWorkflow.resend)
 
 
 @router.post(
@@ -185,8 +146,8 @@ async def change_email_verification_address(
 ) -> EmailVerificationPublic:
     """Change the address while pending: a new link goes to it (same cooldown and limit)."""
     await require_mail_allowance(session, settings, body.email)
-    return await _update(
-        _handle(client, flow_id),
+    return await update_flow(
+        flow_handle(client, flow_id),
         EmailVerificationWorkflow.change_email,
         ChangeEmailInput(email=body.email),
     )
@@ -197,7 +158,7 @@ async def cancel_email_verification(
     flow_id: FlowId, client: TemporalDep
 ) -> EmailVerificationPublic:
     """Cancel a pending verification; its link stops working."""
-    return await _update(_handle(client, flow_id), EmailVerificationWorkflow.cancel)
+    return await update_flow(flow_handle(client, flow_id), EmailVerificationWorkflow.cancel)
 
 
 @router.post(
@@ -212,52 +173,3 @@ async def confirm_email_verification(
     """Consume the link's token (no API key: the token is the credential)."""
     state = await confirm_token(client, session, body.token)
     return ConfirmResult(id=state.id, status=state.status)
-
-
-async def handle_for_token(client: Client, session: AsyncSession, token: str) -> tuple[Handle, str]:
-    """The flow run the link was mailed for (never another run of the same flow)."""
-    target = await link_target(session, token, FLOW_ID_PREFIX)
-    if target is None:
-        raise ApiError(Error.TOKEN_INVALID)
-    handle = client.get_workflow_handle_for(
-        EmailVerificationWorkflow.run, target.flow_id, run_id=target.run_id
-    )
-    return handle, target.token_hash
-
-
-async def inspect_token(
-    client: Client, session: AsyncSession, token: str
-) -> tuple[TokenCheck, EmailVerificationPublic]:
-    """What a token means now, without consuming it or counting an attempt."""
-    handle, token_hash = await handle_for_token(client, session, token)
-    try:
-        check = await handle.query(EmailVerificationWorkflow.check_token, ConfirmInput(token_hash))
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise ApiError(Error.TOKEN_INVALID) from None
-        raise
-    return check, await _final_state(handle)
-
-
-async def confirm_token(
-    client: Client, session: AsyncSession, token: str
-) -> EmailVerificationPublic:
-    handle, token_hash = await handle_for_token(client, session, token)
-    try:
-        return EmailVerificationPublic.of(
-            await handle.execute_update(EmailVerificationWorkflow.confirm, ConfirmInput(token_hash))
-        )
-    except WorkflowUpdateFailedError as err:
-        answer = refusal(err)
-        if answer.code in (Error.TOKEN_INVALID, Error.LOCKED, Error.LINK_NOT_READY):
-            raise answer from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-    # Not pending any more: a repeat of the confirming click succeeds again, the rest is refused.
-    check, state = await inspect_token(client, session, token)
-    if check == TokenCheck.USED:
-        return state
-    if state.status in (VerificationStatus.EXPIRED, VerificationStatus.LOCKED):
-        raise closed_error(state.model_dump(), CLOSED)
-    raise ApiError(Error.TOKEN_INVALID)

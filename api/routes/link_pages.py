@@ -13,8 +13,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
-from api.routes.accounts import activate_with_token, invitation_status
-from api.routes.ownership_transfers import decide_with_token, transfer_status
+from api.flows.local_accounts import activate_with_token, invitation_status
+from api.flows.ownership_transfer import decide_with_token, transfer_status
 from models.local_accounts import InvitationStatus
 from models.ownership_transfer import TransferStatus
 from workflows.ownership_transfer import OwnershipTransferWorkflow

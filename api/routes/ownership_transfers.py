@@ -7,14 +7,12 @@ See docs/flows/ownership-transfer.md.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import (
@@ -27,27 +25,26 @@ from api.deps import (
 )
 from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import KEY_PATTERN, UUID_PATTERN, BusinessId
-from api.links import link_target
+from api.flows.ownership_transfer import (
+    Error,
+    TransferPublic,
+    decide_with_token,
+    status_now,
+    transfer_row,
+)
 from api.mail_limit import require_mail_allowance
 from core.tokens import random_key
 from models.domain import Account, OwnershipTransfer
 from models.ownership_rules import transfer_problem
 from models.ownership_transfer import (
     CLOSED,
-    FLOW_ID_PREFIX,
-    DecisionInput,
     StartTransferInput,
-    TransferError,
-    TransferState,
-    TransferStatus,
     flow_id_of,
-    transfer_status_now,
 )
 from workflows.ownership_transfer import OwnershipTransferWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["ownership transfer"])
 
-Error = TransferError
 LINK_ERRORS = (*BAD_BODY, Error.TOKEN_INVALID, *set(CLOSED.values()))
 TransferId = Annotated[str, Path(pattern=KEY_PATTERN, description="The transfer's id")]
 
@@ -60,88 +57,10 @@ class TransferCreate(BaseModel):
     )
 
 
-class TransferPublic(BaseModel):
-    id: str
-    business_id: str
-    from_account_id: str
-    to_account_id: str
-    status: TransferStatus
-    created_at: datetime
-    expires_at: datetime
-    decided_at: datetime | None = None
-
-    @classmethod
-    def of_state(cls, state: TransferState) -> TransferPublic:
-        return cls(
-            id=state.transfer_id,
-            business_id=state.business_id,
-            from_account_id=state.from_account_id,
-            to_account_id=state.to_account_id,
-            status=state.status,
-            created_at=state.created_at,
-            expires_at=state.expires_at,
-            decided_at=state.decided_at,
-        )
-
-    @classmethod
-    def of_row(cls, row: OwnershipTransfer) -> TransferPublic:
-        return cls(
-            id=row.id,
-            business_id=row.business_id,
-            from_account_id=row.from_account_id,
-            to_account_id=row.to_account_id,
-            status=status_now(row),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            decided_at=row.decided_at,
-        )
-
-
 class DecisionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     token: str = Field(min_length=1, max_length=200)
-
-
-def status_now(row: OwnershipTransfer) -> TransferStatus:
-    return transfer_status_now(row.status, row.expires_at, datetime.now(UTC))
-
-
-async def _row(session: AsyncSession, transfer_id: str) -> OwnershipTransfer | None:
-    return await session.get(OwnershipTransfer, transfer_id)
-
-
-async def transfer_status(session: AsyncSession, token: str) -> TransferStatus | None:
-    """The status of the transfer a link belongs to (None: not a link of ours); reads only."""
-    target = await link_target(session, token, FLOW_ID_PREFIX)
-    if target is None:
-        return None
-    row = await _row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
-    return None if row is None else status_now(row)
-
-
-async def decide_with_token(
-    client: Client, session: AsyncSession, token: str, decision: Any
-) -> TransferPublic:
-    """The link's action, accept or decline (used by the API and by the page it opens)."""
-    target = await link_target(session, token, FLOW_ID_PREFIX)
-    if target is None:
-        raise ApiError(Error.TOKEN_INVALID)
-    handle = client.get_workflow_handle_for(
-        OwnershipTransferWorkflow.run, target.flow_id, run_id=target.run_id
-    )
-    try:
-        state = await handle.execute_update(decision, DecisionInput(target.token_hash))
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        row = await _row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
-        if row is None:
-            raise ApiError(Error.TOKEN_INVALID) from None
-        raise ApiError(CLOSED[status_now(row)]) from None
-    return TransferPublic.of_state(state)
 
 
 @router.post(
@@ -216,7 +135,7 @@ async def list_ownership_transfers(
 async def get_ownership_transfer(
     business_id: BusinessId, transfer_id: TransferId, session: SessionDep
 ) -> TransferPublic:
-    row = await _row(session, transfer_id)
+    row = await transfer_row(session, transfer_id)
     if row is None or row.business_id != business_id:
         raise ApiError(Error.NOT_FOUND)
     return TransferPublic.of_row(row)
@@ -237,7 +156,7 @@ async def cancel_ownership_transfer(
     client: TemporalDep,
 ) -> TransferPublic:
     """The primary withdraws a pending offer (its link stops working)."""
-    row = await _row(session, transfer_id)
+    row = await transfer_row(session, transfer_id)
     if row is None or row.business_id != business_id:
         raise ApiError(Error.NOT_FOUND)
     handle = client.get_workflow_handle_for(OwnershipTransferWorkflow.run, flow_id_of(transfer_id))

@@ -13,7 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.deps import SessionDep, TemporalDep
 from api.errors import ApiError
-from api.routes.email_verifications import confirm_token, inspect_token
+from api.flows.email_verification import confirm_token, inspect_token
 from models.email_verification import TokenCheck, VerificationStatus
 
 router = APIRouter(tags=["email verification"], include_in_schema=False)

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.local_accounts import local_accounts_held
-from api.routes.accounts import invitation_flow_id
+from api.flows.local_accounts import invitation_flow_id
 from core.settings import Settings
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS, MailSink, token_in

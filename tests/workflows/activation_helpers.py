@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowHandle
 
-from api.routes.license_activations import OrderCreate, order_input
+from api.flows.license_activation import OrderCreate, order_input
 from core.settings import Settings
 from core.tokens import domain_key
 from models import email_verification as verification

@@ -1,0 +1,115 @@
+"""Email verification as the API and the link page see it: its public state, how a link's token
+reaches its flow run, and the link's actions (docs/flows/email-verification.md)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError, refusal
+from api.flows import act, closed_error, read_state
+from api.links import link_target
+from models.email_verification import (
+    CLOSED,
+    FLOW_ID_PREFIX,
+    ConfirmInput,
+    TokenCheck,
+    VerificationError,
+    VerificationState,
+    VerificationStatus,
+)
+from workflows.email_verification import EmailVerificationWorkflow
+
+FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")
+
+
+Error = VerificationError
+
+
+class EmailVerificationPublic(BaseModel):
+    id: str
+    status: VerificationStatus
+    email: str
+    purpose: str
+    expires_at: datetime
+    resend_available_at: datetime | None
+    resends_left: int
+    attempts_left: int
+
+    @classmethod
+    def of(cls, state: VerificationState) -> EmailVerificationPublic:
+        return cls.model_validate(state, from_attributes=True)
+
+
+Handle = WorkflowHandle[EmailVerificationWorkflow, VerificationState]
+
+
+def flow_handle(client: Client, flow_id: str) -> Handle:
+    if not FLOW_ID_PATTERN.match(flow_id):
+        raise ApiError(Error.NOT_FOUND)
+    return client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
+
+
+async def final_state(handle: Handle) -> EmailVerificationPublic:
+    """The state the flow published in its memo: read from the server, running or finished."""
+    return EmailVerificationPublic.model_validate(await read_state(handle, Error.NOT_FOUND))
+
+
+async def update_flow(handle: Handle, update: Any, *args: Any) -> EmailVerificationPublic:
+    state = await act(handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND)
+    return EmailVerificationPublic.of(state)
+
+
+async def handle_for_token(client: Client, session: AsyncSession, token: str) -> tuple[Handle, str]:
+    """The flow run the link was mailed for (never another run of the same flow)."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
+        raise ApiError(Error.TOKEN_INVALID)
+    handle = client.get_workflow_handle_for(
+        EmailVerificationWorkflow.run, target.flow_id, run_id=target.run_id
+    )
+    return handle, target.token_hash
+
+
+async def inspect_token(
+    client: Client, session: AsyncSession, token: str
+) -> tuple[TokenCheck, EmailVerificationPublic]:
+    """What a token means now, without consuming it or counting an attempt."""
+    handle, token_hash = await handle_for_token(client, session, token)
+    try:
+        check = await handle.query(EmailVerificationWorkflow.check_token, ConfirmInput(token_hash))
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise ApiError(Error.TOKEN_INVALID) from None
+        raise
+    return check, await final_state(handle)
+
+
+async def confirm_token(
+    client: Client, session: AsyncSession, token: str
+) -> EmailVerificationPublic:
+    handle, token_hash = await handle_for_token(client, session, token)
+    try:
+        return EmailVerificationPublic.of(
+            await handle.execute_update(EmailVerificationWorkflow.confirm, ConfirmInput(token_hash))
+        )
+    except WorkflowUpdateFailedError as err:
+        answer = refusal(err)
+        if answer.code in (Error.TOKEN_INVALID, Error.LOCKED, Error.LINK_NOT_READY):
+            raise answer from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+    # Not pending any more: a repeat of the confirming click succeeds again, the rest is refused.
+    check, state = await inspect_token(client, session, token)
+    if check == TokenCheck.USED:
+        return state
+    if state.status in (VerificationStatus.EXPIRED, VerificationStatus.LOCKED):
+        raise closed_error(state.model_dump(), CLOSED)
+    raise ApiError(Error.TOKEN_INVALID)

@@ -1,0 +1,217 @@
+"""License activation as the API and the customer's pages see it: orders checked against the
+catalog, the public state, the flow an Activation Link's code leads to (docs/flows/license-
+activation.md)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from sqlalchemy import select
+from temporalio.client import Client, WorkflowHandle
+
+from api.deps import SessionDep
+from api.errors import ApiError
+from api.fields import Locale, OneLine
+from api.flows import act, read_state
+from core.settings import Settings
+from core.tokens import hash_token, is_domain_key, keyed_uuid, split_token
+from models.catalog import Catalog
+from models.domain import ActivationCode
+from models.license_activation import (
+    CLOSED,
+    ActivationError,
+    ActivationStatus,
+    AgreementRef,
+    LicenseItem,
+    StartActivationInput,
+    VerificationPolicy,
+    flow_id_of,
+)
+from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkflow
+
+Error = ActivationError
+
+
+class OrderItemCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")
+    units: int = Field(0, ge=0, le=1_000_000)
+    credits: int = Field(0, ge=0, le=1_000_000_000)
+    expires_on: date
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # The sales system's order number: repeating an order with it returns the same order.
+    reference: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+    company_name: OneLine = Field(min_length=1, max_length=200)
+    contact_email: EmailStr = Field(max_length=254)
+    region: str | None = Field(None, pattern=r"^[a-z]{2,10}$")
+    locale: Locale = "en"
+    items: list[OrderItemCreate] = Field(min_length=1, max_length=50)
+
+    @field_validator("company_name")
+    @classmethod
+    def _trimmed(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class ItemPublic(BaseModel):
+    license_id: str
+    product_code: str
+    product_name: str
+    kind: str
+    units: int
+    credits: int
+    expires_on: date
+    instance_id: str | None
+
+
+class AgreementPublic(BaseModel):
+    id: str
+    version: str
+    title: str
+
+
+class InstanceChoicePublic(BaseModel):
+    instance_id: str
+    product_code: str
+    region: str
+    description: str | None
+    new: bool
+
+
+class ActivationPublic(BaseModel):
+    id: str
+    order_id: str
+    status: ActivationStatus
+    company_name: str
+    region: str
+    contact_email: str
+    items: list[ItemPublic]
+    required_agreements: list[AgreementPublic]
+    accepted_agreements: list[AgreementPublic]
+    link_expires_at: datetime
+    business_id: str | None
+    account_id: str | None
+    account_email: str | None
+    verification_id: str | None
+    instance_choices: list[InstanceChoicePublic]
+    licenses_awaiting_choice: list[str]
+    problem: str | None
+    activated_at: datetime | None
+
+    @classmethod
+    def of(cls, state: Any) -> ActivationPublic:
+        return cls.model_validate(state, from_attributes=True)
+
+
+def order_input(
+    settings: Settings, catalog: Catalog, body: OrderCreate, known_id: str | None = None
+) -> StartActivationInput:
+    """Check the order against the catalog and fix what it grants (422 naming each problem).
+    An order with a reference gets an id keyed from it (`known_id` if it was recorded before)."""
+    problems: list[dict[str, Any]] = []
+    region = body.region or catalog.regions[0]
+    if region not in catalog.regions:
+        problems.append({"loc": ["body", "region"], "msg": f"unknown region {region!r}"})
+    today = datetime.now(UTC).date()
+    if known_id is not None:
+        order_id = known_id
+    elif body.reference:
+        order_id = keyed_uuid(settings.secret_key, "order", body.reference)
+    else:
+        order_id = str(uuid.uuid4())
+    items: list[LicenseItem] = []
+    for index, item in enumerate(body.items):
+        loc = ["body", "items", str(index)]
+        product = catalog.products.get(item.product)
+        if product is None:
+            problems.append({"loc": [*loc, "product"], "msg": f"unknown product {item.product!r}"})
+            continue
+        if product.kind == "credits" and (item.credits < 1 or item.units):
+            problems.append({"loc": loc, "msg": "a credits item grants credits (>= 1), no units"})
+        if product.kind != "credits" and (item.units < 1 or item.credits):
+            problems.append({"loc": loc, "msg": f"a {product.kind} item grants units, no credits"})
+        if item.expires_on <= today:
+            problems.append({"loc": [*loc, "expires_on"], "msg": "must be a future date"})
+        # Derived from the order: a repeated order (same reference) gets the same ids.
+        order_uuid = uuid.UUID(order_id)
+        items.append(
+            LicenseItem(
+                license_id=str(uuid.uuid5(order_uuid, f"license/{index}")),
+                product_code=product.code,
+                product_name=product.name,
+                kind=product.kind,
+                units=item.units,
+                credits=item.credits,
+                expires_on=item.expires_on.isoformat(),
+                instance_id=(
+                    str(uuid.uuid5(order_uuid, f"instance/{index}"))
+                    if product.kind == "service"
+                    else None
+                ),
+            )
+        )
+    if problems:
+        raise ApiError(Error.INVALID_ORDER, details=problems)
+    required = catalog.required_agreements(item.product_code for item in items)
+    return StartActivationInput(
+        order_id=order_id,
+        reference=body.reference,
+        company_name=body.company_name,
+        contact_email=body.contact_email,
+        region=region,
+        locale=body.locale,
+        items=items,
+        required_agreements=[AgreementRef(a.id, a.version, a.title) for a in required],
+        link_expiry_seconds=settings.activation_link_expiry_seconds,
+        reminder_offsets_seconds=settings.activation_reminder_before_seconds,
+        verification=VerificationPolicy(
+            expiry_seconds=settings.verification_expiry_for(SIGNUP_PURPOSE),
+            resend_cooldown_seconds=settings.verification_resend_cooldown_seconds,
+            max_resends=settings.verification_max_resends,
+            max_attempts=settings.verification_max_attempts,
+        ),
+    )
+
+
+Handle = WorkflowHandle[LicenseActivationWorkflow, Any]
+
+
+def flow_handle(client: Client, order_id: str) -> Handle:
+    return client.get_workflow_handle_for(LicenseActivationWorkflow.run, flow_id_of(order_id))
+
+
+async def read_activation(handle: Handle, not_found: ActivationError) -> ActivationPublic:
+    return ActivationPublic.model_validate(await read_state(handle, not_found))
+
+
+async def update_flow(handle: Handle, update: Any, *args: Any) -> ActivationPublic:
+    state = await act(handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND)
+    return ActivationPublic.of(state)
+
+
+def order_terms(order: ActivationPublic | StartActivationInput) -> tuple[object, ...]:
+    """What a repeated order must match to count as the same order."""
+    items = [(i.product_code, i.units, i.credits, str(i.expires_on)) for i in order.items]
+    return order.company_name, order.contact_email, order.region, items
+
+
+async def order_of_code(session: SessionDep, code: str) -> str:
+    parts = split_token(code)
+    if parts is None or not is_domain_key(parts[0]):
+        raise ApiError(Error.NOT_FOUND)
+    order_id = await session.scalar(
+        select(ActivationCode.order_id).where(ActivationCode.code_hash == hash_token(code))
+    )
+    if order_id is None:
+        raise ApiError(Error.NOT_FOUND)
+    return order_id

@@ -1,0 +1,91 @@
+"""Local-account invitations as the API and the link page see them: public state, how a link's
+token reaches its flow run, the link's action (docs/flows/local-accounts.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowHandle
+
+from api.errors import ApiError
+from api.flows import act, published_state
+from api.links import link_target
+from core.tokens import domain_key, hash_token
+from models.domain import Account
+from models.local_accounts import (
+    CLOSED,
+    FLOW_ID_PREFIX,
+    ActivateInput,
+    InvitationState,
+    InvitationStatus,
+    LocalAccountError,
+    account_status_now,
+    flow_id_of,
+    flow_key_parts,
+)
+from workflows.local_accounts import LocalAccountActivationWorkflow
+
+Error = LocalAccountError
+
+
+Handle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
+
+
+class InvitationPublic(BaseModel):
+    account_id: str
+    business_id: str
+    instance_id: str
+    email: str
+    display_name: str | None
+    status: InvitationStatus
+    invited_at: datetime
+    expires_at: datetime
+    activated_at: datetime | None = None
+    problem: str | None = None
+
+
+def status_now(account: Account) -> str:
+    return account_status_now(account.status, account.invitation_expires_at, datetime.now(UTC))
+
+
+def invitation_flow_id(secret_key: str, business_id: str, instance_id: str, email: str) -> str:
+    return flow_id_of(domain_key(secret_key, *flow_key_parts(business_id, instance_id, email)))
+
+
+async def _link_handle(client: Client, session: AsyncSession, token: str) -> Handle | None:
+    """The flow run a link was mailed for, or None (not a genuine link of ours)."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
+        return None
+    return client.get_workflow_handle_for(
+        LocalAccountActivationWorkflow.run, target.flow_id, run_id=target.run_id
+    )
+
+
+async def invitation_status(
+    client: Client, session: AsyncSession, token: str
+) -> InvitationStatus | None:
+    """The status of the invitation a link belongs to (None: not a link of ours); reads only."""
+    handle = await _link_handle(client, session, token)
+    published = await published_state(handle) if handle else None
+    return None if published is None else InvitationStatus(published["status"])
+
+
+async def activate_with_token(
+    client: Client, session: AsyncSession, token: str
+) -> InvitationPublic:
+    """The link's action (used by the API and by the page the link opens)."""
+    handle = await _link_handle(client, session, token)
+    if handle is None:
+        raise ApiError(Error.TOKEN_INVALID)
+    update = LocalAccountActivationWorkflow.activate
+    state = await act(
+        handle,
+        update,
+        ActivateInput(hash_token(token)),
+        closed=CLOSED,
+        not_found=Error.TOKEN_INVALID,
+    )
+    return InvitationPublic.model_validate(state, from_attributes=True)

@@ -1,0 +1,106 @@
+"""Ownership transfers as the API and the link page see them: public state read from the database,
+how a link's token reaches its flow run, the link's decision (docs/flows/ownership-transfer.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError, refusal
+from api.links import link_target
+from models.domain import OwnershipTransfer
+from models.ownership_transfer import (
+    CLOSED,
+    FLOW_ID_PREFIX,
+    DecisionInput,
+    TransferError,
+    TransferState,
+    TransferStatus,
+    transfer_status_now,
+)
+from workflows.ownership_transfer import OwnershipTransferWorkflow
+
+Error = TransferError
+
+
+class TransferPublic(BaseModel):
+    id: str
+    business_id: str
+    from_account_id: str
+    to_account_id: str
+    status: TransferStatus
+    created_at: datetime
+    expires_at: datetime
+    decided_at: datetime | None = None
+
+    @classmethod
+    def of_state(cls, state: TransferState) -> TransferPublic:
+        return cls(
+            id=state.transfer_id,
+            business_id=state.business_id,
+            from_account_id=state.from_account_id,
+            to_account_id=state.to_account_id,
+            status=state.status,
+            created_at=state.created_at,
+            expires_at=state.expires_at,
+            decided_at=state.decided_at,
+        )
+
+    @classmethod
+    def of_row(cls, row: OwnershipTransfer) -> TransferPublic:
+        return cls(
+            id=row.id,
+            business_id=row.business_id,
+            from_account_id=row.from_account_id,
+            to_account_id=row.to_account_id,
+            status=status_now(row),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            decided_at=row.decided_at,
+        )
+
+
+def status_now(row: OwnershipTransfer) -> TransferStatus:
+    return transfer_status_now(row.status, row.expires_at, datetime.now(UTC))
+
+
+async def transfer_row(session: AsyncSession, transfer_id: str) -> OwnershipTransfer | None:
+    return await session.get(OwnershipTransfer, transfer_id)
+
+
+async def transfer_status(session: AsyncSession, token: str) -> TransferStatus | None:
+    """The status of the transfer a link belongs to (None: not a link of ours); reads only."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
+        return None
+    row = await transfer_row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
+    return None if row is None else status_now(row)
+
+
+async def decide_with_token(
+    client: Client, session: AsyncSession, token: str, decision: Any
+) -> TransferPublic:
+    """The link's action, accept or decline (used by the API and by the page it opens)."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
+        raise ApiError(Error.TOKEN_INVALID)
+    handle = client.get_workflow_handle_for(
+        OwnershipTransferWorkflow.run, target.flow_id, run_id=target.run_id
+    )
+    try:
+        state = await handle.execute_update(decision, DecisionInput(target.token_hash))
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        row = await transfer_row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
+        if row is None:
+            raise ApiError(Error.TOKEN_INVALID) from None
+        raise ApiError(CLOSED[status_now(row)]) from None
+    return TransferPublic.of_state(state)
