@@ -23,6 +23,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_layers.py  # the layers (docs/architecture.md)
 
 bench: install  ## product vs bare Temporal; BENCH_ARGS="--quick" (smoke) or "-n 500 -c 10 -m 10000"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

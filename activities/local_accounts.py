@@ -15,6 +15,7 @@ from activities.base import FlowActivities, refuse
 from activities.mail import Link, mail_key
 from core.text import email_key
 from models.base import as_utc
+from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput
 from models.domain import Account, Business, ProductInstance
 from models.local_accounts import (
     ActivateAccountInput,
@@ -162,8 +163,32 @@ class LocalAccountActivities(FlowActivities):
                 .values(status=CLOSED_AS[input.status])
             )
 
+    @activity.defn(name=CHANGE_ACCOUNT)
+    async def change_account(self, input: ChangeAccountInput) -> None:
+        """Rename, disable, enable or remove a local account, only as it was read: an ownership
+        transfer may have made it the primary meanwhile (it locks the row), and then nothing
+        changes. A retry after the commit finds the change made and does nothing more."""
+        values = {
+            name: value
+            for name, value in (("display_name", input.display_name), ("status", input.status))
+            if value is not None
+        }
+        async with self._sessions.begin() as session:
+            account = await session.get(Account, input.account_id, with_for_update=True)
+            if account is None:
+                raise refuse("no such account", LocalAccountError.ACCOUNT_NOT_FOUND)
+            if all(getattr(account, name) == value for name, value in values.items()):
+                return  # made already (a retry), or nothing to change
+            if account.kind != "local" or account.status != input.expected_status:
+                raise refuse(
+                    "the account changed meanwhile; read it", LocalAccountError.ACCOUNT_CLOSED
+                )
+            for name, value in values.items():
+                setattr(account, name, value)
+
     def all(self) -> list[Callable[..., Any]]:
         return [
+            self.change_account,
             self.record_invitation,
             self.send_invitation,
             self.activate_account,

@@ -12,6 +12,7 @@ from temporalio import activity
 
 from activities.base import refuse
 from models.base import as_utc
+from models.direct_change import UNREGISTER_INSTANCE, UnregisterInstanceInput
 from models.domain import EnrollmentToken, ProductInstance
 from models.product_registration import (
     CloseTokenInput,
@@ -94,5 +95,22 @@ class ProductRegistrationActivities:
                 .values(**values)
             )
 
+    @activity.defn(name=UNREGISTER_INSTANCE)
+    async def unregister_instance(self, input: UnregisterInstanceInput) -> None:
+        """The instance can register again with a new token (a repeat changes nothing)."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(ProductInstance)
+                .where(ProductInstance.id == input.instance_id)
+                .values(
+                    registration_status="unregistered", enrollment_token_id=None, registered_at=None
+                )
+            )
+
     def all(self) -> list[Callable[..., Any]]:
-        return [self.record_token, self.register_instance, self.close_token]
+        return [
+            self.record_token,
+            self.register_instance,
+            self.close_token,
+            self.unregister_instance,
+        ]

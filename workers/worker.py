@@ -21,6 +21,7 @@ from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
 from models.base import make_engine, make_session_factory
+from workflows.direct_change import DirectChangeWorkflow
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
 from workflows.local_accounts import LocalAccountActivationWorkflow
@@ -35,6 +36,7 @@ WORKFLOWS = [
     ProductRegistrationWorkflow,
     LocalAccountActivationWorkflow,
     OwnershipTransferWorkflow,
+    DirectChangeWorkflow,
 ]
 
 

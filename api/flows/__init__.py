@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.errors import ApiError, refusal
-from models.errors import DomainError
+from api.errors import ApiError, ApiProblem, refusal
+from core.settings import Settings
+from models.errors import DomainError, find
+from workflows.direct_change import change
 
 STATE_MEMO = "state"  # where every flow publishes its state (workflows/kit.py)
 
@@ -40,6 +42,30 @@ async def read_state(handle: WorkflowHandle[Any, Any], not_found: DomainError) -
 def closed_error(published: Mapping[str, Any], closed: Mapping[str, DomainError]) -> ApiError:
     """Why a flow that has ended refuses an action, from the status it published."""
     return ApiError(closed[published["status"]])
+
+
+async def run_change(
+    client: Client,
+    settings: Settings,
+    activity: str,
+    arg: object,
+    *,
+    business_id: str,
+    summary: str,
+) -> None:
+    """A database change the API asks for, run as a direct-change flow (the API never writes
+    the database); its refusal is its declared answer."""
+    outcome = await change(
+        client,
+        activity,
+        arg,
+        business_id=business_id,
+        summary=summary,
+        task_queue=settings.temporal_task_queue,
+    )
+    problem = find(outcome.refusal)
+    if outcome.refusal is not None:
+        raise ApiError(problem or ApiProblem.INVALID_REQUEST, outcome.message)
 
 
 async def act(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import (
@@ -29,6 +29,7 @@ from api.deps import (
 )
 from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale, OneLine
+from api.flows import run_change
 from api.flows.local_accounts import (
     Error,
     InvitationPublic,
@@ -37,6 +38,8 @@ from api.flows.local_accounts import (
     status_now,
 )
 from api.mail_limit import require_mail_allowance
+from core.settings import Settings
+from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput
 from models.domain import Account, ProductInstance
 from models.local_accounts import (
     StartInvitationInput,
@@ -119,25 +122,21 @@ def _require_changeable(account: Account) -> None:
         raise ApiError(Error.ACCOUNT_CLOSED, f"the account is {status_now(account)}")
 
 
-async def _conditional_update(session: AsyncSession, account: Account, **values: Any) -> Account:
-    """Change a local account only as it was read: an ownership transfer may have made it the
-    primary meanwhile (it locks the row), and then nothing changes."""
-    result = await session.execute(
-        update(Account)
-        .where(
-            Account.id == account.id,
-            Account.kind == "local",
-            Account.status == account.status,
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
+async def _change(
+    client: Client, settings: Settings, session: AsyncSession, account: Account, **values: str
+) -> AccountPublic:
+    """Change a local account as it was read (through its activity: the API only reads)."""
+    what = ", ".join(f"{name}={value}" for name, value in values.items() if name == "status")
+    await run_change(
+        client,
+        settings,
+        CHANGE_ACCOUNT,
+        ChangeAccountInput(account.id, account.status, **values),
+        business_id=account.business_id,
+        summary=f"Local account {account.id[:8]} changed ({what or 'renamed'})",
     )
-    await session.commit()
     await session.refresh(account)
-    if getattr(result, "rowcount", 1) == 0:
-        _require_changeable(account)
-        raise ApiError(Error.ACCOUNT_CLOSED, "the account changed meanwhile; read it")
-    return account
+    return AccountPublic.of(account)
 
 
 @router.post(
@@ -228,6 +227,8 @@ async def update_account(
     body: AccountUpdate,
     acting: ActingPrimary,
     session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
 ) -> AccountPublic:
     """Rename a local account, or disable (and enable again) an active one."""
     account = await _account(session, business_id, account_id)
@@ -235,7 +236,7 @@ async def update_account(
     if body.status is not None and account.status == "pending":
         raise ApiError(Error.ACCOUNT_PENDING)
     values = body.model_dump(exclude_none=True)
-    return AccountPublic.of(await _conditional_update(session, account, **values))
+    return await _change(client, settings, session, account, **values)
 
 
 @router.delete(
@@ -272,7 +273,7 @@ async def remove_account(
             if err.status != RPCStatusCode.NOT_FOUND:
                 raise
             # No flow any more (an operator ended it): the row is all there is to change.
-            return AccountPublic.of(await _conditional_update(session, account, status="removed"))
+            return await _change(client, settings, session, account, status="removed")
         await session.refresh(account)
         return AccountPublic.of(account)
-    return AccountPublic.of(await _conditional_update(session, account, status="removed"))
+    return await _change(client, settings, session, account, status="removed")

@@ -13,14 +13,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, update
+from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import ActingPrimary, ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
 from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import BusinessId, InstanceId, OneLine
+from api.flows import run_change
 from core.tokens import hash_token, is_domain_key, new_token, random_key, split_token
+from models.direct_change import UNREGISTER_INSTANCE, UnregisterInstanceInput
 from models.domain import EnrollmentToken, ProductInstance
 from models.product_registration import (
     CLOSED,
@@ -268,18 +270,24 @@ async def register_instance(
     responses=responses(*OWNER_ERRORS, Error.INSTANCE_NOT_FOUND),
 )
 async def unregister_instance(
-    business_id: BusinessId, instance_id: InstanceId, acting: ActingPrimary, session: SessionDep
+    business_id: BusinessId,
+    instance_id: InstanceId,
+    acting: ActingPrimary,
+    session: SessionDep,
+    settings: SettingsDep,
+    client: TemporalDep,
 ) -> RegistrationPublic:
     """Unregister an instance (idempotent): it can register again with a new token."""
     instance = await session.get(ProductInstance, instance_id)
     if instance is None or instance.business_id != business_id:
         raise ApiError(Error.INSTANCE_NOT_FOUND)
-    # One conditional statement, no workflow needed: nothing waits and nothing can half-happen.
-    await session.execute(
-        update(ProductInstance)
-        .where(ProductInstance.id == instance_id)
-        .values(registration_status="unregistered", enrollment_token_id=None, registered_at=None)
+    await run_change(
+        client,
+        settings,
+        UNREGISTER_INSTANCE,
+        UnregisterInstanceInput(instance_id),
+        business_id=business_id,
+        summary=f"Instance {instance_id[:8]} unregistered",
     )
-    await session.commit()
     await session.refresh(instance)
     return RegistrationPublic.of(instance)

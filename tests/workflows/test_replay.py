@@ -84,6 +84,7 @@ def test_there_are_saved_histories_for_every_outcome() -> None:
         "activation_mail_unbuildable",
         "activation_signed_in_during_signup",
     } <= names
+    assert {"direct_change_done", "direct_change_refused"} <= names
 
 
 @pytest.mark.parametrize("path", SAVED, ids=[path.stem for path in SAVED])

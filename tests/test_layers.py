@@ -1,0 +1,67 @@
+"""The layers (docs/architecture.md), checked on the imports of every product module: `make lint`
+runs this too. api/ reads models and talks to flows, never to activities; workflows never touch
+the database; routes never import each other; the workflow contracts in models/ are plain data."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+# models/ modules that hold the database side (SQLAlchemy): everything else there is contracts.
+ORM_MODULES = frozenset({"base", "domain", "records", "migrate", "mail_limits", "ownership_rules"})
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def modules(folder: str) -> list[Path]:
+    return sorted(p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts)
+
+
+def offending(
+    folder: str, forbidden: tuple[str, ...], skip: frozenset[str] = frozenset()
+) -> list[str]:
+    return [
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in modules(folder)
+        if path.stem not in skip
+        for name in sorted(imports_of(path))
+        if name.startswith(forbidden)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [
+        ("core", ("api", "activities", "workflows", "workers", "models")),
+        ("models", ("api", "activities", "workflows", "workers")),
+        ("activities", ("api", "workflows", "workers")),
+        ("workflows", ("api", "workers", "sqlalchemy")),
+        ("api", ("activities", "workers")),
+    ],
+)
+def test_a_layer_imports_only_the_layers_below_it(folder: str, forbidden: tuple[str, ...]) -> None:
+    assert offending(folder, forbidden) == []
+
+
+def test_workflows_never_touch_the_orm_records() -> None:
+    orm = tuple(f"models.{name}" for name in ORM_MODULES)
+    assert offending("workflows", orm) == []
+
+
+def test_routes_never_import_each_other() -> None:
+    assert offending("api/routes", ("api.routes",)) == []
+
+
+def test_the_workflow_contracts_are_plain_data() -> None:
+    assert offending("models", ("sqlalchemy", "alembic"), skip=ORM_MODULES) == []
