@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from models.email_verification import StartVerificationInput
 from models.errors import DomainError
 
 FLOW_KIND = "license-activation"
@@ -125,6 +126,17 @@ class VerificationPolicy:
     resend_cooldown_seconds: int
     max_resends: int
     max_attempts: int
+
+    def start(self, email: str, purpose: str, locale: str) -> StartVerificationInput:
+        return StartVerificationInput(
+            email=email,
+            purpose=purpose,
+            locale=locale,
+            expiry_seconds=self.expiry_seconds,
+            resend_cooldown_seconds=self.resend_cooldown_seconds,
+            max_resends=self.max_resends,
+            max_attempts=self.max_attempts,
+        )
 
 
 @dataclass
@@ -283,3 +295,39 @@ CLOSED: dict[str, ActivationError] = {
     ActivationStatus.FAILED: ActivationError.CLOSED,
     ActivationStatus.CANCELLED: ActivationError.CLOSED,
 }
+
+
+def agreement_problems(
+    required: list[AgreementRef], given: list[AgreementRef]
+) -> list[dict[str, str]]:
+    """Each required agreement must be accepted in its current version; nothing else may be."""
+    versions = {ref.id: ref.version for ref in required}
+    accepted = {ref.id: ref.version for ref in given}
+    problems = []
+    for ref in required:
+        if ref.id not in accepted:
+            problems.append({"agreement": ref.id, "problem": "missing", "required": ref.version})
+        elif accepted[ref.id] != ref.version:
+            problem = "outdated" if accepted[ref.id] < ref.version else "unknown_version"
+            problems.append({"agreement": ref.id, "problem": problem, "required": ref.version})
+    for agreement_id in accepted:
+        if agreement_id not in versions:
+            problems.append({"agreement": agreement_id, "problem": "unknown", "required": ""})
+    return problems
+
+
+def instance_choices(
+    items: list[LicenseItem], existing: list[InstanceChoice], region: str
+) -> list[InstanceChoice]:
+    """Where an add-on may go: the Business's instances and those this order creates."""
+    created = [
+        InstanceChoice(item.instance_id or "", item.product_code, region, None, True)
+        for item in items
+        if item.kind == "service"
+    ]
+    return existing + created
+
+
+def awaiting_choice(items: list[LicenseItem]) -> list[str]:
+    """The add-on licenses still waiting for the customer to choose their instance."""
+    return [item.license_id for item in items if item.kind == "addon" and item.instance_id is None]

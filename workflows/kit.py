@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -27,7 +28,12 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    ChildWorkflowError,
+    is_cancelled_exception,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail import PERMANENT_MAIL_ERRORS
@@ -101,6 +107,43 @@ async def start_flow(
     )
 
 
+async def start_child_flow(
+    run: Callable[[SelfT, Any], Awaitable[StateT]],
+    input: Any,
+    *,
+    flow_id: str,
+    kind: str,
+    status: str,
+    summary: str,
+) -> workflow.ChildWorkflowHandle[SelfT, StateT]:
+    """Start a flow as a child, found by operators like any other; it is cancelled when its
+    parent ends (the parent close policy), so a parent never leaves a live link behind."""
+    return await workflow.start_child_workflow(
+        run,
+        input,
+        id=flow_id,
+        parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(ACTIVATION_FLOW, kind),
+                SearchAttributePair(ACTIVATION_STATUS, status),
+            ]
+        ),
+        static_summary=summary,
+    )
+
+
+async def cancel_child(child: workflow.ChildWorkflowHandle[Any, Any]) -> None:
+    """Cancel a child flow and wait for it to close (it records itself as cancelled)."""
+    if child.done():
+        return
+    child.cancel()
+    try:
+        await child
+    except (ChildWorkflowError, asyncio.CancelledError):
+        pass
+
+
 # -- publishing -------------------------------------------------------------------------------
 
 
@@ -136,6 +179,27 @@ async def run_step(
         raise ApplicationError(
             f"a step did not complete in time ({err.cause})", type=STEP_TIMED_OUT
         ) from None
+
+
+async def run_with_compensation(
+    steps: list[tuple[Callable[..., Awaitable[Any]], Callable[..., Awaitable[Any]]]],
+    arg: Any,
+    *,
+    deadline: timedelta,
+) -> ApplicationError | None:
+    """Run each (step, its undo) in order; a step failing for good (or past `deadline`) undoes
+    the steps before it, newest first, and is returned. None: every step is done."""
+    undo: list[Callable[..., Awaitable[Any]]] = []
+    try:
+        for step, compensation in steps:
+            undo.append(compensation)  # first: a step that timed out may still have committed
+            await run_step(step, arg, deadline=deadline)
+    except ApplicationError as failure:
+        workflow.logger.warning("a step failed for good, undoing the others: %s", failure.message)
+        for compensation in reversed(undo):
+            await run_step(compensation, arg)
+        return failure
+    return None
 
 
 async def send_mail(

@@ -1,0 +1,260 @@
+"""The steps of the license-activation flow behind its updates (docs/flows/license-activation.md):
+finishing a sign-up, provisioning with compensation, closing the order, mailing the link, and the
+state the flow publishes. Plain methods (no handlers), mixed into `LicenseActivationWorkflow`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.license_activation import LicenseActivationActivities
+    from models import email_verification as verification
+    from models.license_activation import (
+        CLOSED,
+        WAITING_FOR_CUSTOMER,
+        AccountInfo,
+        ActivationError,
+        ActivationState,
+        ActivationStatus,
+        AgreementRef,
+        CloseOrderInput,
+        CreatePrimaryAccountInput,
+        InstanceChoice,
+        LicenseItem,
+        ProvisionInput,
+        SendActivationLinkInput,
+        SendConfirmationInput,
+        StartActivationInput,
+        awaiting_choice,
+        instance_choices,
+    )
+    from workflows.kit import (
+        Turns,
+        cancel_child,
+        publish,
+        publish_status,
+        refused,
+        run_step,
+        run_with_compensation,
+        send_mail,
+    )
+    from workflows.search_attributes import BUSINESS_ID
+
+Status = ActivationStatus
+Steps = LicenseActivationActivities
+# How long the confirmation mail is retried (the licenses are active either way).
+CONFIRMATION_DEADLINE = timedelta(days=1)
+# A provisioning step still failing after this long has failed for good: undo and report.
+PROVISION_DEADLINE = timedelta(hours=1)
+
+
+class ActivationSteps:
+    """The flow's state (set up by the workflow's __init__) and the steps that change it."""
+
+    _input: StartActivationInput
+    _items: list[LicenseItem]
+    _status: ActivationStatus
+    _recorded: bool
+    _expires_at: datetime
+    _link_number: int
+    _account: AccountInfo | None
+    _accepted: list[AgreementRef]
+    _child: workflow.ChildWorkflowHandle[Any, verification.VerificationState] | None
+    _turns: Turns
+    _problem: str | None
+    _activated_at: datetime | None
+
+    async def _finish_signup(self, child: workflow.ChildWorkflowHandle[Any, Any]) -> None:
+        self._child = None
+        try:
+            outcome: verification.VerificationState | None = child.result()
+        except (ChildWorkflowError, asyncio.CancelledError):
+            outcome = None
+        if outcome is None or outcome.status != verification.VerificationStatus.VERIFIED:
+            ended = outcome.status.value if outcome else "failed"
+            self._problem = f"the email verification ended as {ended}; start it again"
+            self._refresh()
+            return
+        try:
+            async with self._turns.take(lambda: None):  # the customer's actions wait meanwhile
+                account = await run_step(
+                    LicenseActivationActivities.create_primary_account,
+                    CreatePrimaryAccountInput(
+                        business_id=str(workflow.uuid4()),
+                        account_id=str(workflow.uuid4()),
+                        company_name=self._input.company_name,
+                        region=self._input.region,
+                        email=outcome.email,
+                    ),
+                )
+                if self._status in WAITING_FOR_CUSTOMER:
+                    self._attach(account)
+        except ApplicationError as err:  # the address owns a Business already
+            self._problem = err.message
+            self._refresh()
+
+    async def _provision(self) -> None:
+        provision = ProvisionInput(
+            self._input.order_id, self._business_id(), self._input.region, self._items
+        )
+        failure = await run_with_compensation(
+            [
+                (Steps.create_instances, Steps.delete_instances),
+                (Steps.add_credits, Steps.remove_credits),
+                (Steps.assign_addons, Steps.unassign_addons),
+            ],
+            provision,
+            deadline=PROVISION_DEADLINE,
+        )
+        if failure is not None:
+            self._problem = f"provisioning failed and was undone: {failure.message}"
+            await self._close(Status.FAILED)
+            return
+        self._activated_at = workflow.now()
+        await self._close(Status.ACTIVATED)
+        await send_mail(  # the licenses are active; a lost confirmation stays visible
+            LicenseActivationActivities.send_confirmation,
+            SendConfirmationInput(
+                self._input.order_id,
+                self._account_email(),
+                self._input.company_name,
+                self._input.locale,
+                self._items,
+            ),
+            details="Activated; the confirmation email could not be sent.",
+            deadline=CONFIRMATION_DEADLINE,
+        )
+
+    async def _close(self, status: Status) -> None:
+        if self._child is not None:
+            child, self._child = self._child, None
+            await cancel_child(child)
+        await run_step(
+            LicenseActivationActivities.close_order,
+            CloseOrderInput(
+                order_id=self._input.order_id,
+                status=status.value,
+                business_id=self._account.business_id if self._account else None,
+                at=workflow.now(),
+            ),
+        )
+        self._set_status(status)
+
+    async def _send_link(self, *, reminder: bool) -> None:
+        self._link_number += 1
+        await send_mail(
+            LicenseActivationActivities.send_link,
+            SendActivationLinkInput(
+                order_id=self._input.order_id,
+                link_number=self._link_number,
+                to=self._input.contact_email,
+                company_name=self._input.company_name,
+                locale=self._input.locale,
+                items=self._items,
+                expires_at=self._expires_at,
+                reminder=reminder,
+            ),
+            details=f"Activation Link {self._link_number} was not sent.",
+            deadline=self._expires_at - workflow.now(),
+        )
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def _attach(self, account: AccountInfo) -> None:
+        self._account = account
+        self._problem = None
+        workflow.upsert_search_attributes([BUSINESS_ID.value_set(account.business_id)])
+        choices = self._instance_choices()
+        if len(choices) == 1:  # the only instance there is: no question to ask
+            for item in self._items:
+                if item.kind == "addon":
+                    item.instance_id = choices[0].instance_id
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Move to the first step still missing (the customer may act in any order)."""
+        if self._account is None:
+            step = Status.VERIFYING_EMAIL if self._child is not None else Status.AWAITING_ACCOUNT
+        elif not self._accepted:
+            step = Status.AWAITING_AGREEMENTS
+        elif self._awaiting_choice():
+            step = Status.AWAITING_INSTANCE_CHOICE
+        else:
+            step = Status.PROVISIONING
+        self._set_status(step)
+
+    def _set_status(self, status: Status) -> None:
+        if status == self._status:
+            publish(self._state())
+            return
+        self._status = status
+        publish_status(status.value, self._state())
+
+    def _publish(self) -> None:
+        publish(self._state())
+
+    def _choices(self, existing: list[InstanceChoice]) -> list[InstanceChoice]:
+        return instance_choices(self._items, existing, self._input.region)
+
+    def _instance_choices(self) -> list[InstanceChoice]:
+        return self._choices(self._account.instances if self._account else [])
+
+    def _awaiting_choice(self) -> list[str]:
+        return awaiting_choice(self._items)
+
+    def _require_instance_for_addons(self, choices: list[InstanceChoice]) -> None:
+        if any(item.kind == "addon" for item in self._items) and not choices:
+            raise ApplicationError(
+                "an add-on needs an existing product instance, and this Business has none",
+                type=ActivationError.NO_INSTANCE_FOR_ADDON,
+            )
+
+    def _require_waiting(self) -> None:
+        if self._status not in WAITING_FOR_CUSTOMER:
+            raise refused(CLOSED[self._status])
+
+    def _require_step(self, *steps: Status) -> None:
+        self._require_waiting()
+        if self._status not in steps:
+            raise ApplicationError(
+                f"not possible while the activation is {self._status.value}",
+                type=ActivationError.WRONG_STEP,
+            )
+
+    def _required(self, agreement_id: str) -> AgreementRef:
+        return next(a for a in self._input.required_agreements if a.id == agreement_id)
+
+    def _business_id(self) -> str:
+        return self._account.business_id if self._account else ""
+
+    def _account_email(self) -> str:
+        return self._account.email if self._account else self._input.contact_email
+
+    def _state(self) -> ActivationState:
+        waiting_for_choice = self._account is not None and bool(self._awaiting_choice())
+        return ActivationState(
+            id=workflow.info().workflow_id,
+            order_id=self._input.order_id,
+            status=self._status,
+            company_name=self._input.company_name,
+            region=self._input.region,
+            contact_email=self._input.contact_email,
+            items=self._items,
+            required_agreements=self._input.required_agreements,
+            accepted_agreements=self._accepted,
+            link_expires_at=self._expires_at,
+            business_id=self._account.business_id if self._account else None,
+            account_id=self._account.account_id if self._account else None,
+            account_email=self._account.email if self._account else None,
+            verification_id=self._child.id if self._child is not None else None,
+            instance_choices=self._instance_choices() if waiting_for_choice else [],
+            licenses_awaiting_choice=self._awaiting_choice() if waiting_for_choice else [],
+            problem=self._problem,
+            activated_at=self._activated_at,
+        )
