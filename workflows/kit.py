@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import hmac
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from datetime import timedelta
-from typing import Any, TypeVar
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from temporalio import workflow
 from temporalio.client import Client, WithStartWorkflowOperation
@@ -47,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
 
 SelfT = TypeVar("SelfT")
 StateT = TypeVar("StateT")
+StatusT = TypeVar("StatusT", bound=StrEnum)
 
 STATE_MEMO = "state"  # the memo key under which every flow publishes its state
 # Transient failures (database down) are retried until an operator fixes them; business
@@ -259,6 +262,65 @@ class Turns:
             yield
         finally:
             self.busy = False
+
+
+class AnswerByLink(Generic[StatusT]):
+    """What a flow shares that waits for one person's answer by an emailed link until it expires
+    (an invitation, an ownership offer): whether a presented link is one it sent (waiting for a
+    link still being sent), whether it still waits, its status published, and the answer to the
+    update sent with its start once its record is written (or why it was refused).
+
+    The flow sets these in its `__init__` and defines `_state()`."""
+
+    _status: StatusT
+    _pending: StatusT  # the status while it waits
+    _lapsed: StatusT  # the status it reads once past its expiry, even before its timer ran
+    _closed: Mapping[str, DomainError]  # how it refuses once it no longer waits
+    _invalid_link: DomainError
+    _expires_at: datetime
+    _link_hashes: list[str]
+    _sending: bool
+    _recorded: bool
+    _refusal: ApplicationError | None
+
+    def _state(self) -> Any:  # defined by each flow
+        return None
+
+    def _require_pending(self) -> None:
+        status = self._status
+        if status == self._pending and workflow.now() >= self._expires_at:  # due, timer or not
+            status = self._lapsed
+        if status != self._pending:
+            raise refused(self._closed[status])
+
+    def _knows(self, token_hash: str) -> bool:
+        return any(hmac.compare_digest(token_hash, known) for known in self._link_hashes)
+
+    def _validate_link(self, token_hash: str) -> None:
+        """For validators: a link that is neither known nor possibly still being sent."""
+        if not self._knows(token_hash) and not self._sending:
+            raise refused(self._invalid_link)
+        self._require_pending()
+
+    async def _check_link(self, token_hash: str) -> None:
+        if not await link_known(lambda: self._knows(token_hash), lambda: self._sending):
+            raise refused(self._invalid_link)
+
+    async def _answer_when_recorded(self, not_recorded: DomainError, what: str) -> Any:
+        """The answer to the update sent with the start: the state, or the refusal."""
+        await wait_until_recorded(
+            lambda: self._recorded or self._refusal is not None, not_recorded, what
+        )
+        if self._refusal is not None:
+            raise ApplicationError(self._refusal.message, type=self._refusal.type)
+        return self._state()
+
+    def _set_status(self, status: StatusT) -> None:
+        self._status = status
+        publish_status(status.value, self._state())
+
+    def _publish(self) -> None:
+        publish(self._state())
 
 
 async def wait_until_recorded(recorded: Callable[[], bool], error_type: str, what: str) -> None:

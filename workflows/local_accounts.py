@@ -7,7 +7,6 @@ See docs/flows/local-accounts.md.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -32,15 +31,11 @@ with workflow.unsafe.imports_passed_through():
         StartInvitationInput,
     )
     from workflows.kit import (
+        AnswerByLink,
         Turns,
-        link_known,
-        publish,
-        publish_status,
-        refused,
         run_step,
         send_mail,
         start_flow,
-        wait_until_recorded,
     )
 
 PENDING = InvitationStatus.PENDING
@@ -48,11 +43,14 @@ PENDING = InvitationStatus.PENDING
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
 @workflow.defn(name="LocalAccountActivationWorkflow")
-class LocalAccountActivationWorkflow:
+class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus]):
     @workflow.init
     def __init__(self, input: StartInvitationInput) -> None:
         self._input = input
-        self._status = PENDING
+        self._status = self._pending = PENDING
+        self._lapsed, self._closed = InvitationStatus.LAPSED, CLOSED
+        self._invalid_link = LocalAccountError.TOKEN_INVALID
+        self._recorded = False
         self._invited_at = workflow.now()
         self._expires_at = self._invited_at + timedelta(seconds=input.expires_in_seconds)
         self._activated_at: datetime | None = None
@@ -77,7 +75,7 @@ class LocalAccountActivationWorkflow:
             self._set_status(InvitationStatus.REFUSED)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self._state()
-        self._context = context
+        self._context, self._recorded = context, True
         self._publish()
         await self._send_link(context, reminder=False)
         reminders = sorted(
@@ -109,20 +107,15 @@ class LocalAccountActivationWorkflow:
     @workflow.update
     async def describe(self) -> InvitationState:
         """Sent with the start: answers once the account is recorded, or why it was not."""
-        await wait_until_recorded(
-            lambda: self._context is not None or self._refusal is not None,
-            LocalAccountError.NOT_RECORDED,
-            "invitation",
+        state: InvitationState = await self._answer_when_recorded(
+            LocalAccountError.NOT_RECORDED, "invitation"
         )
-        if self._refusal is not None:
-            raise ApplicationError(self._refusal.message, type=self._refusal.type)
-        return self._state()
+        return state
 
     @workflow.update
     async def activate(self, input: ActivateInput) -> InvitationState:
         """The invited user's link: the account becomes active."""
-        if not await link_known(lambda: self._knows(input.token_hash), lambda: self._sending):
-            raise _invalid_token()
+        await self._check_link(input.token_hash)
         async with self._turns.take(self._require_pending):
             at = workflow.now()
             await run_step(
@@ -136,9 +129,7 @@ class LocalAccountActivationWorkflow:
 
     @activate.validator
     def _validate_activate(self, input: ActivateInput) -> None:
-        if not self._knows(input.token_hash) and not self._sending:
-            raise _invalid_token()
-        self._require_pending()
+        self._validate_link(input.token_hash)
 
     @workflow.update
     async def cancel(self) -> InvitationState:
@@ -158,16 +149,6 @@ class LocalAccountActivationWorkflow:
     @workflow.query
     def state(self) -> InvitationState:
         return self._state()
-
-    def _require_pending(self) -> None:
-        status = self._status
-        if status == PENDING and workflow.now() >= self._expires_at:  # due, timer or not
-            status = InvitationStatus.LAPSED
-        if status != PENDING:
-            raise refused(CLOSED[status])
-
-    def _knows(self, token_hash: str) -> bool:
-        return any(hmac.compare_digest(token_hash, known) for known in self._link_hashes)
 
     async def _send_link(self, context: InvitationContext, *, reminder: bool) -> None:
         self._sending = True
@@ -202,13 +183,6 @@ class LocalAccountActivationWorkflow:
         )
         self._set_status(status)
 
-    def _set_status(self, status: InvitationStatus) -> None:
-        self._status = status
-        publish_status(status.value, self._state())
-
-    def _publish(self) -> None:
-        publish(self._state())
-
     def _state(self) -> InvitationState:
         return InvitationState(
             account_id=self._input.account_id,
@@ -222,12 +196,6 @@ class LocalAccountActivationWorkflow:
             activated_at=self._activated_at,
             problem=self._problem,
         )
-
-
-def _invalid_token() -> ApplicationError:
-    return ApplicationError(
-        "the invitation link is not valid", type=LocalAccountError.TOKEN_INVALID
-    )
 
 
 def summary(input: StartInvitationInput) -> str:

@@ -7,7 +7,6 @@ See docs/flows/ownership-transfer.md.
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -34,15 +33,11 @@ with workflow.unsafe.imports_passed_through():
         flow_id_of,
     )
     from workflows.kit import (
+        AnswerByLink,
         Turns,
-        link_known,
-        publish,
-        publish_status,
-        refused,
         run_step,
         send_mail,
         start_flow,
-        wait_until_recorded,
     )
 
 PENDING = TransferStatus.PENDING
@@ -51,18 +46,21 @@ OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
 @workflow.defn(name="OwnershipTransferWorkflow")
-class OwnershipTransferWorkflow:
+class OwnershipTransferWorkflow(AnswerByLink[TransferStatus]):
     @workflow.init
     def __init__(self, input: StartTransferInput) -> None:
         self._input = input
-        self._status = PENDING
+        self._status = self._pending = PENDING
+        self._lapsed, self._closed = TransferStatus.EXPIRED, CLOSED
+        self._invalid_link = TransferError.TOKEN_INVALID
+        self._recorded = False
         self._created_at = workflow.now()
         self._expires_at = self._created_at + timedelta(seconds=input.expires_in_seconds)
         self._decided_at: datetime | None = None
         self._parties: TransferParties | None = None
         self._refusal: ApplicationError | None = None
         self._problem: str | None = None
-        self._link_hash: str | None = None
+        self._link_hashes: list[str] = []
         self._sending = False
         self._turns = Turns()  # one update at a time writes the transfer
 
@@ -80,7 +78,7 @@ class OwnershipTransferWorkflow:
             self._set_status(TransferStatus.REFUSED)
             await workflow.wait_condition(workflow.all_handlers_finished)
             return self._state()
-        self._parties = parties
+        self._parties, self._recorded = parties, True
         self._publish()
         await self._send_link(parties)
         while self._status == PENDING:
@@ -107,14 +105,10 @@ class OwnershipTransferWorkflow:
     @workflow.update
     async def describe(self) -> TransferState:
         """Sent with the start: answers once the transfer is recorded, or why it was not."""
-        await wait_until_recorded(
-            lambda: self._parties is not None or self._refusal is not None,
-            TransferError.NOT_RECORDED,
-            "transfer",
+        state: TransferState = await self._answer_when_recorded(
+            TransferError.NOT_RECORDED, "transfer"
         )
-        if self._refusal is not None:
-            raise ApplicationError(self._refusal.message, type=self._refusal.type)
-        return self._state()
+        return state
 
     @workflow.update
     async def accept(self, input: DecisionInput) -> TransferState:
@@ -169,29 +163,10 @@ class OwnershipTransferWorkflow:
     def state(self) -> TransferState:
         return self._state()
 
-    def _validate_link(self, token_hash: str) -> None:
-        if not self._knows(token_hash) and not self._sending:
-            raise _invalid_token()
-        self._require_pending()
-
-    async def _check_link(self, token_hash: str) -> None:
-        if not await link_known(lambda: self._knows(token_hash), lambda: self._sending):
-            raise _invalid_token()
-
-    def _knows(self, token_hash: str) -> bool:
-        return self._link_hash is not None and hmac.compare_digest(token_hash, self._link_hash)
-
-    def _require_pending(self) -> None:
-        status = self._status
-        if status == PENDING and workflow.now() >= self._expires_at:  # due, timer or not
-            status = TransferStatus.EXPIRED
-        if status != PENDING:
-            raise refused(CLOSED[status])
-
     async def _send_link(self, parties: TransferParties) -> None:
         self._sending = True
         try:
-            self._link_hash = await send_mail(
+            link_hash = await send_mail(
                 OwnershipTransferActivities.send_link,
                 SendTransferLinkInput(
                     flow_id=workflow.info().workflow_id,
@@ -204,8 +179,10 @@ class OwnershipTransferWorkflow:
             )
         finally:
             self._sending = False
-        if self._link_hash is None:
+        if link_hash is None:
             self._problem = "the email to the target account could not be sent"
+        else:
+            self._link_hashes.append(link_hash)
         self._publish()
 
     async def _close(self, status: TransferStatus) -> None:
@@ -216,13 +193,6 @@ class OwnershipTransferWorkflow:
         )
         self._decided_at = at
         self._set_status(status)
-
-    def _set_status(self, status: TransferStatus) -> None:
-        self._status = status
-        publish_status(status.value, self._state())
-
-    def _publish(self) -> None:
-        publish(self._state())
 
     def _state(self) -> TransferState:
         return TransferState(
@@ -236,10 +206,6 @@ class OwnershipTransferWorkflow:
             decided_at=self._decided_at,
             problem=self._problem,
         )
-
-
-def _invalid_token() -> ApplicationError:
-    return ApplicationError("the transfer link is not valid", type=TransferError.TOKEN_INVALID)
 
 
 def summary(input: StartTransferInput) -> str:
