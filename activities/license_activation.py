@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities
 from activities.mail import Link, mail_key
+from core.text import email_key
 from models.base import as_utc
 from models.domain import (
     Account,
@@ -34,6 +35,7 @@ from models.license_activation import (
     ActivationError,
     CloseOrderInput,
     CreatePrimaryAccountInput,
+    FindAccountInput,
     InstanceChoice,
     LicenseItem,
     ProvisionInput,
@@ -170,6 +172,22 @@ class LicenseActivationActivities(FlowActivities):
                     type=ActivationError.ACCOUNT_NOT_FOUND,
                     non_retryable=True,
                 )
+            instances = await business_instances(session, account.business_id)
+        return AccountInfo(account.id, account.business_id, account.email, instances)
+
+    @activity.defn(name="license_activation.find_primary_account")
+    async def find_primary_account(self, input: FindAccountInput) -> AccountInfo | None:
+        """The active primary account with this address (any letter case), if there is one."""
+        async with self._sessions() as session:
+            account = await session.scalar(
+                select(Account).where(
+                    Account.kind == "primary",
+                    Account.status == "active",
+                    Account.email_key == email_key(input.email),
+                )
+            )
+            if account is None:
+                return None
             instances = await business_instances(session, account.business_id)
         return AccountInfo(account.id, account.business_id, account.email, instances)
 
@@ -357,6 +375,7 @@ class LicenseActivationActivities(FlowActivities):
             self.close_order,
             self.send_confirmation,
             self.load_account,
+            self.find_primary_account,
             self.create_primary_account,
             self.record_acceptances,
             self.create_instances,

@@ -196,6 +196,11 @@ class SignInInput:
 
 
 @dataclass
+class FindAccountInput:
+    email: str
+
+
+@dataclass
 class CreateAccountInput:
     email: str
     locale: str

@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         AgreementRef,
         CloseOrderInput,
         CreatePrimaryAccountInput,
+        FindAccountInput,
         InstanceChoice,
         LicenseItem,
         ProvisionInput,
@@ -48,6 +49,9 @@ with workflow.unsafe.imports_passed_through():
 
 Status = ActivationStatus
 Steps = LicenseActivationActivities
+# Flows started before this change create an account after the verification; newer ones first
+# look for a primary account with the address (the customer's pages sign it in that way).
+SIGNUP_SIGNS_IN = "signup-signs-in-existing-primary"
 # How long the confirmation mail is retried (the licenses are active either way).
 CONFIRMATION_DEADLINE = timedelta(days=1)
 # A provisioning step still failing after this long has failed for good: undo and report.
@@ -83,7 +87,14 @@ class ActivationSteps:
             return
         try:
             async with self._turns.take(lambda: None):  # the customer's actions wait meanwhile
-                account = await run_step(
+                account: AccountInfo | None = None
+                # The address is proven: if it is a primary account already, that signs in.
+                if workflow.patched(SIGNUP_SIGNS_IN):
+                    find = FindAccountInput(outcome.email)
+                    account = await run_step(Steps.find_primary_account, find)
+                    if account is not None:
+                        self._require_instance_for_addons(self._choices(account.instances))
+                account = account or await run_step(
                     LicenseActivationActivities.create_primary_account,
                     CreatePrimaryAccountInput(
                         business_id=str(workflow.uuid4()),

@@ -319,13 +319,17 @@ async def test_an_expired_verification_returns_to_the_account_step(
     assert state.problem and "expired" in state.problem and state.verification_id is None
 
 
-async def test_an_address_that_owns_a_business_cannot_sign_up_again(
+async def test_an_address_that_owns_a_business_signs_in_by_proving_it(
     time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
 ) -> None:
-    await existing_business(app_sessions, 0, email="owner@acme.example")
+    """The same step for everyone (no account enumeration): the verified address of an existing
+    primary account signs that account in instead of creating a second Business."""
+    business_id, account_id, _ = await existing_business(
+        app_sessions, 0, email="owner@acme.example"
+    )
     state, handle = await place_order(time_client, settings, [SERVICE])
     state = await handle.execute_update(
-        LicenseActivationWorkflow.create_account, signup(settings, state, "owner@acme.example")
+        LicenseActivationWorkflow.create_account, signup(settings, state, "Owner@ACME.example")
     )
     assert state.verification_id
     token = token_in((await smtp.wait_for(1, to="owner@acme.example"))[0])
@@ -335,8 +339,11 @@ async def test_an_address_that_owns_a_business_cannot_sign_up_again(
     await child.execute_update(
         EmailVerificationWorkflow.confirm, verification.ConfirmInput(hash_token(token))
     )
-    state = await wait_for_status(handle, ActivationStatus.AWAITING_ACCOUNT)
-    assert state.problem and "sign in" in state.problem and state.account_id is None
+    state = await wait_for_status(handle, ActivationStatus.AWAITING_AGREEMENTS)
+    assert (state.account_id, state.business_id) == (account_id, business_id)
+    async with app_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Business)) == 1
+    await keep_history(handle, "activation_signed_in_by_proving_the_address")
 
 
 async def test_signing_in_during_a_sign_up_cancels_its_verification(
