@@ -16,6 +16,7 @@ from api.body_limit import BodyLimitMiddleware
 from api.errors import ApiProblem, install_error_handlers, problem_response
 from api.routes import (
     accounts,
+    activation_pages,
     businesses,
     dev_mailbox,
     email_verifications,
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         accounts.router,
         ownership_transfers.router,
         link_pages.router,
+        activation_pages.router,
     ):
         app.include_router(router)
     if settings.is_development:

@@ -11,6 +11,8 @@ from typing import IO, Any
 # or JSON field; and by shape, a bare `<link id>.<secret>` token anywhere else.
 _SECRET_PLACES = (
     re.compile(r"(/v1/activations/)[^/\s?#\"']+", re.IGNORECASE),
+    # The customer's landing page /activate/<code> (its steps have plain names).
+    re.compile(r"(/activate/)(?!(?:status|email|resend|agreements|instance)\b)[^/\s?#\"']+"),
     re.compile(r"(token=)[^&\s\"']*", re.IGNORECASE),
     re.compile(r"(\"token\"\s*:\s*\")[^\"]*", re.IGNORECASE),
     re.compile(r"()\b[a-z2-7]{24}\.[A-Za-z0-9_\-]{32,}"),

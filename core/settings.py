@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # Base of the links in emails (the page that confirms a token lives here).
     public_base_url: str = "http://127.0.0.1:8000"
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The customer's pages (docs/pages.md): who they come from and where they go next.
+    brand_name: str = "Activation Service"
+    brand_color: str = Field("#d71920", pattern=r"^#[0-9a-fA-F]{6}$")
+    support_contact: str = "your reseller or support@example.com"
+    console_url: str = "http://127.0.0.1:8000/docs"
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY
     max_body_bytes: int = 16 * 1024

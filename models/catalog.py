@@ -32,6 +32,9 @@ class Agreement(BaseModel):
     version: str
     title: str
     required_for: tuple[Literal["all", "cloud", "on-premises"], ...]
+    # Where its text is published; without one, the customer's pages show `text`.
+    url: str | None = None
+    text: str | None = None
 
 
 class _CatalogFile(BaseModel):

@@ -185,6 +185,7 @@ class ActivationState:
     licenses_awaiting_choice: list[str] = field(default_factory=list)
     problem: str | None = None  # why a sign-up or provisioning did not go through
     activated_at: datetime | None = None
+    locale: str = "en"  # the customer's language (the order's)
 
 
 # -- updates -----------------------------------------------------------------------------------

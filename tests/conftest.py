@@ -321,5 +321,5 @@ async def dev_client(
 def code_in(message: Message) -> str:
     """The activation code in an Activation Link email."""
     body = text_of(message)
-    start = body.index("/v1/activations/") + len("/v1/activations/")
+    start = body.index("/activate/") + len("/activate/")
     return body[start:].split()[0]

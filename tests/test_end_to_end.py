@@ -143,8 +143,11 @@ async def test_order_to_activated_instances_through_http_and_mail(
         (link_mail,) = await smtp.wait_for(1, to="buyer@acme.example")
         code = code_in(link_mail)
         link = text_of(link_mail).split("Activate Now:")[1].split()[0]
-        assert link == f"{base}/v1/activations/{code}"
-        shown = await http.get(link)  # the link as the recipient opens it
+        assert link == f"{base}/activate/{code}"
+        landing = await http.get(link)  # the customer's page: the code moves into a cookie
+        assert landing.status_code == 303 and landing.headers["location"] == "/activate"
+        link = f"{base}/v1/activations/{code}"  # the same code, as an integrator uses it
+        shown = await http.get(link)
         assert shown.status_code == 200 and shown.json()["status"] == "awaiting_account"
 
         signup = await http.post(f"{link}/account", json={"email": "it@acme.example"})
@@ -185,6 +188,7 @@ async def test_order_to_activated_instances_through_http_and_mail(
     )
     logged = logs.getvalue()
     assert "/v1/activations/[redacted]" in logged  # the access log ran, and was redacted
+    assert "/activate/[redacted]" in logged
     assert code not in logged and code.split(".")[1] not in logged
 
 

@@ -268,4 +268,5 @@ class ActivationSteps:
             licenses_awaiting_choice=self._awaiting_choice() if waiting_for_choice else [],
             problem=self._problem,
             activated_at=self._activated_at,
+            locale=self._input.locale,
         )

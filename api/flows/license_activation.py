@@ -17,7 +17,9 @@ from api.errors import ApiError
 from api.fields import Locale, OneLine
 from api.flows import act, read_state
 from core.settings import Settings
-from core.tokens import hash_token, is_domain_key, keyed_uuid, split_token
+from core.text import email_key
+from core.tokens import domain_key, hash_token, is_domain_key, keyed_uuid, split_token
+from models import email_verification as verification
 from models.catalog import Catalog
 from models.domain import ActivationCode
 from models.license_activation import (
@@ -25,6 +27,7 @@ from models.license_activation import (
     ActivationError,
     ActivationStatus,
     AgreementRef,
+    CreateAccountInput,
     LicenseItem,
     StartActivationInput,
     VerificationPolicy,
@@ -107,6 +110,7 @@ class ActivationPublic(BaseModel):
     licenses_awaiting_choice: list[str]
     problem: str | None
     activated_at: datetime | None
+    locale: str = "en"
 
     @classmethod
     def of(cls, state: Any) -> ActivationPublic:
@@ -215,3 +219,12 @@ async def order_of_code(session: SessionDep, code: str) -> str:
     if order_id is None:
         raise ApiError(Error.NOT_FOUND)
     return order_id
+
+
+def signup_input(settings: Settings, order_id: str, email: str, locale: str) -> CreateAccountInput:
+    """The sign-up's child verification, keyed by order and address so its links route back to
+    it (an HMAC: never the address in an id)."""
+    key = domain_key(
+        settings.secret_key, "email-verification", SIGNUP_PURPOSE, order_id, email_key(email)
+    )
+    return CreateAccountInput(email, locale, verification.FLOW_ID_PREFIX + key)

@@ -27,22 +27,20 @@ from api.flows.license_activation import (
     order_of_code,
     order_terms,
     read_activation,
+    signup_input,
     update_flow,
 )
 from api.mail_limit import require_mail_allowance
 from core.text import email_key
-from core.tokens import domain_key
-from models import email_verification as verification
 from models.domain import Account, Order
 from models.license_activation import (
     AcceptAgreementsInput,
     ActivationStatus,
     AgreementRef,
     ChooseInstanceInput,
-    CreateAccountInput,
     SignInInput,
 )
-from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkflow, start
+from workflows.license_activation import LicenseActivationWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["license activation"])
 
@@ -216,14 +214,10 @@ async def create_account(
     if owner is not None:
         raise ApiError(Error.ACCOUNT_EXISTS)
     await require_mail_allowance(session, settings, body.email)
-    # Keyed by order and address, so the child's links route back to it (never the address).
-    key = domain_key(
-        settings.secret_key, "email-verification", SIGNUP_PURPOSE, order_id, email_key(body.email)
-    )
     return await update_flow(
         flow_handle(client, order_id),
         LicenseActivationWorkflow.create_account,
-        CreateAccountInput(body.email, body.locale, verification.FLOW_ID_PREFIX + key),
+        signup_input(settings, order_id, body.email, body.locale),
     )
 
 

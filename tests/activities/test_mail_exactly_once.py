@@ -107,7 +107,7 @@ async def transfer_outcome(settings: Settings, sessions: Sessions, mail: MailSen
 
 KINDS = [
     Kind("verification link", verification_link, "/verify-email?token="),
-    Kind("activation link", activation_link, "/v1/activations/"),
+    Kind("activation link", activation_link, "/activate/"),
     Kind("activation confirmation", activation_confirmation, None),
     Kind("local-account invitation", invitation, "/activate-account?token="),
     Kind("ownership-transfer request", transfer_request, "/ownership-transfer?token="),

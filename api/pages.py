@@ -1,0 +1,133 @@
+"""What every customer page shares (docs/pages.md): one look (branding from settings), one
+language per page, a signed session cookie that carries the link's code (so no secret stays in a
+page's URL after the first landing), a CSRF token in every form, and headers that keep a page out
+of caches, out of Referer headers and away from any script or frame it did not ask for."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from api.page_text import LANGUAGE_NAMES, LOCALES, locale_of, text
+from core.settings import Settings
+
+SESSION_COOKIE = "activation_session"
+LOCALE_COOKIE = "activation_locale"
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # One stylesheet of our own, one small script of our own (progress), nothing else.
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+_templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    undefined=StrictUndefined,
+)
+
+
+@dataclass
+class PageSession:
+    """What the customer's browser holds for its activation: the code and a CSRF secret."""
+
+    code: str
+    csrf: str
+
+
+def _sign(settings: Settings, payload: str) -> str:
+    key = hashlib.sha256(f"pages:{settings.secret_key}".encode()).digest()
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def read_session(request: Request, settings: Settings) -> PageSession | None:
+    raw = request.cookies.get(SESSION_COOKIE, "")
+    payload, _, signature = raw.rpartition(".")
+    if not payload or not hmac.compare_digest(signature, _sign(settings, payload)):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        return PageSession(code=str(data["code"]), csrf=str(data["csrf"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def start_session(response: Response, settings: Settings, code: str) -> None:
+    payload = base64.urlsafe_b64encode(
+        json.dumps({"code": code, "csrf": secrets.token_urlsafe(16)}).encode()
+    ).decode()
+    response.set_cookie(
+        SESSION_COOKIE,
+        f"{payload}.{_sign(settings, payload)}",
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_base_url.startswith("https://"),
+        path="/activate",
+    )
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """A plain form post (works without JavaScript); values are cut to a sane length."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    return {key: [value[:320] for value in values] for key, values in form.items()}
+
+
+def csrf_ok(session: PageSession, form: dict[str, list[str]]) -> bool:
+    given = (form.get("csrf") or [""])[0]
+    return hmac.compare_digest(given.encode(), session.csrf.encode())
+
+
+def page_locale(request: Request, default: str) -> str:
+    return locale_of(
+        request.query_params.get("lang") or request.cookies.get(LOCALE_COOKIE),
+        request.headers.get("accept-language"),
+        default,
+    )
+
+
+def render(
+    request: Request,
+    settings: Settings,
+    template: str,
+    *,
+    locale: str,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    def t(key: str, **values: Any) -> str:
+        return text(locale, key, **values)
+
+    html = _templates.get_template(f"pages/{template}.html").render(
+        t=t,
+        locale=locale,
+        languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+        path=request.url.path,
+        brand=settings.brand_name,
+        brand_color=settings.brand_color,
+        support=settings.support_contact,
+        **context,
+    )
+    response = HTMLResponse(html, status_code=status_code, headers=HEADERS)
+    if request.query_params.get("lang") in LOCALES:
+        response.set_cookie(LOCALE_COOKIE, locale, samesite="lax", httponly=True)
+    return response
+
+
+def see_other(url: str) -> RedirectResponse:
+    """Post/redirect/get: a reload after a form shows the current step, never resubmits."""
+    return RedirectResponse(url, status_code=303, headers=HEADERS)

@@ -1,0 +1,433 @@
+"""The customer's activation journey in the browser (docs/pages.md): the "Activate Now" link lands
+here, the code moves into a session cookie, and every page shows the flow's current step, read
+from the flow itself; every form posts to the same flow functions the JSON API uses, then
+redirects (post/redirect/get). Works without JavaScript."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from api.deps import CatalogDep, SessionDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.flows import email_verification as verifications
+from api.flows.license_activation import (
+    ActivationPublic,
+    Error,
+    flow_handle,
+    order_of_code,
+    read_activation,
+    signup_input,
+    update_flow,
+)
+from api.mail_limit import require_mail_allowance
+from api.page_text import text
+from api.pages import (
+    PageSession,
+    csrf_ok,
+    page_locale,
+    read_form,
+    read_session,
+    render,
+    see_other,
+    start_session,
+)
+from core.settings import Settings
+from models.domain import Business
+from models.email_verification import ChangeEmailInput
+from models.license_activation import (
+    AcceptAgreementsInput,
+    ActivationStatus,
+    AgreementRef,
+    ChooseInstanceInput,
+)
+from workflows.email_verification import EmailVerificationWorkflow
+from workflows.license_activation import LicenseActivationWorkflow
+
+router = APIRouter(tags=["customer pages"], include_in_schema=False)
+EMAIL = TypeAdapter(EmailStr)
+# How a flow that no longer waits for the customer is shown: its page and HTTP status.
+DEAD_ENDS = {
+    ActivationStatus.EXPIRED: ("dead.expired", 410),
+    ActivationStatus.CANCELLED: ("dead.cancelled", 410),
+    ActivationStatus.FAILED: ("dead.failed", 409),
+}
+STEPS = {
+    ActivationStatus.AWAITING_ACCOUNT: ("email", "email.title"),
+    ActivationStatus.VERIFYING_EMAIL: ("verifying", "verifying.title"),
+    ActivationStatus.AWAITING_AGREEMENTS: ("agreements", "agreements.title"),
+    ActivationStatus.AWAITING_INSTANCE_CHOICE: ("instance", "instance.title"),
+    ActivationStatus.PROVISIONING: ("progress", "progress.title"),
+    ActivationStatus.ACTIVATED: ("done", "done.title"),
+}
+
+
+def _message(
+    request: Request, settings: Settings, key: str, status: int, *, back: bool = False
+) -> HTMLResponse:
+    locale = page_locale(request, "")
+    return render(
+        request, settings, "message", locale=locale, status_code=status, key=key, back=back
+    )
+
+
+async def _flow(
+    request: Request, settings: Settings, db: SessionDep, client: TemporalDep
+) -> tuple[PageSession, str, ActivationPublic] | HTMLResponse:
+    """The session's activation as it stands, or the page saying why there is none."""
+    page_session = read_session(request, settings)
+    if page_session is None:
+        return _message(request, settings, "dead.session", 400)
+    try:
+        order_id = await order_of_code(db, page_session.code)
+        state = await read_activation(flow_handle(client, order_id), Error.NOT_FOUND)
+    except ApiError:
+        return _message(request, settings, "dead.invalid", 404)
+    return page_session, order_id, state
+
+
+@router.get("/activate/status", include_in_schema=False)
+async def activation_status(
+    request: Request, settings: SettingsDep, db: SessionDep, client: TemporalDep
+) -> JSONResponse:
+    """For the progress page's script: the step, nothing more."""
+    page_session = read_session(request, settings)
+    if page_session is None:
+        return JSONResponse({"status": None}, status_code=400)
+    order_id = await order_of_code(db, page_session.code)
+    state = await read_activation(flow_handle(client, order_id), Error.NOT_FOUND)
+    return JSONResponse({"status": state.status}, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/activate/{code}", response_class=HTMLResponse)
+async def activation_link(
+    code: str, request: Request, settings: SettingsDep, db: SessionDep
+) -> Response:
+    """The "Activate Now" link: its code moves into the session, out of the URL (and of any
+    Referer or history entry after this), and the activation page follows."""
+    try:
+        await order_of_code(db, code[:200])
+    except ApiError:
+        return _message(request, settings, "dead.invalid", 404)
+    response = see_other("/activate")
+    start_session(response, settings, code[:200])
+    return response
+
+
+@router.get("/activate", response_class=HTMLResponse)
+async def activation_page(
+    request: Request,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    db: SessionDep,
+    client: TemporalDep,
+    error: str | None = None,
+) -> Response:
+    """The step the activation is at: a reload or a link opened twice shows the current one."""
+    found = await _flow(request, settings, db, client)
+    if isinstance(found, HTMLResponse):
+        return found
+    page_session, _, state = found
+    return await _step_page(request, settings, catalog, db, client, page_session, state)
+
+
+async def _step_page(
+    request: Request,
+    settings: Settings,
+    catalog: Any,
+    db: SessionDep,
+    client: TemporalDep,
+    page_session: PageSession,
+    state: ActivationPublic,
+    *,
+    error: str | None = None,
+    error_field: str = "",
+    typed: str = "",
+) -> HTMLResponse:
+    locale = page_locale(request, _flow_locale(state))
+    if state.status in DEAD_ENDS:
+        key, status = DEAD_ENDS[state.status]
+        return render(request, settings, "message", locale=locale, status_code=status, key=key)
+    step, title_key = STEPS[state.status]
+    balance = 0
+    if state.business_id:
+        business = await db.get(Business, state.business_id)
+        balance = business.credit_balance if business else 0
+    credits = sum(item.credits for item in state.items if item.kind == "credits")
+    context: dict[str, Any] = {
+        "state": state,
+        "step": step,
+        "csrf": page_session.csrf,
+        "balance": balance,
+        "credits": 0 if step == "done" else credits,
+        "expires": _moment(state.link_expires_at),
+        "console_url": settings.console_url,
+        "typed": typed,
+        "error": error,
+        "error_field": error_field,
+        "agreement_url": lambda agreement_id: _agreement_url(catalog, agreement_id),
+    }
+    addons = [i.product_name for i in state.items if i.license_id in state.licenses_awaiting_choice]
+    context["addon"] = addons[0] if addons else ""
+    if step == "verifying" and state.verification_id:
+        verification = await verifications.final_state(
+            verifications.flow_handle(client, state.verification_id)
+        )
+        context["verification"] = verification
+        resend_at = verification.resend_available_at
+        context["can_resend"] = resend_at is not None and resend_at <= datetime.now(
+            resend_at.tzinfo
+        )
+        context["resend_at"] = _moment(resend_at) if resend_at else None
+    title = _title(locale, title_key, context["addon"])
+    return render(
+        request,
+        settings,
+        "activate",
+        locale=locale,
+        status_code=400 if error else 200,
+        title=title,
+        **context,
+    )
+
+
+@router.post("/activate/email", response_class=HTMLResponse)
+async def submit_email(
+    request: Request,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    db: SessionDep,
+    client: TemporalDep,
+) -> Response:
+    """The address to prove: a new sign-up, or a change of address while verifying."""
+    found = await _checked(request, settings, db, client)
+    if isinstance(found, Response):
+        return found
+    page_session, order_id, state, form = found
+    typed = (form.get("email") or [""])[0].strip()
+    locale = page_locale(request, _flow_locale(state))
+    try:
+        email = str(EMAIL.validate_python(typed))
+        await require_mail_allowance(db, settings, email)
+        if state.status == ActivationStatus.VERIFYING_EMAIL and state.verification_id:
+            await verifications.update_flow(
+                verifications.flow_handle(client, state.verification_id),
+                EmailVerificationWorkflow.change_email,
+                ChangeEmailInput(email=email),
+            )
+        else:
+            await update_flow(
+                flow_handle(client, order_id),
+                LicenseActivationWorkflow.create_account,
+                signup_input(settings, order_id, email, locale),
+            )
+    except (ValidationError, ApiError) as err:
+        message = (
+            _title(locale, "email.error", "") if isinstance(err, ValidationError) else err.message
+        )
+        return await _step_page(
+            request,
+            settings,
+            catalog,
+            db,
+            client,
+            page_session,
+            state,
+            error=message,
+            error_field="email",
+            typed=typed,
+        )
+    return see_other("/activate")
+
+
+@router.post("/activate/resend", response_class=HTMLResponse)
+async def resend_email(
+    request: Request, settings: SettingsDep, db: SessionDep, client: TemporalDep
+) -> Response:
+    found = await _checked(request, settings, db, client)
+    if isinstance(found, Response):
+        return found
+    _, _, state, _ = found
+    if state.verification_id:
+        try:
+            await verifications.update_flow(
+                verifications.flow_handle(client, state.verification_id),
+                EmailVerificationWorkflow.resend,
+            )
+        except ApiError:
+            pass  # inside the cooldown or out of resends: the page says when, or that it cannot
+    return see_other("/activate")
+
+
+@router.post("/activate/agreements", response_class=HTMLResponse)
+async def accept_agreements(
+    request: Request,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    db: SessionDep,
+    client: TemporalDep,
+) -> Response:
+    found = await _checked(request, settings, db, client)
+    if isinstance(found, Response):
+        return found
+    page_session, order_id, state, form = found
+    ticked = set(form.get("agreement", []))
+    required = {f"{a.id}:{a.version}" for a in state.required_agreements}
+    if not required <= ticked:
+        locale = page_locale(request, _flow_locale(state))
+        error = _title(locale, "agreements.error", "")
+        return await _step_page(
+            request, settings, catalog, db, client, page_session, state,
+            error=error, error_field="agreements",
+        )  # fmt: skip
+    accepted = [AgreementRef(a.id, a.version) for a in state.required_agreements]
+    client_address = request.client.host if request.client else None
+    try:
+        await update_flow(
+            flow_handle(client, order_id),
+            LicenseActivationWorkflow.accept_agreements,
+            AcceptAgreementsInput(accepted, client_address),
+        )
+    except ApiError:
+        pass  # the flow moved on meanwhile: the page shows where it is now
+    return see_other("/activate")
+
+
+@router.post("/activate/instance", response_class=HTMLResponse)
+async def choose_instance(
+    request: Request,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    db: SessionDep,
+    client: TemporalDep,
+) -> Response:
+    found = await _checked(request, settings, db, client)
+    if isinstance(found, Response):
+        return found
+    page_session, order_id, state, form = found
+    instance_id = (form.get("instance_id") or [""])[0]
+    choices = {choice.instance_id for choice in state.instance_choices}
+    if instance_id not in choices or not state.licenses_awaiting_choice:
+        locale = page_locale(request, _flow_locale(state))
+        error = _title(locale, "instance.error", "")
+        return await _step_page(
+            request, settings, catalog, db, client, page_session, state,
+            error=error, error_field="instance",
+        )  # fmt: skip
+    try:
+        await update_flow(
+            flow_handle(client, order_id),
+            LicenseActivationWorkflow.choose_instance,
+            ChooseInstanceInput(instance_id, state.licenses_awaiting_choice[0]),
+        )
+    except ApiError:
+        pass  # the flow moved on meanwhile: the page shows where it is now
+    return see_other("/activate")
+
+
+async def _checked(
+    request: Request, settings: Settings, db: SessionDep, client: TemporalDep
+) -> tuple[PageSession, str, ActivationPublic, dict[str, list[str]]] | Response:
+    """A form post with a live session and its CSRF token, and the flow it acts on."""
+    found = await _flow(request, settings, db, client)
+    if isinstance(found, HTMLResponse):
+        return found
+    page_session, order_id, state = found
+    form = await read_form(request)
+    if not csrf_ok(page_session, form):
+        return _message(request, settings, "dead.form", 403, back=True)
+    return page_session, order_id, state, form
+
+
+def _flow_locale(state: ActivationPublic) -> str:
+    return state.locale
+
+
+def _title(locale: str, key: str, product: str) -> str:
+    return text(locale, key, product=product)
+
+
+def _moment(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _agreement_url(catalog: Any, agreement_id: str) -> str:
+    for agreement in catalog.agreements:
+        if agreement.id == agreement_id and agreement.url:
+            return str(agreement.url)
+    return f"/agreements/{agreement_id}"
+
+
+@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
+async def agreement_page(
+    agreement_id: str, request: Request, settings: SettingsDep, catalog: CatalogDep
+) -> HTMLResponse:
+    """An agreement's text, for catalogs that keep the text rather than a URL."""
+    agreement = next((a for a in catalog.agreements if a.id == agreement_id), None)
+    locale = page_locale(request, "")
+    if agreement is None:
+        return _message(request, settings, "dead.invalid", 404)
+    return render(request, settings, "agreement", locale=locale, agreement=agreement)
+
+
+PAGES_CSS = """
+:root { --brand: %(color)s }
+* { box-sizing: border-box }
+body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans TC", sans-serif; margin: 0;
+  color: #1b1b1b; line-height: 1.5; background: #f6f6f6 }
+.brand { display: flex; justify-content: space-between; align-items: center; gap: 1rem;
+  padding: .75rem 1rem; background: var(--brand); color: #fff }
+.brand-name { font-weight: 700 }
+.brand a { color: #fff }
+.languages { display: flex; gap: .75rem }
+main { max-width: 40rem; margin: 2rem auto; padding: 1.5rem; background: #fff;
+  border-radius: 6px }
+footer { max-width: 40rem; margin: 0 auto 2rem; padding: 0 1.5rem; color: #555 }
+h1 { font-size: 1.6rem; margin-top: 0 }
+table { width: 100%%; border-collapse: collapse; margin: 1rem 0 }
+th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid #ddd }
+.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem }
+.facts dt { color: #555 } .facts dd { margin: 0 }
+input[type=email] { width: 100%%; font-size: 1.05rem; padding: .55rem; border: 2px solid #333;
+  border-radius: 4px; margin: .25rem 0 1rem }
+button, .button { display: inline-block; font-size: 1rem; padding: .65rem 1.2rem;
+  background: var(--brand); color: #fff; border: 0; border-radius: 4px; cursor: pointer;
+  text-decoration: none }
+button.secondary, .button.secondary { background: #444 }
+button:focus, a:focus, input:focus { outline: 3px solid #ffbf47; outline-offset: 2px }
+fieldset { border: 0; padding: 0; margin: 0 0 1rem }
+.check, .radio { display: flex; gap: .6rem; align-items: flex-start; margin: .4rem 0 1rem }
+.check input, .radio input { width: 1.3rem; height: 1.3rem; margin-top: .15rem }
+.muted, .hint { color: #555 }
+.error-summary { border: 4px solid #d4351c; padding: 1rem; margin-bottom: 1.5rem }
+.error-summary h2 { margin-top: 0; font-size: 1.2rem }
+.field-error, .problem { color: #d4351c; font-weight: 600 }
+@media (max-width: 30rem) { main { margin: 0; border-radius: 0 } .brand { flex-wrap: wrap } }
+"""
+PROGRESS_JS = """
+// Follows provisioning without a reload; without JavaScript the page's meta refresh does it.
+(function poll() {
+  fetch("/activate/status", {credentials: "same-origin"})
+    .then(function (r) { return r.json(); })
+    .then(function (s) { if (s.status !== "provisioning") { location.replace("/activate"); }
+                         else { setTimeout(poll, 1000); } })
+    .catch(function () { setTimeout(poll, 3000); });
+})();
+"""
+
+
+@router.get("/assets/pages.css", include_in_schema=False)
+async def pages_css(settings: SettingsDep) -> Response:
+    css = PAGES_CSS % {"color": settings.brand_color}
+    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/assets/progress.js", include_in_schema=False)
+async def progress_js() -> Response:
+    return Response(
+        PROGRESS_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
+    )
