@@ -207,6 +207,9 @@ class CreateAccountInput:
     locale: str
     # Derived by the API from its secret key (HMAC), so the child's links route to it.
     verification_flow_id: str
+    # The customer's pages: an address that is a primary account already signs in once proven
+    # (so whether the Business has instances for an add-on is known only then).
+    sign_in_allowed: bool = False
 
 
 @dataclass

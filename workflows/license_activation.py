@@ -170,7 +170,8 @@ class LicenseActivationWorkflow(ActivationSteps):
     @create_account.validator
     def _validate_create_account(self, input: CreateAccountInput) -> None:
         self._require_step(Status.AWAITING_ACCOUNT)
-        self._require_instance_for_addons(self._choices([]))  # a new Business has none yet
+        if not input.sign_in_allowed:  # a new Business has no instance for an add-on yet
+            self._require_instance_for_addons(self._choices([]))
 
     @workflow.update
     async def accept_agreements(self, input: AcceptAgreementsInput) -> ActivationState:

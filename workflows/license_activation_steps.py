@@ -92,8 +92,9 @@ class ActivationSteps:
                 if workflow.patched(SIGNUP_SIGNS_IN):
                     find = FindAccountInput(outcome.email)
                     account = await run_step(Steps.find_primary_account, find)
-                    if account is not None:
-                        self._require_instance_for_addons(self._choices(account.instances))
+                    self._require_instance_for_addons(
+                        self._choices(account.instances if account else [])
+                    )
                 account = account or await run_step(
                     LicenseActivationActivities.create_primary_account,
                     CreatePrimaryAccountInput(

@@ -221,10 +221,13 @@ async def order_of_code(session: SessionDep, code: str) -> str:
     return order_id
 
 
-def signup_input(settings: Settings, order_id: str, email: str, locale: str) -> CreateAccountInput:
+def signup_input(
+    settings: Settings, order_id: str, email: str, locale: str, *, sign_in_allowed: bool = False
+) -> CreateAccountInput:
     """The sign-up's child verification, keyed by order and address so its links route back to
     it (an HMAC: never the address in an id)."""
     key = domain_key(
         settings.secret_key, "email-verification", SIGNUP_PURPOSE, order_id, email_key(email)
     )
-    return CreateAccountInput(email, locale, verification.FLOW_ID_PREFIX + key)
+    flow_id = verification.FLOW_ID_PREFIX + key
+    return CreateAccountInput(email, locale, flow_id, sign_in_allowed)

@@ -57,7 +57,7 @@ DEAD_ENDS = {
     ActivationStatus.FAILED: ("dead.failed", 409),
 }
 STEPS = {
-    ActivationStatus.AWAITING_ACCOUNT: ("email", "email.title"),
+    ActivationStatus.AWAITING_ACCOUNT: ("email", "activate.title"),
     ActivationStatus.VERIFYING_EMAIL: ("verifying", "verifying.title"),
     ActivationStatus.AWAITING_AGREEMENTS: ("agreements", "agreements.title"),
     ActivationStatus.AWAITING_INSTANCE_CHOICE: ("instance", "instance.title"),
@@ -223,7 +223,7 @@ async def submit_email(
             await update_flow(
                 flow_handle(client, order_id),
                 LicenseActivationWorkflow.create_account,
-                signup_input(settings, order_id, email, locale),
+                signup_input(settings, order_id, email, locale, sign_in_allowed=True),
             )
     except (ValidationError, ApiError) as err:
         message = (
@@ -409,13 +409,17 @@ fieldset { border: 0; padding: 0; margin: 0 0 1rem }
 @media (max-width: 30rem) { main { margin: 0; border-radius: 0 } .brand { flex-wrap: wrap } }
 """
 PROGRESS_JS = """
-// Follows provisioning without a reload; without JavaScript the page's meta refresh does it.
-(function poll() {
-  fetch("/activate/status", {credentials: "same-origin"})
-    .then(function (r) { return r.json(); })
-    .then(function (s) { if (s.status !== "provisioning") { location.replace("/activate"); }
-                         else { setTimeout(poll, 1000); } })
-    .catch(function () { setTimeout(poll, 3000); });
+// Moves on as soon as the flow does (provisioning done, the address verified in another tab);
+// without JavaScript the page's meta refresh does the same, a little later.
+(function () {
+  var shown = document.currentScript.dataset.status;
+  (function poll() {
+    fetch("/activate/status", {credentials: "same-origin"})
+      .then(function (r) { return r.json(); })
+      .then(function (s) { if (s.status !== shown) { location.replace("/activate"); }
+                           else { setTimeout(poll, 1000); } })
+      .catch(function () { setTimeout(poll, 3000); });
+  })();
 })();
 """
 

@@ -26,9 +26,11 @@ _pages = Environment(
 _HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-def _page(state: str, status_code: int = 200, token: str = "", message: str = "") -> HTMLResponse:
+def _page(
+    state: str, status_code: int = 200, token: str = "", message: str = "", purpose: str = ""
+) -> HTMLResponse:
     html = _pages.get_template("verify_email.html").render(
-        state=state, token=token, message=message
+        state=state, token=token, message=message, purpose=purpose
     )
     return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
 
@@ -59,7 +61,7 @@ async def verify_email_submit(
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0][:200]
     try:
-        await confirm_token(client, session, token)
+        state = await confirm_token(client, session, token)
     except ApiError as err:
         return _page("error", err.status, message=err.message)
-    return _page("verified")
+    return _page("verified", purpose=state.purpose)

@@ -1,0 +1,216 @@
+"""The customer's activation journey in a real browser: Playwright driving Debian's Chromium
+(/usr/bin/chromium; nothing downloads a browser) against the API served by uvicorn on the
+Temporal dev server with the real worker, SMTP server and database. Screenshots of each step
+land in tests/screenshots/ (git-ignored)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+
+from api.app import create_app
+from core.logging import uvicorn_log_config
+from core.settings import Settings
+from tests.api.conftest import AUTH
+from tests.conftest import MailSink, free_port, text_of
+from tests.workflows.activation_helpers import (
+    ADDON,
+    CREDITS,
+    SERVICE,
+    existing_business,
+    order_body,
+)
+
+pytestmark = pytest.mark.asyncio
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).parent.parent / "screenshots"
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM.exists():
+        if os.environ.get("ACTIVATION_REQUIRE_BROWSER"):
+            pytest.fail("the browser tests need Debian's chromium at /usr/bin/chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox"]
+        )
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def site(dev_client: Client, settings: Settings) -> AsyncIterator[str]:
+    """The API and its pages on a free loopback port."""
+    port = free_port()
+    settings.public_base_url = f"http://127.0.0.1:{port}"
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, temporal=dev_client),
+            host="127.0.0.1",
+            port=port,
+            log_config=uvicorn_log_config(),  # redacting, as in production
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    yield settings.public_base_url
+    server.should_exit = True
+    await serving
+
+
+@pytest.fixture
+async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    opened = await context.new_page()
+    yield opened
+    await context.close()
+
+
+async def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+async def order(site: str, smtp: MailSink, items: list[dict[str, Any]], **extra: Any) -> str:
+    """Place an order over the API; return the "Activate Now" link from the mail."""
+    body = order_body(items, **extra)
+    async with httpx.AsyncClient(base_url=site) as http:
+        response = await http.post("/v1/orders", json=body, headers=AUTH)
+        assert response.status_code == 201, response.text
+    (mail,) = await smtp.wait_for(1, to=body["contact_email"])
+    link = re.search(r"http\S+/activate/\S+", text_of(mail))
+    assert link is not None
+    return link[0]
+
+
+async def test_a_new_customer_activates_everything_from_the_mail(
+    site: str, page: Page, smtp: MailSink
+) -> None:
+    link = await order(site, smtp, [SERVICE, CREDITS])
+    await page.goto(link)
+    assert page.url == f"{site}/activate"  # the code left the address bar
+    await shot(page, "1-activate")
+    assert await page.locator("h1").inner_text() == "Activate your products"
+    assert await page.get_by_label("Enter your email address").is_visible()
+    body = await page.locator("main").inner_text()
+    assert "Acme Corp" in body and "Endpoint Protection" in body and "1,000" in body
+    assert "New balance after activation" in body
+
+    await page.fill("#email", "not an address")
+    await page.get_by_role("button", name="Send verification email").click()
+    assert "Enter an email address" in await page.locator(".error-summary").inner_text()
+    await page.fill("#email", "it@acme.example")
+    await page.get_by_role("button", name="Send verification email").click()
+    assert await page.locator("h1").inner_text() == "Verifying your email"
+    assert "it@acme.example" in await page.locator("main").inner_text()
+    await shot(page, "2-verifying")
+    await page.reload()  # post/redirect/get: a reload shows the same step, sends nothing again
+    assert await page.locator("h1").inner_text() == "Verifying your email"
+
+    verify = text_of((await smtp.wait_for(1, to="it@acme.example"))[0])
+    verify_link = re.search(r"http\S+/verify-email\?token=\S+", verify)
+    assert verify_link is not None
+    await page.goto(verify_link[0])
+    await page.get_by_role("button", name="Confirm email address").click()
+    await page.get_by_role("link", name="Continue your activation / 繼續啟用").click()
+    await page.wait_for_selector("text=Accept the agreements")
+    await shot(page, "3-agreements")
+    await page.get_by_role("button", name="Continue").click()  # nothing ticked
+    assert "Accept every agreement" in await page.locator(".error-summary").inner_text()
+    for box in await page.locator("input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name="Continue").click()
+    await page.wait_for_selector("text=Your products are active", timeout=20_000)
+    await shot(page, "4-done")
+    assert await page.get_attribute("text=Sign in to the console", "href")
+
+    await page.goto(link)  # the link opened again shows the result, never an error
+    await page.wait_for_selector("text=Your products are active")
+
+
+async def test_an_existing_customer_places_an_addon_in_chinese(
+    site: str, page: Page, smtp: MailSink, app_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await existing_business(app_sessions, 2, email="owner@acme.example")
+    link = await order(site, smtp, [ADDON], locale="zh-TW")
+    await page.goto(link)
+    assert await page.locator("h1").inner_text() == "啟用您的產品"
+    assert await page.get_attribute("html", "lang") == "zh-TW"
+    await page.fill("#email", "Owner@acme.example")
+    await page.get_by_role("button", name="寄送驗證信").click()
+    verify = re.search(r"http\S+/verify-email\?token=\S+", text_of(
+        (await smtp.wait_for(1, to="owner@acme.example"))[0]))  # fmt: skip
+    assert verify is not None
+    await page.goto(verify[0])
+    await page.get_by_role("button", name="Confirm email address").click()
+    await page.goto(f"{site}/activate")
+    await page.wait_for_selector("text=同意授權條款")
+    for box in await page.locator("input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name="繼續").click()
+    await page.wait_for_selector("text=選擇")
+    await shot(page, "5-instance-zh-TW")
+    await page.get_by_role("link", name="English").click()
+    assert await page.locator("h1").inner_text() == "Choose the instance for EDR Add-on"
+    await page.locator("input[type=radio]").nth(1).check()
+    await page.get_by_role("button", name="Continue").click()
+    await page.wait_for_selector("text=Your products are active", timeout=20_000)
+
+
+async def test_dead_ends_say_what_happened_and_what_to_do(
+    site: str, page: Page, smtp: MailSink
+) -> None:
+    response = await page.goto(f"{site}/activate/not-a-code")
+    assert response is not None and response.status == 404
+    assert await page.locator("h1").inner_text() == "This link does not work"
+    assert "Contact" in await page.locator("footer").inner_text()
+
+    response = await page.goto(f"{site}/activate")  # no session: open the link again
+    assert response is not None and response.status == 400
+
+    link = await order(site, smtp, [SERVICE])
+    await page.goto(link)
+    async with httpx.AsyncClient(base_url=site) as http:
+        code = link.rsplit("/", 1)[1]
+        order_id = (await http.get(f"/v1/activations/{code}")).json()["order_id"]
+        cancelled = await http.delete(f"/v1/orders/{order_id}", headers=AUTH)
+        assert cancelled.status_code == 200
+    response = await page.goto(f"{site}/activate")
+    assert response is not None and response.status == 410
+    assert await page.locator("h1").inner_text() == "This order was withdrawn"
+    await shot(page, "6-withdrawn")
+
+
+async def test_pages_are_safe_to_show_and_forms_need_their_csrf_token(
+    site: str, smtp: MailSink
+) -> None:
+    link = await order(site, smtp, [SERVICE])
+    async with httpx.AsyncClient(base_url=site) as http:
+        landing = await http.get(link)
+        assert landing.status_code == 303
+        assert "HttpOnly" in landing.headers["set-cookie"]
+        page = await http.get("/activate")
+        for header, value in [
+            ("cache-control", "no-store"),
+            ("referrer-policy", "no-referrer"),
+            ("x-frame-options", "DENY"),
+        ]:
+            assert page.headers[header] == value
+        assert "default-src 'none'" in page.headers["content-security-policy"]
+        forged = await http.post("/activate/email", data={"email": "x@acme.example"})
+        assert forged.status_code == 403
+    assert smtp.messages(to="x@acme.example") == []
