@@ -22,7 +22,11 @@ class EmailVerificationActivities(FlowActivities):
             template=LINK_TEMPLATE,
             locale=input.locale,
             to=input.email,
-            context={"expires_at": input.expires_at, "purpose": input.purpose},
+            context={
+                "expires_at": input.expires_at,
+                "purpose": input.purpose,
+                "about": input.about,
+            },
             link=Link.for_this_run(self.link_url("/verify-email?token={token}")),
         )
         return sent.link_hash

@@ -44,6 +44,9 @@ class StartVerificationInput:
     max_resends: int
     max_attempts: int
     business_id: str | None = None
+    # What the address is proven for, in the mail's words (e.g. the company and products of an
+    # activation); without it, the mail says what the purpose means.
+    about: str | None = None
 
 
 @dataclass
@@ -76,6 +79,7 @@ class SendLinkInput:
     purpose: str
     locale: str
     expires_at: datetime
+    about: str | None = None
 
 
 @dataclass

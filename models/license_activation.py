@@ -127,11 +127,14 @@ class VerificationPolicy:
     max_resends: int
     max_attempts: int
 
-    def start(self, email: str, purpose: str, locale: str) -> StartVerificationInput:
+    def start(
+        self, email: str, purpose: str, locale: str, about: str | None = None
+    ) -> StartVerificationInput:
         return StartVerificationInput(
             email=email,
             purpose=purpose,
             locale=locale,
+            about=about,
             expiry_seconds=self.expiry_seconds,
             resend_cooldown_seconds=self.resend_cooldown_seconds,
             max_resends=self.max_resends,

@@ -229,6 +229,7 @@ class EmailVerificationWorkflow:
                     purpose=self._input.purpose,
                     locale=self._input.locale,
                     expires_at=self._expires_at,
+                    about=self._input.about,
                 ),
                 details=f"Link {number} could not be sent; a resend may help.",
                 deadline=self._expires_at - workflow.now(),

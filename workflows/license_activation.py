@@ -152,7 +152,9 @@ class LicenseActivationWorkflow(ActivationSteps):
 
     @workflow.update
     async def create_account(self, input: CreateAccountInput) -> ActivationState:
-        start = self._input.verification.start(input.email, SIGNUP_PURPOSE, input.locale)
+        products = ", ".join(dict.fromkeys(item.product_name for item in self._items))
+        about = f"{self._input.company_name}: {products}"
+        start = self._input.verification.start(input.email, SIGNUP_PURPOSE, input.locale, about)
         async with self._turns.take(lambda: self._validate_create_account(input)):
             # Ending this flow (expiry, cancel) cancels the sign-up's link too.
             self._child = await start_child_flow(

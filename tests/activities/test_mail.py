@@ -32,6 +32,7 @@ CONTEXT = {
     "link": "http://x/verify-email?token=t",
     "expires_at": datetime(2030, 1, 2, 3, 4, tzinfo=UTC),
     "purpose": "signup",
+    "about": None,
 }
 
 
@@ -146,7 +147,7 @@ async def test_zh_tw_templates_render(mail: MailSender) -> None:
 
 
 async def test_html_escapes_its_values(mail: MailSender) -> None:
-    rendered = mail.render("email_verification", "en", CONTEXT | {"purpose": "<script>"})
+    rendered = mail.render("email_verification", "en", CONTEXT | {"about": "<script>"})
     assert "<script>" not in rendered.html and "&lt;script&gt;" in rendered.html
 
 

@@ -122,6 +122,8 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     assert await page.locator("h1").inner_text() == "Verifying your email"
 
     verify = text_of((await smtp.wait_for(1, to="it@acme.example"))[0])
+    # The mail says what it is for: the company and products, never a raw purpose.
+    assert "Acme Corp: Endpoint Protection, XDR Credits" in verify and "(activation)" not in verify
     verify_link = re.search(r"http\S+/verify-email\?token=\S+", verify)
     assert verify_link is not None
     await page.goto(verify_link[0])
