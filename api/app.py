@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         finally:
             await engine.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc with their assets served from a package: they work offline (no CDN).
+    app = FastAPIOffline(
         title="Activation pipelines",
         summary="Durable activation pipelines of a B2B product, run as Temporal workflows.",
         version="0.1.0",

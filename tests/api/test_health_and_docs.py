@@ -71,3 +71,11 @@ async def test_a_broken_database_is_a_503_not_a_500(
                 assert response.status_code == 503
                 assert response.json()["code"] == "database_unavailable"
                 assert response.headers["Retry-After"] == "5"
+
+
+async def test_the_docs_work_offline_with_assets_from_a_package(api: httpx.AsyncClient) -> None:
+    for page, asset in [("/docs", "swagger-ui-bundle.js"), ("/redoc", "redoc.standalone.js")]:
+        html = (await api.get(page)).text
+        assert f"/static-offline-docs/{asset}" in html and "cdn.jsdelivr" not in html
+        served = await api.get(f"/static-offline-docs/{asset}")
+        assert served.status_code == 200 and len(served.content) > 100_000
