@@ -28,6 +28,8 @@ class FlowActivities:
         self._sessions = session_factory
         self._mail = mail
 
-    def link_url(self, path: str) -> str:
-        """A link to one of this service's pages, with `{token}` where the link's token goes."""
-        return f"{self._settings.public_base_url.rstrip('/')}{path}"
+    def link_url(self, kind: str, path: str) -> str:
+        """The URL a mail links to, with `{token}` where the link's token goes: the vendor's
+        portal when `link_templates` names one for this kind of link, else this service's page."""
+        template = self._settings.link_templates.get(kind)
+        return template or f"{self._settings.public_base_url.rstrip('/')}{path}"

@@ -27,7 +27,7 @@ class EmailVerificationActivities(FlowActivities):
                 "purpose": input.purpose,
                 "about": input.about,
             },
-            link=Link.for_this_run(self.link_url("/verify-email?token={token}")),
+            link=Link.for_this_run(self.link_url("verification", "/verify-email?token={token}")),
         )
         return sent.link_hash
 

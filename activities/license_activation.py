@@ -127,7 +127,7 @@ class LicenseActivationActivities(FlowActivities):
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            link=Link.for_this_run(self.link_url("/activate/{token}")),
+            link=Link.for_this_run(self.link_url("activation", "/activate/{token}")),
             on_store=record_code,
         )
 

@@ -138,7 +138,7 @@ class LocalAccountActivities(FlowActivities):
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            link=Link.for_this_run(self.link_url("/activate-account?token={token}")),
+            link=Link.for_this_run(self.link_url("invitation", "/activate-account?token={token}")),
         )
         return sent.link_hash
 

@@ -124,7 +124,7 @@ class OwnershipTransferActivities(FlowActivities):
                 "display_name": parties.target_name,
                 "expires_at": input.expires_at,
             },
-            link=Link.for_this_run(self.link_url("/ownership-transfer?token={token}")),
+            link=Link.for_this_run(self.link_url("transfer", "/ownership-transfer?token={token}")),
         )
         return sent.link_hash
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # Base of the links in emails (the page that confirms a token lives here).
     public_base_url: str = "http://127.0.0.1:8000"
+    # A vendor with its own portal points the mails' links there: per kind of link
+    # (activation, verification, invitation, transfer), a URL with `{token}` where the link's
+    # token goes, e.g. {"activation": "https://portal.example.com/activate?code={token}"}.
+    link_templates: dict[str, str] = Field(default_factory=dict)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The customer's pages (docs/pages.md): who they come from and where they go next.
     brand_name: str = "Activation Service"

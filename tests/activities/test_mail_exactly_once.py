@@ -145,3 +145,14 @@ async def test_a_lost_reply_is_followed_by_the_identical_mail(
             assert codes == [hash_token(token)]  # one code row per link, and it is this one
             rows = await session.scalar(select(func.count()).select_from(ActivationCode))
             assert rows == 1
+
+
+async def test_a_vendor_portal_gets_the_links_when_a_template_names_it(
+    settings: Settings, sessions: Sessions, smtp: MailSink
+) -> None:
+    settings.link_templates = {"activation": "https://portal.example.com/activate?code={token}"}
+    await activation_link(settings, sessions, MailSender(settings, sessions))
+    (mail,) = await smtp.wait_for(1)
+    code = link_in(mail, "https://portal.example.com/activate?code=")
+    async with sessions() as session:
+        assert await session.scalar(select(ActivationCode.code_hash)) == hash_token(code)
