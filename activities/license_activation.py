@@ -253,6 +253,7 @@ class LicenseActivationActivities(FlowActivities):
                             version=agreement.version,
                             order_id=input.order_id,
                             client_address=input.client_address,
+                            user_agent=input.user_agent,
                             accepted_at=as_utc(input.accepted_at),
                         )
                     )

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from api.errors import ApiError, ApiProblem
 from api.fields import BusinessId
 from core.settings import Settings
+from core.text import unsafe_character
 from models.catalog import Catalog
 from models.domain import Account, Business
 
@@ -100,3 +101,11 @@ async def require_acting_primary(
 
 
 ActingPrimary = Annotated[str, Depends(require_acting_primary)]
+
+
+def user_agent(request: Request) -> str | None:
+    """The browser that accepted an agreement, for its record: one line, at most 300 characters."""
+    agent = request.headers.get("user-agent")
+    if not agent:
+        return None
+    return "".join(char for char in agent if unsafe_character(char) is None)[:300]

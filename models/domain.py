@@ -195,6 +195,7 @@ class AgreementAcceptance(Base):
     version: Mapped[str] = mapped_column(String(20))
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"))
     client_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

@@ -219,6 +219,7 @@ class CreateAccountInput:
 class AcceptAgreementsInput:
     agreements: list[AgreementRef]
     client_address: str | None
+    user_agent: str | None = None
 
 
 @dataclass
@@ -272,6 +273,7 @@ class RecordAcceptancesInput:
     agreements: list[AgreementRef]
     client_address: str | None
     accepted_at: datetime
+    user_agent: str | None = None
 
 
 @dataclass

@@ -190,6 +190,7 @@ class LicenseActivationWorkflow(ActivationSteps):
                     account_id=account.account_id,
                     agreements=agreements,
                     client_address=input.client_address,
+                    user_agent=input.user_agent,
                     accepted_at=accepted_at,
                 ),
             )

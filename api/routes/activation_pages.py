@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
-from api.deps import CatalogDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import CatalogDep, SessionDep, SettingsDep, TemporalDep, user_agent
 from api.errors import ApiError
 from api.flows import email_verification as verifications
 from api.flows.license_activation import (
@@ -290,7 +290,7 @@ async def accept_agreements(
         await update_flow(
             flow_handle(client, order_id),
             LicenseActivationWorkflow.accept_agreements,
-            AcceptAgreementsInput(accepted, client_address),
+            AcceptAgreementsInput(accepted, client_address, user_agent(request)),
         )
     except ApiError:
         pass  # the flow moved on meanwhile: the page shows where it is now

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
+from api.deps import ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep, user_agent
 from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import Locale, OneLine
 from api.flows.license_activation import (
@@ -236,7 +236,7 @@ async def accept_agreements(
     return await update_flow(
         handle,
         LicenseActivationWorkflow.accept_agreements,
-        AcceptAgreementsInput(accepted, client_address),
+        AcceptAgreementsInput(accepted, client_address, user_agent(request)),
     )
 
 

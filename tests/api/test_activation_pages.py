@@ -16,12 +16,14 @@ import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
 from core.logging import uvicorn_log_config
 from core.settings import Settings
+from models.domain import AgreementAcceptance
 from tests.api.conftest import AUTH
 from tests.conftest import MailSink, free_port, text_of
 from tests.workflows.activation_helpers import (
@@ -98,7 +100,7 @@ async def order(site: str, smtp: MailSink, items: list[dict[str, Any]], **extra:
 
 
 async def test_a_new_customer_activates_everything_from_the_mail(
-    site: str, page: Page, smtp: MailSink
+    site: str, page: Page, smtp: MailSink, app_sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     link = await order(site, smtp, [SERVICE, CREDITS])
     await page.goto(link)
@@ -142,6 +144,12 @@ async def test_a_new_customer_activates_everything_from_the_mail(
 
     await page.goto(link)  # the link opened again shows the result, never an error
     await page.wait_for_selector("text=Your products are active")
+    async with app_sessions() as session:
+        records = (await session.scalars(select(AgreementAcceptance))).all()
+    assert len(records) == 3  # each with who accepted it from where, with what
+    assert {(r.client_address, "Chrome" in (r.user_agent or "")) for r in records} == {
+        ("127.0.0.1", True)
+    }
 
 
 async def test_an_existing_customer_places_an_addon_in_chinese(
