@@ -249,7 +249,7 @@ async def test_invite_activate_then_transfer_ownership_through_http_and_mail(
         activated = await http.post(
             "/activate-account", data={"token": token_in(invitation), "action": "activate"}
         )
-        assert activated.status_code == 200 and "Account activated" in activated.text
+        assert activated.status_code == 200 and "Your account is active" in activated.text
 
         offered = await http.post(
             f"/v1/businesses/{business_id}/ownership-transfers",

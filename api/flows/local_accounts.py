@@ -64,13 +64,13 @@ async def _link_handle(client: Client, session: AsyncSession, token: str) -> Han
     )
 
 
-async def invitation_status(
+async def invitation_state(
     client: Client, session: AsyncSession, token: str
-) -> InvitationStatus | None:
-    """The status of the invitation a link belongs to (None: not a link of ours); reads only."""
+) -> InvitationPublic | None:
+    """The invitation a link belongs to, as it stands (None: not a link of ours); reads only."""
     handle = await _link_handle(client, session, token)
     published = await published_state(handle) if handle else None
-    return None if published is None else InvitationStatus(published["status"])
+    return None if published is None else InvitationPublic.model_validate(published)
 
 
 async def activate_with_token(

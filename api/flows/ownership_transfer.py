@@ -73,13 +73,15 @@ async def transfer_row(session: AsyncSession, transfer_id: str) -> OwnershipTran
     return await session.get(OwnershipTransfer, transfer_id)
 
 
-async def transfer_status(session: AsyncSession, token: str) -> TransferStatus | None:
-    """The status of the transfer a link belongs to (None: not a link of ours); reads only."""
+async def transfer_of_link(
+    session: AsyncSession, token: str
+) -> tuple[OwnershipTransfer, TransferStatus] | None:
+    """The transfer a link belongs to and its status now (None: not a link of ours)."""
     target = await link_target(session, token, FLOW_ID_PREFIX)
     if target is None:
         return None
     row = await transfer_row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
-    return None if row is None else status_now(row)
+    return None if row is None else (row, status_now(row))
 
 
 async def decide_with_token(

@@ -1,117 +1,191 @@
-"""The pages the invitation and transfer emails link to. GET never acts (mail scanners prefetch
-links): it shows the choice; the buttons POST the token, which acts."""
+"""The pages the invitation and transfer emails link to, in the customer pages' look and
+language (docs/pages.md). GET never acts (mail scanners prefetch links): it says what the link is
+about and shows the choice; the buttons POST the token (the credential), which acts."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import SessionDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.flows.local_accounts import activate_with_token, invitation_status
-from api.flows.ownership_transfer import decide_with_token, transfer_status
+from api.flows.local_accounts import activate_with_token, invitation_state
+from api.flows.ownership_transfer import decide_with_token, transfer_of_link
+from api.page_text import text
+from api.pages import page_locale, read_form, render
+from core.settings import Settings
+from core.tokens import mask_email
+from models.domain import Account, Business, ProductInstance
 from models.local_accounts import InvitationStatus
 from models.ownership_transfer import TransferStatus
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 router = APIRouter(tags=["links"], include_in_schema=False)
-
-_pages = Environment(
-    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-# The page holds a live token: keep it out of caches and out of Referer headers.
-_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 Token = Annotated[str, Query(max_length=200)]
 
 
 def _page(
+    request: Request,
+    settings: Settings,
+    locale: str,
     title: str,
-    text: str,
+    lead: str,
     *,
     status_code: int = 200,
     form_action: str = "",
     token: str = "",
     actions: list[tuple[str, str]] | None = None,
 ) -> HTMLResponse:
-    html = _pages.get_template("link_action.html").render(
-        title=title, text=text, form_action=form_action, token=token, actions=actions or []
+    return render(
+        request,
+        settings,
+        "link",
+        locale=locale,
+        status_code=status_code,
+        title=title,
+        lead=lead,
+        form_action=form_action,
+        token=token,
+        actions=actions or [],
+        next_url=None,
+        next_label="",
     )
-    return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
 
 
-async def _form(request: Request) -> dict[str, str]:
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
-    return {key: values[0][:200] for key, values in form.items() if values}
+def _closed(
+    request: Request, settings: Settings, locale: str, what: str, status: str
+) -> HTMLResponse:
+    lead = text(
+        locale,
+        "closed.text",
+        what=text(locale, f"what.{what}"),
+        status=text(locale, f"status.{status}"),
+    )
+    return _page(request, settings, locale, text(locale, "closed.title"), lead, status_code=410)
 
 
-def _closed_page(what: str, status: str) -> HTMLResponse:
-    return _page("This link cannot be used", f"The {what} is {status}.", status_code=410)
+def _invalid(request: Request, settings: Settings, locale: str, status: int = 400) -> HTMLResponse:
+    title, lead = text(locale, "link.invalid.title"), text(locale, "link.invalid.text")
+    return _page(request, settings, locale, title, lead, status_code=status)
+
+
+async def _names(db: AsyncSession, business_id: str, instance_id: str | None) -> tuple[str, str]:
+    business = await db.get(Business, business_id)
+    instance = await db.get(ProductInstance, instance_id) if instance_id else None
+    label = (instance.description or instance.product_code) if instance else ""
+    return (business.name if business else ""), label
 
 
 @router.get("/activate-account", response_class=HTMLResponse)
 async def activate_account_page(
-    client: TemporalDep, session: SessionDep, token: Token = ""
+    request: Request,
+    settings: SettingsDep,
+    client: TemporalDep,
+    db: SessionDep,
+    token: Token = "",
 ) -> HTMLResponse:
-    """Shows the Activate button while the invitation is pending; changes nothing."""
-    status = await invitation_status(client, session, token)
-    if status is not None and status != InvitationStatus.PENDING:
-        return _closed_page("invitation", status.value)
+    """Says who invites whom to what, and shows Activate while the invitation is pending."""
+    state = await invitation_state(client, db, token)
+    if state is None:
+        return _invalid(request, settings, page_locale(request, ""))
+    locale = page_locale(request, "")
+    if state.status != InvitationStatus.PENDING:
+        return _closed(request, settings, locale, "invitation", state.status.value)
+    company, instance = await _names(db, state.business_id, state.instance_id)
+    lead = text(
+        locale, "invite.text", company=company, email=mask_email(state.email), instance=instance
+    )
     return _page(
-        "Activate your account",
-        "Press the button to activate your account. 請按下按鈕以啟用您的帳號。",
+        request,
+        settings,
+        locale,
+        text(locale, "invite.title"),
+        lead,
         form_action="/activate-account",
         token=token,
-        actions=[("activate", "Activate / 啟用")],
+        actions=[("activate", text(locale, "invite.button"))],
     )
 
 
 @router.post("/activate-account", response_class=HTMLResponse)
 async def activate_account_submit(
-    request: Request, client: TemporalDep, session: SessionDep
+    request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
+    locale = page_locale(request, "")
+    form = await read_form(request)
     try:
-        await activate_with_token(client, session, (await _form(request)).get("token", ""))
+        state = await activate_with_token(client, db, (form.get("token") or [""])[0][:200])
     except ApiError as err:
-        return _page("This link cannot be used", err.message, status_code=err.status)
-    return _page("Account activated", "You can now sign in to your instance. 帳號已啟用。")
+        if err.status == 400:
+            return _invalid(request, settings, locale)
+        return _page(request, settings, locale, text(locale, "closed.title"), err.message,
+                     status_code=err.status)  # fmt: skip
+    _, instance = await _names(db, state.business_id, state.instance_id)
+    title = text(locale, "invite.done.title")
+    return _page(
+        request, settings, locale, title, text(locale, "invite.done.text", instance=instance)
+    )
 
 
 @router.get("/ownership-transfer", response_class=HTMLResponse)
-async def ownership_transfer_page(session: SessionDep, token: Token = "") -> HTMLResponse:
-    """Shows Accept and Decline while the offer stands; changes nothing."""
-    status = await transfer_status(session, token)
-    if status is not None and status != TransferStatus.PENDING:
-        return _closed_page("ownership transfer", status.value)
+async def ownership_transfer_page(
+    request: Request, settings: SettingsDep, db: SessionDep, token: Token = ""
+) -> HTMLResponse:
+    """Says which Business is offered to whom; Accept and Decline while the offer stands."""
+    locale = page_locale(request, "")
+    found = await transfer_of_link(db, token)
+    if found is None:
+        return _invalid(request, settings, locale)
+    row, status = found
+    if status != TransferStatus.PENDING:
+        return _closed(request, settings, locale, "transfer", status.value)
+    company, _ = await _names(db, row.business_id, None)
+    target = await db.get(Account, row.to_account_id)
+    email = mask_email(target.email) if target else ""
     return _page(
-        "Become the owner",
-        "You are offered the ownership of a Business: accept to become its primary account. "
-        "您受邀成為企業的擁有者。",
+        request,
+        settings,
+        locale,
+        text(locale, "transfer.title", company=company),
+        text(locale, "transfer.text", company=company, email=email),
         form_action="/ownership-transfer",
         token=token,
-        actions=[("accept", "Accept / 接受"), ("decline", "Decline / 拒絕")],
+        actions=[
+            ("accept", text(locale, "transfer.accept")),
+            ("decline", text(locale, "transfer.decline")),
+        ],
     )
 
 
 @router.post("/ownership-transfer", response_class=HTMLResponse)
 async def ownership_transfer_submit(
-    request: Request, client: TemporalDep, session: SessionDep
+    request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
-    form = await _form(request)
-    action = form.get("action")
+    locale = page_locale(request, "")
+    form = await read_form(request)
+    action = (form.get("action") or [""])[0]
+    token = (form.get("token") or [""])[0][:200]
     if action not in ("accept", "decline"):  # never guess a decision
-        return _page("Choose accept or decline", "The form was incomplete.", status_code=400)
+        title = text(locale, "transfer.choose")
+        return _page(request, settings, locale, title, title, status_code=400)
     accept = action == "accept"
     update = OwnershipTransferWorkflow.accept if accept else OwnershipTransferWorkflow.decline
     try:
-        await decide_with_token(client, session, form.get("token", ""), update)
+        decided = await decide_with_token(client, db, token, update)
     except ApiError as err:
-        return _page("This link cannot be used", err.message, status_code=err.status)
+        if err.status == 400:
+            return _invalid(request, settings, locale)
+        return _page(request, settings, locale, text(locale, "closed.title"), err.message,
+                     status_code=err.status)  # fmt: skip
+    company, _ = await _names(db, decided.business_id, None)
+    target = await db.get(Account, decided.to_account_id)
     if accept:
-        return _page("You are now the owner", "Sign in with your address to manage the Business.")
-    return _page("Offer declined", "Nothing changed. The current owner is told.")
+        email = target.email if target else ""
+        title = text(locale, "transfer.accepted.title")
+        lead = text(locale, "transfer.accepted.text", email=email, company=company)
+        return _page(request, settings, locale, title, lead)
+    title = text(locale, "transfer.declined.title")
+    return _page(request, settings, locale, title, text(locale, "transfer.declined.text"))

@@ -1,67 +1,89 @@
-"""The page an emailed link opens. GET never consumes the token (mail scanners prefetch links);
-the button POSTs it, which confirms."""
+"""The page an email-verification link opens, in the customer pages' look and language
+(docs/pages.md). GET never consumes the token (mail scanners prefetch links); the button POSTs it,
+which confirms. A verification that belongs to an activation leads back to it."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from api.deps import SessionDep, TemporalDep
+from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.flows.email_verification import confirm_token, inspect_token
+from api.page_text import text
+from api.pages import page_locale, read_form, render
+from core.settings import Settings
+from core.tokens import mask_email
 from models.email_verification import TokenCheck, VerificationStatus
 
 router = APIRouter(tags=["email verification"], include_in_schema=False)
 
-_pages = Environment(
-    loader=FileSystemLoader(Path(__file__).parent.parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-# The page holds a live token: keep it out of caches and out of Referer headers.
-_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
-
 
 def _page(
-    state: str, status_code: int = 200, token: str = "", message: str = "", purpose: str = ""
+    request: Request,
+    settings: Settings,
+    key: str,
+    status_code: int = 200,
+    *,
+    lead: str | None = None,
+    token: str = "",
+    email: str = "",
+    purpose: str = "",
 ) -> HTMLResponse:
-    html = _pages.get_template("verify_email.html").render(
-        state=state, token=token, message=message, purpose=purpose
+    locale = page_locale(request, "")
+    confirm = key == "verify"
+    return render(
+        request,
+        settings,
+        "link",
+        locale=locale,
+        status_code=status_code,
+        title=text(locale, f"{key}.title"),
+        lead=lead or text(locale, f"{key}.text", email=mask_email(email)),
+        form_action="/verify-email",
+        token=token,
+        actions=[("confirm", text(locale, "verify.button"))] if confirm else [],
+        next_url="/activate" if purpose == "activation" else None,
+        next_label=text(locale, "verify.activation"),
     )
-    return HTMLResponse(html, status_code=status_code, headers=_HEADERS)
 
 
 @router.get("/verify-email", response_class=HTMLResponse)
 async def verify_email_page(
-    client: TemporalDep, session: SessionDep, token: Annotated[str, Query(max_length=200)] = ""
+    request: Request,
+    settings: SettingsDep,
+    client: TemporalDep,
+    session: SessionDep,
+    token: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    """Shows what the link is for and a confirm button; changes nothing."""
+    """Shows which address the link confirms and a confirm button; changes nothing."""
     try:
         check, state = await inspect_token(client, session, token)
     except ApiError as err:
-        return _page("invalid", err.status, message=err.message)
+        return _page(request, settings, "link.invalid", err.status)
     if check in (TokenCheck.VALID, TokenCheck.SENDING):  # the POST waits for a link in sending
-        return _page("confirm", token=token)
+        return _page(request, settings, "verify", token=token, email=state.email)
     if check == TokenCheck.USED:
-        return _page("verified")
-    if state.status in (VerificationStatus.EXPIRED, VerificationStatus.LOCKED):
-        return _page(state.status.value, 410 if state.status == VerificationStatus.EXPIRED else 423)
-    return _page("invalid", 400)
+        return _page(request, settings, "verify.done", purpose=state.purpose)
+    if state.status == VerificationStatus.EXPIRED:
+        return _page(request, settings, "verify.expired", 410)
+    if state.status == VerificationStatus.LOCKED:
+        return _page(request, settings, "verify.locked", 423)
+    return _page(request, settings, "link.invalid", 400)
 
 
 @router.post("/verify-email", response_class=HTMLResponse)
 async def verify_email_submit(
-    request: Request, client: TemporalDep, session: SessionDep
+    request: Request, settings: SettingsDep, client: TemporalDep, session: SessionDep
 ) -> HTMLResponse:
     """The confirm button: a plain form post, so it works without JavaScript."""
-    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    form = await read_form(request)
     token = (form.get("token") or [""])[0][:200]
     try:
         state = await confirm_token(client, session, token)
     except ApiError as err:
-        return _page("error", err.status, message=err.message)
-    return _page("verified", purpose=state.purpose)
+        key = {410: "verify.expired", 423: "verify.locked"}.get(err.status, "link.invalid")
+        return _page(request, settings, key, err.status)
+    return _page(request, settings, "verify.done", purpose=state.purpose)

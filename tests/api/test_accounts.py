@@ -102,7 +102,7 @@ async def test_an_invited_user_activates_the_account_with_the_emailed_link(
     again = await api.post("/v1/local-accounts/activate", json={"token": token})
     assert (again.status_code, again.json()["code"]) == (409, "local_account_already_active")
     used = await api.get(f"/activate-account?token={token}")
-    assert used.status_code == 410 and "The invitation is active" in used.text
+    assert used.status_code == 410 and "This invitation is used already" in used.text
 
 
 async def test_the_activation_page_activates_with_a_plain_form_post(
@@ -115,10 +115,10 @@ async def test_the_activation_page_activates_with_a_plain_form_post(
     assert (await invite()).status_code == 202
     token = token_in((await smtp.wait_for(1))[0])
     page = await api.post("/activate-account", data={"token": token, "action": "activate"})
-    assert page.status_code == 200 and "Account activated" in page.text
+    assert page.status_code == 200 and "Your account is active" in page.text
     assert (await accounts(api, business_id))[1]["status"] == "active"
     wrong = await api.post("/activate-account", data={"token": "nonsense"})
-    assert wrong.status_code == 400 and "cannot be used" in wrong.text
+    assert wrong.status_code == 400 and "This link does not work" in wrong.text
 
 
 async def test_a_repeated_invitation_returns_the_pending_one(

@@ -130,7 +130,7 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     assert verify_link is not None
     await page.goto(verify_link[0])
     await page.get_by_role("button", name="Confirm email address").click()
-    await page.get_by_role("link", name="Continue your activation / 繼續啟用").click()
+    await page.get_by_role("link", name="Continue your activation").click()
     await page.wait_for_selector("text=Accept the agreements")
     await shot(page, "3-agreements")
     await page.get_by_role("button", name="Continue").click()  # nothing ticked
