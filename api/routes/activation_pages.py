@@ -6,6 +6,7 @@ redirects (post/redirect/get). Works without JavaScript."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -374,59 +375,14 @@ async def agreement_page(
     return render(request, settings, "agreement", locale=locale, agreement=agreement)
 
 
-PAGES_CSS = """
-:root { --brand: %(color)s }
-* { box-sizing: border-box }
-body { font-family: system-ui, -apple-system, "Segoe UI", "Noto Sans TC", sans-serif; margin: 0;
-  color: #1b1b1b; line-height: 1.5; background: #f6f6f6 }
-.brand { display: flex; justify-content: space-between; align-items: center; gap: 1rem;
-  padding: .75rem 1rem; background: var(--brand); color: #fff }
-.brand-name { font-weight: 700 }
-.brand a { color: #fff }
-.languages { display: flex; gap: .75rem }
-main { max-width: 40rem; margin: 2rem auto; padding: 1.5rem; background: #fff;
-  border-radius: 6px }
-footer { max-width: 40rem; margin: 0 auto 2rem; padding: 0 1.5rem; color: #555 }
-h1 { font-size: 1.6rem; margin-top: 0 }
-table { width: 100%%; border-collapse: collapse; margin: 1rem 0 }
-th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid #ddd }
-.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem }
-.facts dt { color: #555 } .facts dd { margin: 0 }
-input[type=email] { width: 100%%; font-size: 1.05rem; padding: .55rem; border: 2px solid #333;
-  border-radius: 4px; margin: .25rem 0 1rem }
-button, .button { display: inline-block; font-size: 1rem; padding: .65rem 1.2rem;
-  background: var(--brand); color: #fff; border: 0; border-radius: 4px; cursor: pointer;
-  text-decoration: none }
-button.secondary, .button.secondary { background: #444 }
-button:focus, a:focus, input:focus { outline: 3px solid #ffbf47; outline-offset: 2px }
-fieldset { border: 0; padding: 0; margin: 0 0 1rem }
-.check, .radio { display: flex; gap: .6rem; align-items: flex-start; margin: .4rem 0 1rem }
-.check input, .radio input { width: 1.3rem; height: 1.3rem; margin-top: .15rem }
-.muted, .hint { color: #555 }
-.error-summary { border: 4px solid #d4351c; padding: 1rem; margin-bottom: 1.5rem }
-.error-summary h2 { margin-top: 0; font-size: 1.2rem }
-.field-error, .problem { color: #d4351c; font-weight: 600 }
-@media (max-width: 30rem) { main { margin: 0; border-radius: 0 } .brand { flex-wrap: wrap } }
-"""
-PROGRESS_JS = """
-// Moves on as soon as the flow does (provisioning done, the address verified in another tab);
-// without JavaScript the page's meta refresh does the same, a little later.
-(function () {
-  var shown = document.currentScript.dataset.status;
-  (function poll() {
-    fetch("/activate/status", {credentials: "same-origin"})
-      .then(function (r) { return r.json(); })
-      .then(function (s) { if (s.status !== shown) { location.replace("/activate"); }
-                           else { setTimeout(poll, 1000); } })
-      .catch(function () { setTimeout(poll, 3000); });
-  })();
-})();
-"""
+ASSETS = Path(__file__).parent.parent / "assets"
+PAGES_CSS = (ASSETS / "pages.css").read_text()
+PROGRESS_JS = (ASSETS / "progress.js").read_text()
 
 
 @router.get("/assets/pages.css", include_in_schema=False)
 async def pages_css(settings: SettingsDep) -> Response:
-    css = PAGES_CSS % {"color": settings.brand_color}
+    css = PAGES_CSS.replace("BRAND_COLOR", settings.brand_color)
     return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
 
 
