@@ -9,6 +9,7 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +20,14 @@ from playwright.async_api import Browser, Page, async_playwright
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from core.logging import uvicorn_log_config
 from core.settings import Settings
 from models.domain import AgreementAcceptance
 from tests.api.conftest import AUTH
-from tests.conftest import MailSink, free_port, text_of
+from tests.conftest import STARTED_FLOWS, MailSink, free_port, text_of
 from tests.workflows.activation_helpers import (
     ADDON,
     CREDITS,
@@ -224,3 +226,23 @@ async def test_pages_are_safe_to_show_and_forms_need_their_csrf_token(
         forged = await http.post("/activate/email", data={"email": "x@acme.example"})
         assert forged.status_code == 403
     assert smtp.messages(to="x@acme.example") == []
+
+
+async def test_an_expired_link_says_so_and_what_to_do(
+    api: httpx.AsyncClient, time_env: WorkflowEnvironment, smtp: MailSink
+) -> None:
+    """The 30 days pass on the time-skipping server (no browser needed to read a page)."""
+    ordered = await api.post("/v1/orders", json=order_body([SERVICE]), headers=AUTH)
+    STARTED_FLOWS.append(time_env.client.get_workflow_handle(ordered.json()["id"]))
+    (mail,) = await smtp.wait_for(1)
+    link = re.search(r"http\S+/activate/(\S+)", text_of(mail))
+    assert link is not None
+    landing = await api.get(f"/activate/{link[1]}")
+    assert landing.status_code == 303
+    api.cookies.update(landing.cookies)
+    await time_env.sleep(timedelta(days=30, seconds=1))
+    await time_env.client.get_workflow_handle(ordered.json()["id"]).result()
+    page = await api.get("/activate", headers={"Accept-Language": "zh-TW"})
+    assert page.status_code == 410
+    assert "This Activation Link has expired" in page.text  # the order's language: English
+    assert "Ask your reseller or sales contact" in page.text
