@@ -27,6 +27,8 @@ TEXT: dict[str, dict[str, str]] = {
         "email.label": "Email address",
         "email.error": "Enter an email address in the form name@example.com",
         "send": "Send verification email",
+        "email.again": "The address could not be confirmed in time (the email expired or was "
+        "used too often). Enter it again, or use another one.",
         "verifying.title": "Verifying your email",
         "verifying.sent": "We sent a verification email to {email}. Open it and press "
         "“Confirm email address” to continue.",
@@ -131,6 +133,8 @@ TEXT: dict[str, dict[str, str]] = {
         "email.label": "電子郵件地址",
         "email.error": "請輸入有效的電子郵件地址，例如 name@example.com",
         "send": "寄送驗證信",
+        "email.again": "電子郵件地址未能及時完成驗證（驗證信已過期或嘗試次數過多）。"
+        "請重新輸入，或使用其他地址。",
         "verifying.title": "正在驗證您的電子郵件",
         "verifying.sent": "我們已寄送驗證信至 {email}。"
         "請開啟信件並點選「確認電子郵件地址」以繼續。",

@@ -246,3 +246,28 @@ async def test_an_expired_link_says_so_and_what_to_do(
     assert page.status_code == 410
     assert "This Activation Link has expired" in page.text  # the order's language: English
     assert "Ask your reseller or sales contact" in page.text
+
+
+async def test_an_address_not_confirmed_in_time_can_be_entered_again(
+    api: httpx.AsyncClient, time_env: WorkflowEnvironment, smtp: MailSink
+) -> None:
+    """The verification lapses after 24 h (skipped): the page says so in words, and asks again."""
+    ordered = await api.post("/v1/orders", json=order_body([SERVICE]), headers=AUTH)
+    STARTED_FLOWS.append(time_env.client.get_workflow_handle(ordered.json()["id"]))
+    link = re.search(r"http\S+/activate/(\S+)", text_of((await smtp.wait_for(1))[0]))
+    assert link is not None
+    api.cookies.update((await api.get(f"/activate/{link[1]}")).cookies)
+    page = await api.get("/activate")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    sent = await api.post("/activate/email", data={"csrf": csrf[1], "email": "it@acme.example"})
+    assert sent.status_code == 303 and sent.headers["location"] == "/activate"
+    await smtp.wait_for(1, to="it@acme.example")
+    await time_env.sleep(timedelta(hours=24, seconds=1))
+    for _ in range(100):  # the flow learns that its child ended
+        page = await api.get("/activate")
+        if "could not be confirmed in time" in page.text:
+            break
+        await asyncio.sleep(0.05)
+    assert "could not be confirmed in time" in page.text and 'name="email"' in page.text
+    assert "ended as" not in page.text  # the flow's own wording is for operators
