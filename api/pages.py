@@ -118,6 +118,7 @@ def render(
         languages=[(code, LANGUAGE_NAMES[code]) for code in LOCALES],
         path=request.url.path,
         brand=settings.brand_name,
+        logo=settings.brand_logo_file is not None,
         brand_color=settings.brand_color,
         support=settings.support_contact,
         **context,

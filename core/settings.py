@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The customer's pages (docs/pages.md): who they come from and where they go next.
     brand_name: str = "Activation Service"
+    brand_logo_file: Path | None = None  # an image served with the pages (same origin, for CSP)
     brand_color: str = Field("#d71920", pattern=r"^#[0-9a-fA-F]{6}$")
     support_contact: str = "your reseller or support@example.com"
     console_url: str = "http://127.0.0.1:8000/docs"

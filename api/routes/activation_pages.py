@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from api.deps import CatalogDep, SessionDep, SettingsDep, TemporalDep, user_agent
@@ -384,6 +384,13 @@ PROGRESS_JS = (ASSETS / "progress.js").read_text()
 async def pages_css(settings: SettingsDep) -> Response:
     css = PAGES_CSS.replace("BRAND_COLOR", settings.brand_color)
     return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/assets/logo", include_in_schema=False)
+async def brand_logo(settings: SettingsDep) -> Response:
+    if settings.brand_logo_file is None or not settings.brand_logo_file.is_file():
+        return Response(status_code=404)
+    return FileResponse(settings.brand_logo_file, headers={"Cache-Control": "max-age=300"})
 
 
 @router.get("/assets/progress.js", include_in_schema=False)

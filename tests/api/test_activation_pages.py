@@ -271,3 +271,15 @@ async def test_an_address_not_confirmed_in_time_can_be_entered_again(
         await asyncio.sleep(0.05)
     assert "could not be confirmed in time" in page.text and 'name="email"' in page.text
     assert "ended as" not in page.text  # the flow's own wording is for operators
+
+
+async def test_the_pages_carry_the_vendors_logo_from_the_same_origin(
+    api: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    logo = tmp_path / "logo.png"
+    logo.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 32)
+    settings.brand_logo_file = logo
+    page = await api.get("/activate/not-a-code")
+    assert '<img class="logo" src="/assets/logo"' in page.text
+    served = await api.get("/assets/logo")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png"
