@@ -25,6 +25,7 @@ from api.routes import (
     license_activations,
     link_pages,
     ownership_transfers,
+    page_assets,
     product_registrations,
     verify_page,
 )
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         ownership_transfers.router,
         link_pages.router,
         activation_pages.router,
+        page_assets.router,
     ):
         app.include_router(router)
     if settings.is_development:

@@ -6,11 +6,10 @@ redirects (post/redirect/get). Works without JavaScript."""
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from api.deps import CatalogDep, SessionDep, SettingsDep, TemporalDep, user_agent
@@ -373,28 +372,3 @@ async def agreement_page(
     if agreement is None:
         return _message(request, settings, "dead.invalid", 404)
     return render(request, settings, "agreement", locale=locale, agreement=agreement)
-
-
-ASSETS = Path(__file__).parent.parent / "assets"
-PAGES_CSS = (ASSETS / "pages.css").read_text()
-PROGRESS_JS = (ASSETS / "progress.js").read_text()
-
-
-@router.get("/assets/pages.css", include_in_schema=False)
-async def pages_css(settings: SettingsDep) -> Response:
-    css = PAGES_CSS.replace("BRAND_COLOR", settings.brand_color)
-    return Response(css, media_type="text/css", headers={"Cache-Control": "max-age=300"})
-
-
-@router.get("/assets/logo", include_in_schema=False)
-async def brand_logo(settings: SettingsDep) -> Response:
-    if settings.brand_logo_file is None or not settings.brand_logo_file.is_file():
-        return Response(status_code=404)
-    return FileResponse(settings.brand_logo_file, headers={"Cache-Control": "max-age=300"})
-
-
-@router.get("/assets/progress.js", include_in_schema=False)
-async def progress_js() -> Response:
-    return Response(
-        PROGRESS_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
-    )
