@@ -5,6 +5,7 @@ redirects (post/redirect/get). Works without JavaScript."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -148,7 +149,7 @@ async def _step_page(
     error_field: str = "",
     typed: str = "",
 ) -> HTMLResponse:
-    locale = page_locale(request, _flow_locale(state))
+    locale = page_locale(request, state.locale)
     if state.status in DEAD_ENDS:
         key, status = DEAD_ENDS[state.status]
         return render(request, settings, "message", locale=locale, status_code=status, key=key)
@@ -183,7 +184,7 @@ async def _step_page(
             resend_at.tzinfo
         )
         context["resend_at"] = _moment(resend_at) if resend_at else None
-    title = _title(locale, title_key, context["addon"])
+    title = text(locale, title_key, product=context["addon"])
     return render(
         request,
         settings,
@@ -209,7 +210,7 @@ async def submit_email(
         return found
     page_session, order_id, state, form = found
     typed = (form.get("email") or [""])[0].strip()
-    locale = page_locale(request, _flow_locale(state))
+    locale = page_locale(request, state.locale)
     try:
         email = str(EMAIL.validate_python(typed))
         await require_mail_allowance(db, settings, email)
@@ -226,9 +227,7 @@ async def submit_email(
                 signup_input(settings, order_id, email, locale, sign_in_allowed=True),
             )
     except (ValidationError, ApiError) as err:
-        message = (
-            _title(locale, "email.error", "") if isinstance(err, ValidationError) else err.message
-        )
+        message = text(locale, "email.error") if isinstance(err, ValidationError) else err.message
         return await _step_page(
             request,
             settings,
@@ -252,15 +251,13 @@ async def resend_email(
     if isinstance(found, Response):
         return found
     _, _, state, _ = found
-    if state.verification_id:
-        try:
-            await verifications.update_flow(
-                verifications.flow_handle(client, state.verification_id),
-                EmailVerificationWorkflow.resend,
-            )
-        except ApiError:
-            pass  # inside the cooldown or out of resends: the page says when, or that it cannot
-    return see_other("/activate")
+    if not state.verification_id:
+        return see_other("/activate")
+    # Inside the cooldown or out of resends, the page says when, or that it cannot.
+    handle = verifications.flow_handle(client, state.verification_id)
+    return await _then_current_step(
+        verifications.update_flow(handle, EmailVerificationWorkflow.resend)
+    )
 
 
 @router.post("/activate/agreements", response_class=HTMLResponse)
@@ -278,23 +275,16 @@ async def accept_agreements(
     ticked = set(form.get("agreement", []))
     required = {f"{a.id}:{a.version}" for a in state.required_agreements}
     if not required <= ticked:
-        locale = page_locale(request, _flow_locale(state))
-        error = _title(locale, "agreements.error", "")
+        error = text(page_locale(request, state.locale), "agreements.error")
         return await _step_page(
             request, settings, catalog, db, client, page_session, state,
             error=error, error_field="agreements",
         )  # fmt: skip
     accepted = [AgreementRef(a.id, a.version) for a in state.required_agreements]
     client_address = request.client.host if request.client else None
-    try:
-        await update_flow(
-            flow_handle(client, order_id),
-            LicenseActivationWorkflow.accept_agreements,
-            AcceptAgreementsInput(accepted, client_address, user_agent(request)),
-        )
-    except ApiError:
-        pass  # the flow moved on meanwhile: the page shows where it is now
-    return see_other("/activate")
+    input = AcceptAgreementsInput(accepted, client_address, user_agent(request))
+    update = LicenseActivationWorkflow.accept_agreements
+    return await _then_current_step(update_flow(flow_handle(client, order_id), update, input))
 
 
 @router.post("/activate/instance", response_class=HTMLResponse)
@@ -312,21 +302,14 @@ async def choose_instance(
     instance_id = (form.get("instance_id") or [""])[0]
     choices = {choice.instance_id for choice in state.instance_choices}
     if instance_id not in choices or not state.licenses_awaiting_choice:
-        locale = page_locale(request, _flow_locale(state))
-        error = _title(locale, "instance.error", "")
+        error = text(page_locale(request, state.locale), "instance.error")
         return await _step_page(
             request, settings, catalog, db, client, page_session, state,
             error=error, error_field="instance",
         )  # fmt: skip
-    try:
-        await update_flow(
-            flow_handle(client, order_id),
-            LicenseActivationWorkflow.choose_instance,
-            ChooseInstanceInput(instance_id, state.licenses_awaiting_choice[0]),
-        )
-    except ApiError:
-        pass  # the flow moved on meanwhile: the page shows where it is now
-    return see_other("/activate")
+    input = ChooseInstanceInput(instance_id, state.licenses_awaiting_choice[0])
+    update = LicenseActivationWorkflow.choose_instance
+    return await _then_current_step(update_flow(flow_handle(client, order_id), update, input))
 
 
 async def _checked(
@@ -343,12 +326,14 @@ async def _checked(
     return page_session, order_id, state, form
 
 
-def _flow_locale(state: ActivationPublic) -> str:
-    return state.locale
-
-
-def _title(locale: str, key: str, product: str) -> str:
-    return text(locale, key, product=product)
+async def _then_current_step(action: Awaitable[object]) -> Response:
+    """Act, then show the current step (post/redirect/get). A refusal needs no page of its own:
+    the flow moved on meanwhile, and the step page shows where it is now."""
+    try:
+        await action
+    except ApiError:
+        pass
+    return see_other("/activate")
 
 
 def _moment(moment: datetime) -> str:
