@@ -26,6 +26,15 @@ TEXT: dict[str, dict[str, str]] = {
         "an account, that account is used; otherwise we create one for {company}.",
         "email.label": "Email address",
         "email.error": "Enter an email address in the form name@example.com",
+        "error.resend_cooldown": "We have just sent an email. You can send one to another "
+        "address in {minutes} min.",
+        "error.resend_limit_reached": "No more emails can be sent for this activation. Contact "
+        "support to continue.",
+        "error.mail_rate_limited": "This address has received too many emails in the last hour. "
+        "Try again in {minutes} min, or use another address.",
+        "error.no_instance_for_addon": "This address signs in to a company that has no product "
+        "instance for the add-on. Use the address of the account that owns the instance.",
+        "error.other": "This could not be done just now. Wait a moment and try again.",
         "send": "Send verification email",
         "email.again": "The address could not be confirmed in time (the email expired or was "
         "used too often). Enter it again, or use another one.",
@@ -110,7 +119,13 @@ TEXT: dict[str, dict[str, str]] = {
         "verify.expired.title": "This link has expired",
         "verify.expired.text": "Ask for a new verification email where you started.",
         "verify.locked.title": "This verification is locked",
-        "verify.locked.text": "Too many attempts failed. Start again where you signed up.",
+        "verify.done.activation.text": "Your activation goes on by itself in the window where you "
+        "started it. On another device? Open your “Activate Now” email there and press its button.",
+        "verify.locked.text": "Too many attempts with old or mistyped links failed, so this email "
+        "no longer works. Go back to where you started and enter your address again.",
+        "verify.locked.activation.text": "Too many attempts with old or mistyped links failed, "
+        "so this email no longer works. Go back to your activation and enter your address "
+        "again: we send you a new email.",
         "link.invalid.title": "This link does not work",
         "link.invalid.text": "Open the newest email you received and use its button. Links can "
         "be mistyped when copied by hand.",
@@ -132,6 +147,13 @@ TEXT: dict[str, dict[str, str]] = {
         "否則會為 {company} 建立新帳號。",
         "email.label": "電子郵件地址",
         "email.error": "請輸入有效的電子郵件地址，例如 name@example.com",
+        "error.resend_cooldown": "我們剛寄出一封信。{minutes} 分鐘後才能改寄到其他地址。",
+        "error.resend_limit_reached": "此啟用已無法再寄送信件，請聯絡客服繼續。",
+        "error.mail_rate_limited": "此地址在過去一小時內收到的信件過多。請於 {minutes} 分鐘後再試，"
+        "或改用其他地址。",
+        "error.no_instance_for_addon": "此地址登入的公司沒有可加購的產品執行個體。"
+        "請使用擁有該執行個體之帳戶的地址。",
+        "error.other": "目前無法完成此操作，請稍候再試。",
         "send": "寄送驗證信",
         "email.again": "電子郵件地址未能及時完成驗證（驗證信已過期或嘗試次數過多）。"
         "請重新輸入，或使用其他地址。",
@@ -214,7 +236,12 @@ TEXT: dict[str, dict[str, str]] = {
         "verify.expired.title": "此連結已過期",
         "verify.expired.text": "請回到原本的步驟要求新的驗證信。",
         "verify.locked.title": "此驗證已鎖定",
-        "verify.locked.text": "失敗次數過多，請從頭開始。",
+        "verify.done.activation.text": "您開始啟用的視窗會自動繼續下一步。若在其他裝置上，"
+        "請在該裝置開啟「立即啟用」信件並點選其中的按鈕。",
+        "verify.locked.text": "使用舊的或錯誤連結的失敗次數過多，此信件已無法使用。"
+        "請回到原本的步驟重新輸入您的電子郵件地址。",
+        "verify.locked.activation.text": "使用舊的或錯誤連結的失敗次數過多，此信件已無法使用。"
+        "請回到啟用頁面重新輸入您的電子郵件地址，我們會寄送新的信件。",
         "link.invalid.title": "此連結無法使用",
         "link.invalid.text": "請開啟您最新收到的信件，並點選其中的按鈕。手動複製的連結可能有誤。",
     },
@@ -224,6 +251,14 @@ TEXT: dict[str, dict[str, str]] = {
 def text(locale: str, key: str, **values: Any) -> str:
     words = TEXT.get(locale, TEXT["en"]).get(key) or TEXT["en"][key]
     return words.format(**values) if values else words
+
+
+def refusal_text(locale: str, code: str, retry_after: str | None) -> str:
+    """A flow's refusal in the customer's words and language (its own message is for operators
+    and integrators): when to try again, in minutes."""
+    key = f"error.{code}" if f"error.{code}" in TEXT["en"] else "error.other"
+    minutes = -(-int(retry_after or 60) // 60)
+    return text(locale, key, minutes=minutes)
 
 
 def locale_of(requested: str | None, accept_language: str | None, default: str) -> str:

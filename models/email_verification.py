@@ -59,6 +59,7 @@ class VerificationState:
     resend_available_at: datetime | None
     resends_left: int
     attempts_left: int
+    locale: str = "en"  # the pages' language; memos of flows started before it say nothing
 
 
 @dataclass

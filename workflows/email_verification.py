@@ -282,6 +282,7 @@ class EmailVerificationWorkflow:
             resend_available_at=self._resend_available_at() if can_resend else None,
             resends_left=self._resends_left(),
             attempts_left=self._attempts_left(),
+            locale=self._input.locale,
         )
 
 

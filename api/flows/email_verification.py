@@ -41,6 +41,7 @@ class EmailVerificationPublic(BaseModel):
     resend_available_at: datetime | None
     resends_left: int
     attempts_left: int
+    locale: str = "en"
 
     @classmethod
     def of(cls, state: VerificationState) -> EmailVerificationPublic:

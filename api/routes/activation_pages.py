@@ -26,7 +26,7 @@ from api.flows.license_activation import (
     update_flow,
 )
 from api.mail_limit import require_mail_allowance
-from api.page_text import text
+from api.page_text import refusal_text, text
 from api.pages import (
     PageSession,
     csrf_ok,
@@ -227,7 +227,10 @@ async def submit_email(
                 signup_input(settings, order_id, email, locale, sign_in_allowed=True),
             )
     except (ValidationError, ApiError) as err:
-        message = text(locale, "email.error") if isinstance(err, ValidationError) else err.message
+        if isinstance(err, ValidationError):
+            message = text(locale, "email.error")
+        else:
+            message = refusal_text(locale, err.code, (err.headers or {}).get("Retry-After"))
         return await _step_page(
             request,
             settings,

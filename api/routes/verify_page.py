@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
-from api.flows.email_verification import confirm_token, inspect_token
+from api.flows.email_verification import EmailVerificationPublic, confirm_token, inspect_token
 from api.page_text import text
 from api.pages import page_locale, read_form, render
 from core.settings import Settings
@@ -30,23 +30,26 @@ def _page(
     lead: str | None = None,
     token: str = "",
     email: str = "",
-    purpose: str = "",
+    state: EmailVerificationPublic | None = None,
 ) -> HTMLResponse:
-    locale = page_locale(request, "")
+    locale = page_locale(request, state.locale if state else "")
     confirm = key == "verify"
+    activation = state is not None and state.purpose == "activation"
+    if activation and key in ("verify.done", "verify.locked"):
+        key = f"{key}.activation"  # says where the activation goes on, on this device or another
     return render(
         request,
         settings,
         "link",
         locale=locale,
         status_code=status_code,
-        title=text(locale, f"{key}.title"),
+        title=text(locale, f"{key.removesuffix('.activation')}.title"),
         lead=lead or text(locale, f"{key}.text", email=mask_email(email)),
         form_action="/verify-email",
         token=token,
         actions=[("confirm", text(locale, "verify.button"))] if confirm else [],
-        next_url="/activate" if purpose == "activation" else None,
-        next_label=text(locale, "verify.activation"),
+        next_url="/activate" if activation else None,
+        next_label=text(locale, "verify.activation" if key.startswith("verify.done") else "back"),
     )
 
 
@@ -64,14 +67,14 @@ async def verify_email_page(
     except ApiError as err:
         return _page(request, settings, "link.invalid", err.status)
     if check in (TokenCheck.VALID, TokenCheck.SENDING):  # the POST waits for a link in sending
-        return _page(request, settings, "verify", token=token, email=state.email)
+        return _page(request, settings, "verify", token=token, email=state.email, state=state)
     if check == TokenCheck.USED:
-        return _page(request, settings, "verify.done", purpose=state.purpose)
+        return _page(request, settings, "verify.done", state=state)
     if state.status == VerificationStatus.EXPIRED:
-        return _page(request, settings, "verify.expired", 410)
+        return _page(request, settings, "verify.expired", 410, state=state)
     if state.status == VerificationStatus.LOCKED:
-        return _page(request, settings, "verify.locked", 423)
-    return _page(request, settings, "link.invalid", 400)
+        return _page(request, settings, "verify.locked", 423, state=state)
+    return _page(request, settings, "link.invalid", 400, state=state)
 
 
 @router.post("/verify-email", response_class=HTMLResponse)
@@ -85,5 +88,9 @@ async def verify_email_submit(
         state = await confirm_token(client, session, token)
     except ApiError as err:
         key = {410: "verify.expired", 423: "verify.locked"}.get(err.status, "link.invalid")
-        return _page(request, settings, key, err.status)
-    return _page(request, settings, "verify.done", purpose=state.purpose)
+        try:  # the flow's language and purpose, where the token still names a flow
+            _, known = await inspect_token(client, session, token)
+        except ApiError:
+            known = None
+        return _page(request, settings, key, err.status, state=known)
+    return _page(request, settings, "verify.done", state=state)

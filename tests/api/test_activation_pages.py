@@ -23,6 +23,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.page_text import text
 from core.logging import uvicorn_log_config
 from core.settings import Settings
 from models.domain import AgreementAcceptance
@@ -101,51 +102,65 @@ async def order(site: str, smtp: MailSink, items: list[dict[str, Any]], **extra:
     return link[0]
 
 
+@pytest.mark.parametrize("locale", ["en", "zh-TW"])
 async def test_a_new_customer_activates_everything_from_the_mail(
-    site: str, page: Page, smtp: MailSink, app_sessions: async_sessionmaker[AsyncSession]
+    site: str,
+    page: Page,
+    smtp: MailSink,
+    app_sessions: async_sessionmaker[AsyncSession],
+    locale: str,
 ) -> None:
-    link = await order(site, smtp, [SERVICE, CREDITS])
+    def t(key: str, **values: Any) -> str:  # the words of the order's language
+        return text(locale, key, **values)
+
+    link = await order(site, smtp, [SERVICE, CREDITS], locale=locale)
     await page.goto(link)
     assert page.url == f"{site}/activate"  # the code left the address bar
-    await shot(page, "1-activate")
-    assert await page.locator("h1").inner_text() == "Activate your products"
-    assert await page.get_by_label("Enter your email address").is_visible()
+    await shot(page, f"1-activate-{locale}")
+    assert await page.get_attribute("html", "lang") == locale
+    assert await page.locator("h1").inner_text() == t("activate.title")
+    assert await page.get_by_label(t("email.title")).is_visible()
     body = await page.locator("main").inner_text()
     assert "Acme Corp" in body and "Endpoint Protection" in body and "1,000" in body
-    assert "New balance after activation" in body
+    assert t("new_balance") in body
 
     await page.fill("#email", "not an address")
-    await page.get_by_role("button", name="Send verification email").click()
-    assert "Enter an email address" in await page.locator(".error-summary").inner_text()
+    await page.get_by_role("button", name=t("send")).click()
+    assert t("email.error") in await page.locator(".error-summary").inner_text()
     await page.fill("#email", "it@acme.example")
-    await page.get_by_role("button", name="Send verification email").click()
-    assert await page.locator("h1").inner_text() == "Verifying your email"
+    await page.get_by_role("button", name=t("send")).click()
+    assert await page.locator("h1").inner_text() == t("verifying.title")
     assert "it@acme.example" in await page.locator("main").inner_text()
-    await shot(page, "2-verifying")
+    await shot(page, f"2-verifying-{locale}")
     await page.reload()  # post/redirect/get: a reload shows the same step, sends nothing again
-    assert await page.locator("h1").inner_text() == "Verifying your email"
+    assert await page.locator("h1").inner_text() == t("verifying.title")
 
     verify = text_of((await smtp.wait_for(1, to="it@acme.example"))[0])
     # The mail says what it is for: the company and products, never a raw purpose.
     assert "Acme Corp: Endpoint Protection, XDR Credits" in verify and "(activation)" not in verify
     verify_link = re.search(r"http\S+/verify-email\?token=\S+", verify)
     assert verify_link is not None
-    await page.goto(verify_link[0])
-    await page.get_by_role("button", name="Confirm email address").click()
-    await page.get_by_role("link", name="Continue your activation").click()
-    await page.wait_for_selector("text=Accept the agreements")
-    await shot(page, "3-agreements")
-    await page.get_by_role("button", name="Continue").click()  # nothing ticked
-    assert "Accept every agreement" in await page.locator(".error-summary").inner_text()
+    # Confirmed in a second tab, as from the mail: the first tab moves on by itself.
+    mail_tab = await page.context.new_page()
+    await mail_tab.goto(verify_link[0])
+    assert await mail_tab.get_attribute("html", "lang") == locale  # the flow's language
+    await mail_tab.get_by_role("button", name=t("verify.button")).click()
+    assert t("verify.done.activation.text") in await mail_tab.locator("main").inner_text()
+    await shot(mail_tab, f"3-confirmed-{locale}")
+    await mail_tab.close()
+    await page.wait_for_selector(f"text={t('agreements.title')}", timeout=10_000)
+    await shot(page, f"4-agreements-{locale}")
+    await page.get_by_role("button", name=t("continue")).click()  # nothing ticked
+    assert t("agreements.error") in await page.locator(".error-summary").inner_text()
     for box in await page.locator("input[type=checkbox]").all():
         await box.check()
-    await page.get_by_role("button", name="Continue").click()
-    await page.wait_for_selector("text=Your products are active", timeout=20_000)
-    await shot(page, "4-done")
-    assert await page.get_attribute("text=Sign in to the console", "href")
+    await page.get_by_role("button", name=t("continue")).click()
+    await page.wait_for_selector(f"text={t('done.title')}", timeout=20_000)
+    await shot(page, f"5-done-{locale}")
+    assert await page.get_attribute(f"text={t('signin')}", "href")
 
     await page.goto(link)  # the link opened again shows the result, never an error
-    await page.wait_for_selector("text=Your products are active")
+    await page.wait_for_selector(f"text={t('done.title')}")
     async with app_sessions() as session:
         records = (await session.scalars(select(AgreementAcceptance))).all()
     assert len(records) == 3  # each with who accepted it from where, with what
@@ -164,18 +179,21 @@ async def test_an_existing_customer_places_an_addon_in_chinese(
     assert await page.get_attribute("html", "lang") == "zh-TW"
     await page.fill("#email", "Owner@acme.example")
     await page.get_by_role("button", name="寄送驗證信").click()
+    await page.get_by_label("使用其他電子郵件地址").fill("other@acme.example")
+    await page.get_by_role("button", name="寄送驗證信").click()  # within the cooldown: when
+    assert "1 分鐘後" in await page.locator(".error-summary").inner_text()
     verify = re.search(r"http\S+/verify-email\?token=\S+", text_of(
         (await smtp.wait_for(1, to="owner@acme.example"))[0]))  # fmt: skip
     assert verify is not None
     await page.goto(verify[0])
-    await page.get_by_role("button", name="Confirm email address").click()
-    await page.goto(f"{site}/activate")
+    await page.get_by_role("button", name="確認電子郵件地址").click()  # the flow's language
+    await page.get_by_role("link", name="繼續啟用").click()
     await page.wait_for_selector("text=同意授權條款")
     for box in await page.locator("input[type=checkbox]").all():
         await box.check()
     await page.get_by_role("button", name="繼續").click()
     await page.wait_for_selector("text=選擇")
-    await shot(page, "5-instance-zh-TW")
+    await shot(page, "6-instance-zh-TW")
     await page.get_by_role("link", name="English").click()
     assert await page.locator("h1").inner_text() == "Choose the instance for EDR Add-on"
     await page.locator("input[type=radio]").nth(1).check()
@@ -204,7 +222,42 @@ async def test_dead_ends_say_what_happened_and_what_to_do(
     response = await page.goto(f"{site}/activate")
     assert response is not None and response.status == 410
     assert await page.locator("h1").inner_text() == "This order was withdrawn"
-    await shot(page, "6-withdrawn")
+    await shot(page, "7-withdrawn")
+
+
+async def test_a_locked_verification_says_so_and_the_activation_asks_again(
+    site: str, page: Page, smtp: MailSink, settings: Settings
+) -> None:
+    """Old links of a replaced verification email count as failed attempts; after five, the
+    verification locks. Its link's page says so, and the activation asks for the address again."""
+    settings.verification_resend_cooldown_seconds = 0  # a change of address at once
+    await page.goto(await order(site, smtp, [SERVICE]))
+    await page.fill("#email", "first@acme.example")
+    await page.get_by_role("button", name="Send verification email").click()
+    await page.wait_for_selector("text=Verifying your email")
+    first = re.search(r"token=(\S+)", text_of((await smtp.wait_for(1, to="first@acme.example"))[0]))
+    assert first is not None
+    await page.get_by_label("Use a different email address").fill("second@acme.example")
+    await page.get_by_role("button", name="Send verification email").click()
+    await page.wait_for_selector("text=second@acme.example")
+    second = re.search(r"http\S+/verify-email\?token=\S+", text_of(
+        (await smtp.wait_for(1, to="second@acme.example"))[0]))  # fmt: skip
+    assert second is not None
+    async with httpx.AsyncClient(base_url=site) as http:  # the replaced link, tried again and again
+        answers = [
+            (await http.post("/verify-email", data={"token": first[1]})).status_code
+            for _ in range(5)
+        ]
+    assert answers == [400, 400, 400, 400, 423]
+
+    response = await page.goto(second[0])  # even the newest link no longer works
+    assert response is not None and response.status == 423
+    assert await page.locator("h1").inner_text() == "This verification is locked"
+    assert "enter your address again" in await page.locator("main").inner_text()
+    await shot(page, "8-locked")
+    await page.get_by_role("link", name="Back to your activation").click()
+    await page.wait_for_selector("text=could not be confirmed", timeout=10_000)
+    assert await page.get_by_label("Enter your email address").is_visible()
 
 
 async def test_pages_are_safe_to_show_and_forms_need_their_csrf_token(
