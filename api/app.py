@@ -19,6 +19,7 @@ from api.routes import (
     accounts,
     activation_pages,
     businesses,
+    codec,
     dev_mailbox,
     email_verifications,
     health,
@@ -29,6 +30,7 @@ from api.routes import (
     product_registrations,
     verify_page,
 )
+from api.routes.codec import CODEC_MAX_BYTES
 from core.settings import Settings, get_settings
 from core.temporal import API_RETRY, connect
 from models.base import make_engine, make_session_factory
@@ -119,9 +121,12 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         link_pages.router,
         activation_pages.router,
         page_assets.router,
+        codec.router,
     ):
         app.include_router(router)
     if settings.is_development:
         app.include_router(dev_mailbox.router)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/codec/": CODEC_MAX_BYTES}
+    )
     return app

@@ -13,6 +13,8 @@ _SECRET_PLACES = (
     re.compile(r"(/v1/activations/)[^/\s?#\"']+", re.IGNORECASE),
     # The customer's landing page /activate/<code> (its steps have plain names).
     re.compile(r"(/activate/)(?!(?:status|email|resend|agreements|instance)\b)[^/\s?#\"']+"),
+    # The codec endpoint's credential, where the Web UI carries it in the path.
+    re.compile(r"(/codec/)(?!(?:encode|decode)\b)[^/\s?#\"']+"),
     re.compile(r"(token=)[^&\s\"']*", re.IGNORECASE),
     re.compile(r"(\"token\"\s*:\s*\")[^\"]*", re.IGNORECASE),
     re.compile(r"()\b[a-z2-7]{24}\.[A-Za-z0-9_\-]{32,}"),

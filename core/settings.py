@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.payload_codec import parse_key
+
 DEV_API_KEY = "dev-api-key"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
@@ -63,6 +65,15 @@ class Settings(BaseSettings):
     console_url: str = "http://127.0.0.1:8000/docs"
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY
+    # Keys of the payload codec (docs/security.md): what the service gives Temporal is encrypted.
+    # Comma-separated `<id>:<32 bytes in base64>`, the newest (the one that encrypts) first;
+    # older ones stay to decrypt. Production requires one; `activation dev` keeps one under
+    # the data folder.
+    payload_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    # The operator's credential for the codec endpoint (`/codec`, for the Temporal Web UI and
+    # CLI); the endpoint is off without it. Browsers may call it from these origins (CORS).
+    codec_credential: str | None = Field(None, repr=False)
+    codec_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 16 * 1024
     # Products and agreements (data, docs/domain.md); unset means the packaged default catalog.
     catalog_file: Path | None = None
@@ -90,7 +101,7 @@ class Settings(BaseSettings):
     local_account_reminder_before_seconds: list[int] = Field(default_factory=lambda: [24 * 3600])
     ownership_transfer_expiry_seconds: int = 24 * 3600
 
-    @field_validator("api_keys", mode="before")
+    @field_validator("api_keys", "payload_keys", "codec_cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
@@ -108,6 +119,15 @@ class Settings(BaseSettings):
                 raise ValueError("ACTIVATION_SECRET_KEY must be set to 32+ random characters")
             if any(key in PLACEHOLDERS or len(key) < 16 for key in self.api_keys):
                 raise ValueError("ACTIVATION_API_KEYS must hold real keys (16+ characters)")
+            if not self.payload_keys:
+                raise ValueError(
+                    "ACTIVATION_PAYLOAD_KEYS must hold a key: without it, Temporal would keep the "
+                    "customers' personal data readable (docs/security.md)"
+                )
+            if self.codec_credential is not None and len(self.codec_credential) < 32:
+                raise ValueError("ACTIVATION_CODEC_CREDENTIAL must be 32+ random characters")
+        for entry in self.payload_keys:
+            parse_key(entry)  # a malformed key fails at start, not at the first flow
         return self
 
     @property

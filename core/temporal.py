@@ -11,6 +11,7 @@ from temporalio.client import Client
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RetryConfig
 
+from core.payload_codec import data_converter
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,7 @@ async def connect(
                 namespace=settings.temporal_namespace,
                 lazy=lazy,
                 runtime=runtime,
+                data_converter=data_converter(settings.payload_keys),
                 retry_config=retry,
             )
         except RuntimeError:  # "Failed client connect: ..."

@@ -6,9 +6,12 @@ Each test gets its own database (a copy of a migrated template), task queue and 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 import mailbox
 import os
+import re
 import shutil
 import socket
 import uuid
@@ -32,6 +35,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from core.payload_codec import data_converter
 from core.settings import Settings
 from core.temporal import dev_server_path, test_server_path
 from models.base import make_engine, make_session_factory
@@ -225,6 +229,14 @@ def smtp(tmp_path: Path) -> Iterator[MailSink]:
 # -- settings and Temporal ---------------------------------------------------------------------
 
 
+# Every test's flows run encrypted, as in production (docs/security.md): the newest key first.
+TEST_PAYLOAD_KEYS = [
+    "test-2:" + base64.b64encode(b"2" * 32).decode(),
+    "test-1:" + base64.b64encode(b"1" * 32).decode(),
+]
+TEST_CODEC_CREDENTIAL = "test-codec-credential-of-32-characters"
+
+
 @pytest.fixture
 def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
     return Settings(
@@ -235,6 +247,8 @@ def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
         smtp_port=smtp.port,
         api_keys=["test-api-key"],
         secret_key="test-secret-key-with-at-least-32-characters",
+        payload_keys=TEST_PAYLOAD_KEYS,
+        codec_credential=TEST_CODEC_CREDENTIAL,
         temporal_task_queue=f"tq-{uuid.uuid4()}",
         public_base_url="http://testserver",
     )
@@ -244,7 +258,8 @@ def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The time-skipping test server, for timers and expiry."""
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=test_server_path()
+        test_server_existing_path=test_server_path(),
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
     )
     await search_attributes.register(env.client, "default")
     yield env
@@ -260,6 +275,7 @@ async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wor
         search_attributes=search_attributes.ALL,
         dev_server_database_filename=str(tmp_path_factory.mktemp("temporal") / "temporal.db"),
         dev_server_startup_timeout=timedelta(minutes=1),
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
     )
     yield env
     await env.shutdown()
@@ -292,19 +308,68 @@ ENDING_UPDATES = ("cancel", "revoke")
 
 async def end_started_flows() -> None:
     """Cancel what is still pending and let each flow finish on its own (a terminate while an
-    activity is in flight leaves the test server's clock locked)."""
+    activity is in flight leaves the test server's clock locked); then check that the server
+    holds no personal data of the flow or of its children."""
     while STARTED_FLOWS:
         handle = STARTED_FLOWS.pop()
-        try:
-            for ending in ENDING_UPDATES:
-                if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
-                    break
-                with contextlib.suppress(WorkflowUpdateFailedError, RPCError):
-                    await handle.execute_update(ending)
-            await asyncio.wait_for(handle.result(), timeout=10)
-        except Exception:
-            if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
-                await handle.terminate("test finished")
+        await _end(handle)
+        await assert_no_personal_data(handle)
+
+
+# What the tests use as personal data: full addresses (a masked one, `a***@x.example`, is no
+# longer one), company names, display names and instance descriptions.
+PERSONAL_DATA = re.compile(
+    r"[a-z0-9._%+-]+@[a-z0-9-]+\.(?:example|com)\b|Acme Corp|Grace Hopper|Taipei office"
+    r"|Lab appliances|Site 1",
+    re.IGNORECASE,
+)
+
+
+def stored_text(history_json: str) -> str:
+    """A history's JSON plus every payload's base64 data decoded: what anyone who can read the
+    Temporal server or its database sees."""
+    found = [history_json]
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "data" and isinstance(value, str):
+                    found.append(base64.b64decode(value).decode("utf-8", "replace"))
+                else:
+                    visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+
+    visit(json.loads(history_json))
+    return "\n".join(found)
+
+
+async def assert_no_personal_data(handle: WorkflowHandle[Any, Any]) -> None:
+    """No personal data readable in the history (memos and summaries included) of a flow and
+    of the child flows it started (docs/security.md)."""
+    history = await handle.fetch_history()
+    readable = PERSONAL_DATA.findall(stored_text(history.to_json()))
+    assert not readable, f"{handle.id} keeps personal data readable in Temporal: {readable[:3]}"
+    for event in history.events:
+        if event.HasField("child_workflow_execution_started_event_attributes"):
+            child = event.child_workflow_execution_started_event_attributes.workflow_execution
+            await assert_no_personal_data(
+                handle._client.get_workflow_handle(child.workflow_id, run_id=child.run_id)
+            )
+
+
+async def _end(handle: WorkflowHandle[Any, Any]) -> None:
+    try:
+        for ending in ENDING_UPDATES:
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                break
+            with contextlib.suppress(WorkflowUpdateFailedError, RPCError):
+                await handle.execute_update(ending)
+        await asyncio.wait_for(handle.result(), timeout=10)
+    except Exception:
+        if (await handle.describe()).status == WorkflowExecutionStatus.RUNNING:
+            await handle.terminate("test finished")
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ class Stack:
             "ACTIVATION_SMTP_PORT": str(s.smtp_port),
             "ACTIVATION_SMTP_TIMEOUT_SECONDS": str(s.smtp_timeout_seconds),
             "ACTIVATION_SECRET_KEY": s.secret_key,
+            "ACTIVATION_PAYLOAD_KEYS": ",".join(s.payload_keys),
             "ACTIVATION_PUBLIC_BASE_URL": s.public_base_url,
         }
         with (self.tmp / "worker.log").open("ab") as log:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ import uvicorn
 
 from api.app import create_app
 from core.logging import uvicorn_log_config
+from core.payload_codec import data_converter, ensure_key_file
 from core.settings import Settings
 from models.base import make_engine, make_session_factory
 from models.migrate import upgrade
@@ -44,7 +46,8 @@ def _banner(settings: Settings) -> str:
             f"  API            {api}   (docs: {api}/docs)",
             f"  API key        {settings.api_keys[0]}",
             f"  Dev mailbox    {api}/dev/mailbox",
-            f"  Temporal UI    http://127.0.0.1:{settings.temporal_ui_port}",
+            f"  Temporal UI    http://127.0.0.1:{settings.temporal_ui_port}   (payloads decrypted "
+            f"through {api}/codec)",
             f"  Temporal gRPC  {settings.temporal_address} ({settings.temporal_namespace})",
             f"  SMTP sink      {settings.smtp_host}:{settings.smtp_port}",
             f"  Data           {settings.data_dir.resolve()}",
@@ -53,8 +56,26 @@ def _banner(settings: Settings) -> str:
     )
 
 
+def _dev_secrets(settings: Settings) -> None:
+    """The payload key and the codec credential of a development machine, made once and kept
+    under the data folder, so flows stay readable across restarts."""
+    if not settings.payload_keys:
+        settings.payload_keys = ensure_key_file(settings.data_dir / "payload-keys")
+    if settings.codec_credential is None:
+        credential = settings.data_dir / "codec-credential"
+        if not credential.exists():
+            credential.write_text(secrets.token_urlsafe(32))
+            credential.chmod(0o600)
+        settings.codec_credential = credential.read_text().strip()
+    if not settings.codec_cors_origins:
+        port = settings.temporal_ui_port
+        settings.codec_cors_origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
+
+
 async def run_dev(settings: Settings) -> None:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _dev_secrets(settings)
+    api = f"http://{settings.api_host}:{settings.api_port}"
     await asyncio.to_thread(upgrade, settings.database_url)
     temporal = await DevTemporalServer.start(
         address=settings.temporal_address,
@@ -63,6 +84,9 @@ async def run_dev(settings: Settings) -> None:
         database_file=(settings.data_dir / "temporal.db").resolve(),
         search_attributes=SEARCH_ATTRIBUTES,
         log_file=settings.data_dir / "temporal.log",
+        data_converter=data_converter(settings.payload_keys),
+        # The Web UI cannot send a header of its own: the credential is part of the endpoint.
+        ui_codec_endpoint=f"{api}/codec/{settings.codec_credential}",
     )
     sink = start_smtp_sink(settings.mailbox_dir, settings.smtp_host, settings.smtp_port)
     engine = make_engine(settings.database_url)

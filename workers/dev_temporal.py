@@ -13,6 +13,7 @@ from pathlib import Path
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
+from temporalio.converter import DataConverter
 
 from core.temporal import dev_server_path
 
@@ -32,6 +33,8 @@ class DevTemporalServer:
         database_file: Path | None,
         search_attributes: tuple[SearchAttributeKey[str], ...],
         log_file: Path,
+        data_converter: DataConverter = DataConverter.default,
+        ui_codec_endpoint: str | None = None,
         startup_timeout: float = 60.0,
     ) -> DevTemporalServer:
         host, _, port = address.rpartition(":")
@@ -49,6 +52,8 @@ class DevTemporalServer:
             "warn",
         ]
         args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+        if ui_port and ui_codec_endpoint:  # the UI shows decrypted payloads (docs/security.md)
+            args += ["--ui-codec-endpoint", ui_codec_endpoint]
         if database_file is not None:
             args += ["--db-filename", str(database_file)]
         for key in search_attributes:
@@ -63,7 +68,9 @@ class DevTemporalServer:
             if process.poll() is not None:
                 raise RuntimeError(f"the Temporal dev server exited; see {log_file}")
             try:
-                client = await Client.connect(address, namespace=namespace)
+                client = await Client.connect(
+                    address, namespace=namespace, data_converter=data_converter
+                )
                 # The namespace answering means the server finished starting.
                 await client.workflow_service.describe_namespace(
                     DescribeNamespaceRequest(namespace=namespace)

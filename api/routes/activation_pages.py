@@ -171,6 +171,9 @@ async def _step_page(
         "error": error,
         "error_field": error_field,
         "agreement_url": lambda agreement_id: _agreement_url(catalog, agreement_id),
+        "product_name": lambda code: (
+            catalog.products[code].name if code in catalog.products else code
+        ),
     }
     addons = [i.product_name for i in state.items if i.license_id in state.licenses_awaiting_choice]
     context["addon"] = addons[0] if addons else ""
@@ -341,6 +344,10 @@ async def _then_current_step(action: Awaitable[object]) -> Response:
 
 def _moment(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _product_name(catalog: Any, code: str) -> str:
+    return str(catalog.products[code].name) if code in catalog.products else code
 
 
 def _agreement_url(catalog: Any, agreement_id: str) -> str:

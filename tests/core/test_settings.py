@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.app import create_app
+from core.payload_codec import new_key_entry
 from core.settings import DEV_API_KEY, Settings
 
 
@@ -48,7 +49,12 @@ def test_production_refuses_placeholder_secrets(overrides: dict[str, object]) ->
 
 
 def test_the_api_refuses_to_start_without_keys_outside_development() -> None:
-    settings = Settings(_env_file=None, environment="production", secret_key="k" * 40)
+    settings = Settings(
+        _env_file=None,
+        environment="production",
+        secret_key="k" * 40,
+        payload_keys=[new_key_entry("k1")],
+    )
     with pytest.raises(RuntimeError):
         create_app(settings)
 
@@ -57,3 +63,20 @@ def test_the_development_mailbox_is_never_in_the_openapi_schema() -> None:
     app = create_app(Settings(_env_file=None, environment="development"))
     assert app.url_path_for("dev_mailbox") == "/dev/mailbox"  # served, but not advertised
     assert not any(path.startswith("/dev") for path in app.openapi()["paths"])
+
+
+def test_production_requires_a_payload_key_and_refuses_a_malformed_one() -> None:
+    production = {"environment": "production", "secret_key": "k" * 40, "api_keys": ["a" * 20]}
+    with pytest.raises(ValidationError, match="ACTIVATION_PAYLOAD_KEYS"):
+        Settings.model_validate(production)
+    with pytest.raises(ValidationError, match="32 bytes in base64"):
+        Settings.model_validate(production | {"payload_keys": "k1:c2hvcnQ="})
+    with pytest.raises(ValidationError, match="CODEC_CREDENTIAL"):
+        Settings.model_validate(
+            production | {"payload_keys": [new_key_entry("k1")], "codec_credential": "short"}
+        )
+    keys = f"{new_key_entry('k2')}, {new_key_entry('k1')}"  # as the environment gives them
+    assert [
+        k.split(":")[0]
+        for k in Settings.model_validate(production | {"payload_keys": keys}).payload_keys
+    ] == ["k2", "k1"]

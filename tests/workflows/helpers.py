@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from google.protobuf.json_format import MessageToDict, Parse
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowHandle
 
+from core.payload_codec import EncryptionCodec
 from core.settings import Settings
 from models.email_verification import StartVerificationInput, VerificationState
-from tests.conftest import STARTED_FLOWS
+from tests.conftest import STARTED_FLOWS, TEST_PAYLOAD_KEYS, stored_text
 from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, start
 
 HISTORIES = Path(__file__).parent / "histories"
+CODEC = EncryptionCodec(TEST_PAYLOAD_KEYS)
 
 Handle = WorkflowHandle[EmailVerificationWorkflow, VerificationState]
 AnyHandle = WorkflowHandle[Any, Any]
@@ -50,25 +53,24 @@ async def history_json(handle: AnyHandle) -> str:
     return history.to_json()
 
 
-def _decoded_payloads(node: Any) -> list[str]:
-    """Payload data is base64 in the JSON: decode every `data` field so a search can see it."""
-    found: list[str] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "data" and isinstance(value, str):
-                found.append(base64.b64decode(value).decode("utf-8", "replace"))
-            else:
-                found += _decoded_payloads(value)
-    elif isinstance(node, list):
-        for item in node:
-            found += _decoded_payloads(item)
-    return found
-
-
 async def history_text(handle: AnyHandle) -> str:
-    """The whole history as searchable text: the JSON plus every payload decoded."""
-    raw = await history_json(handle)
-    return "\n".join([raw, *_decoded_payloads(json.loads(raw))])
+    """The history as stored and as an operator sees it through the codec (docs/security.md)."""
+    stored = await history_json(handle)
+    readable = json.dumps(await decrypted(json.loads(stored)))
+    return "\n".join([stored_text(stored), stored_text(readable)])
+
+
+async def decrypted(node: Any) -> Any:
+    """Every payload in a history's JSON decrypted with the tests' keys."""
+    if isinstance(node, dict):
+        if "metadata" in node and "data" in node:
+            payload = Parse(json.dumps(node), Payload())
+            (plain,) = await CODEC.decode([payload])
+            return MessageToDict(plain)
+        return {key: await decrypted(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [await decrypted(item) for item in node]
+    return node
 
 
 async def keep_history(handle: AnyHandle, name: str) -> None:
