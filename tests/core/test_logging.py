@@ -38,3 +38,9 @@ def test_the_filter_redacts_arguments_too() -> None:
     logger.warning('%s - "%s %s"', "127.0.0.1", "GET", f"/verify-email?token={TOKEN}")
     logger.removeHandler(handler)
     assert TOKEN not in stream.getvalue() and "[redacted]" in stream.getvalue()
+
+
+def test_the_codec_credential_in_the_web_uis_path_is_redacted() -> None:
+    line = redact('"POST /codec/s3cret-credential/decode HTTP/1.1" 200')
+    assert line == '"POST /codec/[redacted]/decode HTTP/1.1" 200'
+    assert redact("POST /codec/decode") == "POST /codec/decode"

@@ -11,6 +11,8 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
+from core.payload_codec import data_converter
+from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.workflows.helpers import HISTORIES
 from workers.worker import WORKFLOWS, workflow_runner
 
@@ -91,4 +93,10 @@ def test_there_are_saved_histories_for_every_outcome() -> None:
 async def test_saved_history_replays(path: object) -> None:
     assert hasattr(path, "read_text")
     history = WorkflowHistory.from_json(path.stem, path.read_text())  # type: ignore[attr-defined]
-    await Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner()).replay_workflow(history)
+    # With the codec: histories from before encryption decode unchanged (docs/security.md).
+    replayer = Replayer(
+        workflows=WORKFLOWS,
+        workflow_runner=workflow_runner(),
+        data_converter=data_converter(TEST_PAYLOAD_KEYS),
+    )
+    await replayer.replay_workflow(history)
