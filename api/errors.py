@@ -40,11 +40,11 @@ class ApiProblem(DomainError):
         429,
         "this address has received the most mails allowed within the hour; try again later",
     )
-    CODEC_OFF = "codec_off", 404, "the codec endpoint is off: set ACTIVATION_CODEC_CREDENTIAL"
-    CODEC_CREDENTIAL = (
-        "invalid_codec_credential",
+    CODEC_OFF = "codec_off", 404, "the codec endpoint is off: set ACTIVATION_OPERATOR_KEYS"
+    INVALID_OPERATOR_KEY = (
+        "invalid_operator_key",
         401,
-        "send the codec credential (Authorization: Bearer <credential>, or in the endpoint's path)",
+        "send an operator key (Authorization: Bearer <key>, or in the codec endpoint's path)",
     )
     UNKNOWN_PAYLOAD_KEY = "unknown_payload_key", 422, "a payload names a key this service lacks"
     BUSINESS_NOT_FOUND = "business_not_found", 404, "no such Business"

@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
 
 from bench.baseline import BaselineWorkflow
+from core.payload_codec import new_key_entry
 from models.migrate import upgrade
 from workers.dev_temporal import DevTemporalServer
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -370,6 +371,8 @@ async def main(args: argparse.Namespace) -> None:
         "ACTIVATION_SECRET_KEY": "bench-secret-key-with-more-than-32-characters",
         "ACTIVATION_DATA_DIR": str(work),
     }
+    if not args.plain_payloads:  # as in production: every payload encrypted
+        base_env["ACTIVATION_PAYLOAD_KEYS"] = new_key_entry("bench")
     stores = [("sqlite", f"sqlite+aiosqlite:///{work}/app.db")]
     if postgres_reachable() and not args.sqlite_only:
         stores.append(
@@ -469,6 +472,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny N and M")
+    parser.add_argument(
+        "--plain-payloads", action="store_true", help="no payload codec (to measure its cost)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.concurrency, args.parked, args.idle_seconds = 10, 5, 20, 0.5

@@ -13,6 +13,8 @@ from core.payload_codec import parse_key
 
 DEV_API_KEY = "dev-api-key"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
+# Lists the environment gives as comma-separated values.
+COMMA_SEPARATED = ("api_keys", "payload_keys", "operator_keys", "codec_cors_origins")
 PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
 
 
@@ -70,9 +72,10 @@ class Settings(BaseSettings):
     # older ones stay to decrypt. Production requires one; `activation dev` keeps one under
     # the data folder.
     payload_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
-    # The operator's credential for the codec endpoint (`/codec`, for the Temporal Web UI and
-    # CLI); the endpoint is off without it. Browsers may call it from these origins (CORS).
-    codec_credential: str | None = Field(None, repr=False)
+    # Operators' keys (support staff, and the codec endpoint `/codec` of the Temporal Web UI and
+    # CLI), apart from the portal's API keys; the codec endpoint is off without one. Browsers
+    # may call the codec endpoint from these origins (CORS).
+    operator_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     codec_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 16 * 1024
     # Products and agreements (data, docs/domain.md); unset means the packaged default catalog.
@@ -101,7 +104,9 @@ class Settings(BaseSettings):
     local_account_reminder_before_seconds: list[int] = Field(default_factory=lambda: [24 * 3600])
     ownership_transfer_expiry_seconds: int = 24 * 3600
 
-    @field_validator("api_keys", "payload_keys", "codec_cors_origins", mode="before")
+    @field_validator(
+        "api_keys", "payload_keys", "operator_keys", "codec_cors_origins", mode="before"
+    )
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
@@ -124,8 +129,8 @@ class Settings(BaseSettings):
                     "ACTIVATION_PAYLOAD_KEYS must hold a key: without it, Temporal would keep the "
                     "customers' personal data readable (docs/security.md)"
                 )
-            if self.codec_credential is not None and len(self.codec_credential) < 32:
-                raise ValueError("ACTIVATION_CODEC_CREDENTIAL must be 32+ random characters")
+            if any(key in PLACEHOLDERS or len(key) < 32 for key in self.operator_keys):
+                raise ValueError("ACTIVATION_OPERATOR_KEYS must hold real keys (32+ characters)")
         for entry in self.payload_keys:
             parse_key(entry)  # a malformed key fails at start, not at the first flow
         return self

@@ -234,7 +234,7 @@ TEST_PAYLOAD_KEYS = [
     "test-2:" + base64.b64encode(b"2" * 32).decode(),
     "test-1:" + base64.b64encode(b"1" * 32).decode(),
 ]
-TEST_CODEC_CREDENTIAL = "test-codec-credential-of-32-characters"
+TEST_OPERATOR_KEY = "test-operator-key-of-32-characters-or-more"
 
 
 @pytest.fixture
@@ -248,7 +248,7 @@ def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
         api_keys=["test-api-key"],
         secret_key="test-secret-key-with-at-least-32-characters",
         payload_keys=TEST_PAYLOAD_KEYS,
-        codec_credential=TEST_CODEC_CREDENTIAL,
+        operator_keys=[TEST_OPERATOR_KEY],
         temporal_task_queue=f"tq-{uuid.uuid4()}",
         public_base_url="http://testserver",
     )
@@ -378,9 +378,14 @@ async def dev_client(
     settings: Settings,
     app_sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[Client]:
-    """The dev server's client, with the real worker on this test's task queue."""
+    """The dev server's client, with the real worker on this test's task queue; afterwards, no
+    flow of the test (found by its task queue) keeps personal data readable in Temporal."""
     async with build_worker(dev_env.client, settings, app_sessions):
         yield dev_env.client
+    query = f'TaskQueue="{settings.temporal_task_queue}"'
+    async for flow in dev_env.client.list_workflows(query):
+        handle = dev_env.client.get_workflow_handle(flow.id, run_id=flow.run_id)
+        await assert_no_personal_data(handle)
 
 
 def code_in(message: Message) -> str:

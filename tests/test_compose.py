@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from core.payload_codec import new_key_entry
 from core.settings import Settings
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -19,7 +20,9 @@ APP_SERVICES = ("migrate", "api", "worker")
 
 
 def resolve(value: str) -> str:
-    """Fill `${VAR:?msg}` with a strong stand-in and `${VAR:-default}` with its default."""
+    """Fill `${VAR:?msg}` with a strong stand-in (a real key for the payload keys) and
+    `${VAR:-default}` with its default."""
+    value = re.sub(r"\$\{ACTIVATION_PAYLOAD_KEYS:\?[^}]*\}", new_key_entry("k1"), value)
     value = re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "x" * 40, value)
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
@@ -45,8 +48,15 @@ def test_the_app_services_describe_valid_production_settings() -> None:
 
 def test_secrets_are_required_not_defaulted() -> None:
     text = (Path(__file__).parent.parent / "docker-compose.yml").read_text()
-    for variable in ("POSTGRES_PASSWORD", "ACTIVATION_SECRET_KEY", "ACTIVATION_API_KEYS"):
+    required = ("POSTGRES_PASSWORD", "ACTIVATION_SECRET_KEY", "ACTIVATION_API_KEYS")
+    for variable in (*required, "ACTIVATION_PAYLOAD_KEYS", "ACTIVATION_OPERATOR_KEY"):
         assert f"${{{variable}:?" in text
+
+
+def test_the_temporal_ui_decrypts_through_the_apis_codec_endpoint() -> None:
+    endpoint = SERVICES["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
+    assert "/codec/${ACTIVATION_OPERATOR_KEY:?" in endpoint
+    assert SERVICES["api"]["environment"]["ACTIVATION_CODEC_CORS_ORIGINS"]
 
 
 def test_services_start_in_order_and_report_health() -> None:

@@ -57,16 +57,16 @@ def _banner(settings: Settings) -> str:
 
 
 def _dev_secrets(settings: Settings) -> None:
-    """The payload key and the codec credential of a development machine, made once and kept
-    under the data folder, so flows stay readable across restarts."""
+    """The payload key and the operator key of a development machine, made once and kept under
+    the data folder, so flows stay readable across restarts."""
     if not settings.payload_keys:
         settings.payload_keys = ensure_key_file(settings.data_dir / "payload-keys")
-    if settings.codec_credential is None:
-        credential = settings.data_dir / "codec-credential"
-        if not credential.exists():
-            credential.write_text(secrets.token_urlsafe(32))
-            credential.chmod(0o600)
-        settings.codec_credential = credential.read_text().strip()
+    if not settings.operator_keys:
+        key = settings.data_dir / "operator-key"
+        if not key.exists():
+            key.write_text(secrets.token_urlsafe(32))
+            key.chmod(0o600)
+        settings.operator_keys = [key.read_text().strip()]
     if not settings.codec_cors_origins:
         port = settings.temporal_ui_port
         settings.codec_cors_origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
@@ -85,8 +85,8 @@ async def run_dev(settings: Settings) -> None:
         search_attributes=SEARCH_ATTRIBUTES,
         log_file=settings.data_dir / "temporal.log",
         data_converter=data_converter(settings.payload_keys),
-        # The Web UI cannot send a header of its own: the credential is part of the endpoint.
-        ui_codec_endpoint=f"{api}/codec/{settings.codec_credential}",
+        # The Web UI cannot send a header of its own: the key is part of the endpoint.
+        ui_codec_endpoint=f"{api}/codec/{settings.operator_keys[0]}",
     )
     sink = start_smtp_sink(settings.mailbox_dir, settings.smtp_host, settings.smtp_port)
     engine = make_engine(settings.database_url)

@@ -1,8 +1,8 @@
 """The codec endpoint (Temporal's codec-server protocol) for operators: the Web UI and the CLI send
 the encrypted payloads they show and get them back readable (docs/security.md). It answers only
-with the operator's codec credential, as a Bearer header (CLI: `--codec-auth`) or as the path
-segment before `/decode` (the Web UI, which cannot add a header of its own), and a browser only
-from the configured origins (CORS)."""
+to an operator key, as a Bearer header (CLI: `--codec-auth`) or as the path segment before
+`/decode` (the Web UI, which cannot add a header of its own), and to a browser only from the
+configured origins (CORS)."""
 
 from __future__ import annotations
 
@@ -32,12 +32,13 @@ def _cors(request: Request, settings: Settings) -> dict[str, str]:
 
 
 def _authorise(settings: Settings, path_credential: str, authorization: str | None) -> None:
-    if settings.codec_credential is None:
+    if not settings.operator_keys:
         raise ApiError(ApiProblem.CODEC_OFF)
     scheme, _, bearer = (authorization or "").partition(" ")
-    presented = path_credential or (bearer if scheme.lower() == "bearer" else "")
-    if not hmac.compare_digest(presented.encode(), settings.codec_credential.encode()):
-        raise ApiError(ApiProblem.CODEC_CREDENTIAL, headers={"WWW-Authenticate": "Bearer"})
+    presented = (path_credential or (bearer if scheme.lower() == "bearer" else "")).encode()
+    # Compare against every key so the time taken does not tell which one nearly matched.
+    if not any([hmac.compare_digest(presented, key.encode()) for key in settings.operator_keys]):
+        raise ApiError(ApiProblem.INVALID_OPERATOR_KEY, headers={"WWW-Authenticate": "Bearer"})
 
 
 @router.options("/codec/{action}")
@@ -61,12 +62,12 @@ async def transcode(
     settings: SettingsDep,
     client: TemporalDep,
     authorization: Annotated[str | None, Header()] = None,
-    credential: str = "",
 ) -> Response:
     """`POST …/decode` or `…/encode`: a `Payloads` message in protobuf JSON, back the same."""
     cors = _cors(request, settings)
     try:
-        _authorise(settings, credential, authorization)
+        # Only ever from the path (never a query parameter, which logs would keep).
+        _authorise(settings, request.path_params.get("credential", ""), authorization)
         codec = client.data_converter.payload_codec
         if action not in ("decode", "encode"):
             raise ApiError(ApiProblem.NOT_FOUND)

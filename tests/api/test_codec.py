@@ -1,5 +1,5 @@
 """The codec endpoint: operators read the encrypted payloads of a flow through it (the Web UI's
-and the CLI's codec-server protocol), with its credential only."""
+and the CLI's codec-server protocol), with an operator key only."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, TEST_CODEC_CREDENTIAL
+from tests.conftest import STARTED_FLOWS, TEST_OPERATOR_KEY
 from tests.workflows.activation_helpers import SERVICE, order_body
 
 pytestmark = pytest.mark.asyncio
-OPERATOR = {"Authorization": f"Bearer {TEST_CODEC_CREDENTIAL}"}
+OPERATOR = {"Authorization": f"Bearer {TEST_OPERATOR_KEY}"}
 UI = "http://127.0.0.1:8233"
 
 
@@ -38,7 +38,7 @@ async def test_an_operator_reads_a_flows_input_through_the_codec(
     assert "Acme Corp" not in json.dumps(stored)
     for path, headers in [
         ("/codec/decode", OPERATOR),  # the CLI: --codec-auth "Bearer …"
-        (f"/codec/{TEST_CODEC_CREDENTIAL}/decode", {}),  # the Web UI: the credential in the path
+        (f"/codec/{TEST_OPERATOR_KEY}/decode", {}),  # the Web UI: the credential in the path
     ]:
         decoded = await api.post(path, json=stored, headers=headers | {"X-Namespace": "default"})
         assert decoded.status_code == 200, decoded.text
@@ -58,11 +58,12 @@ async def test_the_codec_answers_only_with_its_credential(
     for path, headers in [
         ("/codec/decode", {}),
         ("/codec/decode", {"Authorization": "Bearer wrong"}),
-        ("/codec/decode", AUTH),  # an API key is not the operator's credential
+        ("/codec/decode", AUTH),  # the portal's API key is not an operator key
         ("/codec/wrong/decode", {}),
+        (f"/codec/decode?credential={TEST_OPERATOR_KEY}", {}),  # never from the query
     ]:
         refused = await api.post(path, json=stored, headers=headers)
-        assert refused.status_code == 401 and refused.json()["code"] == "invalid_codec_credential"
+        assert refused.status_code == 401 and refused.json()["code"] == "invalid_operator_key"
         assert "Acme" not in refused.text
 
 
@@ -82,7 +83,7 @@ async def test_browsers_may_call_it_from_the_configured_ui_origin_only(
 ) -> None:
     settings.codec_cors_origins = [UI]
     preflight = {"Origin": UI, "Access-Control-Request-Method": "POST"}
-    allowed = await api.options(f"/codec/{TEST_CODEC_CREDENTIAL}/decode", headers=preflight)
+    allowed = await api.options(f"/codec/{TEST_OPERATOR_KEY}/decode", headers=preflight)
     assert allowed.status_code == 204 and allowed.headers["access-control-allow-origin"] == UI
     assert "X-Namespace" in allowed.headers["access-control-allow-headers"]
     elsewhere = await api.options(

@@ -40,7 +40,7 @@ def test_the_filter_redacts_arguments_too() -> None:
     assert TOKEN not in stream.getvalue() and "[redacted]" in stream.getvalue()
 
 
-def test_the_codec_credential_in_the_web_uis_path_is_redacted() -> None:
-    line = redact('"POST /codec/s3cret-credential/decode HTTP/1.1" 200')
+def test_the_operator_key_in_the_web_uis_codec_path_is_redacted() -> None:
+    line = redact('"POST /codec/s3cret-operator-key/decode HTTP/1.1" 200')
     assert line == '"POST /codec/[redacted]/decode HTTP/1.1" 200'
     assert redact("POST /codec/decode") == "POST /codec/decode"

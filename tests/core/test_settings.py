@@ -71,9 +71,9 @@ def test_production_requires_a_payload_key_and_refuses_a_malformed_one() -> None
         Settings.model_validate(production)
     with pytest.raises(ValidationError, match="32 bytes in base64"):
         Settings.model_validate(production | {"payload_keys": "k1:c2hvcnQ="})
-    with pytest.raises(ValidationError, match="CODEC_CREDENTIAL"):
+    with pytest.raises(ValidationError, match="OPERATOR_KEYS"):
         Settings.model_validate(
-            production | {"payload_keys": [new_key_entry("k1")], "codec_credential": "short"}
+            production | {"payload_keys": [new_key_entry("k1")], "operator_keys": "short"}
         )
     keys = f"{new_key_entry('k2')}, {new_key_entry('k1')}"  # as the environment gives them
     assert [
