@@ -15,6 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
 from api.errors import ApiProblem, install_error_handlers, problem_response
+from api.pages import ShowPage, show_page
 from api.routes import (
     accounts,
     activation_pages,
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_exception_handler(ShowPage, show_page)
 
     @app.exception_handler(RPCError)
     async def _temporal_down(_: Request, exc: RPCError) -> JSONResponse:

@@ -129,6 +129,19 @@ def render(
     return response
 
 
+class ShowPage(Exception):
+    """Raised where a request cannot go on (no session, a dead link, a forged form): the page
+    that says so is the answer."""
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+
+
+async def show_page(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ShowPage)
+    return exc.response
+
+
 def see_other(url: str) -> RedirectResponse:
     """Post/redirect/get: a reload after a form shows the current step, never resubmits."""
     return RedirectResponse(url, status_code=303, headers=HEADERS)

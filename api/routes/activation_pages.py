@@ -6,12 +6,16 @@ redirects (post/redirect/get). Works without JavaScript."""
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
 
 from api.deps import CatalogDep, SessionDep, SettingsDep, TemporalDep, user_agent
 from api.errors import ApiError
@@ -29,6 +33,7 @@ from api.mail_limit import require_mail_allowance
 from api.page_text import refusal_text, text
 from api.pages import (
     PageSession,
+    ShowPage,
     csrf_ok,
     page_locale,
     read_form,
@@ -38,7 +43,8 @@ from api.pages import (
     start_session,
 )
 from core.settings import Settings
-from models.domain import Business
+from models.catalog import Catalog
+from models.domain import Business, ProductInstance
 from models.email_verification import ChangeEmailInput
 from models.license_activation import (
     AcceptAgreementsInput,
@@ -76,19 +82,60 @@ def _message(
     )
 
 
-async def _flow(
-    request: Request, settings: Settings, db: SessionDep, client: TemporalDep
-) -> tuple[PageSession, str, ActivationPublic] | HTMLResponse:
-    """The session's activation as it stands, or the page saying why there is none."""
+@dataclass
+class Visit:
+    """One request of the journey: the customer's session and their activation as it stands."""
+
+    request: Request
+    settings: Settings
+    catalog: Catalog
+    db: AsyncSession
+    client: Client
+    session: PageSession
+    order_id: str
+    state: ActivationPublic
+    form: dict[str, list[str]]
+
+    @property
+    def locale(self) -> str:
+        return page_locale(self.request, self.state.locale)
+
+    def field(self, name: str) -> str:
+        return (self.form.get(name) or [""])[0]
+
+    def update(self, update: Any, input: Any) -> Awaitable[ActivationPublic]:
+        return update_flow(flow_handle(self.client, self.order_id), update, input)
+
+    async def page(self, *, error: str | None = None, field: str = "", typed: str = "") -> Response:
+        return await _step_page(self, error=error, error_field=field, typed=typed)
+
+
+async def _visit(
+    request: Request,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+    db: SessionDep,
+    client: TemporalDep,
+) -> Visit:
+    """The session's activation as it stands; a form post needs its CSRF token too. Where there
+    is none, the page saying why is the answer (ShowPage)."""
     page_session = read_session(request, settings)
     if page_session is None:
-        return _message(request, settings, "dead.session", 400)
+        raise ShowPage(_message(request, settings, "dead.session", 400))
     try:
         order_id = await order_of_code(db, page_session.code)
         state = await read_activation(flow_handle(client, order_id), Error.NOT_FOUND)
     except ApiError:
-        return _message(request, settings, "dead.invalid", 404)
-    return page_session, order_id, state
+        raise ShowPage(_message(request, settings, "dead.invalid", 404)) from None
+    form: dict[str, list[str]] = {}
+    if request.method == "POST":
+        form = await read_form(request)
+        if not csrf_ok(page_session, form):
+            raise ShowPage(_message(request, settings, "dead.form", 403, back=True))
+    return Visit(request, settings, catalog, db, client, page_session, order_id, state, form)
+
+
+VisitDep = Annotated[Visit, Depends(_visit)]
 
 
 @router.get("/activate/status", include_in_schema=False)
@@ -120,49 +167,30 @@ async def activation_link(
 
 
 @router.get("/activate", response_class=HTMLResponse)
-async def activation_page(
-    request: Request,
-    settings: SettingsDep,
-    catalog: CatalogDep,
-    db: SessionDep,
-    client: TemporalDep,
-    error: str | None = None,
-) -> Response:
+async def activation_page(visit: VisitDep) -> Response:
     """The step the activation is at: a reload or a link opened twice shows the current one."""
-    found = await _flow(request, settings, db, client)
-    if isinstance(found, HTMLResponse):
-        return found
-    page_session, _, state = found
-    return await _step_page(request, settings, catalog, db, client, page_session, state)
+    return await visit.page()
 
 
 async def _step_page(
-    request: Request,
-    settings: Settings,
-    catalog: Any,
-    db: SessionDep,
-    client: TemporalDep,
-    page_session: PageSession,
-    state: ActivationPublic,
-    *,
-    error: str | None = None,
-    error_field: str = "",
-    typed: str = "",
+    visit: Visit, *, error: str | None, error_field: str, typed: str
 ) -> HTMLResponse:
-    locale = page_locale(request, state.locale)
+    state, settings, catalog, locale = visit.state, visit.settings, visit.catalog, visit.locale
     if state.status in DEAD_ENDS:
         key, status = DEAD_ENDS[state.status]
-        return render(request, settings, "message", locale=locale, status_code=status, key=key)
+        return render(
+            visit.request, settings, "message", locale=locale, status_code=status, key=key
+        )
     step, title_key = STEPS[state.status]
     balance = 0
     if state.business_id:
-        business = await db.get(Business, state.business_id)
+        business = await visit.db.get(Business, state.business_id)
         balance = business.credit_balance if business else 0
     credits = sum(item.credits for item in state.items if item.kind == "credits")
     context: dict[str, Any] = {
         "state": state,
         "step": step,
-        "csrf": page_session.csrf,
+        "csrf": visit.session.csrf,
         "balance": balance,
         "credits": 0 if step == "done" else credits,
         "expires": _moment(state.link_expires_at),
@@ -171,15 +199,14 @@ async def _step_page(
         "error": error,
         "error_field": error_field,
         "agreement_url": lambda agreement_id: _agreement_url(catalog, agreement_id),
-        "product_name": lambda code: (
-            catalog.products[code].name if code in catalog.products else code
-        ),
+        "product_name": lambda code: _product_name(catalog, code),
     }
+    context["instances"] = await _instances(visit) if step == "done" else {}
     addons = [i.product_name for i in state.items if i.license_id in state.licenses_awaiting_choice]
     context["addon"] = addons[0] if addons else ""
     if step == "verifying" and state.verification_id:
         verification = await verifications.final_state(
-            verifications.flow_handle(client, state.verification_id)
+            verifications.flow_handle(visit.client, state.verification_id)
         )
         context["verification"] = verification
         resend_at = verification.resend_available_at
@@ -189,7 +216,7 @@ async def _step_page(
         context["resend_at"] = _moment(resend_at) if resend_at else None
     title = text(locale, title_key, product=context["addon"])
     return render(
-        request,
+        visit.request,
         settings,
         "activate",
         locale=locale,
@@ -200,136 +227,66 @@ async def _step_page(
 
 
 @router.post("/activate/email", response_class=HTMLResponse)
-async def submit_email(
-    request: Request,
-    settings: SettingsDep,
-    catalog: CatalogDep,
-    db: SessionDep,
-    client: TemporalDep,
-) -> Response:
+async def submit_email(visit: VisitDep) -> Response:
     """The address to prove: a new sign-up, or a change of address while verifying."""
-    found = await _checked(request, settings, db, client)
-    if isinstance(found, Response):
-        return found
-    page_session, order_id, state, form = found
-    typed = (form.get("email") or [""])[0].strip()
-    locale = page_locale(request, state.locale)
+    state, typed = visit.state, visit.field("email").strip()
     try:
         email = str(EMAIL.validate_python(typed))
-        await require_mail_allowance(db, settings, email)
+        await require_mail_allowance(visit.db, visit.settings, email)
         if state.status == ActivationStatus.VERIFYING_EMAIL and state.verification_id:
             await verifications.update_flow(
-                verifications.flow_handle(client, state.verification_id),
+                verifications.flow_handle(visit.client, state.verification_id),
                 EmailVerificationWorkflow.change_email,
                 ChangeEmailInput(email=email),
             )
         else:
-            await update_flow(
-                flow_handle(client, order_id),
-                LicenseActivationWorkflow.create_account,
-                signup_input(settings, order_id, email, locale, sign_in_allowed=True),
+            signup = signup_input(
+                visit.settings, visit.order_id, email, visit.locale, sign_in_allowed=True
             )
-    except (ValidationError, ApiError) as err:
-        if isinstance(err, ValidationError):
-            message = text(locale, "email.error")
-        else:
-            message = refusal_text(locale, err.code, (err.headers or {}).get("Retry-After"))
-        return await _step_page(
-            request,
-            settings,
-            catalog,
-            db,
-            client,
-            page_session,
-            state,
-            error=message,
-            error_field="email",
-            typed=typed,
-        )
+            await visit.update(LicenseActivationWorkflow.create_account, signup)
+    except ValidationError:
+        return await visit.page(error=text(visit.locale, "email.error"), field="email", typed=typed)
+    except ApiError as err:
+        retry_after = (err.headers or {}).get("Retry-After")
+        error = refusal_text(visit.locale, err.code, retry_after)
+        return await visit.page(error=error, field="email", typed=typed)
     return see_other("/activate")
 
 
 @router.post("/activate/resend", response_class=HTMLResponse)
-async def resend_email(
-    request: Request, settings: SettingsDep, db: SessionDep, client: TemporalDep
-) -> Response:
-    found = await _checked(request, settings, db, client)
-    if isinstance(found, Response):
-        return found
-    _, _, state, _ = found
-    if not state.verification_id:
+async def resend_email(visit: VisitDep) -> Response:
+    if not visit.state.verification_id:
         return see_other("/activate")
     # Inside the cooldown or out of resends, the page says when, or that it cannot.
-    handle = verifications.flow_handle(client, state.verification_id)
+    handle = verifications.flow_handle(visit.client, visit.state.verification_id)
     return await _then_current_step(
         verifications.update_flow(handle, EmailVerificationWorkflow.resend)
     )
 
 
 @router.post("/activate/agreements", response_class=HTMLResponse)
-async def accept_agreements(
-    request: Request,
-    settings: SettingsDep,
-    catalog: CatalogDep,
-    db: SessionDep,
-    client: TemporalDep,
-) -> Response:
-    found = await _checked(request, settings, db, client)
-    if isinstance(found, Response):
-        return found
-    page_session, order_id, state, form = found
-    ticked = set(form.get("agreement", []))
-    required = {f"{a.id}:{a.version}" for a in state.required_agreements}
-    if not required <= ticked:
-        error = text(page_locale(request, state.locale), "agreements.error")
-        return await _step_page(
-            request, settings, catalog, db, client, page_session, state,
-            error=error, error_field="agreements",
-        )  # fmt: skip
+async def accept_agreements(visit: VisitDep) -> Response:
+    state = visit.state
+    ticked = set(visit.form.get("agreement", []))
+    if not {f"{a.id}:{a.version}" for a in state.required_agreements} <= ticked:
+        return await visit.page(error=text(visit.locale, "agreements.error"), field="agreements")
     accepted = [AgreementRef(a.id, a.version) for a in state.required_agreements]
+    request = visit.request
     client_address = request.client.host if request.client else None
     input = AcceptAgreementsInput(accepted, client_address, user_agent(request))
-    update = LicenseActivationWorkflow.accept_agreements
-    return await _then_current_step(update_flow(flow_handle(client, order_id), update, input))
+    return await _then_current_step(
+        visit.update(LicenseActivationWorkflow.accept_agreements, input)
+    )
 
 
 @router.post("/activate/instance", response_class=HTMLResponse)
-async def choose_instance(
-    request: Request,
-    settings: SettingsDep,
-    catalog: CatalogDep,
-    db: SessionDep,
-    client: TemporalDep,
-) -> Response:
-    found = await _checked(request, settings, db, client)
-    if isinstance(found, Response):
-        return found
-    page_session, order_id, state, form = found
-    instance_id = (form.get("instance_id") or [""])[0]
+async def choose_instance(visit: VisitDep) -> Response:
+    state, instance_id = visit.state, visit.field("instance_id")
     choices = {choice.instance_id for choice in state.instance_choices}
     if instance_id not in choices or not state.licenses_awaiting_choice:
-        error = text(page_locale(request, state.locale), "instance.error")
-        return await _step_page(
-            request, settings, catalog, db, client, page_session, state,
-            error=error, error_field="instance",
-        )  # fmt: skip
+        return await visit.page(error=text(visit.locale, "instance.error"), field="instance")
     input = ChooseInstanceInput(instance_id, state.licenses_awaiting_choice[0])
-    update = LicenseActivationWorkflow.choose_instance
-    return await _then_current_step(update_flow(flow_handle(client, order_id), update, input))
-
-
-async def _checked(
-    request: Request, settings: Settings, db: SessionDep, client: TemporalDep
-) -> tuple[PageSession, str, ActivationPublic, dict[str, list[str]]] | Response:
-    """A form post with a live session and its CSRF token, and the flow it acts on."""
-    found = await _flow(request, settings, db, client)
-    if isinstance(found, HTMLResponse):
-        return found
-    page_session, order_id, state = found
-    form = await read_form(request)
-    if not csrf_ok(page_session, form):
-        return _message(request, settings, "dead.form", 403, back=True)
-    return page_session, order_id, state, form
+    return await _then_current_step(visit.update(LicenseActivationWorkflow.choose_instance, input))
 
 
 async def _then_current_step(action: Awaitable[object]) -> Response:
@@ -346,11 +303,22 @@ def _moment(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _product_name(catalog: Any, code: str) -> str:
+async def _instances(visit: Visit) -> dict[str, str]:
+    """Where each activated item went: its instance's name and region."""
+    ids = sorted(item.instance_id for item in visit.state.items if item.instance_id)
+    rows = await visit.db.scalars(select(ProductInstance).where(ProductInstance.id.in_(ids)))
+    return {row.id: f"{_instance_name(visit.catalog, row)} · {row.region}" for row in rows}
+
+
+def _instance_name(catalog: Catalog, row: ProductInstance) -> str:
+    return row.description or _product_name(catalog, row.product_code)
+
+
+def _product_name(catalog: Catalog, code: str) -> str:
     return str(catalog.products[code].name) if code in catalog.products else code
 
 
-def _agreement_url(catalog: Any, agreement_id: str) -> str:
+def _agreement_url(catalog: Catalog, agreement_id: str) -> str:
     for agreement in catalog.agreements:
         if agreement.id == agreement_id and agreement.url:
             return str(agreement.url)

@@ -160,6 +160,9 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     await page.wait_for_selector(f"text={t('done.title')}", timeout=20_000)
     await shot(page, f"5-done-{locale}")
     assert await page.get_attribute(f"text={t('signin')}", "href")
+    result = await page.locator("main").inner_text()
+    assert t("done.instance") in result and "Endpoint Protection · us" in result  # where it went
+    assert t("credit_balance") in result and "1,000" in result
 
     await page.goto(link)  # the link opened again shows the result, never an error
     await page.wait_for_selector(f"text={t('done.title')}")
