@@ -3,11 +3,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import MailSender
+from activities.mail import Link, MailSender, OnStore, mail_key
 from core.settings import Settings
+
+# This service's page for each kind of link a mail carries (`{token}`: where its token goes).
+LINK_PAGES = {
+    "activation": "/activate/{token}",
+    "verification": "/verify-email?token={token}",
+    "invitation": "/activate-account?token={token}",
+    "transfer": "/ownership-transfer?token={token}",
+}
 
 
 def refuse(message: str, error: str) -> ApplicationError:
@@ -28,8 +38,32 @@ class FlowActivities:
         self._sessions = session_factory
         self._mail = mail
 
-    def link_url(self, kind: str, path: str) -> str:
+    def link_url(self, kind: str) -> str:
         """The URL a mail links to, with `{token}` where the link's token goes: the vendor's
         portal when `link_templates` names one for this kind of link, else this service's page."""
         template = self._settings.link_templates.get(kind)
-        return template or f"{self._settings.public_base_url.rstrip('/')}{path}"
+        return template or f"{self._settings.public_base_url.rstrip('/')}{LINK_PAGES[kind]}"
+
+    async def mail_link(
+        self,
+        kind: str,
+        key: str,
+        *,
+        template: str,
+        locale: str,
+        to: str,
+        context: dict[str, Any],
+        on_store: OnStore | None = None,
+    ) -> str:
+        """Mail a link of this flow run, with a fresh token, once per `key` (docs/mail.md);
+        return only the token's hash."""
+        sent = await self._mail.send(
+            idempotency_key=mail_key(key),
+            template=template,
+            locale=locale,
+            to=to,
+            context=context,
+            link=Link.for_this_run(self.link_url(kind)),
+            on_store=on_store,
+        )
+        return sent.link_hash

@@ -5,7 +5,6 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.base import FlowActivities
-from activities.mail import Link, mail_key
 from models.base import as_utc
 from models.email_verification import RecordOutcomeInput, SendLinkInput
 from models.records import EmailVerification
@@ -17,8 +16,9 @@ class EmailVerificationActivities(FlowActivities):
     @activity.defn(name="email_verification.send_link")
     async def send_link(self, input: SendLinkInput) -> str:
         """Email a single-use link (once per link number); return only the token's hash."""
-        sent = await self._mail.send(
-            idempotency_key=mail_key(f"link/{input.link_number}"),
+        return await self.mail_link(
+            "verification",
+            f"link/{input.link_number}",
             template=LINK_TEMPLATE,
             locale=input.locale,
             to=input.email,
@@ -27,9 +27,7 @@ class EmailVerificationActivities(FlowActivities):
                 "purpose": input.purpose,
                 "about": input.about,
             },
-            link=Link.for_this_run(self.link_url("verification", "/verify-email?token={token}")),
         )
-        return sent.link_hash
 
     @activity.defn(name="email_verification.record_outcome")
     async def record_outcome(self, input: RecordOutcomeInput) -> None:

@@ -17,7 +17,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities
-from activities.mail import Link, mail_key
+from activities.mail import mail_key
 from core.text import email_key
 from models.base import as_utc
 from models.domain import (
@@ -116,8 +116,9 @@ class LicenseActivationActivities(FlowActivities):
                 )
             )
 
-        await self._mail.send(
-            idempotency_key=mail_key(f"link/{input.link_number}"),
+        await self.mail_link(
+            "activation",
+            f"link/{input.link_number}",
             template=LINK_TEMPLATE,
             locale=input.locale,
             to=input.to,
@@ -127,7 +128,6 @@ class LicenseActivationActivities(FlowActivities):
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            link=Link.for_this_run(self.link_url("activation", "/activate/{token}")),
             on_store=record_code,
         )
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities, refuse
-from activities.mail import Link, mail_key
 from core.text import email_key
 from models.base import as_utc
 from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput
@@ -126,8 +125,9 @@ class LocalAccountActivities(FlowActivities):
     @activity.defn(name="local_accounts.send_invitation")
     async def send_invitation(self, input: SendInvitationInput) -> str:
         """Email a link with a fresh token (once per link number); return only its hash."""
-        sent = await self._mail.send(
-            idempotency_key=mail_key(f"link/{input.link_number}"),
+        return await self.mail_link(
+            "invitation",
+            f"link/{input.link_number}",
             template=INVITATION_TEMPLATE,
             locale=input.locale,
             to=input.email,
@@ -138,9 +138,7 @@ class LocalAccountActivities(FlowActivities):
                 "expires_at": input.expires_at,
                 "reminder": input.reminder,
             },
-            link=Link.for_this_run(self.link_url("invitation", "/activate-account?token={token}")),
         )
-        return sent.link_hash
 
     @activity.defn(name="local_accounts.activate_account")
     async def activate_account(self, input: ActivateAccountInput) -> None:

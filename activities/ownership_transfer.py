@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities, refuse
 from activities.local_accounts import instance_label
-from activities.mail import Link, mail_key
+from activities.mail import mail_key
 from models.base import as_utc
 from models.domain import Account, Business, OwnershipTransfer, ProductInstance
 from models.ownership_rules import transfer_problem
@@ -113,8 +113,9 @@ class OwnershipTransferActivities(FlowActivities):
     async def send_link(self, input: SendTransferLinkInput) -> str:
         """Email the target a link with a fresh token; return only its hash."""
         parties = input.parties
-        sent = await self._mail.send(
-            idempotency_key=mail_key("link"),
+        return await self.mail_link(
+            "transfer",
+            "link",
             template=REQUEST_TEMPLATE,
             locale=parties.target_locale,
             to=parties.target_email,
@@ -124,9 +125,7 @@ class OwnershipTransferActivities(FlowActivities):
                 "display_name": parties.target_name,
                 "expires_at": input.expires_at,
             },
-            link=Link.for_this_run(self.link_url("transfer", "/ownership-transfer?token={token}")),
         )
-        return sent.link_hash
 
     @activity.defn(name="ownership_transfer.complete")
     async def complete_transfer(self, input: CompleteTransferInput) -> None:

@@ -270,7 +270,7 @@ class AnswerByLink(Generic[StatusT]):
     link still being sent), whether it still waits, its status published, and the answer to the
     update sent with its start once its record is written (or why it was refused).
 
-    The flow sets these in its `__init__` and defines `_state()`."""
+    The flow calls `_await_answer` in its `__init__` and defines `_state()`."""
 
     _status: StatusT
     _pending: StatusT  # the status while it waits
@@ -282,6 +282,27 @@ class AnswerByLink(Generic[StatusT]):
     _sending: bool
     _recorded: bool
     _refusal: ApplicationError | None
+    _problem: str | None
+    _turns: Turns
+
+    def _await_answer(
+        self,
+        *,
+        pending: StatusT,
+        lapsed: StatusT,
+        closed: Mapping[str, DomainError],
+        invalid_link: DomainError,
+        expires_at: datetime,
+    ) -> None:
+        """The state every such flow starts with (from its `__init__`: no command, no replay
+        change)."""
+        self._status = self._pending = pending
+        self._lapsed, self._closed, self._invalid_link = lapsed, closed, invalid_link
+        self._expires_at = expires_at
+        self._recorded = self._sending = False
+        self._refusal, self._problem = None, None
+        self._link_hashes = []
+        self._turns = Turns()  # one update at a time writes the flow's record
 
     def _state(self) -> Any:  # defined by each flow
         return None

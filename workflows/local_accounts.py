@@ -30,13 +30,7 @@ with workflow.unsafe.imports_passed_through():
         SendInvitationInput,
         StartInvitationInput,
     )
-    from workflows.kit import (
-        AnswerByLink,
-        Turns,
-        run_step,
-        send_mail,
-        start_flow,
-    )
+    from workflows.kit import AnswerByLink, run_step, send_mail, start_flow
 
 PENDING = InvitationStatus.PENDING
 
@@ -47,19 +41,16 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus]):
     @workflow.init
     def __init__(self, input: StartInvitationInput) -> None:
         self._input = input
-        self._status = self._pending = PENDING
-        self._lapsed, self._closed = InvitationStatus.LAPSED, CLOSED
-        self._invalid_link = LocalAccountError.TOKEN_INVALID
-        self._recorded = False
         self._invited_at = workflow.now()
-        self._expires_at = self._invited_at + timedelta(seconds=input.expires_in_seconds)
+        self._await_answer(
+            pending=PENDING,
+            lapsed=InvitationStatus.LAPSED,
+            closed=CLOSED,
+            invalid_link=LocalAccountError.TOKEN_INVALID,
+            expires_at=self._invited_at + timedelta(seconds=input.expires_in_seconds),
+        )
         self._activated_at: datetime | None = None
         self._context: InvitationContext | None = None
-        self._refusal: ApplicationError | None = None
-        self._problem: str | None = None
-        self._link_hashes: list[str] = []
-        self._sending = False
-        self._turns = Turns()  # one update at a time writes the account
 
     @workflow.run
     async def run(self, input: StartInvitationInput) -> InvitationState:

@@ -32,13 +32,7 @@ with workflow.unsafe.imports_passed_through():
         TransferStatus,
         flow_id_of,
     )
-    from workflows.kit import (
-        AnswerByLink,
-        Turns,
-        run_step,
-        send_mail,
-        start_flow,
-    )
+    from workflows.kit import AnswerByLink, run_step, send_mail, start_flow
 
 PENDING = TransferStatus.PENDING
 OUTCOME_MAIL_DEADLINE = timedelta(days=1)
@@ -50,19 +44,16 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus]):
     @workflow.init
     def __init__(self, input: StartTransferInput) -> None:
         self._input = input
-        self._status = self._pending = PENDING
-        self._lapsed, self._closed = TransferStatus.EXPIRED, CLOSED
-        self._invalid_link = TransferError.TOKEN_INVALID
-        self._recorded = False
         self._created_at = workflow.now()
-        self._expires_at = self._created_at + timedelta(seconds=input.expires_in_seconds)
+        self._await_answer(
+            pending=PENDING,
+            lapsed=TransferStatus.EXPIRED,
+            closed=CLOSED,
+            invalid_link=TransferError.TOKEN_INVALID,
+            expires_at=self._created_at + timedelta(seconds=input.expires_in_seconds),
+        )
         self._decided_at: datetime | None = None
         self._parties: TransferParties | None = None
-        self._refusal: ApplicationError | None = None
-        self._problem: str | None = None
-        self._link_hashes: list[str] = []
-        self._sending = False
-        self._turns = Turns()  # one update at a time writes the transfer
 
     @workflow.run
     async def run(self, input: StartTransferInput) -> TransferState:

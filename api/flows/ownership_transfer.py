@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -29,7 +29,8 @@ Error = TransferError
 
 
 class TransferPublic(BaseModel):
-    id: str
+    # Read from the flow's state (`transfer_id`) or from the database row (`id`).
+    id: str = Field(validation_alias=AliasChoices("transfer_id", "id"))
     business_id: str
     from_account_id: str
     to_account_id: str
@@ -40,28 +41,13 @@ class TransferPublic(BaseModel):
 
     @classmethod
     def of_state(cls, state: TransferState) -> TransferPublic:
-        return cls(
-            id=state.transfer_id,
-            business_id=state.business_id,
-            from_account_id=state.from_account_id,
-            to_account_id=state.to_account_id,
-            status=state.status,
-            created_at=state.created_at,
-            expires_at=state.expires_at,
-            decided_at=state.decided_at,
-        )
+        return cls.model_validate(state, from_attributes=True)
 
     @classmethod
     def of_row(cls, row: OwnershipTransfer) -> TransferPublic:
-        return cls(
-            id=row.id,
-            business_id=row.business_id,
-            from_account_id=row.from_account_id,
-            to_account_id=row.to_account_id,
-            status=status_now(row),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            decided_at=row.decided_at,
+        """The row, with the status it has now (an offer past its expiry has expired)."""
+        return cls.model_validate(row, from_attributes=True).model_copy(
+            update={"status": status_now(row)}
         )
 
 

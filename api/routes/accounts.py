@@ -19,14 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import (
-    ActingPrimary,
-    ApiKey,
-    KnownBusiness,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-)
+from api.deps import ActingPrimary, ApiKey, KnownBusiness, SessionDep, SettingsDep, TemporalDep
 from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale, OneLine
 from api.flows import run_change
@@ -41,9 +34,7 @@ from api.mail_limit import require_mail_allowance
 from core.settings import Settings
 from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput
 from models.domain import Account, ProductInstance
-from models.local_accounts import (
-    StartInvitationInput,
-)
+from models.local_accounts import StartInvitationInput
 from workflows.local_accounts import LocalAccountActivationWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["accounts"])

@@ -23,11 +23,7 @@ from api.flows.email_verification import (
 )
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
-from models.email_verification import (
-    ChangeEmailInput,
-    StartVerificationInput,
-    VerificationStatus,
-)
+from models.email_verification import ChangeEmailInput, StartVerificationInput, VerificationStatus
 from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, start
 
 router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])

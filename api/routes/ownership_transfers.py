@@ -15,14 +15,7 @@ from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import (
-    ActingPrimary,
-    ApiKey,
-    KnownBusiness,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-)
+from api.deps import ActingPrimary, ApiKey, KnownBusiness, SessionDep, SettingsDep, TemporalDep
 from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
 from api.fields import KEY_PATTERN, UUID_PATTERN, BusinessId
 from api.flows.ownership_transfer import (
@@ -36,11 +29,7 @@ from api.mail_limit import require_mail_allowance
 from core.tokens import random_key
 from models.domain import Account, OwnershipTransfer
 from models.ownership_rules import transfer_problem
-from models.ownership_transfer import (
-    CLOSED,
-    StartTransferInput,
-    flow_id_of,
-)
+from models.ownership_transfer import CLOSED, StartTransferInput, flow_id_of
 from workflows.ownership_transfer import OwnershipTransferWorkflow, start
 
 router = APIRouter(prefix="/v1", tags=["ownership transfer"])

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -74,7 +74,7 @@ class RegistrationCreate(BaseModel):
 
 
 class RegistrationPublic(BaseModel):
-    instance_id: str
+    instance_id: str = Field(validation_alias=AliasChoices("instance_id", "id"))  # the row's id
     business_id: str
     product_code: str
     registration_status: str
@@ -84,15 +84,7 @@ class RegistrationPublic(BaseModel):
 
     @classmethod
     def of(cls, instance: ProductInstance) -> RegistrationPublic:
-        return cls(
-            instance_id=instance.id,
-            business_id=instance.business_id,
-            product_code=instance.product_code,
-            registration_status=instance.registration_status,
-            description=instance.description,
-            enrollment_token_id=instance.enrollment_token_id,
-            registered_at=instance.registered_at,
-        )
+        return cls.model_validate(instance, from_attributes=True)
 
 
 def status_now(token: EnrollmentToken) -> TokenStatus:
