@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
+from api.page_text import text
 from core.logging import configure_logging, uvicorn_log_config
 from core.settings import Settings
 from tests.conftest import MailSink, code_in, free_port, text_of, token_in
@@ -244,12 +245,17 @@ async def test_invite_activate_then_transfer_ownership_through_http_and_mail(
         assert "Acme Corp" in str(invitation["Subject"]) or "帳號" in text_of(invitation)
         invitation_link = text_of(invitation).split("啟用您的帳號：\n")[1].split()[0]
         assert invitation_link.startswith(f"{base}/activate-account?token=")
-        page = await http.get(invitation_link)
-        assert page.status_code == 200
+        page = await http.get(invitation_link)  # in the invitation's language
+        assert page.status_code == 200 and text("zh-TW", "invite.button") in page.text
         activated = await http.post(
             "/activate-account", data={"token": token_in(invitation), "action": "activate"}
         )
-        assert activated.status_code == 200 and "Your account is active" in activated.text
+        assert activated.status_code == 200
+        assert text("zh-TW", "invite.done.title") in activated.text
+        again = await http.post(  # used: the page says what happened to it, in the same words
+            "/activate-account", data={"token": token_in(invitation), "action": "activate"}
+        )
+        assert again.status_code == 410 and text("zh-TW", "closed.title") in again.text
 
         offered = await http.post(
             f"/v1/businesses/{business_id}/ownership-transfers",

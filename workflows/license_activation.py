@@ -52,12 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.license_activation_steps import ActivationSteps
 
 Status = ActivationStatus
-Steps = LicenseActivationActivities
 SIGNUP_PURPOSE = "activation"
-# How long the confirmation mail is retried (the licenses are active either way).
-CONFIRMATION_DEADLINE = timedelta(days=1)
-# A provisioning step still failing after this long has failed for good: undo and report.
-PROVISION_DEADLINE = timedelta(hours=1)
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.

@@ -66,7 +66,7 @@ class InstancePublic(BaseModel):
     registration_status: str
     description: str | None
     license_id: str | None
-    addons: list[AddonPublic]  # add-on licenses assigned to this instance
+    addons: list[AddonPublic] = []  # add-on licenses assigned to this instance
     created_at: datetime
 
 
@@ -125,15 +125,8 @@ async def list_instances(business_id: BusinessId, session: SessionDep) -> list[I
             AddonPublic(license_id=license_id, product_code=product_code)
         )
     return [
-        InstancePublic(
-            id=instance.id,
-            product_code=instance.product_code,
-            region=instance.region,
-            registration_status=instance.registration_status,
-            description=instance.description,
-            license_id=instance.license_id,
-            addons=addons.get(instance.id, []),
-            created_at=instance.created_at,
+        InstancePublic.model_validate(instance, from_attributes=True).model_copy(
+            update={"addons": addons.get(instance.id, [])}
         )
         for instance in instances
     ]

@@ -79,6 +79,12 @@ async def _names(db: AsyncSession, business_id: str, instance_id: str | None) ->
     return (business.name if business else ""), label
 
 
+async def _locale(request: Request, db: AsyncSession, account_id: str | None) -> str:
+    """The language of the person the link was mailed to (their account's), unless they chose."""
+    account = await db.get(Account, account_id) if account_id else None
+    return page_locale(request, (account.locale if account else None) or "")
+
+
 @router.get("/activate-account", response_class=HTMLResponse)
 async def activate_account_page(
     request: Request,
@@ -91,7 +97,7 @@ async def activate_account_page(
     state = await invitation_state(client, db, token)
     if state is None:
         return _invalid(request, settings, page_locale(request, ""))
-    locale = page_locale(request, "")
+    locale = await _locale(request, db, state.account_id)
     if state.status != InvitationStatus.PENDING:
         return _closed(request, settings, locale, "invitation", state.status.value)
     company, instance = await _names(db, state.business_id, state.instance_id)
@@ -114,15 +120,13 @@ async def activate_account_page(
 async def activate_account_submit(
     request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
-    locale = page_locale(request, "")
     form = await read_form(request)
+    token = (form.get("token") or [""])[0][:200]
     try:
-        state = await activate_with_token(client, db, (form.get("token") or [""])[0][:200])
-    except ApiError as err:
-        if err.status == 400:
-            return _invalid(request, settings, locale)
-        return _page(request, settings, locale, text(locale, "closed.title"), err.message,
-                     status_code=err.status)  # fmt: skip
+        state = await activate_with_token(client, db, token)
+    except ApiError:  # the page as it stands now says why (used up, lapsed, cancelled…)
+        return await activate_account_page(request, settings, client, db, token)
+    locale = await _locale(request, db, state.account_id)
     _, instance = await _names(db, state.business_id, state.instance_id)
     title = text(locale, "invite.done.title")
     return _page(
@@ -135,11 +139,11 @@ async def ownership_transfer_page(
     request: Request, settings: SettingsDep, db: SessionDep, token: Token = ""
 ) -> HTMLResponse:
     """Says which Business is offered to whom; Accept and Decline while the offer stands."""
-    locale = page_locale(request, "")
     found = await transfer_of_link(db, token)
     if found is None:
-        return _invalid(request, settings, locale)
+        return _invalid(request, settings, page_locale(request, ""))
     row, status = found
+    locale = await _locale(request, db, row.to_account_id)
     if status != TransferStatus.PENDING:
         return _closed(request, settings, locale, "transfer", status.value)
     company, _ = await _names(db, row.business_id, None)
@@ -164,10 +168,11 @@ async def ownership_transfer_page(
 async def ownership_transfer_submit(
     request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
-    locale = page_locale(request, "")
     form = await read_form(request)
     action = (form.get("action") or [""])[0]
     token = (form.get("token") or [""])[0][:200]
+    found = await transfer_of_link(db, token)
+    locale = await _locale(request, db, found[0].to_account_id if found else None)
     if action not in ("accept", "decline"):  # never guess a decision
         title = text(locale, "transfer.choose")
         return _page(request, settings, locale, title, title, status_code=400)
@@ -175,11 +180,8 @@ async def ownership_transfer_submit(
     update = OwnershipTransferWorkflow.accept if accept else OwnershipTransferWorkflow.decline
     try:
         decided = await decide_with_token(client, db, token, update)
-    except ApiError as err:
-        if err.status == 400:
-            return _invalid(request, settings, locale)
-        return _page(request, settings, locale, text(locale, "closed.title"), err.message,
-                     status_code=err.status)  # fmt: skip
+    except ApiError:  # the page as it stands now says why (decided, expired, cancelled…)
+        return await ownership_transfer_page(request, settings, db, token)
     company, _ = await _names(db, decided.business_id, None)
     target = await db.get(Account, decided.to_account_id)
     if accept:

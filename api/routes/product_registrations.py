@@ -151,17 +151,8 @@ async def create_enrollment_token(
         )
     except WorkflowUpdateFailedError as err:
         raise refusal(err) from None
-    return TokenCreated(
-        id=state.id,
-        token=token,
-        instance_type=state.instance_type,
-        description=state.description,
-        status=state.status,
-        created_at=state.created_at,
-        expires_at=state.expires_at,
-        max_uses=state.max_uses,
-        uses=state.uses,
-    )
+    public = TokenPublic.model_validate(state, from_attributes=True)
+    return TokenCreated(**public.model_dump(), token=token)
 
 
 @router.get(
