@@ -17,6 +17,7 @@ from api.body_limit import BodyLimitMiddleware
 from api.errors import ApiProblem, install_error_handlers, problem_response
 from api.pages import ShowPage, show_page
 from api.routes import (
+    account_lookups,
     accounts,
     activation_pages,
     businesses,
@@ -26,6 +27,7 @@ from api.routes import (
     health,
     license_activations,
     link_pages,
+    lookup_page,
     ownership_transfers,
     page_assets,
     product_registrations,
@@ -124,6 +126,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         activation_pages.router,
         page_assets.router,
         codec.router,
+        account_lookups.router,
+        lookup_page.router,
     ):
         app.include_router(router)
     if settings.is_development:

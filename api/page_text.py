@@ -26,6 +26,13 @@ TEXT: dict[str, dict[str, str]] = {
         "an account, that account is used; otherwise we create one for {company}.",
         "email.label": "Email address",
         "email.error": "Enter an email address in the form name@example.com",
+        "lookup.title": "Do you already have an account?",
+        "lookup.intro": "Enter your email address. We email it whether it is the primary account "
+        "of a company, and how to sign in or to create one.",
+        "lookup.button": "Email me the answer",
+        "lookup.sent.title": "Check your inbox",
+        "lookup.sent.text": "If the address you entered can receive mail, the answer is on its "
+        "way to it.",
         "error.resend_cooldown": "We have just sent an email. You can send one to another "
         "address in {minutes} min.",
         "error.resend_limit_reached": "No more emails can be sent for this activation. Contact "
@@ -148,6 +155,12 @@ TEXT: dict[str, dict[str, str]] = {
         "否則會為 {company} 建立新帳號。",
         "email.label": "電子郵件地址",
         "email.error": "請輸入有效的電子郵件地址，例如 name@example.com",
+        "lookup.title": "您是否已有帳號？",
+        "lookup.intro": "請輸入您的電子郵件地址。我們會寄信告訴您此地址是否為某公司的主要帳號，"
+        "以及如何登入或建立帳號。",
+        "lookup.button": "寄送查詢結果",
+        "lookup.sent.title": "請查看您的收件匣",
+        "lookup.sent.text": "若您輸入的地址可以收信，查詢結果已寄送至該地址。",
         "error.resend_cooldown": "我們剛寄出一封信。{minutes} 分鐘後才能改寄到其他地址。",
         "error.resend_limit_reached": "此啟用已無法再寄送信件，請聯絡客服繼續。",
         "error.mail_rate_limited": "此地址在過去一小時內收到的信件過多。請於 {minutes} 分鐘後再試，"

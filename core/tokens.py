@@ -49,6 +49,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def mask_name(name: str) -> str:
+    """`A*** C***`: a company's name, recognisable to its owner, not readable by a bystander."""
+    return " ".join(f"{word[:1]}***" for word in name.split())
+
+
 def mask_email(email: str) -> str:
     """`j***@example.com`: enough for an operator to recognise, not to harvest."""
     local, _, domain = email.partition("@")

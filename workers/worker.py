@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.account_lookup import AccountLookupActivities
 from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
 from activities.local_accounts import LocalAccountActivities
@@ -21,6 +22,7 @@ from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
 from models.base import make_engine, make_session_factory
+from workflows.account_lookup import AccountLookupWorkflow
 from workflows.direct_change import DirectChangeWorkflow
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
@@ -37,6 +39,7 @@ WORKFLOWS = [
     LocalAccountActivationWorkflow,
     OwnershipTransferWorkflow,
     DirectChangeWorkflow,
+    AccountLookupWorkflow,
 ]
 
 
@@ -62,6 +65,7 @@ def build_worker(
     registration = ProductRegistrationActivities(sessions)
     local_accounts = LocalAccountActivities(settings, sessions, mail)
     transfers = OwnershipTransferActivities(settings, sessions, mail)
+    lookups = AccountLookupActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -73,6 +77,7 @@ def build_worker(
             *registration.all(),
             *local_accounts.all(),
             *transfers.all(),
+            *lookups.all(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.

@@ -1,0 +1,41 @@
+"""`POST /v1/account-lookups`: "do I already have an account?" (docs/flows/account-lookup.md).
+No API key; the answer is the same 202 for every address, and the mail tells the address."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.errors import BAD_BODY, responses
+from api.fields import Locale
+from api.flows.account_lookup import ANSWER, ask
+
+router = APIRouter(prefix="/v1", tags=["account lookup"])
+
+
+class LookupCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(max_length=254)
+    locale: Locale = "en"
+
+
+class LookupAccepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    message: str = ANSWER
+
+
+@router.post(
+    "/account-lookups", status_code=status.HTTP_202_ACCEPTED, responses=responses(*BAD_BODY)
+)
+async def look_up_account(
+    body: LookupCreate, session: SessionDep, settings: SettingsDep, client: TemporalDep
+) -> LookupAccepted:
+    """Mail the address whether it is the primary account of a company (masked), or that it
+    has none and how an Activation Link makes one. It counts toward the address's mail limit;
+    beyond it, nothing is sent and the answer is still 202."""
+    await ask(session, client, settings, str(body.email), body.locale)
+    return LookupAccepted()

@@ -1,0 +1,69 @@
+"""The account lookup's page (docs/pages.md): an address in, "check your inbox" out, the same
+words whatever the address. Works without JavaScript; the form carries a CSRF token (a
+double-submit cookie: the page has no session)."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import EmailStr, TypeAdapter, ValidationError
+
+from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.flows.account_lookup import ask
+from api.page_text import text
+from api.pages import page_locale, read_form, render, see_other
+
+router = APIRouter(tags=["account lookup"], include_in_schema=False)
+EMAIL = TypeAdapter(EmailStr)
+CSRF_COOKIE = "lookup_csrf"
+PATH = "/account-lookup"
+
+
+def _form(
+    request: Request, settings: SettingsDep, *, error: str | None = None, typed: str = ""
+) -> HTMLResponse:
+    csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    response = render(
+        request,
+        settings,
+        "lookup",
+        locale=page_locale(request, ""),
+        status_code=400 if error else 200,
+        csrf=csrf,
+        error=error,
+        typed=typed,
+        sent=False,
+    )
+    response.set_cookie(CSRF_COOKIE, csrf, path=PATH, httponly=True, samesite="strict")
+    return response
+
+
+@router.get(PATH, response_class=HTMLResponse)
+async def lookup_page(request: Request, settings: SettingsDep, sent: bool = False) -> Response:
+    if sent:
+        locale = page_locale(request, "")
+        return render(request, settings, "lookup", locale=locale, sent=True, error=None)
+    return _form(request, settings)
+
+
+@router.post(PATH, response_class=HTMLResponse)
+async def lookup_submit(
+    request: Request, settings: SettingsDep, session: SessionDep, client: TemporalDep
+) -> Response:
+    form = await read_form(request)
+    sent_token = (form.get("csrf") or [""])[0]
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(sent_token.encode(), cookie.encode()):
+        locale = page_locale(request, "")
+        return render(request, settings, "message", locale=locale, status_code=403, key="dead.form")
+    typed = (form.get("email") or [""])[0].strip()
+    try:
+        email = str(EMAIL.validate_python(typed))
+    except ValidationError:
+        error = text(page_locale(request, ""), "email.error")
+        return _form(request, settings, error=error, typed=typed)
+    await ask(session, client, settings, email, page_locale(request, ""))
+    return see_other(f"{PATH}?sent=1")  # post/redirect/get
