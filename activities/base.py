@@ -17,6 +17,7 @@ LINK_PAGES = {
     "verification": "/verify-email?token={token}",
     "invitation": "/activate-account?token={token}",
     "transfer": "/ownership-transfer?token={token}",
+    "objection": "/primary-change?token={token}",
 }
 
 

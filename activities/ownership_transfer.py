@@ -18,7 +18,7 @@ from activities.local_accounts import instance_label
 from activities.mail import mail_key
 from models.base import as_utc
 from models.domain import Account, Business, OwnershipTransfer, ProductInstance
-from models.ownership_rules import transfer_problem
+from models.ownership_rules import change_pending, transfer_problem
 from models.ownership_transfer import (
     CloseTransferInput,
     CompleteTransferInput,
@@ -57,6 +57,8 @@ class OwnershipTransferActivities(FlowActivities):
                 if problem is not None:
                     raise refuse(problem.message, problem.error)
                 await self._require_no_pending(session, start.business_id, input.created_at)
+                if (pending := await change_pending(session, start.business_id)) is not None:
+                    raise refuse(pending.message, pending.error)
                 session.add(
                     OwnershipTransfer(
                         id=start.transfer_id,

@@ -30,6 +30,7 @@ from api.routes import (
     lookup_page,
     ownership_transfers,
     page_assets,
+    primary_changes,
     product_registrations,
     verify_page,
 )
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         codec.router,
         account_lookups.router,
         lookup_page.router,
+        primary_changes.router,
     ):
         app.include_router(router)
     if settings.is_development:

@@ -66,6 +66,28 @@ async def require_api_key(
 ApiKey = Depends(require_api_key)
 
 
+def operator_key_ok(settings: Settings, presented: str) -> bool:
+    """One of the operators' keys (support, the codec endpoint), compared in constant time
+    against every key."""
+    matches = [hmac.compare_digest(presented.encode(), k.encode()) for k in settings.operator_keys]
+    return any(matches)
+
+
+async def require_operator_key(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Support's calls: an operator key, apart from the portal's API keys."""
+    presented = (
+        credentials.credentials if credentials and credentials.scheme.lower() == "bearer" else ""
+    )
+    if not operator_key_ok(settings, presented):
+        raise ApiError(ApiProblem.INVALID_OPERATOR_KEY, headers={"WWW-Authenticate": "Bearer"})
+
+
+OperatorKey = Depends(require_operator_key)
+
+
 async def require_business(business_id: BusinessId, session: SessionDep) -> Business:
     business = await session.get(Business, business_id)
     if business is None:

@@ -110,6 +110,17 @@ TEXT: dict[str, dict[str, str]] = {
         "closed.text": "This {what} is {status}. Ask the person who sent it if you need a new one.",
         "what.invitation": "invitation",
         "what.transfer": "offer",
+        "what.change": "change of the primary account",
+        "status.completed": "done already",
+        "status.objected": "stopped already",
+        "change.title": "Stop the change of your primary account?",
+        "change.text": "Support was asked to make {email} the primary account of {company} in "
+        "place of your address. If you did not ask for this, stop it before {moment}, then "
+        "contact {support}.",
+        "change.button": "Stop the change",
+        "change.stopped.title": "The change is stopped",
+        "change.stopped.text": "Your address stays the primary account of {company}. Nothing "
+        "else changed. Contact {support} if somebody asked for this in your name.",
         "status.active": "used already: the account is active",
         "status.lapsed": "expired",
         "status.cancelled": "withdrawn",
@@ -234,6 +245,16 @@ TEXT: dict[str, dict[str, str]] = {
         "closed.text": "此{what}{status}。如需新的連結，請聯絡寄件者。",
         "what.invitation": "邀請",
         "what.transfer": "轉移",
+        "what.change": "主要帳號變更",
+        "status.completed": "已完成",
+        "status.objected": "已停止",
+        "change.title": "要停止變更您的主要帳號嗎？",
+        "change.text": "客服收到請求，要將 {company} 的主要帳號由您的地址改為 {email}。若這不是您的"
+        "請求，請於 {moment} 前停止變更，並聯絡 {support}。",
+        "change.button": "停止變更",
+        "change.stopped.title": "變更已停止",
+        "change.stopped.text": "您的地址仍是 {company} 的主要帳號，其他一切均未變更。"
+        "若有人冒用您的名義提出請求，請聯絡 {support}。",
         "status.active": "已使用：帳號已啟用",
         "status.lapsed": "已過期",
         "status.cancelled": "已撤回",

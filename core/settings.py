@@ -55,8 +55,8 @@ class Settings(BaseSettings):
     # Base of the links in emails (the page that confirms a token lives here).
     public_base_url: str = "http://127.0.0.1:8000"
     # A vendor with its own portal points the mails' links there: per kind of link
-    # (activation, verification, invitation, transfer), a URL with `{token}` where the link's
-    # token goes, e.g. {"activation": "https://portal.example.com/activate?code={token}"}.
+    # (activation, verification, invitation, transfer, objection), a URL with `{token}` where
+    # the link's token goes, e.g. {"activation": "https://portal.example.com/activate?code={token}"}.
     link_templates: dict[str, str] = Field(default_factory=dict)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The customer's pages (docs/pages.md): who they come from and where they go next.
@@ -103,6 +103,8 @@ class Settings(BaseSettings):
     local_account_invitation_expiry_seconds: int = 7 * 24 * 3600
     local_account_reminder_before_seconds: list[int] = Field(default_factory=lambda: [24 * 3600])
     ownership_transfer_expiry_seconds: int = 24 * 3600
+    # A primary change by support: how long the current primary may object once told.
+    primary_change_objection_seconds: int = 72 * 3600
 
     @field_validator(
         "api_keys", "payload_keys", "operator_keys", "codec_cors_origins", mode="before"

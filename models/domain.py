@@ -79,6 +79,47 @@ class Account(Base):
         return email
 
 
+class PrimaryChange(Base):
+    """Support's change of a Business's primary account, and its audit trail (who asked, the
+    ticket, each step and its time: `PrimaryChangeEvent`)."""
+
+    __tablename__ = "primary_changes"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
+    new_email: Mapped[str] = mapped_column(String(320))
+    ticket: Mapped[str] = mapped_column(String(100))
+    requested_by: Mapped[str] = mapped_column(String(100))
+    old_primary: Mapped[str] = mapped_column(String(10))  # local | disabled
+    from_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    # verifying | waiting | completed | objected | cancelled | failed
+    status: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    objection_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        # One pending change per Business (the last word, whatever raced).
+        Index(
+            "uq_primary_changes_one_pending",
+            "business_id",
+            unique=True,
+            postgresql_where=text("status IN ('verifying', 'waiting')"),
+            sqlite_where=text("status IN ('verifying', 'waiting')"),
+        ),
+    )
+
+
+class PrimaryChangeEvent(Base):
+    __tablename__ = "primary_change_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    change_id: Mapped[str] = mapped_column(ForeignKey("primary_changes.id"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    __table_args__ = (UniqueConstraint("change_id", "step"),)  # each step once (retries)
+
+
 class OwnershipTransfer(Base):
     """A request that the Business's primary account pass to one of its active local accounts."""
 

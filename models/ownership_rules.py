@@ -1,12 +1,13 @@
-"""The rule of who may hand the Business to whom (docs/flows/ownership-transfer.md), read from
-the database: the API applies it for a quick answer, the flow's activity again under a lock."""
+"""The rules of who may hand the Business to whom (docs/flows/ownership-transfer.md,
+docs/flows/primary-change.md), read from the database: the API applies them for a quick answer,
+the flow's activity again under the Business's lock."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.domain import Account
+from models.domain import Account, OwnershipTransfer, PrimaryChange
 from models.errors import Refusal
 from models.ownership_transfer import TransferError
 
@@ -42,5 +43,28 @@ async def transfer_problem(
         return Refusal(
             TransferError.TARGET_NOT_ELIGIBLE,
             "this account's address is the primary account of another Business",
+        )
+    return None
+
+
+async def change_pending(session: AsyncSession, business_id: str) -> Refusal | None:
+    """An ownership transfer and a primary change exclude each other, and each itself: the
+    Business's primary account changes one way at a time."""
+    transfer = await session.scalar(
+        select(OwnershipTransfer.id).where(
+            OwnershipTransfer.business_id == business_id, OwnershipTransfer.status == "pending"
+        )
+    )
+    if transfer is not None:
+        return Refusal(TransferError.PENDING_EXISTS, TransferError.PENDING_EXISTS.message)
+    change = await session.scalar(
+        select(PrimaryChange.id).where(
+            PrimaryChange.business_id == business_id,
+            PrimaryChange.status.in_(["verifying", "waiting"]),
+        )
+    )
+    if change is not None:
+        return Refusal(
+            TransferError.PRIMARY_CHANGE_PENDING, TransferError.PRIMARY_CHANGE_PENDING.message
         )
     return None

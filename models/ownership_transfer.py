@@ -43,6 +43,11 @@ class TransferError(DomainError):
         409,
         "the Business has a pending ownership transfer; cancel it first",
     )
+    PRIMARY_CHANGE_PENDING = (
+        "primary_change_pending",
+        409,
+        "the Business has a pending primary change by support; it must end first",
+    )
     TARGET_NOT_FOUND = "transfer_target_not_found", 404, "no such account in this Business"
     TARGET_NOT_ELIGIBLE = (
         "transfer_target_not_eligible",

@@ -18,6 +18,7 @@ from activities.license_activation import LicenseActivationActivities
 from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
+from activities.primary_change import PrimaryChangeActivities
 from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
@@ -28,6 +29,7 @@ from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
 from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.ownership_transfer import OwnershipTransferWorkflow
+from workflows.primary_change import PrimaryChangeWorkflow
 from workflows.product_registration import ProductRegistrationWorkflow
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ WORKFLOWS = [
     OwnershipTransferWorkflow,
     DirectChangeWorkflow,
     AccountLookupWorkflow,
+    PrimaryChangeWorkflow,
 ]
 
 
@@ -66,6 +69,7 @@ def build_worker(
     local_accounts = LocalAccountActivities(settings, sessions, mail)
     transfers = OwnershipTransferActivities(settings, sessions, mail)
     lookups = AccountLookupActivities(settings, sessions, mail)
+    primary_changes = PrimaryChangeActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -78,6 +82,7 @@ def build_worker(
             *local_accounts.all(),
             *transfers.all(),
             *lookups.all(),
+            *primary_changes.all(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.

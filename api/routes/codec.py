@@ -6,7 +6,6 @@ configured origins (CORS)."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
@@ -14,7 +13,7 @@ from fastapi.responses import Response
 from google.protobuf.json_format import MessageToJson, Parse, ParseError
 from temporalio.api.common.v1 import Payloads
 
-from api.deps import SettingsDep, TemporalDep
+from api.deps import SettingsDep, TemporalDep, operator_key_ok
 from api.errors import ApiError, ApiProblem
 from core.payload_codec import UnknownKeyError
 from core.settings import Settings
@@ -35,9 +34,8 @@ def _authorise(settings: Settings, path_credential: str, authorization: str | No
     if not settings.operator_keys:
         raise ApiError(ApiProblem.CODEC_OFF)
     scheme, _, bearer = (authorization or "").partition(" ")
-    presented = (path_credential or (bearer if scheme.lower() == "bearer" else "")).encode()
-    # Compare against every key so the time taken does not tell which one nearly matched.
-    if not any([hmac.compare_digest(presented, key.encode()) for key in settings.operator_keys]):
+    presented = path_credential or (bearer if scheme.lower() == "bearer" else "")
+    if not operator_key_ok(settings, presented):
         raise ApiError(ApiProblem.INVALID_OPERATOR_KEY, headers={"WWW-Authenticate": "Bearer"})
 
 

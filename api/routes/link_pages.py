@@ -1,6 +1,6 @@
-"""The pages the invitation and transfer emails link to, in the customer pages' look and
-language (docs/pages.md). GET never acts (mail scanners prefetch links): it says what the link is
-about and shows the choice; the buttons POST the token (the credential), which acts."""
+"""The pages the invitation, transfer and primary-change emails link to, in the customer pages'
+look and language (docs/pages.md). GET never acts (mail scanners prefetch links): it says what
+the link is about and shows the choice; the buttons POST the token (the credential), which acts."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.flows.local_accounts import activate_with_token, invitation_state
 from api.flows.ownership_transfer import decide_with_token, transfer_of_link
+from api.flows.primary_change import change_of_link, object_with_token
 from api.page_text import text
 from api.pages import page_locale, read_form, render
 from core.settings import Settings
@@ -21,6 +22,7 @@ from core.tokens import mask_email
 from models.domain import Account, Business, ProductInstance
 from models.local_accounts import InvitationStatus
 from models.ownership_transfer import TransferStatus
+from models.primary_change import ChangeStatus
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 router = APIRouter(tags=["links"], include_in_schema=False)
@@ -191,3 +193,53 @@ async def ownership_transfer_submit(
         return _page(request, settings, locale, title, lead)
     title = text(locale, "transfer.declined.title")
     return _page(request, settings, locale, title, text(locale, "transfer.declined.text"))
+
+
+@router.get("/primary-change", response_class=HTMLResponse)
+async def primary_change_page(
+    request: Request, settings: SettingsDep, db: SessionDep, token: Token = ""
+) -> HTMLResponse:
+    """Tells the current primary what support was asked, and offers to stop it while it waits."""
+    change = await change_of_link(db, token)
+    if change is None:
+        return _invalid(request, settings, page_locale(request, ""))
+    locale = await _locale(request, db, change.from_account_id)
+    if change.status != ChangeStatus.WAITING:
+        return _closed(request, settings, locale, "change", change.status)
+    company, _ = await _names(db, change.business_id, None)
+    ends = change.objection_ends_at
+    lead = text(
+        locale,
+        "change.text",
+        email=mask_email(change.new_email),
+        company=company,
+        moment=ends.strftime("%Y-%m-%d %H:%M UTC") if ends else "",
+        support=settings.support_contact,
+    )
+    return _page(
+        request,
+        settings,
+        locale,
+        text(locale, "change.title"),
+        lead,
+        form_action="/primary-change",
+        token=token,
+        actions=[("object", text(locale, "change.button"))],
+    )
+
+
+@router.post("/primary-change", response_class=HTMLResponse)
+async def primary_change_submit(
+    request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
+) -> HTMLResponse:
+    form = await read_form(request)
+    token = (form.get("token") or [""])[0][:200]
+    try:
+        stopped = await object_with_token(client, db, token)
+    except ApiError:  # the page as it stands now says why (done, cancelled…)
+        return await primary_change_page(request, settings, db, token)
+    change = await change_of_link(db, token)
+    locale = await _locale(request, db, change.from_account_id if change else None)
+    company, _ = await _names(db, stopped.business_id, None)
+    lead = text(locale, "change.stopped.text", company=company, support=settings.support_contact)
+    return _page(request, settings, locale, text(locale, "change.stopped.title"), lead)

@@ -71,6 +71,7 @@ def test_there_are_saved_histories_for_every_outcome() -> None:
         "activation_cancelled",
     } <= names
     assert {"registration_used", "registration_expired", "registration_revoked"} <= names
+    assert {"primary_change_completed", "primary_change_objected", "account_lookup_sent"} <= names
     assert {"local_account_activated", "local_account_lapsed", "local_account_cancelled"} <= names
     assert {
         "transfer_accepted",

@@ -1,0 +1,144 @@
+"""A primary change as the API and the objection page see it (docs/flows/primary-change.md):
+its public state, how it starts, how the objection link reaches its flow run."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ApiError, refusal
+from api.links import link_target
+from core.settings import Settings
+from core.text import email_key
+from core.tokens import domain_key
+from models import email_verification as verification
+from models.domain import Business, PrimaryChange
+from models.primary_change import (
+    CLOSED,
+    FLOW_ID_PREFIX,
+    VERIFICATION_PURPOSE,
+    ChangeError,
+    ChangeState,
+    ChangeStatus,
+    ObjectInput,
+    OldPrimary,
+    StartChangeInput,
+    flow_id_of,
+)
+from workflows.primary_change import PrimaryChangeWorkflow, start
+
+Error = ChangeError
+Handle = WorkflowHandle[PrimaryChangeWorkflow, ChangeState]
+
+
+class ChangeEvent(BaseModel):
+    step: str  # requested, verified, owner_told, completed, objected, cancelled, failed
+    at: datetime
+
+
+class ChangePublic(BaseModel):
+    id: str
+    business_id: str
+    status: ChangeStatus
+    new_email: str
+    ticket: str
+    requested_by: str
+    old_primary: OldPrimary
+    created_at: datetime
+    objection_ends_at: datetime | None = None
+    decided_at: datetime | None = None
+    verification_id: str | None = None
+    problem: str | None = None
+    events: list[ChangeEvent] = Field(
+        default_factory=list, description="The audit trail: each step and when"
+    )
+
+
+def flow_handle(client: Client, change_id: str) -> Handle:
+    return client.get_workflow_handle_for(PrimaryChangeWorkflow.run, flow_id_of(change_id))
+
+
+async def start_change(
+    client: Client,
+    settings: Settings,
+    business: Business,
+    *,
+    new_email: str,
+    ticket: str,
+    requested_by: str,
+    old_primary: OldPrimary,
+    locale: str,
+) -> ChangePublic:
+    change_id = str(uuid.uuid4())
+    key = domain_key(
+        settings.secret_key,
+        "email-verification",
+        VERIFICATION_PURPOSE,
+        change_id,
+        email_key(new_email),
+    )
+    proof = verification.StartVerificationInput(
+        email=new_email,
+        purpose=VERIFICATION_PURPOSE,
+        locale=locale,
+        expiry_seconds=settings.verification_expiry_for(VERIFICATION_PURPOSE),
+        resend_cooldown_seconds=settings.verification_resend_cooldown_seconds,
+        max_resends=settings.verification_max_resends,
+        max_attempts=settings.verification_max_attempts,
+        business_id=business.id,
+        about=f"{business.name}: the primary account",
+    )
+    input = StartChangeInput(
+        change_id=change_id,
+        business_id=business.id,
+        new_email=new_email,
+        ticket=ticket,
+        requested_by=requested_by,
+        old_primary=old_primary,
+        locale=locale,
+        objection_seconds=settings.primary_change_objection_seconds,
+        verification=proof,
+        verification_flow_id=verification.FLOW_ID_PREFIX + key,
+    )
+    try:
+        state = await start(client, input, task_queue=settings.temporal_task_queue)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    return ChangePublic.model_validate(state, from_attributes=True)
+
+
+async def object_with_token(client: Client, session: AsyncSession, token: str) -> ChangePublic:
+    """The objection link's action (used by the API and by the page the link opens)."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
+        raise ApiError(Error.TOKEN_INVALID)
+    handle = client.get_workflow_handle_for(
+        PrimaryChangeWorkflow.run, target.flow_id, run_id=target.run_id
+    )
+    try:
+        state = await handle.execute_update(
+            PrimaryChangeWorkflow.object, ObjectInput(target.token_hash)
+        )
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        row = await session.get(PrimaryChange, target.flow_id.removeprefix(FLOW_ID_PREFIX))
+        if row is None:
+            raise ApiError(Error.TOKEN_INVALID) from None
+        raise ApiError(CLOSED.get(row.status, Error.FAILED)) from None
+    return ChangePublic.model_validate(state, from_attributes=True)
+
+
+async def change_of_link(session: AsyncSession, token: str) -> PrimaryChange | None:
+    """The change an objection link belongs to (None: not a link of ours); reads only."""
+    target = await link_target(session, token, FLOW_ID_PREFIX)
+    if target is None:
+        return None
+    return await session.get(PrimaryChange, target.flow_id.removeprefix(FLOW_ID_PREFIX))

@@ -1,0 +1,169 @@
+"""Primary change by support: support staff (an operator key) change a Business's primary account
+for a ticket; the new address is proven, then the current primary may object by link for 72 h;
+support can cancel until then. One pending change per Business, excluding a pending ownership
+transfer.
+
+See docs/flows/primary-change.md.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, status
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import OperatorKey, SessionDep, SettingsDep, TemporalDep, require_business
+from api.errors import BAD_BODY, ApiError, ApiProblem, refusal, responses
+from api.fields import UUID_PATTERN, Locale, OneLine
+from api.flows.primary_change import (
+    ChangeEvent,
+    ChangePublic,
+    Error,
+    flow_handle,
+    object_with_token,
+    start_change,
+)
+from models.domain import Business, PrimaryChange, PrimaryChangeEvent
+from models.primary_change import CLOSED, OldPrimary
+from workflows.primary_change import PrimaryChangeWorkflow
+
+router = APIRouter(prefix="/v1", tags=["primary change (support)"])
+
+NEEDS_OPERATOR = (ApiProblem.INVALID_OPERATOR_KEY, ApiProblem.BUSINESS_NOT_FOUND)
+ChangeId = Annotated[str, Path(pattern=UUID_PATTERN, description="The change's id")]
+KnownBusinessRow = Annotated[Business, Depends(require_business)]
+
+
+class ChangeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    new_email: EmailStr = Field(max_length=254, description="Becomes the primary account")
+    ticket: OneLine = Field(min_length=1, max_length=100, description="The support ticket")
+    requested_by: OneLine = Field(
+        min_length=1, max_length=100, description="Who in support asks (kept in the audit)"
+    )
+    old_primary: OldPrimary = Field(
+        OldPrimary.LOCAL,
+        description="The old primary becomes a local account (on the first instance) or is "
+        "disabled",
+    )
+    locale: Locale = "en"
+
+
+class ObjectionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200)
+
+
+async def _public(session: AsyncSession, row: PrimaryChange) -> ChangePublic:
+    events = await session.execute(
+        select(PrimaryChangeEvent.step, PrimaryChangeEvent.at)
+        .where(PrimaryChangeEvent.change_id == row.id)
+        .order_by(PrimaryChangeEvent.at, PrimaryChangeEvent.id)
+    )
+    public = ChangePublic.model_validate(row, from_attributes=True)
+    trail = [ChangeEvent(step=step, at=at) for step, at in events]
+    return public.model_copy(update={"events": trail})
+
+
+@router.post(
+    "/businesses/{business_id}/primary-changes",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[OperatorKey],
+    responses=responses(
+        *NEEDS_OPERATOR,
+        *BAD_BODY,
+        Error.PENDING_EXISTS,
+        Error.TRANSFER_PENDING,
+        Error.ADDRESS_TAKEN,
+        Error.NO_INSTANCE,
+        Error.NOT_RECORDED,
+    ),
+)
+async def start_primary_change(
+    business: KnownBusinessRow, body: ChangeCreate, settings: SettingsDep, client: TemporalDep
+) -> ChangePublic:
+    """Start the change: the new address gets a verification mail; once it is confirmed, the
+    current primary is emailed and may stop the change until `objection_ends_at`."""
+    return await start_change(
+        client,
+        settings,
+        business,
+        new_email=str(body.new_email),
+        ticket=body.ticket,
+        requested_by=body.requested_by,
+        old_primary=body.old_primary,
+        locale=body.locale,
+    )
+
+
+@router.get(
+    "/businesses/{business_id}/primary-changes",
+    dependencies=[OperatorKey],
+    responses=responses(*NEEDS_OPERATOR),
+)
+async def list_primary_changes(
+    business: KnownBusinessRow, session: SessionDep
+) -> list[ChangePublic]:
+    """The Business's changes, newest first, each with its audit trail."""
+    rows = await session.scalars(
+        select(PrimaryChange)
+        .where(PrimaryChange.business_id == business.id)
+        .order_by(PrimaryChange.created_at.desc(), PrimaryChange.id)
+    )
+    return [await _public(session, row) for row in rows]
+
+
+@router.get(
+    "/businesses/{business_id}/primary-changes/{change_id}",
+    dependencies=[OperatorKey],
+    responses=responses(*NEEDS_OPERATOR, Error.NOT_FOUND),
+)
+async def get_primary_change(
+    business: KnownBusinessRow, change_id: ChangeId, session: SessionDep
+) -> ChangePublic:
+    row = await session.get(PrimaryChange, change_id)
+    if row is None or row.business_id != business.id:
+        raise ApiError(Error.NOT_FOUND)
+    return await _public(session, row)
+
+
+@router.delete(
+    "/businesses/{business_id}/primary-changes/{change_id}",
+    dependencies=[OperatorKey],
+    responses=responses(*NEEDS_OPERATOR, Error.NOT_FOUND, *set(CLOSED.values())),
+)
+async def cancel_primary_change(
+    business: KnownBusinessRow, change_id: ChangeId, session: SessionDep, client: TemporalDep
+) -> ChangePublic:
+    """Support withdraws the change (its links stop working); nothing changes."""
+    row = await session.get(PrimaryChange, change_id)
+    if row is None or row.business_id != business.id:
+        raise ApiError(Error.NOT_FOUND)
+    try:
+        state = await flow_handle(client, change_id).execute_update(PrimaryChangeWorkflow.cancel)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+    except RPCError as err:
+        if err.status != RPCStatusCode.NOT_FOUND:
+            raise
+        raise ApiError(CLOSED.get(row.status, Error.FAILED)) from None
+    return ChangePublic.model_validate(state, from_attributes=True)
+
+
+@router.post(
+    "/primary-changes/object",
+    responses=responses(*BAD_BODY, Error.TOKEN_INVALID, *set(CLOSED.values())),
+)
+async def object_to_primary_change(
+    body: ObjectionCreate, session: SessionDep, client: TemporalDep
+) -> ChangePublic:
+    """The current primary stops the change with the emailed link (no key: the token is the
+    credential). Nothing changes; support is told by the change's status."""
+    return await object_with_token(client, session, body.token)

@@ -1,0 +1,164 @@
+"""Plain data that crosses the primary-change workflow boundary (one dataclass per call):
+support changes a Business's primary account; the new address is proven first, then the
+current primary may object by link during a waiting period (docs/flows/primary-change.md).
+
+Only a link token's SHA-256 hash is here: these values are recorded in workflow history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from models.email_verification import StartVerificationInput
+from models.errors import DomainError
+
+FLOW_KIND = "primary-change"
+FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+VERIFICATION_PURPOSE = "primary-change"
+
+
+def flow_id_of(change_id: str) -> str:
+    return FLOW_ID_PREFIX + change_id
+
+
+class ChangeStatus(StrEnum):
+    VERIFYING = "verifying"  # the new address is being proven
+    WAITING = "waiting"  # the current primary may object until `objection_ends_at`
+    COMPLETED = "completed"
+    OBJECTED = "objected"
+    CANCELLED = "cancelled"
+    FAILED = "failed"  # the address was not proven, or the accounts no longer qualified
+    REFUSED = "refused"  # not recorded: see `problem`
+
+
+PENDING_STATUSES = (ChangeStatus.VERIFYING, ChangeStatus.WAITING)
+
+
+class OldPrimary(StrEnum):
+    LOCAL = "local"  # stays, as a local account on the Business's first instance
+    DISABLED = "disabled"
+
+
+class ChangeError(DomainError):
+    """The refusals of a primary change (docs/flows/primary-change.md)."""
+
+    NOT_FOUND = "primary_change_not_found", 404, "no such primary change"
+    PENDING_EXISTS = (
+        "primary_change_pending",
+        409,
+        "the Business has a pending primary change; cancel it first",
+    )
+    TRANSFER_PENDING = (
+        "ownership_transfer_pending",
+        409,
+        "the Business has a pending ownership transfer; it must end first",
+    )
+    ADDRESS_TAKEN = (
+        "new_address_is_primary",
+        409,
+        "the new address is already a primary account",
+    )
+    NO_INSTANCE = (
+        "no_instance_for_local_account",
+        409,
+        "the Business has no instance for the old primary as a local account; disable it instead",
+    )
+    TOKEN_INVALID = "primary_change_token_invalid", 400, "the objection link is not valid"
+    COMPLETED = "primary_change_completed", 409, "the primary account has been changed"
+    OBJECTED = "primary_change_objected", 409, "the change was stopped by the primary account"
+    CANCELLED = "primary_change_cancelled", 410, "the change was cancelled"
+    FAILED = "primary_change_failed", 409, "the change could not be completed"
+    NOT_RECORDED = (
+        "primary_change_not_recorded",
+        503,
+        "the change is not recorded yet; repeat the request shortly",
+        5,
+    )
+
+
+# How a change that no longer waits refuses an action.
+CLOSED: dict[str, ChangeError] = {
+    ChangeStatus.COMPLETED: ChangeError.COMPLETED,
+    ChangeStatus.OBJECTED: ChangeError.OBJECTED,
+    ChangeStatus.CANCELLED: ChangeError.CANCELLED,
+    ChangeStatus.FAILED: ChangeError.FAILED,
+    ChangeStatus.REFUSED: ChangeError.FAILED,
+}
+
+
+@dataclass
+class StartChangeInput:
+    change_id: str
+    business_id: str
+    new_email: str
+    ticket: str
+    requested_by: str
+    old_primary: OldPrimary
+    locale: str
+    objection_seconds: int
+    verification: StartVerificationInput  # the child that proves the new address
+    verification_flow_id: str
+
+
+@dataclass
+class ChangeState:
+    id: str
+    business_id: str
+    status: ChangeStatus
+    new_email: str
+    ticket: str
+    requested_by: str
+    old_primary: OldPrimary
+    created_at: datetime
+    objection_ends_at: datetime | None = None
+    decided_at: datetime | None = None
+    verification_id: str | None = None
+    problem: str | None = None
+
+
+@dataclass
+class ChangeParties:
+    """Who is told what: found when the change is recorded."""
+
+    company_name: str
+    owner_account_id: str
+    owner_email: str
+    owner_locale: str
+
+
+@dataclass
+class OpenChangeInput:
+    start: StartChangeInput
+    created_at: datetime
+
+
+@dataclass
+class StepInput:
+    """A step of the change, kept in its audit trail at `at`."""
+
+    change_id: str
+    step: str
+    at: datetime
+    status: ChangeStatus | None = None  # the status it moves to, if any
+    objection_ends_at: datetime | None = None
+
+
+@dataclass
+class SendObjectionLinkInput:
+    parties: ChangeParties
+    new_email: str
+    objection_ends_at: datetime
+
+
+@dataclass
+class ObjectInput:
+    token_hash: str
+
+
+@dataclass
+class SendOutcomeInput:
+    parties: ChangeParties
+    new_email: str
+    new_locale: str
+    status: ChangeStatus

@@ -1,0 +1,87 @@
+"""The primary-change activities on both databases: a swap retried after its commit leaves
+exactly one primary and one audit step; a change recorded twice (a retry) is one change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.mail import MailSender
+from activities.primary_change import PrimaryChangeActivities
+from core.settings import Settings
+from models.domain import Account, PrimaryChange, PrimaryChangeEvent
+from models.email_verification import StartVerificationInput
+from models.primary_change import (
+    ChangeStatus,
+    OldPrimary,
+    OpenChangeInput,
+    StartChangeInput,
+    StepInput,
+)
+from tests.activities.test_license_activation import twice
+from tests.workflows.activation_helpers import existing_business
+
+pytestmark = pytest.mark.asyncio
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2026, 11, 21, tzinfo=UTC)
+
+
+def change(business_id: str, old_primary: OldPrimary = OldPrimary.LOCAL) -> OpenChangeInput:
+    proof = StartVerificationInput("new@acme.example", "primary-change", "en", 60, 60, 5, 5)
+    start = StartChangeInput(
+        "5b1f0f5e-0000-4000-8000-000000000001",
+        business_id,
+        "new@acme.example",
+        "SUP-1",
+        "alice",
+        old_primary,
+        "en",
+        3600,
+        proof,
+        "email-verification-x",
+    )
+    return OpenChangeInput(start, NOW)
+
+
+async def test_a_swap_retried_after_its_commit_leaves_one_primary(
+    settings: Settings, sessions: Sessions
+) -> None:
+    activities = PrimaryChangeActivities(settings, sessions, MailSender(settings, sessions))
+    business_id, owner_id, (site,) = await existing_business(sessions, 1)
+    opened = change(business_id)
+    await twice(activities.open_change, opened)
+    change_id = opened.start.change_id
+    later = NOW + timedelta(hours=1)
+    await twice(
+        activities.record_step,
+        StepInput(change_id, "verified", NOW, ChangeStatus.WAITING, later),
+    )
+    await twice(
+        activities.complete_change, StepInput(change_id, "completed", later, ChangeStatus.COMPLETED)
+    )
+    async with sessions() as session:
+        primaries = (
+            await session.scalars(
+                select(Account.email).where(
+                    Account.business_id == business_id, Account.kind == "primary"
+                )
+            )
+        ).all()
+        assert primaries == ["new@acme.example"]
+        owner = await session.get(Account, owner_id)
+        assert owner is not None and (owner.kind, owner.instance_id) == ("local", site)
+        row = await session.get(PrimaryChange, change_id)
+        assert row is not None and row.status == "completed"
+        steps = (
+            await session.scalars(
+                select(PrimaryChangeEvent.step)
+                .where(PrimaryChangeEvent.change_id == change_id)
+                .order_by(PrimaryChangeEvent.id)
+            )
+        ).all()
+        assert steps == ["requested", "verified", "completed"]
+        changes = await session.scalar(select(func.count()).select_from(PrimaryChange))
+        assert changes == 1

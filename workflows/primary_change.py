@@ -1,0 +1,281 @@
+"""Primary change by support: the new address is proven first (a child email verification), then
+the current primary is told and may stop the change by link during a waiting period (72 h by
+default): a social-engineered request is caught by the real owner. With no objection, the swap
+happens in one transaction. Support may cancel until then.
+
+See docs/flows/primary-change.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.primary_change import PrimaryChangeActivities
+    from models import email_verification as verification
+    from models.primary_change import (
+        CLOSED,
+        FLOW_KIND,
+        ChangeError,
+        ChangeParties,
+        ChangeState,
+        ChangeStatus,
+        ObjectInput,
+        OpenChangeInput,
+        SendObjectionLinkInput,
+        SendOutcomeInput,
+        StartChangeInput,
+        StepInput,
+        flow_id_of,
+    )
+    from workflows.email_verification import EmailVerificationWorkflow
+    from workflows.email_verification import summary as verification_summary
+    from workflows.kit import (
+        AnswerByLink,
+        cancel_child,
+        refused,
+        run_step,
+        send_mail,
+        start_child_flow,
+        start_flow,
+    )
+
+Steps = PrimaryChangeActivities
+WAITING = ChangeStatus.WAITING
+OPEN = (ChangeStatus.VERIFYING, ChangeStatus.WAITING)
+OUTCOME_MAIL_DEADLINE = timedelta(days=1)
+
+
+# Named explicitly: running flows and saved histories know this name, whatever the class is called.
+@workflow.defn(name="PrimaryChangeWorkflow")
+class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
+    @workflow.init
+    def __init__(self, input: StartChangeInput) -> None:
+        self._input = input
+        self._created_at = workflow.now()
+        # The objection link works while the change waits; past its window it is too late.
+        self._await_answer(
+            pending=WAITING,
+            lapsed=ChangeStatus.COMPLETED,
+            closed=CLOSED,
+            invalid_link=ChangeError.TOKEN_INVALID,
+            expires_at=self._created_at,  # set when the window opens
+        )
+        self._status = ChangeStatus.VERIFYING
+        self._objection_ends_at: datetime | None = None
+        self._decided_at: datetime | None = None
+        self._parties: ChangeParties | None = None
+        self._child: workflow.ChildWorkflowHandle[Any, verification.VerificationState] | None
+        self._child = None
+
+    @workflow.run
+    async def run(self, input: StartChangeInput) -> ChangeState:
+        self._publish()
+        try:
+            parties: ChangeParties = await run_step(
+                Steps.open_change, OpenChangeInput(input, self._created_at)
+            )
+        except ApplicationError as refusal:  # it may not happen now: nothing was recorded
+            self._refusal, self._problem = refusal, refusal.message
+            self._set_status(ChangeStatus.REFUSED)
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            return self._state()
+        self._parties, self._recorded = parties, True
+        if await self._address_proven():
+            await self._open_window(parties)
+            await self._wait_for_objection()
+        await workflow.wait_condition(lambda: not self._turns.busy)
+        await send_mail(
+            Steps.send_outcome,
+            SendOutcomeInput(parties, input.new_email, input.locale, self._status),
+            details="The primary change outcome email could not be sent.",
+            deadline=OUTCOME_MAIL_DEADLINE,
+        )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
+
+    @workflow.update
+    async def describe(self) -> ChangeState:
+        """Sent with the start: answers once the change is recorded, or why it was not."""
+        state: ChangeState = await self._answer_when_recorded(
+            ChangeError.NOT_RECORDED, "primary change"
+        )
+        return state
+
+    @workflow.update
+    async def object(self, input: ObjectInput) -> ChangeState:
+        """The current primary's link: the change stops; nothing changes."""
+        await self._check_link(input.token_hash)
+        async with self._turns.take(self._require_pending):
+            await self._close(ChangeStatus.OBJECTED)
+        return self._state()
+
+    @object.validator
+    def _validate_object(self, input: ObjectInput) -> None:
+        self._validate_link(input.token_hash)
+
+    @workflow.update
+    async def cancel(self) -> ChangeState:
+        """Support withdraws the change (while the address is proven or the window is open)."""
+        async with self._turns.take(self._require_open):
+            if self._child is not None:
+                await cancel_child(self._child)
+            await self._close(ChangeStatus.CANCELLED)
+        return self._state()
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        self._require_open()
+
+    @workflow.query
+    def state(self) -> ChangeState:
+        return self._state()
+
+    def _require_open(self) -> None:
+        if not self._recorded and self._status == ChangeStatus.VERIFYING:
+            raise refused(ChangeError.NOT_RECORDED)
+        if self._status == WAITING:
+            self._require_pending()  # past the window it completes instead
+        elif self._status not in OPEN:
+            raise refused(self._closed[self._status])
+
+    async def _address_proven(self) -> bool:
+        """The child verification of the new address; False if it ended otherwise (the change
+        is then closed: failed, or cancelled by support meanwhile)."""
+        start = self._input.verification
+        self._child = await start_child_flow(
+            EmailVerificationWorkflow.run,
+            start,
+            flow_id=self._input.verification_flow_id,
+            kind=verification.FLOW_KIND,
+            status=verification.VerificationStatus.PENDING.value,
+            summary=verification_summary(start),
+        )
+        self._publish()
+        try:
+            outcome: verification.VerificationState | None = await self._child
+        except ChildWorkflowError:
+            outcome = None
+        await workflow.wait_condition(lambda: not self._turns.busy)
+        if self._status != ChangeStatus.VERIFYING:  # cancelled meanwhile
+            return False
+        if outcome is None or outcome.status != verification.VerificationStatus.VERIFIED:
+            self._problem = "the new address was not confirmed in time"
+            await self._close(ChangeStatus.FAILED)
+            return False
+        return True
+
+    async def _open_window(self, parties: ChangeParties) -> None:
+        now = workflow.now()
+        self._objection_ends_at = self._expires_at = now + timedelta(
+            seconds=self._input.objection_seconds
+        )
+        await run_step(
+            Steps.record_step,
+            StepInput(self._input.change_id, "verified", now, WAITING, self._objection_ends_at),
+        )
+        self._set_status(WAITING)
+        self._sending = True
+        try:
+            link_hash = await send_mail(
+                Steps.send_objection_link,
+                SendObjectionLinkInput(parties, self._input.new_email, self._objection_ends_at),
+                details="The objection link email could not be sent.",
+                deadline=self._objection_ends_at - now,
+            )
+        finally:
+            self._sending = False
+        if link_hash is None:
+            # Never change an owner who was not told: a change nobody could object to stops.
+            self._problem = "the current primary account could not be told; the change stopped"
+            await self._close(ChangeStatus.FAILED)
+            return
+        self._link_hashes.append(link_hash)
+        await run_step(
+            Steps.record_step, StepInput(self._input.change_id, "owner_told", workflow.now())
+        )
+        self._publish()
+
+    async def _wait_for_objection(self) -> None:
+        while self._status == WAITING:
+            remaining = (self._expires_at - workflow.now()).total_seconds()
+            if remaining <= 0:
+                await workflow.wait_condition(lambda: not self._turns.busy)
+                if self._status == WAITING:
+                    await self._complete()
+                return
+            try:
+                await workflow.wait_condition(lambda: self._status != WAITING, timeout=remaining)
+            except TimeoutError:
+                continue
+
+    async def _complete(self) -> None:
+        at = workflow.now()
+        try:
+            await run_step(
+                Steps.complete_change,
+                StepInput(self._input.change_id, "completed", at, ChangeStatus.COMPLETED),
+            )
+        except ApplicationError as refusal:  # the accounts changed meanwhile
+            self._problem = refusal.message
+            await self._close(ChangeStatus.FAILED)
+            return
+        self._decided_at = at
+        self._set_status(ChangeStatus.COMPLETED)
+
+    async def _close(self, status: ChangeStatus) -> None:
+        at = workflow.now()  # one time for the flow and the database
+        await run_step(
+            Steps.record_step, StepInput(self._input.change_id, status.value, at, status)
+        )
+        self._decided_at = at
+        self._set_status(status)
+
+    def _state(self) -> ChangeState:
+        input = self._input
+        return ChangeState(
+            id=input.change_id,
+            business_id=input.business_id,
+            status=self._status,
+            new_email=input.new_email,
+            ticket=input.ticket,
+            requested_by=input.requested_by,
+            old_primary=input.old_primary,
+            created_at=self._created_at,
+            objection_ends_at=self._objection_ends_at,
+            decided_at=self._decided_at,
+            verification_id=self._child.id if self._child is not None else None,
+            problem=self._problem,
+        )
+
+
+def summary(input: StartChangeInput) -> str:
+    """The one line an operator reads in the Temporal UI (no address, no ticket text)."""
+    return (
+        f"Primary change {input.change_id[:8]} of Business {input.business_id[:8]} "
+        f"by support (old primary: {input.old_primary.value})"
+    )
+
+
+async def start(client: Client, input: StartChangeInput, *, task_queue: str) -> ChangeState:
+    """Start the change; its answer says whether it was recorded (or why not)."""
+    return await start_flow(
+        client,
+        PrimaryChangeWorkflow.run,
+        PrimaryChangeWorkflow.describe,
+        input,
+        flow_id=flow_id_of(input.change_id),
+        task_queue=task_queue,
+        kind=FLOW_KIND,
+        status=ChangeStatus.VERIFYING.value,
+        summary=summary(input),
+        business_id=input.business_id,
+        conflict=WorkflowIDConflictPolicy.FAIL,
+        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
