@@ -17,8 +17,8 @@ from activities.base import FlowActivities, refuse
 from activities.local_accounts import instance_label
 from activities.mail import mail_key
 from models.base import as_utc
-from models.domain import Account, Business, OwnershipTransfer, ProductInstance
-from models.ownership_rules import change_pending, transfer_problem
+from models.domain import Account, OwnershipTransfer, ProductInstance
+from models.ownership_rules import change_pending, lock_business, transfer_problem
 from models.ownership_transfer import (
     CloseTransferInput,
     CompleteTransferInput,
@@ -47,7 +47,7 @@ class OwnershipTransferActivities(FlowActivities):
         """Record the pending transfer if it qualifies (a retry after the commit finds it)."""
         start = input.start
         async with self._sessions.begin() as session:
-            business = await session.get(Business, start.business_id, with_for_update=True)
+            business = await lock_business(session, start.business_id)
             if business is None:
                 raise refuse("no such Business", TransferError.NOT_PRIMARY)
             if await session.get(OwnershipTransfer, start.transfer_id) is None:

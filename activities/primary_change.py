@@ -17,8 +17,8 @@ from activities.base import FlowActivities, refuse
 from activities.mail import mail_key
 from core.text import email_key
 from models.base import as_utc
-from models.domain import Account, Business, PrimaryChange, PrimaryChangeEvent, ProductInstance
-from models.ownership_rules import change_pending
+from models.domain import Account, PrimaryChange, PrimaryChangeEvent, ProductInstance
+from models.ownership_rules import change_pending, lock_business
 from models.ownership_transfer import TransferError
 from models.primary_change import (
     ChangeError,
@@ -41,7 +41,7 @@ class PrimaryChangeActivities(FlowActivities):
         """Record the change if it may happen now (a retry after the commit finds it)."""
         start = input.start
         async with self._sessions.begin() as session:
-            business = await session.get(Business, start.business_id, with_for_update=True)
+            business = await lock_business(session, start.business_id)
             if business is None:
                 raise refuse("no such Business", ChangeError.NOT_FOUND)
             owner = await session.scalar(

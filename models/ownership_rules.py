@@ -4,10 +4,10 @@ the flow's activity again under the Business's lock."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.domain import Account, OwnershipTransfer, PrimaryChange
+from models.domain import Account, Business, OwnershipTransfer, PrimaryChange
 from models.errors import Refusal
 from models.ownership_transfer import TransferError
 
@@ -45,6 +45,19 @@ async def transfer_problem(
             "this account's address is the primary account of another Business",
         )
     return None
+
+
+async def lock_business(session: AsyncSession, business_id: str) -> Business | None:
+    """Take the Business's lock before any check that decides who may change its primary: a
+    write first, so SQLite (which has no row locks) serialises the transaction here too, as
+    PostgreSQL does on the row."""
+    await session.execute(
+        update(Business)
+        .where(Business.id == business_id)
+        .values(id=Business.id)
+        .execution_options(synchronize_session=False)
+    )
+    return await session.get(Business, business_id)
 
 
 async def change_pending(session: AsyncSession, business_id: str) -> Refusal | None:

@@ -1,18 +1,22 @@
 """The primary-change activities on both databases: a swap retried after its commit leaves
-exactly one primary and one audit step; a change recorded twice (a retry) is one change."""
+exactly one primary and one audit step; a change recorded twice (a retry) is one change; a change
+and an ownership transfer opened at the same moment: one of them, never both."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.exceptions import ApplicationError
 
 from activities.mail import MailSender
+from activities.ownership_transfer import OwnershipTransferActivities
 from activities.primary_change import PrimaryChangeActivities
 from core.settings import Settings
-from models.domain import Account, PrimaryChange, PrimaryChangeEvent
+from models.domain import Account, OwnershipTransfer, PrimaryChange, PrimaryChangeEvent
 from models.email_verification import StartVerificationInput
 from models.primary_change import (
     ChangeStatus,
@@ -22,6 +26,8 @@ from models.primary_change import (
     StepInput,
 )
 from tests.activities.test_license_activation import twice
+from tests.activities.test_ownership_transfer import open_input
+from tests.workflows.account_helpers import add_local_account
 from tests.workflows.activation_helpers import existing_business
 
 pytestmark = pytest.mark.asyncio
@@ -29,10 +35,14 @@ Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
 
-def change(business_id: str, old_primary: OldPrimary = OldPrimary.LOCAL) -> OpenChangeInput:
+def change(
+    business_id: str,
+    old_primary: OldPrimary = OldPrimary.LOCAL,
+    change_id: str = "5b1f0f5e-0000-4000-8000-000000000001",
+) -> OpenChangeInput:
     proof = StartVerificationInput("new@acme.example", "primary-change", "en", 60, 60, 5, 5)
     start = StartChangeInput(
-        "5b1f0f5e-0000-4000-8000-000000000001",
+        change_id,
         business_id,
         "new@acme.example",
         "SUP-1",
@@ -85,3 +95,35 @@ async def test_a_swap_retried_after_its_commit_leaves_one_primary(
         assert steps == ["requested", "verified", "completed"]
         changes = await session.scalar(select(func.count()).select_from(PrimaryChange))
         assert changes == 1
+
+
+async def pending_rows(sessions: Sessions, business_id: str) -> int:
+    async with sessions() as session:
+        changes = await session.scalar(
+            select(func.count()).where(PrimaryChange.business_id == business_id)
+        )
+        transfers = await session.scalar(
+            select(func.count()).where(OwnershipTransfer.business_id == business_id)
+        )
+    return int(changes or 0) + int(transfers or 0)
+
+
+async def test_a_change_and_a_transfer_opened_together_cannot_both_be_pending(
+    settings: Settings, sessions: Sessions
+) -> None:
+    mail = MailSender(settings, sessions)
+    changes = PrimaryChangeActivities(settings, sessions, mail)
+    transfers = OwnershipTransferActivities(settings, sessions, mail)
+    for round in range(3):
+        owner = f"owner{round}@acme.example"
+        business_id, owner_id, (site,) = await existing_business(sessions, 1, email=owner)
+        target = await add_local_account(sessions, business_id, site, email=f"{site}@x.example")
+        results = await asyncio.gather(
+            changes.open_change(change(business_id, change_id=site)),
+            transfers.open_transfer(open_input(settings, business_id, owner_id, target)),
+            return_exceptions=True,
+        )
+        refusals = [r for r in results if isinstance(r, ApplicationError)]
+        assert len(refusals) == 1, results  # one of them, and it says why
+        assert refusals[0].type in ("primary_change_pending", "ownership_transfer_pending")
+        assert await pending_rows(sessions, business_id) == 1
