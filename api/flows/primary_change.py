@@ -91,7 +91,7 @@ async def start_change(
         max_resends=settings.verification_max_resends,
         max_attempts=settings.verification_max_attempts,
         business_id=business.id,
-        about=f"{business.name}: the primary account",
+        about=business.name,  # the mail says what for, by its purpose
     )
     input = StartChangeInput(
         change_id=change_id,

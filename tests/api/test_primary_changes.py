@@ -63,7 +63,7 @@ async def until(api: httpx.AsyncClient, business_id: str, change_id: str, status
 
 async def prove_new_address(api: httpx.AsyncClient, smtp: MailSink) -> None:
     (mail,) = await smtp.wait_for(1, to="new@acme.example")
-    assert "Acme Corp: the primary account" in text_of(mail)  # what the proof is for
+    assert "the primary account of Acme Corp" in text_of(mail)  # what the proof is for
     confirmed = await api.post("/v1/email-verifications/confirm", json={"token": token_in(mail)})
     assert confirmed.status_code == 200, confirmed.text
 
