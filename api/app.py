@@ -22,6 +22,7 @@ from api.routes import (
     activation_pages,
     businesses,
     codec,
+    credits,
     dev_mailbox,
     email_verifications,
     health,
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         account_lookups.router,
         lookup_page.router,
         primary_changes.router,
+        credits.router,
     ):
         app.include_router(router)
     if settings.is_development:

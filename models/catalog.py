@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -37,10 +37,25 @@ class Agreement(BaseModel):
     text: str | None = None
 
 
+class Sensor(BaseModel):
+    """What credits are spent on: a sensor kind and its price per unit (docs/domain.md)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    name: str
+    credits_per_unit: int
+    unit: str  # endpoint, mailbox, Gbps, device, daily submission
+    retention_days: int
+    # Its units are a daily quota, whose usage resets at 00:00 UTC (the sandbox).
+    daily_quota: bool = False
+
+
 class _CatalogFile(BaseModel):
     regions: list[str]
     products: list[Product]
     agreements: list[Agreement]
+    sensors: list[Sensor] = []
 
 
 @dataclass(frozen=True)
@@ -48,6 +63,7 @@ class Catalog:
     products: dict[str, Product]
     agreements: tuple[Agreement, ...]
     regions: tuple[str, ...]  # where instances can be provisioned; the first is the default
+    sensors: dict[str, Sensor] = field(default_factory=dict)
 
     def product(self, code: str) -> Product:
         try:
@@ -71,4 +87,5 @@ def load_catalog(path: Path | None = None) -> Catalog:
         {product.code: product for product in data.products},
         tuple(data.agreements),
         tuple(data.regions),
+        {sensor.code: sensor for sensor in data.sensors},
     )

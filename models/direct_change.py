@@ -27,6 +27,8 @@ class DirectChangeOutcome:
 # The changes (their activities' names) and their inputs.
 CHANGE_ACCOUNT = "local_accounts.change_account"
 UNREGISTER_INSTANCE = "product_registration.unregister_instance"
+ALLOCATE_CREDITS = "credits.allocate"
+RECORD_SANDBOX_SUBMISSIONS = "credits.record_sandbox_submissions"
 
 
 @dataclass
@@ -40,3 +42,17 @@ class ChangeAccountInput:
 @dataclass
 class UnregisterInstanceInput:
     instance_id: str
+
+
+@dataclass
+class AllocateCreditsInput:
+    business_id: str
+    sensor_code: str
+    units: int
+    credits_per_unit: int  # the catalog's price when the request was made
+
+
+@dataclass
+class SandboxSubmissionsInput:
+    business_id: str
+    count: int

@@ -260,3 +260,26 @@ class CreditLedgerEntry(Base):
     amount: Mapped[int] = mapped_column(Integer)
     expires_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+
+class CreditAllocation(Base):
+    """Credits a Business sets aside for a sensor kind: units times the sensor's price."""
+
+    __tablename__ = "credit_allocations"
+
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
+    sensor_code: Mapped[str] = mapped_column(String(50), primary_key=True)
+    units: Mapped[int] = mapped_column(Integer)
+    credits: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SandboxUsage(Base):
+    """Submissions a Business made against its daily sandbox quota since `period` began (00:00
+    UTC); the daily schedule starts a new period."""
+
+    __tablename__ = "sandbox_usage"
+
+    business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), primary_key=True)
+    period: Mapped[date] = mapped_column(Date)
+    used: Mapped[int] = mapped_column(Integer, default=0)

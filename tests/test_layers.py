@@ -11,7 +11,9 @@ import pytest
 
 ROOT = Path(__file__).parent.parent
 # models/ modules that hold the database side (SQLAlchemy): everything else there is contracts.
-ORM_MODULES = frozenset({"base", "domain", "records", "migrate", "mail_limits", "ownership_rules"})
+ORM_MODULES = frozenset(
+    {"base", "domain", "records", "migrate", "mail_limits", "ownership_rules", "credit_queries"}
+)
 
 
 def imports_of(path: Path) -> set[str]:

@@ -24,6 +24,7 @@ from models.migrate import upgrade
 from workers.dev_smtp import start_smtp_sink
 from workers.dev_temporal import DevTemporalServer
 from workers.worker import build_worker
+from workflows.sandbox_quota import ensure_reset_schedule
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ async def run_dev(settings: Settings) -> None:
     sink = start_smtp_sink(settings.mailbox_dir, settings.smtp_host, settings.smtp_port)
     engine = make_engine(settings.database_url)
     worker = build_worker(temporal.client, settings, make_session_factory(engine))
+    await ensure_reset_schedule(temporal.client, settings.temporal_task_queue)
     server = _Server(
         uvicorn.Config(
             create_app(settings, temporal=temporal.client),

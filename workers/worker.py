@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.account_lookup import AccountLookupActivities
+from activities.credits import CreditActivities
 from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
 from activities.local_accounts import LocalAccountActivities
@@ -31,6 +32,7 @@ from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.primary_change import PrimaryChangeWorkflow
 from workflows.product_registration import ProductRegistrationWorkflow
+from workflows.sandbox_quota import SandboxQuotaResetWorkflow, ensure_reset_schedule
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ WORKFLOWS = [
     DirectChangeWorkflow,
     AccountLookupWorkflow,
     PrimaryChangeWorkflow,
+    SandboxQuotaResetWorkflow,
 ]
 
 
@@ -70,6 +73,7 @@ def build_worker(
     transfers = OwnershipTransferActivities(settings, sessions, mail)
     lookups = AccountLookupActivities(settings, sessions, mail)
     primary_changes = PrimaryChangeActivities(settings, sessions, mail)
+    credits = CreditActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -83,6 +87,7 @@ def build_worker(
             *transfers.all(),
             *lookups.all(),
             *primary_changes.all(),
+            *credits.all(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.
@@ -98,6 +103,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         settings, metrics=True, wait_seconds=settings.worker_connect_wait_seconds
     )
     worker = build_worker(client, settings, make_session_factory(engine))
+    await ensure_reset_schedule(client, settings.temporal_task_queue)
     log.info("worker polling task queue %s", settings.temporal_task_queue)
     async with worker:
         await stop.wait()

@@ -1,0 +1,102 @@
+"""Writes of credit allocation and the sandbox quota (docs/domain.md): each runs as one activity
+(the API never writes the database), atomic, and safe to retry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from temporalio import activity
+
+from activities.base import FlowActivities, refuse
+from models.credit_queries import sandbox_quota
+from models.credits import CreditError, ResetInput
+from models.direct_change import (
+    ALLOCATE_CREDITS,
+    RECORD_SANDBOX_SUBMISSIONS,
+    AllocateCreditsInput,
+    SandboxSubmissionsInput,
+)
+from models.domain import CreditAllocation, SandboxUsage
+from models.ownership_rules import lock_business
+
+
+class CreditActivities(FlowActivities):
+    @activity.defn(name=ALLOCATE_CREDITS)
+    async def allocate(self, input: AllocateCreditsInput) -> None:
+        """Set a sensor kind's allocation; refused when all allocations together would need
+        more credits than the Business has. Setting the same units again changes nothing."""
+        credits = input.units * input.credits_per_unit
+        async with self._sessions.begin() as session:
+            business = await lock_business(session, input.business_id)
+            if business is None:
+                raise refuse("no such Business", CreditError.BUSINESS_NOT_FOUND)
+            others = await session.scalar(
+                select(func.coalesce(func.sum(CreditAllocation.credits), 0)).where(
+                    CreditAllocation.business_id == input.business_id,
+                    CreditAllocation.sensor_code != input.sensor_code,
+                )
+            )
+            if int(others or 0) + credits > business.credit_balance:
+                raise refuse(
+                    f"{credits} credits for {input.sensor_code} and {others} allocated already "
+                    f"exceed the balance of {business.credit_balance}",
+                    CreditError.EXCEEDS_BALANCE,
+                )
+            row = await session.get(CreditAllocation, (input.business_id, input.sensor_code))
+            now = datetime.now(UTC)
+            if row is None:
+                session.add(
+                    CreditAllocation(
+                        business_id=input.business_id,
+                        sensor_code=input.sensor_code,
+                        units=input.units,
+                        credits=credits,
+                        updated_at=now,
+                    )
+                )
+            elif (row.units, row.credits) != (input.units, credits):
+                row.units, row.credits, row.updated_at = input.units, credits, now
+
+    @activity.defn(name=RECORD_SANDBOX_SUBMISSIONS)
+    async def record_sandbox_submissions(self, input: SandboxSubmissionsInput) -> None:
+        """Count submissions against today's quota, all or none. (A retry after the commit
+        would count them twice: the caller's request is not idempotent either.)"""
+        async with self._sessions.begin() as session:
+            quota = await sandbox_quota(session, input.business_id)
+            await lock_business(session, input.business_id)
+            usage = await session.get(SandboxUsage, input.business_id)
+            if usage is None:
+                usage = SandboxUsage(business_id=input.business_id, period=_today(), used=0)
+                session.add(usage)
+            elif usage.period < _today():  # the schedule missed midnight (a worker was down)
+                usage.used, usage.period = 0, _today()
+            if usage.used + input.count > quota:
+                raise refuse(
+                    f"{usage.used} of {quota} submissions are used today",
+                    CreditError.QUOTA_EXHAUSTED,
+                )
+            usage.used += input.count
+
+    @activity.defn(name="credits.reset_sandbox_usage")
+    async def reset_sandbox_usage(self, input: ResetInput) -> int:
+        """Start a new period for every Business still counting an earlier one; idempotent (a
+        repeat for the same day resets nothing more). Returns how many were reset."""
+        period = date.fromisoformat(input.period)
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(SandboxUsage)
+                .where(SandboxUsage.period < period)
+                .values(used=0, period=period)
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.allocate, self.record_sandbox_submissions, self.reset_sandbox_usage]
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
