@@ -31,7 +31,7 @@ from activities.smtp_pool import SmtpPool
 from core.settings import Settings
 from core.text import email_key, unsafe_character
 from core.tokens import hash_token, new_token, random_key
-from models.mail_limits import mails_sent_within, retry_after
+from models.mail_limits import lock_address, mails_sent_within, retry_after
 from models.records import OutboxMessage
 
 SUPPORTED_LOCALES = ("en", "zh-TW")
@@ -188,9 +188,11 @@ class MailSender:
         )
         try:
             async with self._sessions.begin() as session:
-                await self._check_rate(session, to)
+                # The row first, then the count: concurrent mails to one address wait here.
+                await lock_address(session, to)
                 session.add(row)
                 await session.flush()
+                await self._check_rate(session, to, key)
                 if on_store is not None and secret_hash is not None:
                     await on_store(session, secret_hash)
         except IntegrityError:
@@ -201,9 +203,9 @@ class MailSender:
             return stored
         return row
 
-    async def _check_rate(self, session: AsyncSession, to: str) -> None:
+    async def _check_rate(self, session: AsyncSession, to: str, key: str) -> None:
         limit = self._settings.mail_per_address_per_hour
-        wait = retry_after(await mails_sent_within(session, to), limit)
+        wait = retry_after(await mails_sent_within(session, to, besides=key), limit)
         if wait is not None:
             raise ApplicationError(
                 f"the address has received {limit} mails within an hour; not sent",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.text import email_key
@@ -15,16 +15,34 @@ RATE_WINDOW = timedelta(hours=1)
 
 
 async def mails_sent_within(
-    session: AsyncSession, address: str, window: timedelta = RATE_WINDOW
+    session: AsyncSession,
+    address: str,
+    window: timedelta = RATE_WINDOW,
+    *,
+    besides: str | None = None,
 ) -> list[datetime]:
-    """When each mail to this address (in any letter case) was stored, oldest first."""
-    rows = await session.scalars(
+    """When each mail to this address (in any letter case) was stored, oldest first; `besides`:
+    the idempotency key of a mail being stored, not counted."""
+    query = (
         select(OutboxMessage.created_at)
         .where(OutboxMessage.recipient_key == email_key(address))
         .where(OutboxMessage.created_at > datetime.now(UTC) - window)
         .order_by(OutboxMessage.created_at)
     )
-    return list(rows)
+    if besides is not None:
+        query = query.where(OutboxMessage.idempotency_key != besides)
+    return list(await session.scalars(query))
+
+
+async def lock_address(session: AsyncSession, address: str) -> None:
+    """Serialise the mails stored for one address until the transaction ends, so a burst cannot
+    count past the limit: PostgreSQL takes an advisory lock on the address; SQLite serialises
+    writers anyway once the caller writes (store the row first, then count)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"mail-limit/{email_key(address)}"},
+        )
 
 
 def retry_after(stored: list[datetime], limit: int, window: timedelta = RATE_WINDOW) -> int | None:

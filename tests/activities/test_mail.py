@@ -139,6 +139,20 @@ async def test_an_address_gets_at_most_the_hourly_limit_whatever_its_letter_case
     assert len(await smtp.wait_for(3)) == 3
 
 
+async def test_a_burst_to_one_address_never_counts_past_the_limit(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], smtp: MailSink
+) -> None:
+    """Eight mails at once: the limit holds, because each store waits for the one before."""
+    settings.mail_per_address_per_hour = 3
+    mail = MailSender(settings, sessions)
+    results = await asyncio.gather(
+        *(send(mail, f"burst{n}", "ada@example.com") for n in range(8)), return_exceptions=True
+    )
+    refused = [r for r in results if isinstance(r, ApplicationError)]
+    assert len(refused) == 5 and {r.type for r in refused} == {MAIL_RATE_LIMITED}
+    assert len(await smtp.wait_for(3)) == 3
+
+
 async def test_zh_tw_templates_render(mail: MailSender) -> None:
     rendered = mail.render("email_verification", "zh-TW", CONTEXT)
     assert rendered.subject == "請驗證您的電子郵件地址"
