@@ -61,6 +61,7 @@ class PrimaryChangeActivities(FlowActivities):
                         ticket=start.ticket,
                         requested_by=start.requested_by,
                         old_primary=start.old_primary.value,
+                        locale=start.locale,
                         from_account_id=owner.id,
                         status=ChangeStatus.VERIFYING.value,
                         created_at=as_utc(input.created_at),
@@ -256,5 +257,6 @@ async def _make_primary(session: AsyncSession, change: PrimaryChange) -> None:
             email_key=email_key(change.new_email),
             kind="primary",
             status="active",
+            locale=change.locale,
         )
     )

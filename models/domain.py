@@ -91,6 +91,7 @@ class PrimaryChange(Base):
     ticket: Mapped[str] = mapped_column(String(100))
     requested_by: Mapped[str] = mapped_column(String(100))
     old_primary: Mapped[str] = mapped_column(String(10))  # local | disabled
+    locale: Mapped[str] = mapped_column(String(10))  # the new primary's language
     from_account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
     # verifying | waiting | completed | objected | cancelled | failed
     status: Mapped[str] = mapped_column(String(10))

@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("ticket", sa.String(length=100), nullable=False),
         sa.Column("requested_by", sa.String(length=100), nullable=False),
         sa.Column("old_primary", sa.String(length=10), nullable=False),
+        sa.Column("locale", sa.String(length=10), nullable=False),
         sa.Column("from_account_id", sa.String(length=36), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
