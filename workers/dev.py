@@ -23,8 +23,8 @@ from models.base import make_engine, make_session_factory
 from models.migrate import upgrade
 from workers.dev_smtp import start_smtp_sink
 from workers.dev_temporal import DevTemporalServer
+from workers.schedules import ensure_reset_schedule
 from workers.worker import build_worker
-from workflows.sandbox_quota import ensure_reset_schedule
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)

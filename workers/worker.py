@@ -24,6 +24,7 @@ from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
 from models.base import make_engine, make_session_factory
+from workers.schedules import ensure_reset_schedule
 from workflows.account_lookup import AccountLookupWorkflow
 from workflows.direct_change import DirectChangeWorkflow
 from workflows.email_verification import EmailVerificationWorkflow
@@ -32,7 +33,7 @@ from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.primary_change import PrimaryChangeWorkflow
 from workflows.product_registration import ProductRegistrationWorkflow
-from workflows.sandbox_quota import SandboxQuotaResetWorkflow, ensure_reset_schedule
+from workflows.sandbox_quota import SandboxQuotaResetWorkflow
 
 log = logging.getLogger(__name__)
 

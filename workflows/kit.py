@@ -34,6 +34,7 @@ from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
     ChildWorkflowError,
+    RetryState,
     is_cancelled_exception,
 )
 
@@ -177,7 +178,9 @@ async def run_step(
             retry_policy=RETRY,
         )
     except ActivityError as err:
-        if isinstance(err.cause, ApplicationError):
+        # A business refusal is the answer; a step still failing (or hanging) when its time
+        # ran out has timed out, whatever its last error was.
+        if isinstance(err.cause, ApplicationError) and err.retry_state != RetryState.TIMEOUT:
             raise err.cause from None
         raise ApplicationError(
             f"a step did not complete in time ({err.cause})", type=STEP_TIMED_OUT

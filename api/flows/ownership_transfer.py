@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, refusal
@@ -26,6 +26,9 @@ from models.ownership_transfer import (
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 Error = TransferError
+
+
+TransferHandle = WorkflowHandle[OwnershipTransferWorkflow, TransferState]
 
 
 class TransferPublic(BaseModel):
@@ -77,7 +80,7 @@ async def decide_with_token(
     target = await link_target(session, token, FLOW_ID_PREFIX)
     if target is None:
         raise ApiError(Error.TOKEN_INVALID)
-    handle = client.get_workflow_handle_for(
+    handle: TransferHandle = client.get_workflow_handle_for(
         OwnershipTransferWorkflow.run, target.flow_id, run_id=target.run_id
     )
     try:

@@ -30,6 +30,9 @@ from api.flows.local_accounts import (
     invitation_flow_id,
     status_now,
 )
+from api.flows.local_accounts import (
+    Handle as LocalHandle,
+)
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
 from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput
@@ -255,7 +258,9 @@ async def remove_account(
         flow_id = invitation_flow_id(
             settings.secret_key, business_id, account.instance_id, account.email
         )
-        handle = client.get_workflow_handle_for(LocalAccountActivationWorkflow.run, flow_id)
+        handle: LocalHandle = client.get_workflow_handle_for(
+            LocalAccountActivationWorkflow.run, flow_id
+        )
         try:
             await handle.execute_update(LocalAccountActivationWorkflow.cancel)
         except WorkflowUpdateFailedError as err:

@@ -20,6 +20,7 @@ from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, respo
 from api.fields import KEY_PATTERN, UUID_PATTERN, BusinessId
 from api.flows.ownership_transfer import (
     Error,
+    TransferHandle,
     TransferPublic,
     decide_with_token,
     status_now,
@@ -148,7 +149,9 @@ async def cancel_ownership_transfer(
     row = await transfer_row(session, transfer_id)
     if row is None or row.business_id != business_id:
         raise ApiError(Error.NOT_FOUND)
-    handle = client.get_workflow_handle_for(OwnershipTransferWorkflow.run, flow_id_of(transfer_id))
+    handle: TransferHandle = client.get_workflow_handle_for(
+        OwnershipTransferWorkflow.run, flow_id_of(transfer_id)
+    )
     try:
         state = await handle.execute_update(OwnershipTransferWorkflow.cancel)
     except WorkflowUpdateFailedError as err:

@@ -67,7 +67,9 @@ async def invite(
 ) -> tuple[InvitationState, InvitationHandle]:
     input = invitation_input(settings, business_id, invited_by, instance_id, email, **overrides)
     flow_id = invitation_flow_id(settings, input)
-    handle = client.get_workflow_handle_for(LocalAccountActivationWorkflow.run, flow_id)
+    handle: InvitationHandle = client.get_workflow_handle_for(
+        LocalAccountActivationWorkflow.run, flow_id
+    )
     STARTED_FLOWS.append(handle)
     queue = task_queue or settings.temporal_task_queue
     state = await start(client, input, flow_id=flow_id, task_queue=queue)
@@ -137,7 +139,7 @@ async def offer(
 ) -> tuple[TransferState, TransferHandle]:
     """Start an ownership transfer from the primary to a local account."""
     input = transfer_input(settings, business_id, owner_id, target_id)
-    handle = client.get_workflow_handle_for(
+    handle: TransferHandle = client.get_workflow_handle_for(
         OwnershipTransferWorkflow.run, transfer_flow_id_of(input.transfer_id)
     )
     STARTED_FLOWS.append(handle)

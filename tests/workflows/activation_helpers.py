@@ -60,7 +60,7 @@ async def place_order(
 ) -> tuple[ActivationState, ActivationHandle]:
     input = activation_input(settings, items, **overrides)
     state = await start(client, input, task_queue=settings.temporal_task_queue)
-    handle = client.get_workflow_handle_for(
+    handle: ActivationHandle = client.get_workflow_handle_for(
         LicenseActivationWorkflow.run, flow_id_of(input.order_id)
     )
     STARTED_FLOWS.append(handle)

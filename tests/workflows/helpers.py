@@ -43,7 +43,7 @@ async def begin(
     input = verification_input(settings, email, **overrides)
     flow_id = flow_id_for(settings.secret_key, input.purpose, email)
     state = await start(client, input, flow_id=flow_id, task_queue=settings.temporal_task_queue)
-    handle = client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
+    handle: Handle = client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
     STARTED_FLOWS.append(handle)
     return state, handle
 

@@ -1,23 +1,31 @@
-"""What the flows share when a mail cannot go out (workflows/kit.py): the flow goes on, and an
-operator finds it by the `ActivationProblem` search attribute and its current details."""
+"""What the flows share when a step fails (workflows/kit.py): a mail that cannot go out lets
+the flow go on, and an operator finds it by the `ActivationProblem` search attribute and its
+current details; a step still failing past its deadline times out, and the steps before it are
+undone."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity, workflow
 from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from core.settings import Settings
 from models.domain import ActivationCode
 from models.license_activation import ActivationStatus, flow_id_of
 from tests.conftest import STARTED_FLOWS, MailSink
-from tests.workflows.activation_helpers import SERVICE, activation_input
+from tests.workflows.activation_helpers import SERVICE, ActivationHandle, activation_input
 from tests.workflows.helpers import keep_history
+from workflows.kit import STEP_TIMED_OUT, run_with_compensation
 from workflows.license_activation import LicenseActivationWorkflow, start
 from workflows.search_attributes import ACTIVATION_PROBLEM
 
@@ -42,7 +50,7 @@ async def test_a_mail_that_cannot_be_built_fails_at_once_and_marks_the_flow(
     # A line break in a header value (the API refuses it; a flow started otherwise must cope).
     order = dataclasses.replace(activation_input(settings, [SERVICE]), company_name="Acme\nX: 1")
     state = await start(time_client, order, task_queue=settings.temporal_task_queue)
-    handle = time_client.get_workflow_handle_for(
+    handle: ActivationHandle = time_client.get_workflow_handle_for(
         LicenseActivationWorkflow.run, flow_id_of(order.order_id)
     )
     STARTED_FLOWS.append(handle)
@@ -56,3 +64,58 @@ async def test_a_mail_that_cannot_be_built_fails_at_once_and_marks_the_flow(
     await handle.execute_update(LicenseActivationWorkflow.cancel)
     await handle.result()
     await keep_history(handle, "activation_mail_unbuildable")
+
+
+class Steps:
+    """Two steps and an undo for `run_with_compensation`; the second step never succeeds."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    @activity.defn(name="kit_test.reserve")
+    async def reserve(self, arg: str) -> None:
+        self.calls.append("reserve")
+
+    @activity.defn(name="kit_test.never_ready")
+    async def never_ready(self, arg: str) -> None:
+        self.calls.append("try")
+        raise RuntimeError("the other system is not ready")  # retryable: only time ends it
+
+    @activity.defn(name="kit_test.release")
+    async def release(self, arg: str) -> None:
+        self.calls.append("release")
+
+
+@workflow.defn(name="KitDeadlineTestWorkflow", sandboxed=False)
+class DeadlineFlow:
+    @workflow.run
+    async def run(self, arg: str) -> str:
+        failure = await run_with_compensation(
+            [(Steps.reserve, Steps.release), (Steps.never_ready, Steps.release)],
+            arg,
+            deadline=timedelta(seconds=3),
+        )
+        return failure.type or "" if failure else "done"
+
+
+async def test_a_step_still_failing_past_its_deadline_times_out_and_the_steps_before_are_undone(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    """On the dev server in real time (activity retries are not timers the time-skipping
+    server skips): the deadline is 3 s, the retries 1 s apart."""
+    steps = Steps()
+    queue = f"kit-{uuid.uuid4()}"
+    async with Worker(
+        dev_env.client,
+        task_queue=queue,
+        workflows=[DeadlineFlow],
+        activities=[steps.reserve, steps.never_ready, steps.release],
+        workflow_runner=UnsandboxedWorkflowRunner(),
+    ):
+        outcome = await dev_env.client.execute_workflow(
+            DeadlineFlow.run, "order-1", id=f"kit-deadline-{uuid.uuid4()}", task_queue=queue
+        )
+    assert outcome == STEP_TIMED_OUT
+    tries = steps.calls.count("try")
+    assert steps.calls == ["reserve", *["try"] * tries, "release", "release"]
+    assert 2 <= tries <= 4  # retried until the deadline, then given up on

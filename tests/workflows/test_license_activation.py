@@ -43,6 +43,7 @@ from tests.workflows.activation_helpers import (
     signup,
     wait_for_status,
 )
+from tests.workflows.helpers import Handle as VerificationHandle
 from tests.workflows.helpers import history_text, keep_history
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
@@ -79,7 +80,7 @@ async def test_a_new_customer_verifies_an_email_accepts_and_gets_everything_prov
     )
     assert state.status == ActivationStatus.VERIFYING_EMAIL and state.verification_id
     (verify_mail,) = await smtp.wait_for(1, to="it@acme.example")
-    child = time_client.get_workflow_handle_for(
+    child: VerificationHandle = time_client.get_workflow_handle_for(
         EmailVerificationWorkflow.run, state.verification_id
     )
     await child.execute_update(
@@ -333,7 +334,7 @@ async def test_an_address_that_owns_a_business_signs_in_by_proving_it(
     )
     assert state.verification_id
     token = token_in((await smtp.wait_for(1, to="owner@acme.example"))[0])
-    child = time_client.get_workflow_handle_for(
+    child: VerificationHandle = time_client.get_workflow_handle_for(
         EmailVerificationWorkflow.run, state.verification_id
     )
     await child.execute_update(
@@ -359,7 +360,9 @@ async def test_signing_in_during_a_sign_up_cancels_its_verification(
     assert child_id
     state = await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
     assert state.status == ActivationStatus.AWAITING_AGREEMENTS and state.verification_id is None
-    child = time_client.get_workflow_handle_for(EmailVerificationWorkflow.run, child_id)
+    child: VerificationHandle = time_client.get_workflow_handle_for(
+        EmailVerificationWorkflow.run, child_id
+    )
     assert (await child.result()).status == verification.VerificationStatus.CANCELLED
     await keep_history(child, "verification_cancelled_by_parent")
     await keep_history(handle, "activation_signed_in_during_signup")

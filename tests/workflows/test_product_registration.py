@@ -58,7 +58,9 @@ async def issue_token(
     state = await start(
         client, StartRegistrationInput(**values), task_queue=settings.temporal_task_queue
     )
-    handle = client.get_workflow_handle_for(ProductRegistrationWorkflow.run, flow_id_of(token_id))
+    handle: Handle = client.get_workflow_handle_for(
+        ProductRegistrationWorkflow.run, flow_id_of(token_id)
+    )
     STARTED_FLOWS.append(handle)
     return token, state, handle
 

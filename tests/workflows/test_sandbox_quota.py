@@ -16,7 +16,7 @@ from core.settings import Settings
 from models.credits import RESET_SCHEDULE_ID
 from models.domain import SandboxUsage
 from tests.workflows.activation_helpers import existing_business
-from workflows.sandbox_quota import ensure_reset_schedule
+from workers.schedules import ensure_reset_schedule
 
 pytestmark = pytest.mark.asyncio
 
