@@ -45,6 +45,20 @@ class FlowActivities:
         template = self._settings.link_templates.get(kind)
         return template or f"{self._settings.public_base_url.rstrip('/')}{LINK_PAGES[kind]}"
 
+    async def mail_outcomes(
+        self, template: str, mails: list[tuple[str, str, str]], context: dict[str, Any]
+    ) -> None:
+        """Mail how a flow ended: each `(outcome, to, locale)` once (docs/mail.md), with the
+        outcome in the template's context."""
+        for outcome, to, locale in mails:
+            await self._mail.send(
+                idempotency_key=mail_key(f"outcome/{outcome}"),
+                template=template,
+                locale=locale,
+                to=to,
+                context=context | {"outcome": outcome},
+            )
+
     async def mail_link(
         self,
         kind: str,

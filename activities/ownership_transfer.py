@@ -15,7 +15,6 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities, refuse
 from activities.local_accounts import instance_label
-from activities.mail import mail_key
 from models.base import as_utc
 from models.domain import Account, OwnershipTransfer, ProductInstance
 from models.ownership_rules import change_pending, lock_business, transfer_problem
@@ -184,28 +183,21 @@ class OwnershipTransferActivities(FlowActivities):
         """Accepted: both accounts are told. Declined or expired: the owner. Cancelled: the
         target (its link no longer works)."""
         parties, status = input.parties, input.status
-        to_owner = (parties.owner_email, parties.owner_locale)
-        to_target = (parties.target_email, parties.target_locale)
+        owner = (parties.owner_email, parties.owner_locale)
+        target = (parties.target_email, parties.target_locale)
         mails = {
-            TransferStatus.ACCEPTED: [("new_owner", to_target), ("former_owner", to_owner)],
-            TransferStatus.DECLINED: [("declined", to_owner)],
-            TransferStatus.EXPIRED: [("expired", to_owner)],
-            TransferStatus.CANCELLED: [("cancelled", to_target)],
+            TransferStatus.ACCEPTED: [("new_owner", *target), ("former_owner", *owner)],
+            TransferStatus.DECLINED: [("declined", *owner)],
+            TransferStatus.EXPIRED: [("expired", *owner)],
+            TransferStatus.CANCELLED: [("cancelled", *target)],
         }.get(status, [])
-        for outcome, (to, locale) in mails:
-            await self._mail.send(
-                idempotency_key=mail_key(f"outcome/{outcome}"),
-                template=OUTCOME_TEMPLATE,
-                locale=locale,
-                to=to,
-                context={
-                    "outcome": outcome,
-                    "company_name": parties.company_name,
-                    "owner_email": parties.owner_email,
-                    "target_email": parties.target_email,
-                    "instance": parties.target_instance,
-                },
-            )
+        context = {
+            "company_name": parties.company_name,
+            "owner_email": parties.owner_email,
+            "target_email": parties.target_email,
+            "instance": parties.target_instance,
+        }
+        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)
 
     def all(self) -> list[Callable[..., Any]]:
         return [

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities, refuse
-from activities.mail import mail_key
 from core.text import email_key
 from models.base import as_utc
 from models.domain import Account, PrimaryChange, PrimaryChangeEvent, ProductInstance
@@ -178,19 +177,12 @@ class PrimaryChangeActivities(FlowActivities):
             ],
             ChangeStatus.OBJECTED: [("objected", parties.owner_email, parties.owner_locale)],
         }.get(input.status, [])
-        for outcome, to, locale in mails:
-            await self._mail.send(
-                idempotency_key=mail_key(f"outcome/{outcome}"),
-                template=OUTCOME_TEMPLATE,
-                locale=locale,
-                to=to,
-                context={
-                    "outcome": outcome,
-                    "company_name": parties.company_name,
-                    "new_email": input.new_email,
-                    "owner_email": parties.owner_email,
-                },
-            )
+        context = {
+            "company_name": parties.company_name,
+            "new_email": input.new_email,
+            "owner_email": parties.owner_email,
+        }
+        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)
 
     def all(self) -> list[Callable[..., Any]]:
         return [

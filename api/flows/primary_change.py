@@ -9,9 +9,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import ApiError, refusal
+from api.flows import act
 from api.links import link_target
 from core.settings import Settings
 from core.text import email_key
@@ -120,19 +120,8 @@ async def object_with_token(client: Client, session: AsyncSession, token: str) -
     handle: Handle = client.get_workflow_handle_for(
         PrimaryChangeWorkflow.run, target.flow_id, run_id=target.run_id
     )
-    try:
-        state = await handle.execute_update(
-            PrimaryChangeWorkflow.object, ObjectInput(target.token_hash)
-        )
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        row = await session.get(PrimaryChange, target.flow_id.removeprefix(FLOW_ID_PREFIX))
-        if row is None:
-            raise ApiError(Error.TOKEN_INVALID) from None
-        raise ApiError(CLOSED.get(row.status, Error.FAILED)) from None
+    update, input = PrimaryChangeWorkflow.object, ObjectInput(target.token_hash)
+    state = await act(handle, update, input, closed=CLOSED, not_found=Error.TOKEN_INVALID)
     return ChangePublic.model_validate(state, from_attributes=True)
 
 
