@@ -1,5 +1,7 @@
-"""The bare Temporal program with the product flow's shape and nothing else: start, one activity,
-one update, one activity, result. No API, database or SMTP. Run as its own worker process."""
+"""The bare Temporal program with exactly the email-verification flow's shape and nothing else:
+a start with an update answered at once (update-with-start), one regular activity, a wait with a
+timer (the link's expiry), one update, one local activity, result. No API, database or SMTP.
+Run as its own worker process."""
 
 from __future__ import annotations
 
@@ -38,11 +40,16 @@ class BaselineWorkflow:
         self._hash = await workflow.execute_activity(
             send, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
         )
-        await workflow.wait_condition(lambda: self._confirmed)
-        await workflow.execute_activity(
+        await workflow.wait_condition(lambda: self._confirmed, timeout=timedelta(hours=24))
+        await workflow.execute_local_activity(
             record, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
         )
         return "verified"
+
+    @workflow.update
+    def describe(self) -> str:
+        """Sent with the start, as the product's flows answer their start."""
+        return "pending"
 
     @workflow.update
     async def confirm(self, token_hash: str) -> str:

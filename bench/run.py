@@ -34,7 +34,8 @@ import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from temporalio.client import Client
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.baseline import BaselineWorkflow
 from core.payload_codec import new_key_entry
@@ -232,9 +233,17 @@ async def baseline_throughput(client: Client, task_queue: str, n: int, concurren
 
     async def one(i: int) -> None:
         t0 = time.perf_counter()
-        handle = await client.start_workflow(
-            BaselineWorkflow.run, f"b-{run}-{i}", id=f"baseline-{run}-{i}", task_queue=task_queue
+        start = WithStartWorkflowOperation(
+            BaselineWorkflow.run,
+            f"b-{run}-{i}",
+            id=f"baseline-{run}-{i}",
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            task_queue=task_queue,
         )
+        await client.execute_update_with_start_workflow(
+            BaselineWorkflow.describe, start_workflow_operation=start
+        )
+        handle = await start.workflow_handle()
         t1 = time.perf_counter()
         await handle.execute_update(BaselineWorkflow.confirm, "0" * 64)
         t2 = time.perf_counter()
