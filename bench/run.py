@@ -8,6 +8,7 @@ In one run, on one Temporal dev server started here:
    idle, and p99 of `GET /v1/email-verifications/{id}` under that load;
 4. on SQLite, and on PostgreSQL when 127.0.0.1:5432 answers.
 The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
+start_ratio=… (the product's start p50 over the same-shape baseline's)
 """
 
 from __future__ import annotations
@@ -467,7 +468,8 @@ async def main(args: argparse.Namespace) -> None:
     print(
         f"\nratio={flows.per_s / baseline.per_s:.2f} flows_per_s={flows.per_s:.1f} "
         f"baseline_per_s={baseline.per_s:.1f} p50_inbox_ms={pct(flows.inbox, 0.5):.0f} "
-        f"p99_inbox_ms={pct(flows.inbox, 0.99):.0f}"
+        f"p99_inbox_ms={pct(flows.inbox, 0.99):.0f} "
+        f"start_ratio={pct(flows.start, 0.5) / pct(baseline.start, 0.5):.2f}"
     )
 
 

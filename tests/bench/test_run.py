@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 SUMMARY = re.compile(
-    r"^ratio=[\d.]+ flows_per_s=[\d.]+ baseline_per_s=[\d.]+ p50_inbox_ms=\d+ p99_inbox_ms=\d+$"
+    r"^ratio=[\d.]+ flows_per_s=[\d.]+ baseline_per_s=[\d.]+ p50_inbox_ms=\d+ p99_inbox_ms=\d+ "
+    r"start_ratio=[\d.]+$"
 )
 
 
