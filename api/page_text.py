@@ -30,6 +30,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lookup.intro": "Enter your email address. We email it whether it is the primary account "
         "of a company, and how to sign in or to create one.",
         "lookup.button": "Email me the answer",
+        "lookup.again": "The page was open for too long. Enter your address again.",
         "lookup.sent.title": "Check your inbox",
         "lookup.sent.text": "If the address you entered can receive mail, the answer is on its "
         "way to it.",
@@ -170,6 +171,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lookup.intro": "請輸入您的電子郵件地址。我們會寄信告訴您此地址是否為某公司的主要帳號，"
         "以及如何登入或建立帳號。",
         "lookup.button": "寄送查詢結果",
+        "lookup.again": "頁面開啟過久，請重新輸入您的電子郵件地址。",
         "lookup.sent.title": "請查看您的收件匣",
         "lookup.sent.text": "若您輸入的地址可以收信，查詢結果已寄送至該地址。",
         "error.resend_cooldown": "我們剛寄出一封信。{minutes} 分鐘後才能改寄到其他地址。",

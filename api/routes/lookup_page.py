@@ -23,7 +23,12 @@ PATH = "/account-lookup"
 
 
 def _form(
-    request: Request, settings: SettingsDep, *, error: str | None = None, typed: str = ""
+    request: Request,
+    settings: SettingsDep,
+    *,
+    error: str | None = None,
+    typed: str = "",
+    status_code: int = 400,
 ) -> HTMLResponse:
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = render(
@@ -31,7 +36,7 @@ def _form(
         settings,
         "lookup",
         locale=page_locale(request, ""),
-        status_code=400 if error else 200,
+        status_code=status_code if error else 200,
         csrf=csrf,
         error=error,
         typed=typed,
@@ -57,8 +62,9 @@ async def lookup_submit(
     sent_token = (form.get("csrf") or [""])[0]
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(sent_token.encode(), cookie.encode()):
-        locale = page_locale(request, "")
-        return render(request, settings, "message", locale=locale, status_code=403, key="dead.form")
+        # Open too long, or posted from elsewhere: nothing is sent; the form asks again.
+        error = text(page_locale(request, ""), "lookup.again")
+        return _form(request, settings, error=error, status_code=403)
     typed = (form.get("email") or [""])[0].strip()
     try:
         email = str(EMAIL.validate_python(typed))
