@@ -94,6 +94,8 @@ class Settings(BaseSettings):
     # License activation (docs/flows/): the Activation Link's life and the reminders before
     # it lapses (seconds before the end, as a JSON list in the environment).
     activation_link_expiry_seconds: int = 30 * 24 * 3600
+    # Each activated license's renewal reminders: days before its expiry (its lifecycle flow).
+    license_reminder_before_days: list[int] = Field(default_factory=lambda: [30, 7, 1])
     activation_reminder_before_seconds: list[int] = Field(
         default_factory=lambda: [7 * 24 * 3600, 24 * 3600]
     )

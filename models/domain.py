@@ -256,11 +256,15 @@ class CreditLedgerEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     business_id: Mapped[str] = mapped_column(ForeignKey("businesses.id"), index=True)
-    # One entry per credit license: a retried provisioning cannot add the credits twice.
-    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id"), unique=True)
-    amount: Mapped[int] = mapped_column(Integer)
+    license_id: Mapped[str] = mapped_column(ForeignKey("licenses.id"))
+    # grant (the credits added) | expiry (what was left of them, removed on their date). One
+    # entry of each per credit license: a retry cannot add or remove the credits twice.
+    entry: Mapped[str] = mapped_column(String(10), server_default="grant")
+    amount: Mapped[int] = mapped_column(Integer)  # negative for an expiry
     expires_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
+
+    __table_args__ = (UniqueConstraint("license_id", "entry"),)
 
 
 class CreditAllocation(Base):

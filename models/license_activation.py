@@ -156,6 +156,9 @@ class StartActivationInput:
     # Seconds before the link lapses at which a reminder is emailed, e.g. 7 days and 1 day.
     reminder_offsets_seconds: list[int]
     verification: VerificationPolicy
+    # Days before each license's expiry at which the primary account is reminded (its
+    # lifecycle flow); orders placed before lifecycles existed carry the default.
+    license_reminder_days: list[int] = field(default_factory=lambda: [30, 7, 1])
 
 
 @dataclass

@@ -360,6 +360,19 @@ async def assert_no_personal_data(handle: WorkflowHandle[Any, Any]) -> None:
 
 
 async def _end(handle: WorkflowHandle[Any, Any]) -> None:
+    await _end_flow(handle)
+    # Children that outlive their parent (a license's lifecycle) would keep timers running on
+    # the shared time-skipping clock: they end with the test too.
+    history = await handle.fetch_history()
+    for event in history.events:
+        if event.HasField("child_workflow_execution_started_event_attributes"):
+            child = event.child_workflow_execution_started_event_attributes.workflow_execution
+            running = handle._client.get_workflow_handle(child.workflow_id, run_id=child.run_id)
+            if (await running.describe()).status == WorkflowExecutionStatus.RUNNING:
+                await running.terminate("test finished")
+
+
+async def _end_flow(handle: WorkflowHandle[Any, Any]) -> None:
     try:
         for ending in ENDING_UPDATES:
             if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:

@@ -16,6 +16,7 @@ from activities.account_lookup import AccountLookupActivities
 from activities.credits import CreditActivities
 from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
+from activities.license_lifecycle import LicenseLifecycleActivities
 from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
@@ -29,6 +30,7 @@ from workflows.account_lookup import AccountLookupWorkflow
 from workflows.direct_change import DirectChangeWorkflow
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
+from workflows.license_lifecycle import LicenseLifecycleWorkflow
 from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.primary_change import PrimaryChangeWorkflow
@@ -47,6 +49,7 @@ WORKFLOWS = [
     AccountLookupWorkflow,
     PrimaryChangeWorkflow,
     SandboxQuotaResetWorkflow,
+    LicenseLifecycleWorkflow,
 ]
 
 
@@ -75,6 +78,7 @@ def build_worker(
     lookups = AccountLookupActivities(settings, sessions, mail)
     primary_changes = PrimaryChangeActivities(settings, sessions, mail)
     credits = CreditActivities(settings, sessions, mail)
+    lifecycles = LicenseLifecycleActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -89,6 +93,7 @@ def build_worker(
             *lookups.all(),
             *primary_changes.all(),
             *credits.all(),
+            *lifecycles.all(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.

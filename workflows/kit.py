@@ -119,14 +119,19 @@ async def start_child_flow(
     kind: str,
     status: str,
     summary: str,
+    outlives_parent: bool = False,
 ) -> workflow.ChildWorkflowHandle[SelfT, StateT]:
-    """Start a flow as a child, found by operators like any other; it is cancelled when its
-    parent ends (the parent close policy), so a parent never leaves a live link behind."""
+    """Start a flow as a child, found by operators like any other. By default it is cancelled
+    when its parent ends, so a parent never leaves a live link behind; `outlives_parent` (a
+    license's lifecycle) lets it run on."""
+    policy = workflow.ParentClosePolicy.REQUEST_CANCEL
+    if outlives_parent:
+        policy = workflow.ParentClosePolicy.ABANDON
     return await workflow.start_child_workflow(
         run,
         input,
         id=flow_id,
-        parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+        parent_close_policy=policy,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(ACTIVATION_FLOW, kind),

@@ -35,6 +35,9 @@ with workflow.unsafe.imports_passed_through():
         awaiting_choice,
         instance_choices,
     )
+    from models.license_lifecycle import FLOW_KIND as LIFECYCLE_KIND
+    from models.license_lifecycle import LifecycleInput, LifecycleStatus
+    from models.license_lifecycle import flow_id_of as lifecycle_flow_id
     from workflows.kit import (
         Turns,
         cancel_child,
@@ -44,7 +47,10 @@ with workflow.unsafe.imports_passed_through():
         run_step,
         run_with_compensation,
         send_mail,
+        start_child_flow,
     )
+    from workflows.license_lifecycle import LicenseLifecycleWorkflow
+    from workflows.license_lifecycle import summary as lifecycle_summary
     from workflows.search_attributes import BUSINESS_ID
 
 Status = ActivationStatus
@@ -52,6 +58,7 @@ Steps = LicenseActivationActivities
 # Flows started before this change create an account after the verification; newer ones first
 # look for a primary account with the address (the customer's pages sign it in that way).
 SIGNUP_SIGNS_IN = "signup-signs-in-existing-primary"
+LICENSE_LIFECYCLES = "license-lifecycles"
 # How long the confirmation mail is retried (the licenses are active either way).
 CONFIRMATION_DEADLINE = timedelta(days=1)
 # A provisioning step still failing after this long has failed for good: undo and report.
@@ -111,6 +118,30 @@ class ActivationSteps:
             self._problem = err.message
             self._refresh()
 
+    async def _start_lifecycles(self) -> None:
+        """Each activated license's lifecycle (reminders, expiry): a child that outlives this
+        flow, found by operators as `license-lifecycle`."""
+        business_id = self._business_id()
+        for item in self._items:
+            lifecycle = LifecycleInput(
+                license_id=item.license_id,
+                business_id=business_id,
+                product_name=item.product_name,
+                kind=item.kind,
+                amount=item.credits if item.kind == "credits" else item.units,
+                expires_on=item.expires_on,
+                reminder_days=self._input.license_reminder_days,
+            )
+            await start_child_flow(
+                LicenseLifecycleWorkflow.run,
+                lifecycle,
+                flow_id=lifecycle_flow_id(item.license_id),
+                kind=LIFECYCLE_KIND,
+                status=LifecycleStatus.ACTIVE.value,
+                summary=lifecycle_summary(lifecycle),
+                outlives_parent=True,
+            )
+
     async def _provision(self) -> None:
         provision = ProvisionInput(
             self._input.order_id, self._business_id(), self._input.region, self._items
@@ -130,6 +161,9 @@ class ActivationSteps:
             return
         self._activated_at = workflow.now()
         await self._close(Status.ACTIVATED)
+        # Flows activated before lifecycles existed replay without starting them.
+        if workflow.patched(LICENSE_LIFECYCLES):
+            await self._start_lifecycles()
         await send_mail(  # the licenses are active; a lost confirmation stays visible
             LicenseActivationActivities.send_confirmation,
             SendConfirmationInput(

@@ -178,6 +178,7 @@ def order_input(
         required_agreements=[AgreementRef(a.id, a.version, a.title) for a in required],
         link_expiry_seconds=settings.activation_link_expiry_seconds,
         reminder_offsets_seconds=settings.activation_reminder_before_seconds,
+        license_reminder_days=settings.license_reminder_before_days,
         verification=VerificationPolicy(
             expiry_seconds=settings.verification_expiry_for(SIGNUP_PURPOSE),
             resend_cooldown_seconds=settings.verification_resend_cooldown_seconds,

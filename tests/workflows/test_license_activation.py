@@ -47,6 +47,7 @@ from tests.workflows.helpers import Handle as VerificationHandle
 from tests.workflows.helpers import history_text, keep_history
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
+from workflows.search_attributes import ACTIVATION_FLOW
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
@@ -119,6 +120,11 @@ async def test_a_new_customer_verifies_an_email_accepts_and_gets_everything_prov
         assert order.business_id == state.business_id
     confirmation = (await smtp.wait_for(2, to="it@acme.example"))[1]
     assert "are active" in str(confirmation["Subject"])
+    for item in result.items:  # each license's lifecycle runs on after the activation
+        lifecycle = time_client.get_workflow_handle(f"license-lifecycle-{item.license_id}")
+        described = await lifecycle.describe()
+        assert described.status is not None and described.status.name == "RUNNING"
+        assert described.typed_search_attributes.get(ACTIVATION_FLOW) == "license-lifecycle"
     await keep_history(handle, "activation_new_customer")
 
 

@@ -1,0 +1,91 @@
+"""Side effects of a license's lifecycle: the renewal reminders to the Business's primary account,
+and the expiry on its date (credits that are left leave the balance, with a ledger entry), each
+once whatever the retries (docs/flows/license-lifecycle.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from temporalio import activity
+
+from activities.base import FlowActivities
+from activities.mail import mail_key
+from models.base import as_utc
+from models.domain import Account, Business, CreditLedgerEntry, License
+from models.license_lifecycle import ExpireInput, ReminderInput
+from models.ownership_rules import lock_business
+
+REMINDER_TEMPLATE = "license_expiring"
+
+
+class LicenseLifecycleActivities(FlowActivities):
+    @activity.defn(name="license_lifecycle.send_reminder")
+    async def send_reminder(self, input: ReminderInput) -> None:
+        """Tell whoever is the primary account now (it may have changed since activation)."""
+        license = input.license
+        async with self._sessions() as session:
+            row = await session.execute(
+                select(Account.email, Account.locale, Business.name)
+                .join(Business, Business.id == Account.business_id)
+                .where(Account.business_id == license.business_id, Account.kind == "primary")
+            )
+            found = row.first()
+        if found is None:  # a Business always has a primary; nothing to tell otherwise
+            return
+        email, locale, company = found
+        await self._mail.send(
+            idempotency_key=mail_key(f"reminder/{input.days_left}"),
+            template=REMINDER_TEMPLATE,
+            locale=locale or "en",
+            to=email,
+            context={
+                "company_name": company,
+                "product_name": license.product_name,
+                "kind": license.kind,
+                "amount": license.amount,
+                "expires_on": license.expires_on,
+                "days_left": input.days_left,
+                "support": self._settings.support_contact,
+            },
+        )
+
+    @activity.defn(name="license_lifecycle.expire")
+    async def expire(self, input: ExpireInput) -> int:
+        """The license reads `expired`; credits still in the balance leave it (never below 0).
+        Returns the credits removed; a retry after the commit removes nothing more."""
+        license = input.license
+        async with self._sessions.begin() as session:
+            business = await lock_business(session, license.business_id)
+            row = await session.get(License, license.license_id)
+            if row is None or business is None:
+                return 0
+            row.status = "expired"
+            if license.kind != "credits":
+                return 0
+            done = await session.scalar(
+                select(CreditLedgerEntry.id).where(
+                    CreditLedgerEntry.license_id == license.license_id,
+                    CreditLedgerEntry.entry == "expiry",
+                )
+            )
+            if done is not None:  # removed by an earlier attempt (under the same lock)
+                return 0
+            removed = min(license.amount, business.credit_balance)
+            session.add(
+                CreditLedgerEntry(
+                    business_id=license.business_id,
+                    license_id=license.license_id,
+                    entry="expiry",
+                    amount=-removed,
+                    expires_on=date.fromisoformat(license.expires_on),
+                    created_at=as_utc(input.at),
+                )
+            )
+            business.credit_balance -= removed
+            return removed
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [self.send_reminder, self.expire]

@@ -1,0 +1,51 @@
+"""Plain data that crosses the license-lifecycle workflow boundary: what happens to an activated
+license or credit grant until its expiry date (docs/flows/license-lifecycle.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+FLOW_KIND = "license-lifecycle"
+FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+
+
+def flow_id_of(license_id: str) -> str:
+    return FLOW_ID_PREFIX + license_id
+
+
+class LifecycleStatus(StrEnum):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+
+
+@dataclass
+class LifecycleInput:
+    license_id: str
+    business_id: str
+    product_name: str
+    kind: str  # service | addon | credits
+    amount: int  # units, or credits
+    expires_on: str  # ISO date: the last day it is valid (UTC)
+    reminder_days: list[int] = field(default_factory=lambda: [30, 7, 1])
+
+
+@dataclass
+class LifecycleState:
+    license_id: str
+    status: LifecycleStatus
+    expires_on: str
+    reminders_sent: list[int]
+
+
+@dataclass
+class ReminderInput:
+    license: LifecycleInput
+    days_left: int
+
+
+@dataclass
+class ExpireInput:
+    license: LifecycleInput
+    at: datetime

@@ -1,0 +1,125 @@
+"""A license's lifecycle on the time-skipping server: reminders to the current primary account
+30, 7 and 1 days before expiry, then the expiry: the license reads expired and credits still in
+the balance leave it, with a ledger entry, once."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from core.settings import Settings
+from models.domain import Business, CreditLedgerEntry, License, Order
+from models.license_lifecycle import LifecycleInput, LifecycleStatus, flow_id_of
+from tests.conftest import STARTED_FLOWS, MailSink, text_of
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.helpers import keep_history
+from workflows.license_lifecycle import LicenseLifecycleWorkflow, expiry_moment
+
+pytestmark = pytest.mark.asyncio
+Sessions = async_sessionmaker[AsyncSession]
+
+
+async def credit_license(sessions: Sessions, now: datetime, days: int) -> LifecycleInput:
+    """A Business holding 1,000 credits of a grant that is valid for `days` more days (from
+    the time-skipping server's `now`), of which 300 are spent (the balance is 700)."""
+    business_id, _, _ = await existing_business(sessions, 0, email="owner@acme.example")
+    order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
+    last_day = (now + timedelta(days=days)).date()
+    async with sessions.begin() as session:
+        business = await session.get(Business, business_id)
+        assert business is not None
+        business.credit_balance = 700
+        session.add(
+            Order(
+                id=order_id, company_name="Acme Corp", contact_email="buyer@acme.example",
+                region="us", locale="en", status="activated", business_id=business_id,
+                expires_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+        await session.flush()
+        session.add(
+            License(
+                id=license_id, order_id=order_id, product_code="xdr-credits", kind="credits",
+                units=0, credits=1000, expires_on=last_day, status="active",
+            )
+        )  # fmt: skip
+    return LifecycleInput(
+        license_id, business_id, "XDR Credits", "credits", 1000, last_day.isoformat()
+    )
+
+
+async def test_reminders_go_to_the_primary_then_the_credits_expire(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: Sessions,
+    smtp: MailSink,
+) -> None:
+    license = await credit_license(app_sessions, await time_env.get_current_time(), days=40)
+    handle = await time_client.start_workflow(
+        LicenseLifecycleWorkflow.run,
+        license,
+        id=flow_id_of(license.license_id),
+        task_queue=settings.temporal_task_queue,
+    )
+    STARTED_FLOWS.append(handle)
+    ends = expiry_moment(license.expires_on)
+    for sent, days in enumerate((30, 7, 1), start=1):
+        now = await time_env.get_current_time()
+        await time_env.sleep(ends - timedelta(days=days) - now + timedelta(seconds=1))
+        await smtp.wait_for(sent, to="owner@acme.example")  # each on its day
+    reminders = await smtp.wait_for(3, to="owner@acme.example")
+    subjects = [str(m["Subject"]) for m in reminders]
+    assert subjects == [
+        "XDR Credits for Acme Corp expires in 30 days",
+        "XDR Credits for Acme Corp expires in 7 days",
+        "XDR Credits for Acme Corp expires in 1 day",
+    ]
+    assert "Credits still in the balance then leave it" in text_of(reminders[0])
+    assert (await handle.query(LicenseLifecycleWorkflow.state)).status == LifecycleStatus.ACTIVE
+
+    await time_env.sleep(timedelta(days=1))
+    state = await handle.result()
+    assert state.status == LifecycleStatus.EXPIRED and state.reminders_sent == [30, 7, 1]
+    async with app_sessions() as session:
+        business = await session.get(Business, license.business_id)
+        assert business is not None and business.credit_balance == 0  # 700 left, 700 removed
+        row = await session.get(License, license.license_id)
+        assert row is not None and row.status == "expired"
+        entries = (
+            await session.execute(
+                select(CreditLedgerEntry.entry, CreditLedgerEntry.amount).where(
+                    CreditLedgerEntry.license_id == license.license_id
+                )
+            )
+        ).all()
+        assert entries == [("expiry", -700)]
+    await keep_history(handle, "license_lifecycle_credits_expired")
+
+
+async def test_a_license_closer_to_its_date_than_a_reminder_skips_that_reminder(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: Sessions,
+    smtp: MailSink,
+) -> None:
+    license = await credit_license(app_sessions, await time_env.get_current_time(), days=3)
+    handle = await time_client.start_workflow(
+        LicenseLifecycleWorkflow.run,
+        license,
+        id=flow_id_of(license.license_id),
+        task_queue=settings.temporal_task_queue,
+    )
+    STARTED_FLOWS.append(handle)
+    await time_env.sleep(timedelta(days=5))
+    state = await handle.result()
+    assert state.reminders_sent == [1] and state.status == LifecycleStatus.EXPIRED
+    assert len(smtp.messages(to="owner@acme.example")) == 1
+    assert date.fromisoformat(license.expires_on) < (await time_env.get_current_time()).date()
