@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from models.domain import Business, CreditLedgerEntry, License, Order
-from models.license_lifecycle import LifecycleInput, LifecycleStatus, flow_id_of
+from models.license_lifecycle import LifecycleInput, LifecycleState, LifecycleStatus, flow_id_of
 from tests.conftest import STARTED_FLOWS, MailSink, text_of
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import keep_history
@@ -23,6 +23,7 @@ from workflows.license_lifecycle import LicenseLifecycleWorkflow, expiry_moment
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
+LifecycleHandle = WorkflowHandle[LicenseLifecycleWorkflow, LifecycleState]
 
 
 async def credit_license(sessions: Sessions, now: datetime, days: int) -> LifecycleInput:
@@ -54,6 +55,17 @@ async def credit_license(sessions: Sessions, now: datetime, days: int) -> Lifecy
     )
 
 
+async def start(client: Client, settings: Settings, license: LifecycleInput) -> LifecycleHandle:
+    handle = await client.start_workflow(
+        LicenseLifecycleWorkflow.run,
+        license,
+        id=flow_id_of(license.license_id),
+        task_queue=settings.temporal_task_queue,
+    )
+    STARTED_FLOWS.append(handle)
+    return handle
+
+
 async def test_reminders_go_to_the_primary_then_the_credits_expire(
     time_client: Client,
     time_env: WorkflowEnvironment,
@@ -62,13 +74,7 @@ async def test_reminders_go_to_the_primary_then_the_credits_expire(
     smtp: MailSink,
 ) -> None:
     license = await credit_license(app_sessions, await time_env.get_current_time(), days=40)
-    handle = await time_client.start_workflow(
-        LicenseLifecycleWorkflow.run,
-        license,
-        id=flow_id_of(license.license_id),
-        task_queue=settings.temporal_task_queue,
-    )
-    STARTED_FLOWS.append(handle)
+    handle = await start(time_client, settings, license)
     ends = expiry_moment(license.expires_on)
     for sent, days in enumerate((30, 7, 1), start=1):
         now = await time_env.get_current_time()
@@ -111,13 +117,7 @@ async def test_a_license_closer_to_its_date_than_a_reminder_skips_that_reminder(
     smtp: MailSink,
 ) -> None:
     license = await credit_license(app_sessions, await time_env.get_current_time(), days=3)
-    handle = await time_client.start_workflow(
-        LicenseLifecycleWorkflow.run,
-        license,
-        id=flow_id_of(license.license_id),
-        task_queue=settings.temporal_task_queue,
-    )
-    STARTED_FLOWS.append(handle)
+    handle = await start(time_client, settings, license)
     await time_env.sleep(timedelta(days=5))
     state = await handle.result()
     assert state.reminders_sent == [1] and state.status == LifecycleStatus.EXPIRED
