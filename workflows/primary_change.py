@@ -89,7 +89,7 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
         self._parties, self._recorded = parties, True
         if await self._address_proven():
             await self._open_window(parties)
-            await self._wait_for_objection()
+            await self._wait_for_objection()  # returns at once if the change closed meanwhile
         await workflow.wait_condition(lambda: not self._turns.busy)
         await send_mail(
             Steps.send_outcome,
@@ -162,39 +162,43 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
             outcome: verification.VerificationState | None = await self._child
         except ChildWorkflowError:
             outcome = None
-        await workflow.wait_condition(lambda: not self._turns.busy)
-        if self._status != ChangeStatus.VERIFYING:  # cancelled meanwhile
-            return False
-        if outcome is None or outcome.status != verification.VerificationStatus.VERIFIED:
-            self._problem = "the new address was not confirmed in time"
-            await self._close(ChangeStatus.FAILED)
-            return False
-        return True
+        if outcome is not None and outcome.status == verification.VerificationStatus.VERIFIED:
+            return True
+        async with self._turns.take(lambda: None):  # a cancel in flight goes first
+            if self._status == ChangeStatus.VERIFYING:
+                self._problem = "the new address was not confirmed in time"
+                await self._close(ChangeStatus.FAILED)
+        return False
 
     async def _open_window(self, parties: ChangeParties) -> None:
         now = workflow.now()
-        self._objection_ends_at = self._expires_at = now + timedelta(
-            seconds=self._input.objection_seconds
-        )
-        await run_step(
-            Steps.record_step,
-            StepInput(self._input.change_id, "verified", now, WAITING, self._objection_ends_at),
-        )
-        self._set_status(WAITING)
+        ends = now + timedelta(seconds=self._input.objection_seconds)
+        # One turn with support's cancel: the window opens only if the change is still open.
+        async with self._turns.take(lambda: None):
+            if self._status != ChangeStatus.VERIFYING:
+                return
+            await run_step(
+                Steps.record_step,
+                StepInput(self._input.change_id, "verified", now, WAITING, ends),
+            )
+            self._objection_ends_at = self._expires_at = ends
+            self._set_status(WAITING)
         self._sending = True
         try:
             link_hash = await send_mail(
                 Steps.send_objection_link,
-                SendObjectionLinkInput(parties, self._input.new_email, self._objection_ends_at),
+                SendObjectionLinkInput(parties, self._input.new_email, ends),
                 details="The objection link email could not be sent.",
-                deadline=self._objection_ends_at - now,
+                deadline=ends - now,
             )
         finally:
             self._sending = False
         if link_hash is None:
             # Never change an owner who was not told: a change nobody could object to stops.
-            self._problem = "the current primary account could not be told; the change stopped"
-            await self._close(ChangeStatus.FAILED)
+            async with self._turns.take(lambda: None):
+                if self._status == WAITING:
+                    self._problem = "the current primary could not be told; the change stopped"
+                    await self._close(ChangeStatus.FAILED)
             return
         self._link_hashes.append(link_hash)
         await run_step(

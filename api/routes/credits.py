@@ -180,7 +180,9 @@ async def allocate_credits(
 
 @router.post(
     "/credit-calculator",
-    responses=responses(*NEEDS_KEY, *BAD_BODY, CreditError.UNKNOWN_SENSOR),
+    responses=responses(
+        *NEEDS_KEY, *BAD_BODY, CreditError.UNKNOWN_SENSOR, ApiProblem.BUSINESS_NOT_FOUND
+    ),
 )
 async def calculate_credits(
     body: CalculatorAsk, session: SessionDep, catalog: CatalogDep
