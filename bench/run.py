@@ -8,7 +8,8 @@ In one run, on one Temporal dev server started here:
    idle, and p99 of `GET /v1/email-verifications/{id}` under that load;
 4. on SQLite, and on PostgreSQL when 127.0.0.1:5432 answers.
 The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
-start_ratio=… (the product's start p50 over the same-shape baseline's)
+start_ratio=… (the product's start p50 over the same-shape baseline's) page_p99_ms=… (the slowest
+customer page's p99)
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +50,7 @@ API_KEY = "bench-api-key-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TOKEN = re.compile(r"token=([A-Za-z0-9_.\-]+)")
+ACTIVATION_LINK = re.compile(r"/activate/([A-Za-z0-9_.\-]+)")
 BIN = Path(sys.executable).parent
 
 
@@ -95,7 +98,7 @@ class Inbox:
             payload = part.get_payload(decode=True)
             if part.get_content_type() == "text/plain" and isinstance(payload, bytes):
                 body = payload.decode()
-        match = TOKEN.search(body)
+        match = TOKEN.search(body) or ACTIVATION_LINK.search(body)
         for address in envelope.rcpt_tos:
             self._loop.call_soon_threadsafe(self._deliver, address, match, arrived)
         return "250 OK"
@@ -257,6 +260,50 @@ async def baseline_throughput(client: Client, task_queue: str, n: int, concurren
     return timings
 
 
+PAGES = ("landing", "activate", "status")
+
+
+async def page_latencies(
+    http: httpx.AsyncClient, inbox: Inbox, run: str, count: int, concurrency: int
+) -> dict[str, list[float]]:
+    """The customer's pages, each GET timed at `concurrency`: the Activation Link's landing
+    (the code moves into a cookie), the activation page, and the progress script's status."""
+    codes: list[str] = []
+    expires_on = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
+
+    async def order(i: int) -> None:
+        contact = f"pages-{run}-{i}@example.com"
+        delivered = inbox.expect(contact)
+        item = {"product": "endpoint-protection", "units": 5, "expires_on": expires_on}
+        body = {"company_name": "Bench Corp", "contact_email": contact, "items": [item]}
+        (await http.post("/v1/orders", json=body, headers=AUTH)).raise_for_status()
+        code, _ = await asyncio.wait_for(delivered, timeout=120)
+        codes.append(code)
+
+    await drive(count, concurrency, order)
+    timings: dict[str, list[float]] = {page: [] for page in PAGES}
+
+    async def visit(i: int) -> None:
+        t0 = time.perf_counter()
+        landing = await http.get(f"/activate/{codes[i]}")
+        t1 = time.perf_counter()
+        if landing.status_code != 303:
+            raise RuntimeError(f"landing answered {landing.status_code}")
+        cookies = landing.cookies
+        page = await http.get("/activate", cookies=cookies)
+        t2 = time.perf_counter()
+        status = await http.get("/activate/status", cookies=cookies)
+        t3 = time.perf_counter()
+        if page.status_code != 200 or status.status_code != 200:
+            raise RuntimeError(f"pages answered {page.status_code}, {status.status_code}")
+        timings["landing"].append(t1 - t0)
+        timings["activate"].append(t2 - t1)
+        timings["status"].append(t3 - t2)
+
+    await drive(count, concurrency, visit)
+    return timings
+
+
 @dataclass
 class Parked:
     count: int
@@ -392,6 +439,7 @@ async def main(args: argparse.Namespace) -> None:
             )
         )
     results: dict[str, tuple[Timings, Parked]] = {}
+    pages: dict[str, list[float]] = {}
     try:
         queue = f"baseline-{uuid.uuid4().hex[:8]}"
         baseline_worker = await asyncio.create_subprocess_exec(
@@ -423,6 +471,10 @@ async def main(args: argparse.Namespace) -> None:
                     await product_throughput(http, inbox, f"{name}-warmup", 3, 1)
                     progress(f"{name}: {args.n} flows, concurrency {args.concurrency}")
                     flows = await product_throughput(http, inbox, name, args.n, args.concurrency)
+                    if name == "sqlite":
+                        progress(f"{name}: the customer's pages, concurrency {args.concurrency}")
+                        count = max(20, args.n // 5)
+                        pages = await page_latencies(http, inbox, name, count, args.concurrency)
                     progress(f"{name}: parking {args.parked} flows")
                     parked = await parked_flows(
                         http,
@@ -464,12 +516,18 @@ async def main(args: argparse.Namespace) -> None:
             f"{p.worker_peak_mb:>4.0f} MB {p.api_peak_mb:>6.0f} MB {p.worker_idle_cpu_pct:>8.1f}% "
             f"{p.status_p50_ms:>8.1f} ms {p.status_p99_ms:>4.1f} ms"
         )
+    print(f"\nCustomer pages (SQLite, concurrency={args.concurrency}; ms):")
+    print(f"{'page':<10} {'p50':>8} {'p99':>8}")
+    for page in PAGES:
+        print(f"{page:<10} {pct(pages[page], 0.5):>8.1f} {pct(pages[page], 0.99):>8.1f}")
+    page_p99 = max(pct(pages[page], 0.99) for page in PAGES)
     flows, _ = results["sqlite"]
     print(
         f"\nratio={flows.per_s / baseline.per_s:.2f} flows_per_s={flows.per_s:.1f} "
         f"baseline_per_s={baseline.per_s:.1f} p50_inbox_ms={pct(flows.inbox, 0.5):.0f} "
         f"p99_inbox_ms={pct(flows.inbox, 0.99):.0f} "
-        f"start_ratio={pct(flows.start, 0.5) / pct(baseline.start, 0.5):.2f}"
+        f"start_ratio={pct(flows.start, 0.5) / pct(baseline.start, 0.5):.2f} "
+        f"page_p99_ms={page_p99:.0f}"
     )
 
 
