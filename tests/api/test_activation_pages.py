@@ -28,7 +28,7 @@ from core.logging import uvicorn_log_config
 from core.settings import Settings
 from models.domain import AgreementAcceptance
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, MailSink, free_port, text_of
+from tests.conftest import STARTED_FLOWS, TEST_OPERATOR_KEY, MailSink, free_port, text_of
 from tests.workflows.activation_helpers import (
     ADDON,
     CREDITS,
@@ -263,6 +263,47 @@ async def test_a_locked_verification_says_so_and_the_activation_asks_again(
     await page.get_by_role("link", name="Back to your activation").click()
     await page.wait_for_selector("text=could not be confirmed", timeout=10_000)
     assert await page.get_by_label("Enter your email address").is_visible()
+
+
+async def test_do_i_have_an_account_and_stopping_a_primary_change_in_the_browser(
+    site: str, page: Page, smtp: MailSink, app_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The two pages outside the activation: the account lookup (the same words for every
+    address) and the current primary stopping support's change from the mailed link."""
+    business_id, _, _ = await existing_business(app_sessions, 1, email="owner@acme.example")
+    await page.goto(f"{site}/account-lookup")
+    await page.get_by_label("Email address").fill("owner@acme.example")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector("h1:text-is('Check your inbox')")
+    assert "owner@acme.example" not in await page.locator("main").inner_text()
+    await shot(page, "9-account-lookup")
+    (answer,) = await smtp.wait_for(1, to="owner@acme.example")
+    assert "primary account of A*** C***" in text_of(answer)
+
+    support = {"Authorization": f"Bearer {TEST_OPERATOR_KEY}"}
+    async with httpx.AsyncClient(base_url=site) as http:
+        started = await http.post(
+            f"/v1/businesses/{business_id}/primary-changes",
+            json={"new_email": "new@acme.example", "ticket": "SUP-7", "requested_by": "bob"},
+            headers=support,
+        )
+        assert started.status_code == 202, started.text
+        proof = text_of((await smtp.wait_for(1, to="new@acme.example"))[0])
+        token = re.search(r"token=(\S+)", proof)
+        assert token is not None
+        confirmed = await http.post("/v1/email-verifications/confirm", json={"token": token[1]})
+        assert confirmed.status_code == 200
+    told = text_of((await smtp.wait_for(2, to="owner@acme.example"))[1])
+    link = re.search(r"http\S+/primary-change\?token=\S+", told)
+    assert link is not None
+    await page.goto(link[0])
+    assert await page.locator("h1").inner_text() == "Stop the change of your primary account?"
+    assert "n***@acme.example" in await page.locator("main").inner_text()
+    await shot(page, "10-stop-primary-change")
+    await page.get_by_role("button", name="Stop the change").click()
+    await page.wait_for_selector("h1:text-is('The change is stopped')")
+    await page.goto(link[0])  # the link again: it says what happened, in words
+    assert await page.locator("h1").inner_text() == "This link can no longer be used"
 
 
 async def test_pages_are_safe_to_show_and_forms_need_their_csrf_token(
