@@ -11,6 +11,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -87,8 +88,18 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     return {key: [value[:320] for value in values] for key, values in form.items()}
 
 
+def field(form: dict[str, list[str]], name: str, limit: int = 320) -> str:
+    """A form field's first value ("" when absent); a token's field is cut at 200."""
+    return (form.get(name) or [""])[0][:limit]
+
+
+def moment(at: datetime) -> str:
+    """A time as the pages show it: UTC, to the minute."""
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def csrf_ok(session: PageSession, form: dict[str, list[str]]) -> bool:
-    given = (form.get("csrf") or [""])[0]
+    given = field(form, "csrf")
     return hmac.compare_digest(given.encode(), session.csrf.encode())
 
 

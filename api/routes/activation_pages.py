@@ -35,6 +35,8 @@ from api.pages import (
     PageSession,
     ShowPage,
     csrf_ok,
+    field,
+    moment,
     page_locale,
     read_form,
     read_session,
@@ -101,7 +103,7 @@ class Visit:
         return page_locale(self.request, self.state.locale)
 
     def field(self, name: str) -> str:
-        return (self.form.get(name) or [""])[0]
+        return field(self.form, name)
 
     def update(self, update: Any, input: Any) -> Awaitable[ActivationPublic]:
         return update_flow(flow_handle(self.client, self.order_id), update, input)
@@ -193,7 +195,7 @@ async def _step_page(
         "csrf": visit.session.csrf,
         "balance": balance,
         "credits": 0 if step == "done" else credits,
-        "expires": _moment(state.link_expires_at),
+        "expires": moment(state.link_expires_at),
         "console_url": settings.console_url,
         "typed": typed,
         "error": error,
@@ -213,7 +215,7 @@ async def _step_page(
         context["can_resend"] = resend_at is not None and resend_at <= datetime.now(
             resend_at.tzinfo
         )
-        context["resend_at"] = _moment(resend_at) if resend_at else None
+        context["resend_at"] = moment(resend_at) if resend_at else None
     title = text(locale, title_key, product=context["addon"])
     return render(
         visit.request,
@@ -297,10 +299,6 @@ async def _then_current_step(action: Awaitable[object]) -> Response:
     except ApiError:
         pass
     return see_other("/activate")
-
-
-def _moment(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 async def _instances(visit: Visit) -> dict[str, str]:

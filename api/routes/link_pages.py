@@ -16,7 +16,7 @@ from api.flows.local_accounts import activate_with_token, invitation_state
 from api.flows.ownership_transfer import decide_with_token, transfer_of_link
 from api.flows.primary_change import change_of_link, object_with_token
 from api.page_text import text
-from api.pages import page_locale, read_form, render
+from api.pages import field, moment, page_locale, read_form, render
 from core.settings import Settings
 from core.tokens import mask_email
 from models.domain import Account, Business, ProductInstance
@@ -123,7 +123,7 @@ async def activate_account_submit(
     request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
     form = await read_form(request)
-    token = (form.get("token") or [""])[0][:200]
+    token = field(form, "token", 200)
     try:
         state = await activate_with_token(client, db, token)
     except ApiError:  # the page as it stands now says why (used up, lapsed, cancelled…)
@@ -171,8 +171,8 @@ async def ownership_transfer_submit(
     request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
     form = await read_form(request)
-    action = (form.get("action") or [""])[0]
-    token = (form.get("token") or [""])[0][:200]
+    action = field(form, "action")
+    token = field(form, "token", 200)
     found = await transfer_of_link(db, token)
     locale = await _locale(request, db, found[0].to_account_id if found else None)
     if action not in ("accept", "decline"):  # never guess a decision
@@ -213,7 +213,7 @@ async def primary_change_page(
         "change.text",
         email=mask_email(change.new_email),
         company=company,
-        moment=ends.strftime("%Y-%m-%d %H:%M UTC") if ends else "",
+        moment=moment(ends) if ends else "",
         support=settings.support_contact,
     )
     return _page(
@@ -233,7 +233,7 @@ async def primary_change_submit(
     request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
     form = await read_form(request)
-    token = (form.get("token") or [""])[0][:200]
+    token = field(form, "token", 200)
     try:
         stopped = await object_with_token(client, db, token)
     except ApiError:  # the page as it stands now says why (done, cancelled…)

@@ -14,7 +14,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.flows.account_lookup import ask
 from api.page_text import text
-from api.pages import page_locale, read_form, render, see_other
+from api.pages import field, page_locale, read_form, render, see_other
 
 router = APIRouter(tags=["account lookup"], include_in_schema=False)
 EMAIL = TypeAdapter(EmailStr)
@@ -59,13 +59,13 @@ async def lookup_submit(
     request: Request, settings: SettingsDep, session: SessionDep, client: TemporalDep
 ) -> Response:
     form = await read_form(request)
-    sent_token = (form.get("csrf") or [""])[0]
+    sent_token = field(form, "csrf")
     cookie = request.cookies.get(CSRF_COOKIE, "")
     if not cookie or not hmac.compare_digest(sent_token.encode(), cookie.encode()):
         # Open too long, or posted from elsewhere: nothing is sent; the form asks again.
         error = text(page_locale(request, ""), "lookup.again")
         return _form(request, settings, error=error, status_code=403)
-    typed = (form.get("email") or [""])[0].strip()
+    typed = field(form, "email").strip()
     try:
         email = str(EMAIL.validate_python(typed))
     except ValidationError:

@@ -13,7 +13,7 @@ from api.deps import SessionDep, SettingsDep, TemporalDep
 from api.errors import ApiError
 from api.flows.email_verification import EmailVerificationPublic, confirm_token, inspect_token
 from api.page_text import text
-from api.pages import page_locale, read_form, render
+from api.pages import field, page_locale, read_form, render
 from core.settings import Settings
 from core.tokens import mask_email
 from models.email_verification import TokenCheck, VerificationStatus
@@ -83,7 +83,7 @@ async def verify_email_submit(
 ) -> HTMLResponse:
     """The confirm button: a plain form post, so it works without JavaScript."""
     form = await read_form(request)
-    token = (form.get("token") or [""])[0][:200]
+    token = field(form, "token", 200)
     try:
         state = await confirm_token(client, session, token)
     except ApiError as err:
