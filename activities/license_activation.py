@@ -36,8 +36,10 @@ from models.license_activation import (
     CloseOrderInput,
     CreatePrimaryAccountInput,
     FindAccountInput,
+    HeldLicense,
     InstanceChoice,
     LicenseItem,
+    MatchLicensesInput,
     ProvisionInput,
     RecordAcceptancesInput,
     RecordOrderInput,
@@ -45,6 +47,7 @@ from models.license_activation import (
     SendConfirmationInput,
     SignInInput,
 )
+from models.ownership_rules import lock_business
 
 LINK_TEMPLATE = "activation_link"
 CONFIRMATION_TEMPLATE = "activation_confirmed"
@@ -52,6 +55,17 @@ CONFIRMATION_TEMPLATE = "activation_confirmed"
 
 def _of_kind(items: list[LicenseItem], kind: str) -> list[LicenseItem]:
     return [item for item in items if item.kind == kind]
+
+
+def _new_instances(items: list[LicenseItem]) -> list[LicenseItem]:
+    """The service licenses that bring an instance of their own (not a renewal or conversion)."""
+    return [item for item in _of_kind(items, "service") if item.replaces is None]
+
+
+def _held_license_order(row: License, region: str, instance_region: str) -> tuple[object, ...]:
+    """Which held license an order renews first: a paid one before a trial, one in the order's
+    region, a live one before an expired one, the one expiring first."""
+    return (row.trial, instance_region != region, row.status != "active", row.expires_on, row.id)
 
 
 async def business_instances(session: AsyncSession, business_id: str) -> list[InstanceChoice]:
@@ -99,6 +113,7 @@ class LicenseActivationActivities(FlowActivities):
                     credits=item.credits,
                     expires_on=date.fromisoformat(item.expires_on),
                     status="issued",
+                    trial=item.trial,
                 )
                 for item in input.items
             )
@@ -143,11 +158,17 @@ class LicenseActivationActivities(FlowActivities):
             if input.status == "activated":
                 order.business_id = input.business_id
                 order.activated_at = as_utc(input.at)
-                await session.execute(
-                    update(License)
-                    .where(License.order_id == input.order_id)
-                    .values(status="active")
-                )
+                # A renewal's term went to the license it renews, which stays the active one.
+                renews = License.renews_license_id
+                for status, where in (
+                    ("active", renews.is_(None)),
+                    ("renewal", renews.isnot(None)),
+                ):
+                    await session.execute(
+                        update(License)
+                        .where(License.order_id == input.order_id, where)
+                        .values(status=status)
+                    )
 
     @activity.defn(name="license_activation.send_confirmation")
     async def send_confirmation(self, input: SendConfirmationInput) -> None:
@@ -260,11 +281,117 @@ class LicenseActivationActivities(FlowActivities):
 
     # -- provisioning: each step and its compensation -------------------------------------------
 
+    @activity.defn(name="license_activation.match_held_licenses")
+    async def match_held_licenses(self, input: MatchLicensesInput) -> dict[str, HeldLicense]:
+        """For each paid service license of the order, the license of the same product the
+        Business holds already (live or lapsed, paid or a trial), which it renews or converts
+        instead of bringing a new instance; keyed by the order's license id. Reads only."""
+        wanted = [
+            item
+            for item in _of_kind(input.items, "service")
+            if not item.trial and not item.new_instance
+        ]
+        if not wanted:
+            return {}
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(License, ProductInstance.region)
+                    .join(ProductInstance, ProductInstance.id == License.instance_id)
+                    .where(
+                        ProductInstance.business_id == input.business_id,
+                        License.kind == "service",
+                        License.status.in_(("active", "expired")),
+                        License.product_code.in_([item.product_code for item in wanted]),
+                    )
+                )
+            ).all()
+        held = sorted(rows, key=lambda row: _held_license_order(row[0], input.region, row[1]))
+        matches: dict[str, HeldLicense] = {}
+        taken: set[str] = set()
+        for item in wanted:
+            for row, _ in held:
+                if row.product_code == item.product_code and row.id not in taken:
+                    taken.add(row.id)
+                    matches[item.license_id] = HeldLicense(
+                        license_id=row.id,
+                        instance_id=row.instance_id or "",
+                        expires_on=row.expires_on.isoformat(),
+                        status=row.status,
+                        units=row.units,
+                        trial=row.trial,
+                    )
+                    break
+        return matches
+
+    @activity.defn(name="license_activation.take_over_held_licenses")
+    async def take_over_held_licenses(self, input: ProvisionInput) -> None:
+        """A renewal extends the license it renews (its last day, its units) and reads `renewal`
+        itself; a paid license takes its trial's instance and the trial reads `converted`. Under
+        the Business's lock (a lifecycle's expiry takes it too); a retry finds it done."""
+        items = [item for item in input.items if item.replaces is not None]
+        if not items:
+            return
+        async with self._sessions.begin() as session:
+            await lock_business(session, input.business_id)
+            for item in items:
+                held = item.replaces
+                assert held is not None
+                new = await session.get(License, item.license_id)
+                old = await session.get(License, held.license_id)
+                instance = await session.get(ProductInstance, held.instance_id)
+                if new is None or new.renews_license_id or new.converts_license_id:
+                    continue  # taken over by an earlier attempt
+                if old is None or instance is None or old.status not in ("active", "expired"):
+                    raise ApplicationError(
+                        "the license this order renews changed meanwhile",
+                        type=ActivationError.INSTANCE_UNAVAILABLE,
+                        non_retryable=True,
+                    )
+                new.instance_id = instance.id
+                if held.renewal:
+                    old.expires_on = max(old.expires_on, date.fromisoformat(item.expires_on))
+                    old.units = item.units
+                    old.status = "active"
+                    new.renews_license_id = old.id
+                else:
+                    old.status = "converted"
+                    instance.license_id = new.id
+                    new.converts_license_id = old.id
+
+    @activity.defn(name="license_activation.give_back_held_licenses")
+    async def give_back_held_licenses(self, input: ProvisionInput) -> None:
+        """Undo `take_over_held_licenses`: each held license as it was before the order."""
+        items = [item for item in input.items if item.replaces is not None]
+        if not items:
+            return
+        async with self._sessions.begin() as session:
+            await lock_business(session, input.business_id)
+            for item in items:
+                held = item.replaces
+                assert held is not None
+                new = await session.get(License, item.license_id)
+                old = await session.get(License, held.license_id)
+                if new is None or old is None:
+                    continue
+                if not (new.renews_license_id or new.converts_license_id):
+                    continue  # never taken over, or given back already
+                old.status = held.status
+                if held.renewal:
+                    old.expires_on = date.fromisoformat(held.expires_on)
+                    old.units = held.units
+                else:
+                    instance = await session.get(ProductInstance, held.instance_id)
+                    if instance is not None:
+                        instance.license_id = old.id
+                new.instance_id = None
+                new.renews_license_id = new.converts_license_id = None
+
     @activity.defn(name="license_activation.create_instances")
     async def create_instances(self, input: ProvisionInput) -> None:
         """One instance per service license; the license's unique key makes a retry a no-op."""
         async with self._sessions.begin() as session:
-            for item in _of_kind(input.items, "service"):
+            for item in _new_instances(input.items):
                 existing = await session.scalar(
                     select(ProductInstance.id).where(ProductInstance.license_id == item.license_id)
                 )
@@ -291,7 +418,7 @@ class LicenseActivationActivities(FlowActivities):
 
     @activity.defn(name="license_activation.delete_instances")
     async def delete_instances(self, input: ProvisionInput) -> None:
-        license_ids = [item.license_id for item in _of_kind(input.items, "service")]
+        license_ids = [item.license_id for item in _new_instances(input.items)]
         if not license_ids:
             return
         async with self._sessions.begin() as session:
@@ -378,6 +505,9 @@ class LicenseActivationActivities(FlowActivities):
             self.load_account,
             self.find_primary_account,
             self.create_primary_account,
+            self.match_held_licenses,
+            self.take_over_held_licenses,
+            self.give_back_held_licenses,
             self.record_acceptances,
             self.create_instances,
             self.delete_instances,

@@ -9,13 +9,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities
 from activities.mail import mail_key
 from models.base import as_utc
 from models.domain import Account, Business, CreditLedgerEntry, License
-from models.license_lifecycle import ExpireInput, ReminderInput
+from models.license_lifecycle import ExpireInput, ReminderInput, Term
 from models.ownership_rules import lock_business
 
 REMINDER_TEMPLATE = "license_expiring"
@@ -27,6 +28,12 @@ class LicenseLifecycleActivities(FlowActivities):
         """Tell whoever is the primary account now (it may have changed since activation)."""
         license = input.license
         async with self._sessions() as session:
+            term = await session.get(License, license.license_id)
+            if term is None or (term.status, term.expires_on.isoformat()) != (
+                "active",
+                license.expires_on,
+            ):
+                return  # renewed or converted since: this reminder is not true any more
             row = await session.execute(
                 select(Account.email, Account.locale, Business.name)
                 .join(Business, Business.id == Account.business_id)
@@ -37,7 +44,7 @@ class LicenseLifecycleActivities(FlowActivities):
             return
         email, locale, company = found
         await self._mail.send(
-            idempotency_key=mail_key(f"reminder/{input.days_left}"),
+            idempotency_key=mail_key(f"reminder/{license.expires_on}/{input.days_left}"),
             template=REMINDER_TEMPLATE,
             locale=locale or "en",
             to=email,
@@ -48,44 +55,77 @@ class LicenseLifecycleActivities(FlowActivities):
                 "amount": license.amount,
                 "expires_on": license.expires_on,
                 "days_left": input.days_left,
+                "trial": license.trial,
                 "support": self._settings.support_contact,
             },
         )
 
+    @activity.defn(name="license_lifecycle.read_term")
+    async def read_term(self, license_id: str) -> Term:
+        """The license's status and last day now (after a renewal or a conversion)."""
+        async with self._sessions() as session:
+            row = await session.get(License, license_id)
+            if row is None:
+                return Term("expired", date.min.isoformat())
+            return Term(row.status, row.expires_on.isoformat())
+
+    @activity.defn(name="license_lifecycle.end_term")
+    async def end_term(self, input: ExpireInput) -> Term:
+        """At the end of the flow's term: expire the license, unless a renewal moved its last day
+        or a paid order converted it meanwhile (both under the Business's lock, as here)."""
+        license = input.license
+        async with self._sessions.begin() as session:
+            business = await lock_business(session, license.business_id)
+            row = await session.get(License, license.license_id)
+            if row is None or business is None:
+                return Term("expired", license.expires_on)
+            if row.status == "converted" or row.expires_on.isoformat() > license.expires_on:
+                return Term(row.status, row.expires_on.isoformat())
+            await self._expire(session, business, row, input)
+            return Term("expired", license.expires_on)
+
     @activity.defn(name="license_lifecycle.expire")
     async def expire(self, input: ExpireInput) -> int:
-        """The license reads `expired`; credits still in the balance leave it (never below 0).
-        Returns the credits removed; a retry after the commit removes nothing more."""
+        """Flows started before renewals existed end with this one (`end_term` now).
+        Returns the credits removed."""
         license = input.license
         async with self._sessions.begin() as session:
             business = await lock_business(session, license.business_id)
             row = await session.get(License, license.license_id)
             if row is None or business is None:
                 return 0
-            row.status = "expired"
-            if license.kind != "credits":
-                return 0
-            done = await session.scalar(
-                select(CreditLedgerEntry.id).where(
-                    CreditLedgerEntry.license_id == license.license_id,
-                    CreditLedgerEntry.entry == "expiry",
-                )
+            return await self._expire(session, business, row, input)
+
+    async def _expire(
+        self, session: AsyncSession, business: Business, row: License, input: ExpireInput
+    ) -> int:
+        """The license reads `expired`; credits still in the balance leave it (never below 0).
+        Returns the credits removed; a retry after the commit removes nothing more."""
+        license = input.license
+        row.status = "expired"
+        if license.kind != "credits":
+            return 0
+        done = await session.scalar(
+            select(CreditLedgerEntry.id).where(
+                CreditLedgerEntry.license_id == license.license_id,
+                CreditLedgerEntry.entry == "expiry",
             )
-            if done is not None:  # removed by an earlier attempt (under the same lock)
-                return 0
-            removed = min(license.amount, business.credit_balance)
-            session.add(
-                CreditLedgerEntry(
-                    business_id=license.business_id,
-                    license_id=license.license_id,
-                    entry="expiry",
-                    amount=-removed,
-                    expires_on=date.fromisoformat(license.expires_on),
-                    created_at=as_utc(input.at),
-                )
+        )
+        if done is not None:  # removed by an earlier attempt (under the same lock)
+            return 0
+        removed = min(license.amount, business.credit_balance)
+        session.add(
+            CreditLedgerEntry(
+                business_id=license.business_id,
+                license_id=license.license_id,
+                entry="expiry",
+                amount=-removed,
+                expires_on=date.fromisoformat(license.expires_on),
+                created_at=as_utc(input.at),
             )
-            business.credit_balance -= removed
-            return removed
+        )
+        business.credit_balance -= removed
+        return removed
 
     def all(self) -> list[Callable[..., Any]]:
-        return [self.send_reminder, self.expire]
+        return [self.send_reminder, self.read_term, self.end_term, self.expire]

@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     activation_link_expiry_seconds: int = 30 * 24 * 3600
     # Each activated license's renewal reminders: days before its expiry (its lifecycle flow).
     license_reminder_before_days: list[int] = Field(default_factory=lambda: [30, 7, 1])
+    # A trial order's term when its items give no last day (an unconverted trial then expires).
+    trial_days: int = Field(30, ge=1, le=365)
     activation_reminder_before_seconds: list[int] = Field(
         default_factory=lambda: [7 * 24 * 3600, 24 * 3600]
     )

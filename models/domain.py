@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, func, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.text import email_key
@@ -224,8 +235,13 @@ class License(Base):
     units: Mapped[int] = mapped_column(Integer, default=0)
     credits: Mapped[int] = mapped_column(Integer, default=0)
     expires_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(10))  # issued | active
+    # issued | active | expired | converted (a trial a paid order took over) | renewal (an order
+    # whose term extended the license `renews_license_id`)
+    status: Mapped[str] = mapped_column(String(10))
     instance_id: Mapped[str | None] = mapped_column(ForeignKey("product_instances.id"))
+    trial: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    renews_license_id: Mapped[str | None] = mapped_column(String(36))
+    converts_license_id: Mapped[str | None] = mapped_column(String(36))
 
 
 class AgreementAcceptance(Base):

@@ -89,6 +89,11 @@ class ActivationError(DomainError):
         409,
         "the instance chosen for an add-on no longer exists",
     )
+    TRIAL_NOT_AVAILABLE = (
+        "trial_not_available",
+        409,
+        "this Business has the product already; a trial is for trying a product first",
+    )
     ORDER_NOT_RECORDED = (
         "order_not_recorded",
         503,
@@ -109,6 +114,36 @@ class LicenseItem:
     # Service licenses: the instance they will create (chosen up front, so it can be offered
     # to add-ons of the same order). Add-ons: the instance they are assigned to.
     instance_id: str | None = None
+    trial: bool = False
+    # A service license for a product the Business holds already (found when provisioning):
+    # it renews that license, or converts that trial, and keeps its instance.
+    replaces: HeldLicense | None = None
+    # Asked by the order: another instance, even if the Business holds the product already.
+    new_instance: bool = False
+
+
+@dataclass
+class HeldLicense:
+    """A service license the Business holds, as it was before an order renewed or converted it
+    (what undoing that restores)."""
+
+    license_id: str
+    instance_id: str
+    expires_on: str
+    status: str  # active | expired
+    units: int
+    trial: bool
+
+    @property
+    def renewal(self) -> bool:
+        return not self.trial
+
+
+@dataclass
+class MatchLicensesInput:
+    business_id: str
+    region: str
+    items: list[LicenseItem]
 
 
 @dataclass

@@ -18,6 +18,7 @@ def flow_id_of(license_id: str) -> str:
 class LifecycleStatus(StrEnum):
     ACTIVE = "active"
     EXPIRED = "expired"
+    CONVERTED = "converted"  # a trial a paid order took over
 
 
 @dataclass
@@ -29,6 +30,7 @@ class LifecycleInput:
     amount: int  # units, or credits
     expires_on: str  # ISO date: the last day it is valid (UTC)
     reminder_days: list[int] = field(default_factory=lambda: [30, 7, 1])
+    trial: bool = False
 
 
 @dataclass
@@ -36,7 +38,17 @@ class LifecycleState:
     license_id: str
     status: LifecycleStatus
     expires_on: str
-    reminders_sent: list[int]
+    reminders_sent: list[int]  # of the current term
+    renewals: int = 0
+
+
+@dataclass
+class Term:
+    """The license as the database has it now: a renewal moves its last day, a conversion ends
+    a trial."""
+
+    status: str  # active | expired | converted
+    expires_on: str
 
 
 @dataclass

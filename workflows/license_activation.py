@@ -132,7 +132,7 @@ class LicenseActivationWorkflow(ActivationSteps):
         async with self._turns.take(lambda: self._validate_sign_in(input)):
             account = await run_step(LicenseActivationActivities.load_account, input)
             self._require_step(Status.AWAITING_ACCOUNT, Status.VERIFYING_EMAIL)  # expired?
-            self._require_instance_for_addons(self._choices(account.instances))
+            self._require_possible(self._choices(account.instances))
             if self._child is not None:  # signed in instead of finishing the sign-up
                 child, self._child = self._child, None
                 await cancel_child(child)
@@ -166,7 +166,7 @@ class LicenseActivationWorkflow(ActivationSteps):
     def _validate_create_account(self, input: CreateAccountInput) -> None:
         self._require_step(Status.AWAITING_ACCOUNT)
         if not input.sign_in_allowed:  # a new Business has no instance for an add-on yet
-            self._require_instance_for_addons(self._choices([]))
+            self._require_possible(self._choices([]))
 
     @workflow.update
     async def accept_agreements(self, input: AcceptAgreementsInput) -> ActivationState:

@@ -6,11 +6,16 @@ state the flow publishes. Plain methods (no handlers), mixed into `LicenseActiva
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import (
+    ApplicationError,
+    ChildWorkflowError,
+    WorkflowAlreadyStartedError,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
@@ -28,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         FindAccountInput,
         InstanceChoice,
         LicenseItem,
+        MatchLicensesInput,
         ProvisionInput,
         SendActivationLinkInput,
         SendConfirmationInput,
@@ -49,7 +55,7 @@ with workflow.unsafe.imports_passed_through():
         send_mail,
         start_child_flow,
     )
-    from workflows.license_lifecycle import LicenseLifecycleWorkflow
+    from workflows.license_lifecycle import LicenseLifecycleWorkflow, tell_lifecycle
     from workflows.license_lifecycle import summary as lifecycle_summary
     from workflows.search_attributes import BUSINESS_ID
 
@@ -59,6 +65,7 @@ Steps = LicenseActivationActivities
 # look for a primary account with the address (the customer's pages sign it in that way).
 SIGNUP_SIGNS_IN = "signup-signs-in-existing-primary"
 LICENSE_LIFECYCLES = "license-lifecycles"
+RENEWALS = "renewals-and-trial-conversions"
 # How long the confirmation mail is retried (the licenses are active either way).
 CONFIRMATION_DEADLINE = timedelta(days=1)
 # A provisioning step still failing after this long has failed for good: undo and report.
@@ -99,9 +106,7 @@ class ActivationSteps:
                 if workflow.patched(SIGNUP_SIGNS_IN):
                     find = FindAccountInput(outcome.email)
                     account = await run_step(Steps.find_primary_account, find)
-                    self._require_instance_for_addons(
-                        self._choices(account.instances if account else [])
-                    )
+                    self._require_possible(self._choices(account.instances if account else []))
                 account = account or await run_step(
                     LicenseActivationActivities.create_primary_account,
                     CreatePrimaryAccountInput(
@@ -118,43 +123,86 @@ class ActivationSteps:
             self._problem = err.message
             self._refresh()
 
+    async def _match_held_licenses(self) -> None:
+        """A paid service license of a product the Business holds renews that license, or
+        converts that trial, and keeps its instance (add-ons meant for the instance this order
+        would have made go to it)."""
+        held = await run_step(
+            Steps.match_held_licenses,
+            MatchLicensesInput(self._business_id(), self._input.region, self._items),
+        )
+        for item in self._items:
+            if item.license_id not in held:
+                continue
+            item.replaces = held[item.license_id]
+            planned, item.instance_id = item.instance_id, item.replaces.instance_id
+            for addon in self._items:
+                if addon.kind == "addon" and addon.instance_id == planned:
+                    addon.instance_id = item.instance_id
+
     async def _start_lifecycles(self) -> None:
         """Each activated license's lifecycle (reminders, expiry): a child that outlives this
-        flow, found by operators as `license-lifecycle`."""
-        business_id = self._business_id()
+        flow, found by operators as `license-lifecycle`. A renewal tells the lifecycle of the
+        license it renewed (or starts it again, if it had expired); a conversion tells the
+        trial's, which ends."""
         for item in self._items:
-            lifecycle = LifecycleInput(
-                license_id=item.license_id,
-                business_id=business_id,
-                product_name=item.product_name,
-                kind=item.kind,
-                amount=item.credits if item.kind == "credits" else item.units,
-                expires_on=item.expires_on,
-                reminder_days=self._input.license_reminder_days,
-            )
+            held = item.replaces
+            lifecycle = self._lifecycle_of(item)
+            if held is not None and held.renewal:
+                renewed = dataclasses.replace(
+                    lifecycle,
+                    license_id=held.license_id,
+                    expires_on=max(held.expires_on, item.expires_on),
+                )
+                await self._watch(renewed, running=held.status == "active")
+                continue
+            if held is not None:
+                await tell_lifecycle(held.license_id)
+            await self._watch(lifecycle, running=False)
+
+    def _lifecycle_of(self, item: LicenseItem) -> LifecycleInput:
+        return LifecycleInput(
+            license_id=item.license_id,
+            business_id=self._business_id(),
+            product_name=item.product_name,
+            kind=item.kind,
+            amount=item.credits if item.kind == "credits" else item.units,
+            expires_on=item.expires_on,
+            reminder_days=self._input.license_reminder_days,
+            trial=item.trial,
+        )
+
+    async def _watch(self, lifecycle: LifecycleInput, *, running: bool) -> None:
+        """Start the license's lifecycle, or tell the one that runs already."""
+        if running and await tell_lifecycle(lifecycle.license_id):
+            return
+        try:
             await start_child_flow(
                 LicenseLifecycleWorkflow.run,
                 lifecycle,
-                flow_id=lifecycle_flow_id(item.license_id),
+                flow_id=lifecycle_flow_id(lifecycle.license_id),
                 kind=LIFECYCLE_KIND,
                 status=LifecycleStatus.ACTIVE.value,
                 summary=lifecycle_summary(lifecycle),
                 outlives_parent=True,
             )
+        except WorkflowAlreadyStartedError:  # still ending its last term: it reads the change
+            await tell_lifecycle(lifecycle.license_id)
 
     async def _provision(self) -> None:
+        steps: list[tuple[Any, Any]] = [
+            (Steps.create_instances, Steps.delete_instances),
+            (Steps.add_credits, Steps.remove_credits),
+            (Steps.assign_addons, Steps.unassign_addons),
+        ]
+        # Flows started before renewals provision every service license a new instance.
+        if workflow.patched(RENEWALS):
+            await self._match_held_licenses()
+            steps.insert(1, (Steps.take_over_held_licenses, Steps.give_back_held_licenses))
         provision = ProvisionInput(
             self._input.order_id, self._business_id(), self._input.region, self._items
         )
-        failure = await run_with_compensation(
-            [
-                (Steps.create_instances, Steps.delete_instances),
-                (Steps.add_credits, Steps.remove_credits),
-                (Steps.assign_addons, Steps.unassign_addons),
-            ],
-            provision,
-            deadline=PROVISION_DEADLINE,
-        )
+        failure = await run_with_compensation(steps, provision, deadline=PROVISION_DEADLINE)
         if failure is not None:
             self._problem = f"provisioning failed and was undone: {failure.message}"
             await self._close(Status.FAILED)
@@ -254,11 +302,19 @@ class ActivationSteps:
     def _awaiting_choice(self) -> list[str]:
         return awaiting_choice(self._items)
 
-    def _require_instance_for_addons(self, choices: list[InstanceChoice]) -> None:
+    def _require_possible(self, choices: list[InstanceChoice]) -> None:
+        """What the Business must have (an instance for an add-on) or not (the product, for a
+        trial) to take this order."""
         if any(item.kind == "addon" for item in self._items) and not choices:
             raise ApplicationError(
                 "an add-on needs an existing product instance, and this Business has none",
                 type=ActivationError.NO_INSTANCE_FOR_ADDON,
+            )
+        held = {choice.product_code for choice in choices if not choice.new}
+        if any(item.trial and item.product_code in held for item in self._items):
+            raise ApplicationError(
+                "this Business has the product already; a trial is for trying a product first",
+                type=ActivationError.TRIAL_NOT_AVAILABLE,
             )
 
     def _require_waiting(self) -> None:

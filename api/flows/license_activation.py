@@ -5,7 +5,7 @@ activation.md)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -44,7 +44,11 @@ class OrderItemCreate(BaseModel):
     product: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")
     units: int = Field(0, ge=0, le=1_000_000)
     credits: int = Field(0, ge=0, le=1_000_000_000)
-    expires_on: date
+    # The last day it is valid; a trial's defaults to the trial term (`trial_days`).
+    expires_on: date | None = None
+    # Another instance even if the Business has this product already (otherwise the order
+    # renews that license, or converts that trial, and keeps its instance).
+    new_instance: bool = False
 
 
 class OrderCreate(BaseModel):
@@ -56,6 +60,9 @@ class OrderCreate(BaseModel):
     contact_email: EmailStr = Field(max_length=254)
     region: str | None = Field(None, pattern=r"^[a-z]{2,10}$")
     locale: Locale = "en"
+    # A trial of service products: it provisions instances for `trial_days`; a paid order of
+    # the same product for the same Business later converts it (same instance).
+    trial: bool = False
     items: list[OrderItemCreate] = Field(min_length=1, max_length=50)
 
     @field_validator("company_name")
@@ -64,6 +71,13 @@ class OrderCreate(BaseModel):
         if not value.strip():
             raise ValueError("must not be blank")
         return value.strip()
+
+
+class HeldLicensePublic(BaseModel):
+    license_id: str
+    instance_id: str
+    expires_on: date  # before this order
+    trial: bool  # True: this order converts that trial; False: it renews that license
 
 
 class ItemPublic(BaseModel):
@@ -75,6 +89,9 @@ class ItemPublic(BaseModel):
     credits: int
     expires_on: date
     instance_id: str | None
+    trial: bool = False
+    new_instance: bool = False
+    replaces: HeldLicensePublic | None = None  # what it renews or converts (once provisioned)
 
 
 class AgreementPublic(BaseModel):
@@ -144,7 +161,15 @@ def order_input(
             problems.append({"loc": loc, "msg": "a credits item grants credits (>= 1), no units"})
         if product.kind != "credits" and (item.units < 1 or item.credits):
             problems.append({"loc": loc, "msg": f"a {product.kind} item grants units, no credits"})
-        if item.expires_on <= today:
+        if body.trial and product.kind != "service":
+            problems.append({"loc": loc, "msg": "a trial order has service products only"})
+        expires_on = item.expires_on
+        if expires_on is None and body.trial:
+            expires_on = today + timedelta(days=settings.trial_days)
+        if expires_on is None:
+            problems.append({"loc": [*loc, "expires_on"], "msg": "required (a paid item)"})
+            continue
+        if expires_on <= today:
             problems.append({"loc": [*loc, "expires_on"], "msg": "must be a future date"})
         # Derived from the order: a repeated order (same reference) gets the same ids.
         order_uuid = uuid.UUID(order_id)
@@ -156,7 +181,9 @@ def order_input(
                 kind=product.kind,
                 units=item.units,
                 credits=item.credits,
-                expires_on=item.expires_on.isoformat(),
+                expires_on=expires_on.isoformat(),
+                trial=body.trial,
+                new_instance=item.new_instance,
                 instance_id=(
                     str(uuid.uuid5(order_uuid, f"instance/{index}"))
                     if product.kind == "service"
@@ -206,7 +233,10 @@ async def update_flow(handle: Handle, update: Any, *args: Any) -> ActivationPubl
 
 def order_terms(order: ActivationPublic | StartActivationInput) -> tuple[object, ...]:
     """What a repeated order must match to count as the same order."""
-    items = [(i.product_code, i.units, i.credits, str(i.expires_on)) for i in order.items]
+    items = [
+        (i.product_code, i.units, i.credits, str(i.expires_on), i.trial, i.new_instance)
+        for i in order.items
+    ]
     return order.company_name, order.contact_email, order.region, items
 
 

@@ -32,8 +32,11 @@ class LicensePublic(BaseModel):
     units: int
     credits: int
     expires_on: date
-    status: str
+    status: str  # issued | active | expired | converted | renewal
     instance_id: str | None
+    trial: bool
+    renews_license_id: str | None  # a renewal: the license its term extended
+    converts_license_id: str | None  # a paid license: the trial it converted
 
 
 class CreditEntryPublic(BaseModel):
@@ -66,6 +69,10 @@ class InstancePublic(BaseModel):
     registration_status: str
     description: str | None
     license_id: str | None
+    # The license it runs under, as it stands (a trial, a renewal's later day, an expiry).
+    license_status: str | None = None
+    license_expires_on: date | None = None
+    trial: bool = False
     addons: list[AddonPublic] = []  # add-on licenses assigned to this instance
     created_at: datetime
 
@@ -111,6 +118,12 @@ async def list_instances(business_id: BusinessId, session: SessionDep) -> list[I
             .order_by(ProductInstance.created_at, ProductInstance.id)
         )
     ).all()
+    licenses = {
+        row.id: row
+        for row in await session.scalars(
+            select(License).where(License.id.in_([i.license_id for i in instances if i.license_id]))
+        )
+    }
     addons: dict[str, list[AddonPublic]] = {}
     rows = await session.execute(
         select(License.instance_id, License.id, License.product_code)
@@ -126,7 +139,18 @@ async def list_instances(business_id: BusinessId, session: SessionDep) -> list[I
         )
     return [
         InstancePublic.model_validate(instance, from_attributes=True).model_copy(
-            update={"addons": addons.get(instance.id, [])}
+            update={"addons": addons.get(instance.id, [])} | _license_of(licenses, instance)
         )
         for instance in instances
     ]
+
+
+def _license_of(licenses: dict[str, License], instance: ProductInstance) -> dict[str, object]:
+    license = licenses.get(instance.license_id or "")
+    if license is None:
+        return {}
+    return {
+        "license_status": license.status,
+        "license_expires_on": license.expires_on,
+        "trial": license.trial,
+    }

@@ -24,6 +24,7 @@ from tests.workflows.activation_helpers import (
     CREDITS,
     SERVICE,
     existing_business,
+    lapsed_license,
     order_body,
 )
 
@@ -145,6 +146,8 @@ PAST = (date.today() - timedelta(days=1)).isoformat()
         ([{**SERVICE, "units": -1}], {}, "invalid_request"),
         ([{**SERVICE, "expires_on": "next year"}], {}, "invalid_request"),
         ([SERVICE], {"unexpected": True}, "invalid_request"),
+        ([CREDITS], {"trial": True}, "invalid_order"),  # a trial has service products only
+        ([{"product": "endpoint-protection", "units": 5}], {}, "invalid_order"),  # paid: a date
     ],
 )
 async def test_bad_orders_are_422_and_change_nothing(
@@ -297,3 +300,54 @@ async def test_unknown_businesses_are_404(api: httpx.AsyncClient) -> None:
         assert response.status_code == 404 and response.json()["code"] == "business_not_found"
     assert (await api.get("/v1/businesses/not-an-id", headers=AUTH)).status_code == 422
     assert (await api.get(f"/v1/businesses/{missing}")).status_code == 401
+
+
+async def test_a_trial_order_runs_for_the_trial_term_and_is_refused_to_a_user_of_the_product(
+    place_order: Place, api: httpx.AsyncClient, smtp: MailSink, app_sessions: Sessions
+) -> None:
+    _, account_id, _ = await existing_business(app_sessions, 1)
+    order, code = await place_order([{"product": "endpoint-protection", "units": 5}], trial=True)
+    (item,) = order["items"]
+    assert item["trial"] is True
+    assert item["expires_on"] == (date.today() + timedelta(days=30)).isoformat()
+    response = await api.post(
+        f"/v1/activations/{code}/sign-in", json={"account_id": account_id}, headers=AUTH
+    )
+    assert response.status_code == 409 and response.json()["code"] == "trial_not_available"
+    assert "trial" in response.json()["message"]
+
+
+async def test_a_renewal_over_http_brings_a_lapsed_license_and_its_instance_back(
+    place_order: Place,
+    api: httpx.AsyncClient,
+    smtp: MailSink,
+    app_sessions: Sessions,
+    time_env: WorkflowEnvironment,
+) -> None:
+    today = (await time_env.get_current_time()).date()
+    business_id, account_id, _ = await existing_business(app_sessions, 0)
+    license_id, instance_id = await lapsed_license(app_sessions, business_id, today)
+    listed = f"/v1/businesses/{business_id}/instances"
+    (instance,) = (await api.get(listed, headers=AUTH)).json()
+    assert (instance["license_id"], instance["license_status"]) == (license_id, "expired")
+
+    later = (today + timedelta(days=365)).isoformat()
+    _, code = await place_order([{**SERVICE, "expires_on": later}])
+    await api.post(f"/v1/activations/{code}/sign-in", json={"account_id": account_id}, headers=AUTH)
+    await api.post(f"/v1/activations/{code}/agreements", json=AGREEMENTS)
+    done = await until_status(api, code, "activated")
+    (item,) = done["items"]
+    assert item["instance_id"] == instance_id
+    assert item["replaces"] == {
+        "license_id": license_id,
+        "instance_id": instance_id,
+        "expires_on": (today - timedelta(days=7)).isoformat(),
+        "trial": False,
+    }
+    (instance,) = (await api.get(listed, headers=AUTH)).json()
+    assert (instance["license_status"], instance["license_expires_on"]) == ("active", later)
+    business = (await api.get(f"/v1/businesses/{business_id}", headers=AUTH)).json()
+    statuses = {
+        lic["id"]: (lic["status"], lic["renews_license_id"]) for lic in business["licenses"]
+    }
+    assert statuses == {license_id: ("active", None), item["license_id"]: ("renewal", license_id)}

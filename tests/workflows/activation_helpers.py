@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,10 +15,12 @@ from core.settings import Settings
 from core.tokens import domain_key
 from models import email_verification as verification
 from models.catalog import load_catalog
-from models.domain import Account, Business, ProductInstance
+from models.domain import Account, Business, License, Order, ProductInstance
 from models.license_activation import (
+    AcceptAgreementsInput,
     ActivationState,
     ActivationStatus,
+    AgreementRef,
     CreateAccountInput,
     StartActivationInput,
     flow_id_of,
@@ -37,6 +39,12 @@ CLOUD_AGREEMENTS = [
     ("privacy-notice", "2026-01"),
     ("data-collection-notice", "2026-01"),
 ]
+
+
+def accept_cloud(client_address: str | None = "203.0.113.7") -> AcceptAgreementsInput:
+    return AcceptAgreementsInput(
+        [AgreementRef(id, version) for id, version in CLOUD_AGREEMENTS], client_address
+    )
 
 
 def order_body(items: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
@@ -114,3 +122,34 @@ async def existing_business(
             )
             await session.flush()
     return business_id, account_id, instance_ids
+
+
+async def lapsed_license(
+    sessions: async_sessionmaker[AsyncSession], business_id: str, today: date
+) -> tuple[str, str]:
+    """An Endpoint Protection license of the Business that expired last week, and its
+    instance (kept: a renewal brings it back)."""
+    order_id, license_id, instance_id = (str(uuid.uuid4()) for _ in range(3))
+    async with sessions.begin() as session:
+        session.add(
+            Order(
+                id=order_id, company_name="Acme Corp", contact_email="buyer@acme.example",
+                region="us", locale="en", status="activated", business_id=business_id,
+                expires_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+        session.add(
+            ProductInstance(
+                id=instance_id, business_id=business_id, product_code="endpoint-protection",
+                region="us", description="Site 1", license_id=license_id,
+            )
+        )  # fmt: skip
+        await session.flush()
+        session.add(
+            License(
+                id=license_id, order_id=order_id, product_code="endpoint-protection",
+                kind="service", units=50, expires_on=today - timedelta(days=7),
+                status="expired", instance_id=instance_id,
+            )
+        )  # fmt: skip
+    return license_id, instance_id

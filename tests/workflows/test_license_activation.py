@@ -38,6 +38,7 @@ from tests.workflows.activation_helpers import (
     CLOUD_AGREEMENTS,
     CREDITS,
     SERVICE,
+    accept_cloud,
     existing_business,
     place_order,
     signup,
@@ -59,12 +60,6 @@ async def failure_type(call: object) -> tuple[str | None, ApplicationError]:
     cause = caught.value.cause
     assert isinstance(cause, ApplicationError)
     return cause.type, cause
-
-
-def accept_cloud(client_address: str | None = "203.0.113.7") -> AcceptAgreementsInput:
-    return AcceptAgreementsInput(
-        [AgreementRef(id, version) for id, version in CLOUD_AGREEMENTS], client_address
-    )
 
 
 async def test_a_new_customer_verifies_an_email_accepts_and_gets_everything_provisioned(

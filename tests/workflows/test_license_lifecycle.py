@@ -4,6 +4,7 @@ the balance leave it, with a ledger entry, once."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,7 +15,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from models.domain import Business, CreditLedgerEntry, License, Order
+from models.domain import Business, CreditLedgerEntry, License, Order, ProductInstance
 from models.license_lifecycle import LifecycleInput, LifecycleState, LifecycleStatus, flow_id_of
 from tests.conftest import STARTED_FLOWS, MailSink, text_of
 from tests.workflows.activation_helpers import existing_business
@@ -55,6 +56,35 @@ async def credit_license(sessions: Sessions, now: datetime, days: int) -> Lifecy
     )
 
 
+async def service_license(
+    sessions: Sessions, now: datetime, days: int, *, trial: bool = False
+) -> LifecycleInput:
+    """A Business using (or trying) Endpoint Protection on one instance for `days` more days."""
+    business_id, _, (instance_id,) = await existing_business(sessions, 1)
+    order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
+    last_day = (now + timedelta(days=days)).date()
+    async with sessions.begin() as session:
+        session.add(
+            Order(
+                id=order_id, company_name="Acme Corp", contact_email="buyer@acme.example",
+                region="us", locale="en", status="activated", business_id=business_id,
+                expires_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+        await session.flush()
+        session.add(
+            License(
+                id=license_id, order_id=order_id, product_code="endpoint-protection",
+                kind="service", units=50, expires_on=last_day, status="active",
+                instance_id=instance_id, trial=trial,
+            )
+        )  # fmt: skip
+    return LifecycleInput(
+        license_id, business_id, "Endpoint Protection", "service", 50, last_day.isoformat(),
+        trial=trial,
+    )  # fmt: skip
+
+
 async def start(client: Client, settings: Settings, license: LifecycleInput) -> LifecycleHandle:
     handle = await client.start_workflow(
         LicenseLifecycleWorkflow.run,
@@ -91,7 +121,8 @@ async def test_reminders_go_to_the_primary_then_the_credits_expire(
     assert (await handle.query(LicenseLifecycleWorkflow.state)).status == LifecycleStatus.ACTIVE
 
     await time_env.sleep(timedelta(days=1))
-    state = await handle.result()
+    with time_env.auto_time_skipping_disabled():  # done: no other flow's time may pass
+        state = await handle.result()
     assert state.status == LifecycleStatus.EXPIRED and state.reminders_sent == [30, 7, 1]
     async with app_sessions() as session:
         business = await session.get(Business, license.business_id)
@@ -119,7 +150,83 @@ async def test_a_license_closer_to_its_date_than_a_reminder_skips_that_reminder(
     license = await credit_license(app_sessions, await time_env.get_current_time(), days=3)
     handle = await start(time_client, settings, license)
     await time_env.sleep(timedelta(days=5))
-    state = await handle.result()
+    with time_env.auto_time_skipping_disabled():  # done: no other flow's time may pass
+        state = await handle.result()
     assert state.reminders_sent == [1] and state.status == LifecycleStatus.EXPIRED
     assert len(smtp.messages(to="owner@acme.example")) == 1
     assert date.fromisoformat(license.expires_on) < (await time_env.get_current_time()).date()
+
+
+async def test_a_trial_is_reminded_that_it_ends_then_expires_keeping_its_instance(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: Sessions,
+    smtp: MailSink,
+) -> None:
+    now = await time_env.get_current_time()
+    license = await service_license(app_sessions, now, days=10, trial=True)
+    handle = await start(time_client, settings, license)
+    ends = expiry_moment(license.expires_on)
+    await time_env.sleep(ends - timedelta(days=7) - await time_env.get_current_time())
+    await time_env.sleep(timedelta(seconds=1))
+    (reminder,) = await smtp.wait_for(1, to="owner@acme.example")
+    assert str(reminder["Subject"]) == "The Endpoint Protection trial of Acme Corp ends in 7 days"
+    assert "activating it converts the trial instance" in text_of(reminder)
+
+    await time_env.sleep(timedelta(days=8))
+    with time_env.auto_time_skipping_disabled():  # done: no other flow's time may pass
+        state = await handle.result()
+    assert state.status == LifecycleStatus.EXPIRED and state.reminders_sent == [7, 1]
+    async with app_sessions() as session:
+        row = await session.get(License, license.license_id)
+        assert row is not None and row.status == "expired"
+        instance = await session.get(ProductInstance, row.instance_id)
+        assert instance is not None  # kept: a paid order may still convert it
+    await keep_history(handle, "license_lifecycle_trial_expired")
+
+
+async def test_a_renewal_moves_the_reminders_and_the_expiry_to_its_new_date(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: Sessions,
+    smtp: MailSink,
+) -> None:
+    license = await service_license(app_sessions, await time_env.get_current_time(), days=10)
+    handle = await start(time_client, settings, license)
+    ends = expiry_moment(license.expires_on)
+    await time_env.sleep(ends - timedelta(days=7) - await time_env.get_current_time())
+    await time_env.sleep(timedelta(seconds=1))
+    await smtp.wait_for(1, to="owner@acme.example")  # 7 days before the first term's end
+
+    # A renewal order extends the license by 60 days (what the activation's provisioning
+    # writes), then tells the lifecycle.
+    renewed = date.fromisoformat(license.expires_on) + timedelta(days=60)
+    async with app_sessions.begin() as session:
+        row = await session.get(License, license.license_id)
+        assert row is not None
+        row.expires_on = renewed
+    await handle.signal(LicenseLifecycleWorkflow.license_changed)
+    for _ in range(100):
+        state = await handle.query(LicenseLifecycleWorkflow.state)
+        if state.renewals:
+            break
+        await asyncio.sleep(0.05)
+    assert (state.renewals, state.expires_on, state.reminders_sent) == (1, str(renewed), [])
+
+    await time_env.sleep(ends - await time_env.get_current_time() + timedelta(days=1))
+    assert len(smtp.messages(to="owner@acme.example")) == 1  # the old term's last one: not sent
+    assert (await handle.query(LicenseLifecycleWorkflow.state)).status == LifecycleStatus.ACTIVE
+
+    await time_env.sleep(expiry_moment(str(renewed)) - await time_env.get_current_time())
+    await time_env.sleep(timedelta(seconds=1))
+    with time_env.auto_time_skipping_disabled():  # done: no other flow's time may pass
+        state = await handle.result()
+    assert state.status == LifecycleStatus.EXPIRED and state.reminders_sent == [30, 7, 1]
+    subjects = [str(m["Subject"]) for m in smtp.messages(to="owner@acme.example")]
+    assert subjects[1:] == [
+        f"Endpoint Protection for Acme Corp expires in {days} day{'s' if days > 1 else ''}"
+        for days in (30, 7, 1)
+    ]
+    await keep_history(handle, "license_lifecycle_renewed")

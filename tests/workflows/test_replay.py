@@ -72,6 +72,14 @@ def test_there_are_saved_histories_for_every_outcome() -> None:
     } <= names
     assert {"registration_used", "registration_expired", "registration_revoked"} <= names
     assert {"primary_change_completed", "primary_change_objected", "account_lookup_sent"} <= names
+    assert {
+        "activation_renewal",
+        "activation_renewal_undone",
+        "activation_trial_converted",
+        "license_lifecycle_renewed",
+        "license_lifecycle_trial_converted",
+        "license_lifecycle_trial_expired",
+    } <= names
     assert {"local_account_activated", "local_account_lapsed", "local_account_cancelled"} <= names
     assert {
         "transfer_accepted",
