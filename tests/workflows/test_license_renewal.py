@@ -28,7 +28,7 @@ from models.license_activation import (
     SignInInput,
 )
 from models.license_lifecycle import LifecycleState, LifecycleStatus, flow_id_of
-from tests.conftest import MailSink
+from tests.conftest import MailSink, text_of
 from tests.workflows.activation_helpers import (
     ActivationHandle,
     accept_cloud,
@@ -135,6 +135,9 @@ async def test_a_renewal_extends_the_license_and_keeps_its_instance(
         assert new is not None and new.status == "renewal"
         assert (new.renews_license_id, new.instance_id) == (held.license_id, held.instance_id)
 
+    confirmation = smtp.messages(to=OWNER)[-1]
+    assert "Endpoint Protection: 80 units, a renewal: same instance" in text_of(confirmation)
+
     # The license's own lifecycle goes on with the new term; the renewal has none of its own.
     state = await lifecycle_state(time_client, held.license_id, lambda s: s.renewals == 1)
     assert state.expires_on == renewed_until.isoformat()
@@ -234,6 +237,9 @@ async def test_a_paid_order_converts_the_trial_and_keeps_its_instance(
         assert new is not None and (new.status, new.trial) == ("active", False)
         assert new.converts_license_id == tried.license_id
 
+    confirmations = [text_of(message) for message in smtp.messages(to=OWNER)]
+    assert "Endpoint Protection: 50 units (trial)" in confirmations[0]
+    assert "your trial instance, now paid for" in confirmations[1]
     trial_lifecycle = lifecycle(dev_client, tried.license_id)
     assert (await ended(dev_env, trial_lifecycle)).status == LifecycleStatus.CONVERTED
     state = await lifecycle_state(dev_client, item.license_id)
