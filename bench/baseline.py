@@ -1,14 +1,26 @@
-"""The bare Temporal program with exactly the email-verification flow's shape and nothing else:
-a start with an update answered at once (update-with-start), one regular activity, a wait with a
-timer (the link's expiry), one update, one local activity, result. No API, database or SMTP.
-Run as its own worker process."""
+"""Bare Temporal programs with exactly the shape of the product's flows and nothing else: no API,
+database, SMTP or codec. Run as their own worker process.
+
+- `BaselineWorkflow`, the email verification's shape: a start with an update answered at once
+  (update-with-start), one regular activity, a wait with a timer (the link's expiry), one update,
+  one local activity, result.
+- `BaselineActivationWorkflow`, the license activation of a new customer (one service license):
+  update-with-start answered once the order is recorded; regular activities for the order and
+  the link mail; a wait with a timer; an update that starts the sign-up's child (a
+  `BaselineWorkflow`, confirmed by its own update); two regular activities for the account; a
+  second wait with a timer; an update running one activity (the acceptances); seven regular
+  activities (matching, the four provisioning steps, closing the order) and a lifecycle child
+  that outlives it (a timer); the confirmation mail's activity; result.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import signal
+from collections.abc import Awaitable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client
@@ -27,6 +39,11 @@ async def send(flow_id: str) -> str:
 @activity.defn(name="baseline.record")
 async def record(flow_id: str) -> None:
     return None
+
+
+@activity.defn(name="baseline.step")
+async def step(name: str) -> str:
+    return name
 
 
 @workflow.defn
@@ -58,6 +75,81 @@ class BaselineWorkflow:
         return "verified" if self._confirmed else "invalid"
 
 
+def run_step(name: str) -> Awaitable[str]:
+    return workflow.execute_activity(
+        step, name, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+    )
+
+
+PROVISIONING = ("match", "create_instances", "take_over", "add_credits", "assign_addons")
+LINK_EXPIRY = timedelta(days=30)
+
+
+@workflow.defn
+class BaselineLifecycleWorkflow:
+    @workflow.run
+    async def run(self, license_id: str) -> str:
+        await workflow.sleep(timedelta(days=365))
+        return "expired"
+
+
+@workflow.defn
+class BaselineActivationWorkflow:
+    def __init__(self) -> None:
+        self._status = "recording"
+        self._child: workflow.ChildWorkflowHandle[Any, str] | None = None
+
+    @workflow.run
+    async def run(self, order_id: str) -> str:
+        await run_step("record_order")
+        self._status = "sending"
+        await run_step("send_link")
+        self._status = "awaiting_account"
+        await workflow.wait_condition(
+            lambda: self._child is not None and self._child.done(), timeout=LINK_EXPIRY
+        )
+        assert self._child is not None
+        await self._child
+        await run_step("find_primary_account")
+        await run_step("create_primary_account")
+        self._status = "awaiting_agreements"
+        await workflow.wait_condition(lambda: self._status == "provisioning", timeout=LINK_EXPIRY)
+        for name in PROVISIONING:
+            await run_step(name)
+        await run_step("close_order")
+        await workflow.start_child_workflow(
+            BaselineLifecycleWorkflow.run,
+            order_id,
+            id=f"lifecycle-{order_id}",
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+        )
+        await run_step("send_confirmation")
+        return "activated"
+
+    @workflow.update
+    async def describe(self) -> str:
+        """Sent with the start: answers once the order is recorded, as the product's does."""
+        await workflow.wait_condition(lambda: self._status != "recording")
+        return self._status
+
+    @workflow.update
+    async def create_account(self, verification_id: str) -> str:
+        # The customer acts on the mailed link: the link has gone out by then.
+        await workflow.wait_condition(lambda: self._status == "awaiting_account")
+        self._child = await workflow.start_child_workflow(
+            BaselineWorkflow.run, verification_id, id=verification_id
+        )
+        return "verifying_email"
+
+    @workflow.update
+    async def accept_agreements(self) -> str:
+        # The product's client polls the state until this step; here the update waits for it.
+        await workflow.wait_condition(lambda: self._status == "awaiting_agreements")
+        await run_step("record_acceptances")
+        self._status = "provisioning"
+        return self._status
+
+
 async def serve(address: str, task_queue: str) -> None:
     client = await Client.connect(address)
     stop = asyncio.Event()
@@ -70,8 +162,8 @@ async def serve(address: str, task_queue: str) -> None:
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[BaselineWorkflow],
-        activities=[send, record],
+        workflows=[BaselineWorkflow, BaselineActivationWorkflow, BaselineLifecycleWorkflow],
+        activities=[send, record, step],
         workflow_runner=runner,
     ):
         await stop.wait()

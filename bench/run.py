@@ -2,14 +2,19 @@
 
 In one run, on one Temporal dev server started here:
 1. throughput: N complete email verifications over HTTP by C concurrent clients (start -> the mail
-   reaches a real SMTP server on loopback -> the token is confirmed -> verified);
-2. baseline: the bare Temporal program of the same shape (bench/baseline.py), same N and C;
-3. parked flows: M pending verifications left waiting; worker and API peak RSS, worker CPU while
+   reaches a real SMTP server on loopback -> the token is confirmed -> verified), against the
+   bare Temporal program of the same shape (bench/baseline.py), same N and C;
+2. license activation: A new customers over HTTP (order -> the Activation Link mail -> sign-up ->
+   the verification mail, confirmed -> agreements -> provisioning -> the confirmation mail),
+   against its same-shape baseline;
+3. the customer's pages: p50/p99 of each page's GET at concurrency C;
+4. parked flows: M pending verifications left waiting; worker and API peak RSS, worker CPU while
    idle, and p99 of `GET /v1/email-verifications/{id}` under that load;
-4. on SQLite, and on PostgreSQL when 127.0.0.1:5432 answers.
+5. the payload codec's cost: the email verifications of 1 again with plain payloads;
+6. on SQLite, and (1 and 4) on PostgreSQL when 127.0.0.1:5432 answers.
 The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
-start_ratio=… (the product's start p50 over the same-shape baseline's) page_p99_ms=… (the slowest
-customer page's p99)
+activation_ratio=… start_ratio=… (the product's start p50 over the same-shape baseline's)
+page_p99_ms=… (the slowest customer page's p99) codec_cost=…% (throughput lost to encryption)
 """
 
 from __future__ import annotations
@@ -40,8 +45,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from bench.baseline import BaselineWorkflow
+from bench.baseline import BaselineActivationWorkflow, BaselineWorkflow
 from core.payload_codec import new_key_entry
+from models.catalog import load_catalog
 from models.migrate import upgrade
 from workers.dev_temporal import DevTemporalServer
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
@@ -104,10 +110,11 @@ class Inbox:
         return "250 OK"
 
     def _deliver(self, address: str, match: re.Match[str] | None, arrived: float) -> None:
+        """The mail's token or code ("" for a mail without one: a confirmation)."""
         self.received += 1
         future = self._waiters.pop(address, None)
-        if future is not None and not future.done() and match:
-            future.set_result((match.group(1), arrived))
+        if future is not None and not future.done():
+            future.set_result((match.group(1) if match else "", arrived))
 
     def stop(self) -> None:
         self._controller.stop()
@@ -260,6 +267,100 @@ async def baseline_throughput(client: Client, task_queue: str, n: int, concurren
     return timings
 
 
+SERVICE = {"product": "endpoint-protection", "units": 5}
+AGREEMENTS = [
+    {"id": agreement.id, "version": agreement.version}
+    for agreement in load_catalog().required_agreements(["endpoint-protection"])
+]
+
+
+async def until_step(http: httpx.AsyncClient, code: str, status: str) -> None:
+    """What the customer's page does: follow the activation until it reaches `status`."""
+    for _ in range(6000):
+        state = (await http.get(f"/v1/activations/{code}")).json()
+        if state["status"] == status:
+            return
+        await asyncio.sleep(0.01)
+    raise RuntimeError(f"the activation never reached {status}: {state}")
+
+
+async def activation_throughput(
+    http: httpx.AsyncClient, inbox: Inbox, run: str, n: int, concurrency: int
+) -> Timings:
+    """N new customers activate over HTTP: order -> the Activation Link mail -> sign-up -> the
+    verification mail, confirmed -> agreements -> provisioning -> the confirmation mail.
+    `inbox` holds order -> link mail; `confirm` holds order -> confirmation mail (activated)."""
+    timings = Timings(count=n)
+    expires_on = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
+
+    async def one(i: int) -> None:
+        contact, it = f"buyer-{run}-{i}@example.com", f"it-{run}-{i}@example.com"
+        link_mail = inbox.expect(contact)
+        t0 = time.perf_counter()
+        body = {
+            "company_name": "Bench Corp",
+            "contact_email": contact,
+            "items": [SERVICE | {"expires_on": expires_on}],
+        }
+        (await http.post("/v1/orders", json=body, headers=AUTH)).raise_for_status()
+        t1 = time.perf_counter()
+        code, linked = await asyncio.wait_for(link_mail, timeout=120)
+        verify_mail = inbox.expect(it)
+        (await http.post(f"/v1/activations/{code}/account", json={"email": it})).raise_for_status()
+        token, _ = await asyncio.wait_for(verify_mail, timeout=120)
+        confirmation = inbox.expect(it)
+        confirmed = await http.post("/v1/email-verifications/confirm", json={"token": token})
+        confirmed.raise_for_status()
+        await until_step(http, code, "awaiting_agreements")
+        accepted = await http.post(
+            f"/v1/activations/{code}/agreements", json={"agreements": AGREEMENTS}
+        )
+        accepted.raise_for_status()
+        _, activated = await asyncio.wait_for(confirmation, timeout=120)
+        timings.start.append(t1 - t0)
+        timings.inbox.append(linked - t0)
+        timings.confirm.append(activated - t0)
+
+    timings.wall = await drive(n, concurrency, one)
+    return timings
+
+
+async def baseline_activation_throughput(
+    client: Client, task_queue: str, n: int, concurrency: int
+) -> Timings:
+    """The same journey against `BaselineActivationWorkflow`, driven by its updates."""
+    timings = Timings(count=n)
+    run = uuid.uuid4().hex[:8]
+
+    async def one(i: int) -> None:
+        t0 = time.perf_counter()
+        start = WithStartWorkflowOperation(
+            BaselineActivationWorkflow.run,
+            f"{run}-{i}",
+            id=f"baseline-activation-{run}-{i}",
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            task_queue=task_queue,
+        )
+        await client.execute_update_with_start_workflow(
+            BaselineActivationWorkflow.describe, start_workflow_operation=start
+        )
+        handle = await start.workflow_handle()
+        t1 = time.perf_counter()
+        verification_id = f"baseline-signup-{run}-{i}"
+        await handle.execute_update(BaselineActivationWorkflow.create_account, verification_id)
+        t2 = time.perf_counter()
+        child = client.get_workflow_handle_for(BaselineWorkflow.run, verification_id)
+        await child.execute_update(BaselineWorkflow.confirm, "0" * 64)
+        await handle.execute_update(BaselineActivationWorkflow.accept_agreements)
+        await handle.result()
+        timings.start.append(t1 - t0)
+        timings.inbox.append(t2 - t0)  # the link is out once the account step is taken
+        timings.confirm.append(time.perf_counter() - t0)
+
+    timings.wall = await drive(n, concurrency, one)
+    return timings
+
+
 PAGES = ("landing", "activate", "status")
 
 
@@ -366,6 +467,12 @@ async def parked_flows(
     )
 
 
+def http_client(product: Product) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        base_url=product.base, limits=httpx.Limits(max_connections=100), timeout=120
+    )
+
+
 async def until_exit(process: asyncio.subprocess.Process, work: Awaitable[Timings]) -> Timings:
     """Run `work`, failing at once if the worker process it needs dies."""
     task = asyncio.ensure_future(work)
@@ -428,8 +535,7 @@ async def main(args: argparse.Namespace) -> None:
         "ACTIVATION_SECRET_KEY": "bench-secret-key-with-more-than-32-characters",
         "ACTIVATION_DATA_DIR": str(work),
     }
-    if not args.plain_payloads:  # as in production: every payload encrypted
-        base_env["ACTIVATION_PAYLOAD_KEYS"] = new_key_entry("bench")
+    base_env["ACTIVATION_PAYLOAD_KEYS"] = new_key_entry("bench")  # as in production
     stores = [("sqlite", f"sqlite+aiosqlite:///{work}/app.db")]
     if postgres_reachable() and not args.sqlite_only:
         stores.append(
@@ -440,16 +546,26 @@ async def main(args: argparse.Namespace) -> None:
         )
     results: dict[str, tuple[Timings, Parked]] = {}
     pages: dict[str, list[float]] = {}
+    activations: Timings | None = None
+    plain: Timings | None = None
+    a, c = args.activations, args.concurrency
     try:
         queue = f"baseline-{uuid.uuid4().hex[:8]}"
         baseline_worker = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
         )
-        progress(f"baseline: {args.n} flows, concurrency {args.concurrency}")
+        progress(f"baseline: {args.n} flows, concurrency {c}")
         # Untimed warm-up: the worker is polling and its caches are primed before the clock runs.
         await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, 3, 1))
         baseline = await until_exit(
-            baseline_worker, baseline_throughput(temporal.client, queue, args.n, args.concurrency)
+            baseline_worker, baseline_throughput(temporal.client, queue, args.n, c)
+        )
+        progress(f"baseline: {a} activations, concurrency {c}")
+        await until_exit(
+            baseline_worker, baseline_activation_throughput(temporal.client, queue, 2, 1)
+        )
+        baseline_activations = await until_exit(
+            baseline_worker, baseline_activation_throughput(temporal.client, queue, a, c)
         )
         baseline_worker.send_signal(signal.SIGTERM)
         await baseline_worker.wait()
@@ -464,17 +580,17 @@ async def main(args: argparse.Namespace) -> None:
             }
             product = await Product.start(env, work)
             try:
-                limits = httpx.Limits(max_connections=max(args.concurrency, 20))
-                async with httpx.AsyncClient(
-                    base_url=product.base, limits=limits, timeout=120
-                ) as http:
+                async with http_client(product) as http:
                     await product_throughput(http, inbox, f"{name}-warmup", 3, 1)
-                    progress(f"{name}: {args.n} flows, concurrency {args.concurrency}")
-                    flows = await product_throughput(http, inbox, name, args.n, args.concurrency)
+                    progress(f"{name}: {args.n} flows, concurrency {c}")
+                    flows = await product_throughput(http, inbox, name, args.n, c)
                     if name == "sqlite":
-                        progress(f"{name}: the customer's pages, concurrency {args.concurrency}")
+                        progress(f"{name}: {a} activations over HTTP, concurrency {c}")
+                        await activation_throughput(http, inbox, f"{name}-warmup", 2, 1)
+                        activations = await activation_throughput(http, inbox, name, a, c)
+                        progress(f"{name}: the customer's pages, concurrency {c}")
                         count = max(20, args.n // 5)
-                        pages = await page_latencies(http, inbox, name, count, args.concurrency)
+                        pages = await page_latencies(http, inbox, name, count, c)
                     progress(f"{name}: parking {args.parked} flows")
                     parked = await parked_flows(
                         http,
@@ -492,6 +608,22 @@ async def main(args: argparse.Namespace) -> None:
                     await pg_admin(
                         f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'
                     )
+        # The codec's cost: the same email verifications with every payload in plain text.
+        url = f"sqlite+aiosqlite:///{work}/plain.db"
+        await asyncio.to_thread(upgrade, url)
+        env = base_env | {
+            "ACTIVATION_DATABASE_URL": url,
+            "ACTIVATION_TEMPORAL_TASK_QUEUE": f"bench-plain-{uuid.uuid4().hex[:6]}",
+        }
+        env.pop("ACTIVATION_PAYLOAD_KEYS", None)
+        product = await Product.start(env, work)
+        try:
+            async with http_client(product) as http:
+                await product_throughput(http, inbox, "plain-warmup", 3, 1)
+                progress(f"sqlite without the payload codec: {args.n} flows, concurrency {c}")
+                plain = await product_throughput(http, inbox, "plain", args.n, c)
+        finally:
+            await product.stop()
     finally:
         inbox.stop()
         await temporal.stop()
@@ -521,13 +653,35 @@ async def main(args: argparse.Namespace) -> None:
     for page in PAGES:
         print(f"{page:<10} {pct(pages[page], 0.5):>8.1f} {pct(pages[page], 0.99):>8.1f}")
     page_p99 = max(pct(pages[page], 0.99) for page in PAGES)
+    assert activations is not None and plain is not None
+    print(
+        f"\nLicense activation, new customer over HTTP: A={a}, concurrency={c} "
+        "(ms p50/p99; the baseline answers by its updates, without mail)"
+    )
+    print(f"{'run':<10} {'acts':>6} {'acts/s':>8} {'start':>15} {'to link':>15} {'activated':>15}")
+    for name, t in (("baseline", baseline_activations), ("sqlite", activations)):
+        print(
+            f"{name:<10} {a:>6} {t.per_s:>8.2f} "
+            f"{pct(t.start, 0.5):>7.1f}/{pct(t.start, 0.99):<7.1f} "
+            f"{pct(t.inbox, 0.5):>7.1f}/{pct(t.inbox, 0.99):<7.1f} "
+            f"{pct(t.confirm, 0.5):>7.1f}/{pct(t.confirm, 0.99):<7.1f}"
+        )
     flows, _ = results["sqlite"]
+    codec_cost = (plain.per_s / flows.per_s - 1) * 100
+    print(f"\nPayload codec (SQLite, email verifications, N={args.n}, concurrency={c}):")
+    print(f"{'payloads':<10} {'flows/s':>8} {'start':>10} {'to inbox':>10} {'confirm':>12}")
+    for name, t in (("plain", plain), ("encrypted", flows)):
+        print(
+            f"{name:<10} {t.per_s:>8.1f} {pct(t.start, 0.5):>10.1f} {pct(t.inbox, 0.5):>10.1f} "
+            f"{pct(t.confirm, 0.5):>12.1f}"
+        )
     print(
         f"\nratio={flows.per_s / baseline.per_s:.2f} flows_per_s={flows.per_s:.1f} "
         f"baseline_per_s={baseline.per_s:.1f} p50_inbox_ms={pct(flows.inbox, 0.5):.0f} "
         f"p99_inbox_ms={pct(flows.inbox, 0.99):.0f} "
+        f"activation_ratio={activations.per_s / baseline_activations.per_s:.2f} "
         f"start_ratio={pct(flows.start, 0.5) / pct(baseline.start, 0.5):.2f} "
-        f"page_p99_ms={page_p99:.0f}"
+        f"page_p99_ms={page_p99:.0f} codec_cost={codec_cost:.1f}%"
     )
 
 
@@ -542,11 +696,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny N and M")
     parser.add_argument(
-        "--plain-payloads", action="store_true", help="no payload codec (to measure its cost)"
+        "-a", "--activations", type=int, default=100, help="license activations (default 100)"
     )
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.concurrency, args.parked, args.idle_seconds = 10, 5, 20, 0.5
+        args.activations = 5
     return args
 
 
