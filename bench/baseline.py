@@ -83,6 +83,7 @@ def run_step(name: str) -> Awaitable[str]:
 
 PROVISIONING = ("match", "create_instances", "take_over", "add_credits", "assign_addons")
 LINK_EXPIRY = timedelta(days=30)
+RECORD_WAIT = timedelta(seconds=10)  # the product's start waits this long for its record
 
 
 @workflow.defn
@@ -129,7 +130,7 @@ class BaselineActivationWorkflow:
     @workflow.update
     async def describe(self) -> str:
         """Sent with the start: answers once the order is recorded, as the product's does."""
-        await workflow.wait_condition(lambda: self._status != "recording")
+        await workflow.wait_condition(lambda: self._status != "recording", timeout=RECORD_WAIT)
         return self._status
 
     @workflow.update

@@ -276,11 +276,11 @@ AGREEMENTS = [
 
 async def until_step(http: httpx.AsyncClient, code: str, status: str) -> None:
     """What the customer's page does: follow the activation until it reaches `status`."""
-    for _ in range(6000):
+    for _ in range(2400):  # 2 minutes
         state = (await http.get(f"/v1/activations/{code}")).json()
         if state["status"] == status:
             return
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
     raise RuntimeError(f"the activation never reached {status}: {state}")
 
 
