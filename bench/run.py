@@ -36,7 +36,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from aiosmtpd.controller import Controller
@@ -58,6 +58,7 @@ PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 TOKEN = re.compile(r"token=([A-Za-z0-9_.\-]+)")
 ACTIVATION_LINK = re.compile(r"/activate/([A-Za-z0-9_.\-]+)")
 BIN = Path(sys.executable).parent
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -473,7 +474,7 @@ def http_client(product: Product) -> httpx.AsyncClient:
     )
 
 
-async def until_exit(process: asyncio.subprocess.Process, work: Awaitable[Timings]) -> Timings:
+async def until_exit(process: asyncio.subprocess.Process, work: Awaitable[T]) -> T:
     """Run `work`, failing at once if the worker process it needs dies."""
     task = asyncio.ensure_future(work)
     exited = asyncio.ensure_future(process.wait())
@@ -580,26 +581,38 @@ async def main(args: argparse.Namespace) -> None:
             }
             product = await Product.start(env, work)
             try:
+                worker = product.worker
                 async with http_client(product) as http:
-                    await product_throughput(http, inbox, f"{name}-warmup", 3, 1)
+                    await until_exit(worker, product_throughput(http, inbox, f"{name}-w", 3, 1))
                     progress(f"{name}: {args.n} flows, concurrency {c}")
-                    flows = await product_throughput(http, inbox, name, args.n, c)
+                    flows = await until_exit(
+                        worker, product_throughput(http, inbox, name, args.n, c)
+                    )
                     if name == "sqlite":
                         progress(f"{name}: {a} activations over HTTP, concurrency {c}")
-                        await activation_throughput(http, inbox, f"{name}-warmup", 2, 1)
-                        activations = await activation_throughput(http, inbox, name, a, c)
+                        await until_exit(
+                            worker, activation_throughput(http, inbox, f"{name}-w", 2, 1)
+                        )
+                        activations = await until_exit(
+                            worker, activation_throughput(http, inbox, name, a, c)
+                        )
                         progress(f"{name}: the customer's pages, concurrency {c}")
                         count = max(20, args.n // 5)
-                        pages = await page_latencies(http, inbox, name, count, c)
+                        pages = await until_exit(
+                            worker, page_latencies(http, inbox, name, count, c)
+                        )
                     progress(f"{name}: parking {args.parked} flows")
-                    parked = await parked_flows(
-                        http,
-                        inbox,
-                        product,
-                        name,
-                        args.parked,
-                        max(args.concurrency, 20),
-                        args.idle_seconds,
+                    parked = await until_exit(
+                        worker,
+                        parked_flows(
+                            http,
+                            inbox,
+                            product,
+                            name,
+                            args.parked,
+                            max(args.concurrency, 20),
+                            args.idle_seconds,
+                        ),
                     )
                 results[name] = (flows, parked)
             finally:
@@ -619,9 +632,11 @@ async def main(args: argparse.Namespace) -> None:
         product = await Product.start(env, work)
         try:
             async with http_client(product) as http:
-                await product_throughput(http, inbox, "plain-warmup", 3, 1)
+                await until_exit(product.worker, product_throughput(http, inbox, "plain-w", 3, 1))
                 progress(f"sqlite without the payload codec: {args.n} flows, concurrency {c}")
-                plain = await product_throughput(http, inbox, "plain", args.n, c)
+                plain = await until_exit(
+                    product.worker, product_throughput(http, inbox, "plain", args.n, c)
+                )
         finally:
             await product.stop()
     finally:
