@@ -6,7 +6,7 @@ Every activity is idempotent: a retry after a commit finds its own rows and does
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -78,6 +78,25 @@ async def business_instances(session: AsyncSession, business_id: str) -> list[In
         InstanceChoice(row.id, row.product_code, row.region, row.description, new=False)
         for row in rows
     ]
+
+
+HeldRows = tuple[LicenseItem, HeldLicense, License, License | None, ProductInstance | None]
+
+
+async def _held_licenses(session: AsyncSession, input: ProvisionInput) -> AsyncIterator[HeldRows]:
+    """Under the Business's lock: each order item that renews or converts a held license, with
+    the rows involved (the order's license, the held one, its instance; None where gone)."""
+    if not any(item.replaces for item in input.items):
+        return
+    await lock_business(session, input.business_id)
+    for item in input.items:
+        held = item.replaces
+        if held is None:
+            continue
+        new = await session.get(License, item.license_id)
+        old = await session.get(License, held.license_id)
+        if new is not None:
+            yield item, held, new, old, await session.get(ProductInstance, held.instance_id)
 
 
 class LicenseActivationActivities(FlowActivities):
@@ -329,18 +348,9 @@ class LicenseActivationActivities(FlowActivities):
         """A renewal extends the license it renews (its last day, its units) and reads `renewal`
         itself; a paid license takes its trial's instance and the trial reads `converted`. Under
         the Business's lock (a lifecycle's expiry takes it too); a retry finds it done."""
-        items = [item for item in input.items if item.replaces is not None]
-        if not items:
-            return
         async with self._sessions.begin() as session:
-            await lock_business(session, input.business_id)
-            for item in items:
-                held = item.replaces
-                assert held is not None
-                new = await session.get(License, item.license_id)
-                old = await session.get(License, held.license_id)
-                instance = await session.get(ProductInstance, held.instance_id)
-                if new is None or new.renews_license_id or new.converts_license_id:
+            async for item, held, new, old, instance in _held_licenses(session, input):
+                if new.renews_license_id or new.converts_license_id:
                     continue  # taken over by an earlier attempt
                 if old is None or instance is None or old.status not in ("active", "expired"):
                     raise ApplicationError(
@@ -362,28 +372,16 @@ class LicenseActivationActivities(FlowActivities):
     @activity.defn(name="license_activation.give_back_held_licenses")
     async def give_back_held_licenses(self, input: ProvisionInput) -> None:
         """Undo `take_over_held_licenses`: each held license as it was before the order."""
-        items = [item for item in input.items if item.replaces is not None]
-        if not items:
-            return
         async with self._sessions.begin() as session:
-            await lock_business(session, input.business_id)
-            for item in items:
-                held = item.replaces
-                assert held is not None
-                new = await session.get(License, item.license_id)
-                old = await session.get(License, held.license_id)
-                if new is None or old is None:
-                    continue
-                if not (new.renews_license_id or new.converts_license_id):
+            async for _, held, new, old, instance in _held_licenses(session, input):
+                if old is None or not (new.renews_license_id or new.converts_license_id):
                     continue  # never taken over, or given back already
                 old.status = held.status
                 if held.renewal:
                     old.expires_on = date.fromisoformat(held.expires_on)
                     old.units = held.units
-                else:
-                    instance = await session.get(ProductInstance, held.instance_id)
-                    if instance is not None:
-                        instance.license_id = old.id
+                elif instance is not None:
+                    instance.license_id = old.id
                 new.instance_id = None
                 new.renews_license_id = new.converts_license_id = None
 

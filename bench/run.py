@@ -42,7 +42,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.baseline import BaselineActivationWorkflow, BaselineWorkflow
@@ -239,23 +239,30 @@ async def product_throughput(
     return timings
 
 
+async def start_baseline(
+    client: Client, run: Any, describe: Any, flow_id: str, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Start a baseline flow as the product starts its flows: with an update (update-with-start)."""
+    start = WithStartWorkflowOperation(
+        run,
+        flow_id,
+        id=f"baseline-{flow_id}",
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        task_queue=task_queue,
+    )
+    await client.execute_update_with_start_workflow(describe, start_workflow_operation=start)
+    return await start.workflow_handle()
+
+
 async def baseline_throughput(client: Client, task_queue: str, n: int, concurrency: int) -> Timings:
     timings = Timings(count=n)
     run = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> None:
         t0 = time.perf_counter()
-        start = WithStartWorkflowOperation(
-            BaselineWorkflow.run,
-            f"b-{run}-{i}",
-            id=f"baseline-{run}-{i}",
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            task_queue=task_queue,
+        handle: WorkflowHandle[Any, Any] = await start_baseline(
+            client, BaselineWorkflow.run, BaselineWorkflow.describe, f"b-{run}-{i}", task_queue
         )
-        await client.execute_update_with_start_workflow(
-            BaselineWorkflow.describe, start_workflow_operation=start
-        )
-        handle = await start.workflow_handle()
         t1 = time.perf_counter()
         await handle.execute_update(BaselineWorkflow.confirm, "0" * 64)
         t2 = time.perf_counter()
@@ -335,17 +342,13 @@ async def baseline_activation_throughput(
 
     async def one(i: int) -> None:
         t0 = time.perf_counter()
-        start = WithStartWorkflowOperation(
+        handle: WorkflowHandle[Any, Any] = await start_baseline(
+            client,
             BaselineActivationWorkflow.run,
-            f"{run}-{i}",
-            id=f"baseline-activation-{run}-{i}",
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            task_queue=task_queue,
+            BaselineActivationWorkflow.describe,
+            f"activation-{run}-{i}",
+            task_queue,
         )
-        await client.execute_update_with_start_workflow(
-            BaselineActivationWorkflow.describe, start_workflow_operation=start
-        )
-        handle = await start.workflow_handle()
         t1 = time.perf_counter()
         verification_id = f"baseline-signup-{run}-{i}"
         await handle.execute_update(BaselineActivationWorkflow.create_account, verification_id)

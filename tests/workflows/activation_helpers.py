@@ -124,12 +124,16 @@ async def existing_business(
     return business_id, account_id, instance_ids
 
 
-async def lapsed_license(
-    sessions: async_sessionmaker[AsyncSession], business_id: str, today: date
-) -> tuple[str, str]:
-    """An Endpoint Protection license of the Business that expired last week, and its
-    instance (kept: a renewal brings it back)."""
-    order_id, license_id, instance_id = (str(uuid.uuid4()) for _ in range(3))
+async def held_license(
+    sessions: async_sessionmaker[AsyncSession],
+    business_id: str,
+    *,
+    license_id: str | None = None,
+    **columns: Any,
+) -> str:
+    """An activated order of the Business holding one license (`columns`: the License's, such
+    as product_code, kind, units, credits, expires_on, status, instance_id, trial)."""
+    order_id, license_id = str(uuid.uuid4()), license_id or str(uuid.uuid4())
     async with sessions.begin() as session:
         session.add(
             Order(
@@ -138,18 +142,27 @@ async def lapsed_license(
                 expires_at=datetime.now(UTC),
             )
         )  # fmt: skip
+        await session.flush()
+        session.add(License(id=license_id, order_id=order_id, **({"status": "active"} | columns)))
+    return license_id
+
+
+async def lapsed_license(
+    sessions: async_sessionmaker[AsyncSession], business_id: str, today: date
+) -> tuple[str, str]:
+    """An Endpoint Protection license of the Business that expired last week, and its
+    instance (kept: a renewal brings it back)."""
+    license_id, instance_id = str(uuid.uuid4()), str(uuid.uuid4())
+    async with sessions.begin() as session:
         session.add(
             ProductInstance(
                 id=instance_id, business_id=business_id, product_code="endpoint-protection",
                 region="us", description="Site 1", license_id=license_id,
             )
         )  # fmt: skip
-        await session.flush()
-        session.add(
-            License(
-                id=license_id, order_id=order_id, product_code="endpoint-protection",
-                kind="service", units=50, expires_on=today - timedelta(days=7),
-                status="expired", instance_id=instance_id,
-            )
-        )  # fmt: skip
+    await held_license(
+        sessions, business_id, license_id=license_id, product_code="endpoint-protection",
+        kind="service", units=50, expires_on=today - timedelta(days=7), status="expired",
+        instance_id=instance_id,
+    )  # fmt: skip
     return license_id, instance_id

@@ -5,8 +5,7 @@ the balance leave it, with a ledger entry, once."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -15,10 +14,10 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from models.domain import Business, CreditLedgerEntry, License, Order, ProductInstance
+from models.domain import Business, CreditLedgerEntry, License, ProductInstance
 from models.license_lifecycle import LifecycleInput, LifecycleState, LifecycleStatus, flow_id_of
 from tests.conftest import STARTED_FLOWS, MailSink, text_of
-from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import existing_business, held_license
 from tests.workflows.helpers import keep_history
 from workflows.license_lifecycle import LicenseLifecycleWorkflow, expiry_moment
 
@@ -31,26 +30,15 @@ async def credit_license(sessions: Sessions, now: datetime, days: int) -> Lifecy
     """A Business holding 1,000 credits of a grant that is valid for `days` more days (from
     the time-skipping server's `now`), of which 300 are spent (the balance is 700)."""
     business_id, _, _ = await existing_business(sessions, 0, email="owner@acme.example")
-    order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
-    last_day = (now + timedelta(days=days)).date()
     async with sessions.begin() as session:
         business = await session.get(Business, business_id)
         assert business is not None
         business.credit_balance = 700
-        session.add(
-            Order(
-                id=order_id, company_name="Acme Corp", contact_email="buyer@acme.example",
-                region="us", locale="en", status="activated", business_id=business_id,
-                expires_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
-        await session.flush()
-        session.add(
-            License(
-                id=license_id, order_id=order_id, product_code="xdr-credits", kind="credits",
-                units=0, credits=1000, expires_on=last_day, status="active",
-            )
-        )  # fmt: skip
+    last_day = (now + timedelta(days=days)).date()
+    license_id = await held_license(
+        sessions, business_id, product_code="xdr-credits", kind="credits", units=0,
+        credits=1000, expires_on=last_day,
+    )  # fmt: skip
     return LifecycleInput(
         license_id, business_id, "XDR Credits", "credits", 1000, last_day.isoformat()
     )
@@ -61,24 +49,11 @@ async def service_license(
 ) -> LifecycleInput:
     """A Business using (or trying) Endpoint Protection on one instance for `days` more days."""
     business_id, _, (instance_id,) = await existing_business(sessions, 1)
-    order_id, license_id = str(uuid.uuid4()), str(uuid.uuid4())
     last_day = (now + timedelta(days=days)).date()
-    async with sessions.begin() as session:
-        session.add(
-            Order(
-                id=order_id, company_name="Acme Corp", contact_email="buyer@acme.example",
-                region="us", locale="en", status="activated", business_id=business_id,
-                expires_at=datetime.now(UTC),
-            )
-        )  # fmt: skip
-        await session.flush()
-        session.add(
-            License(
-                id=license_id, order_id=order_id, product_code="endpoint-protection",
-                kind="service", units=50, expires_on=last_day, status="active",
-                instance_id=instance_id, trial=trial,
-            )
-        )  # fmt: skip
+    license_id = await held_license(
+        sessions, business_id, product_code="endpoint-protection", kind="service", units=50,
+        expires_on=last_day, instance_id=instance_id, trial=trial,
+    )  # fmt: skip
     return LifecycleInput(
         license_id, business_id, "Endpoint Protection", "service", 50, last_day.isoformat(),
         trial=trial,
