@@ -57,6 +57,9 @@ def _of_kind(items: list[LicenseItem], kind: str) -> list[LicenseItem]:
     return [item for item in items if item.kind == kind]
 
 
+RENEWABLE = ("service", "addon")  # credit grants add up; they renew nothing
+
+
 def _new_instances(items: list[LicenseItem]) -> list[LicenseItem]:
     """The service licenses that bring an instance of their own (not a renewal or conversion)."""
     return [item for item in _of_kind(items, "service") if item.replaces is None]
@@ -304,11 +307,13 @@ class LicenseActivationActivities(FlowActivities):
     async def match_held_licenses(self, input: MatchLicensesInput) -> dict[str, HeldLicense]:
         """For each paid service license of the order, the license of the same product the
         Business holds already (live or lapsed, paid or a trial), which it renews or converts
-        instead of bringing a new instance; keyed by the order's license id. Reads only."""
+        instead of bringing a new instance; for each add-on, the add-on license of the same
+        product on the instance it goes to, which it renews. Keyed by the order's license id.
+        Reads only."""
         wanted = [
             item
-            for item in _of_kind(input.items, "service")
-            if not item.trial and not item.new_instance
+            for item in input.items
+            if item.kind in RENEWABLE and not item.trial and not item.new_instance
         ]
         if not wanted:
             return {}
@@ -319,7 +324,7 @@ class LicenseActivationActivities(FlowActivities):
                     .join(ProductInstance, ProductInstance.id == License.instance_id)
                     .where(
                         ProductInstance.business_id == input.business_id,
-                        License.kind == "service",
+                        License.kind.in_(RENEWABLE),
                         License.status.in_(("active", "expired")),
                         License.product_code.in_([item.product_code for item in wanted]),
                     )
@@ -330,7 +335,8 @@ class LicenseActivationActivities(FlowActivities):
         taken: set[str] = set()
         for item in wanted:
             for row, _ in held:
-                if row.product_code == item.product_code and row.id not in taken:
+                same_place = item.kind == "service" or row.instance_id == item.instance_id
+                if row.product_code == item.product_code and same_place and row.id not in taken:
                     taken.add(row.id)
                     matches[item.license_id] = HeldLicense(
                         license_id=row.id,

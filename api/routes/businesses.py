@@ -60,6 +60,8 @@ class BusinessPublic(BaseModel):
 class AddonPublic(BaseModel):
     license_id: str
     product_code: str
+    status: str  # active | expired
+    expires_on: date
 
 
 class InstancePublic(BaseModel):
@@ -126,16 +128,22 @@ async def list_instances(business_id: BusinessId, session: SessionDep) -> list[I
     }
     addons: dict[str, list[AddonPublic]] = {}
     rows = await session.execute(
-        select(License.instance_id, License.id, License.product_code)
+        select(License)
         .order_by(License.id)
         .where(
             License.kind == "addon",
+            License.status != "renewal",  # a renewal's term is on the license it renewed
             License.instance_id.in_([instance.id for instance in instances]),
         )
     )
-    for instance_id, license_id, product_code in rows:
-        addons.setdefault(instance_id or "", []).append(
-            AddonPublic(license_id=license_id, product_code=product_code)
+    for addon in rows.scalars():
+        addons.setdefault(addon.instance_id or "", []).append(
+            AddonPublic(
+                license_id=addon.id,
+                product_code=addon.product_code,
+                status=addon.status,
+                expires_on=addon.expires_on,
+            )
         )
     return [
         InstancePublic.model_validate(instance, from_attributes=True).model_copy(

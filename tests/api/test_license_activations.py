@@ -231,8 +231,8 @@ async def test_several_instances_make_the_customer_choose_for_the_addon(
     assert chosen.status_code == 200
     await until_status(api, code, "activated")
     instances = (await api.get(f"/v1/businesses/{business_id}/instances", headers=AUTH)).json()
-    addons = {i["id"]: [a["product_code"] for a in i["addons"]] for i in instances}
-    assert addons == {site_1: ["edr-addon"], site_2: []}
+    addons = {i["id"]: [(a["product_code"], a["status"]) for a in i["addons"]] for i in instances}
+    assert addons == {site_1: [("edr-addon", "active")], site_2: []}
 
 
 async def test_an_addon_for_a_business_without_instances_is_409(

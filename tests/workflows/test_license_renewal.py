@@ -156,6 +156,37 @@ async def test_a_renewal_extends_the_license_and_keeps_its_instance(
     await keep_history(handle, "activation_renewal")
 
 
+async def test_an_addon_renewal_extends_the_addon_on_its_instance(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: Sessions,
+    smtp: MailSink,
+) -> None:
+    today = await server_today(time_env)
+    _, account_id, _ = await existing_business(app_sessions, 0, email=OWNER)
+    first_day = today + timedelta(days=40)
+    first, _ = await activate(
+        time_client, time_env, settings, account_id, [service(first_day), addon(first_day)]
+    )
+    held = next(item for item in first.items if item.kind == "addon")
+    later = today + timedelta(days=405)
+    renewal, _ = await activate(time_client, time_env, settings, account_id, [addon(later)])
+    (item,) = renewal.items
+    assert item.replaces is not None and item.replaces.license_id == held.license_id
+    assert item.instance_id == held.instance_id
+    async with app_sessions() as session:
+        old = await session.get(License, held.license_id)
+        assert old is not None and (old.status, old.expires_on) == ("active", later)
+        new = await session.get(License, item.license_id)
+        assert new is not None and (new.status, new.renews_license_id) == (
+            "renewal",
+            held.license_id,
+        )
+    state = await lifecycle_state(time_client, held.license_id, lambda s: s.renewals == 1)
+    assert state.expires_on == later.isoformat()
+
+
 async def test_a_renewal_after_the_license_expired_starts_its_lifecycle_again(
     time_client: Client,
     time_env: WorkflowEnvironment,
