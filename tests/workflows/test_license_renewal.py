@@ -7,8 +7,10 @@ the renewed license back."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import delete, select
@@ -44,6 +46,7 @@ pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
 LifecycleHandle = WorkflowHandle[LicenseLifecycleWorkflow, LifecycleState]
 OWNER = "owner@acme.example"
+StateT = TypeVar("StateT")
 
 
 def service(last_day: date, units: int = 50) -> dict[str, Any]:
@@ -54,48 +57,77 @@ def addon(last_day: date) -> dict[str, Any]:
     return {"product": "edr-addon", "units": 50, "expires_on": last_day.isoformat()}
 
 
-async def server_today(time_env: WorkflowEnvironment) -> date:
-    """The time-skipping server's date: earlier tests moved its clock on."""
-    return (await time_env.get_current_time()).date()
+@dataclass
+class Vendor:
+    """A Temporal environment with the real worker, the database and the mailbox: what the
+    activations, their lifecycles and the tests' checks run on."""
+
+    client: Client
+    env: WorkflowEnvironment
+    settings: Settings
+    sessions: Sessions
+    smtp: MailSink
+
+    async def today(self) -> date:
+        """The server's date: earlier tests moved the time-skipping clock on."""
+        return (await self.env.get_current_time()).date()
+
+    async def customer(self, instances: int = 0) -> tuple[str, str, list[str]]:
+        return await existing_business(self.sessions, instances, email=OWNER)
+
+    async def activate(
+        self, account_id: str, items: list[dict[str, Any]], **order: Any
+    ) -> tuple[ActivationState, ActivationHandle]:
+        """Order, sign in with the Business's primary account, accept: activated."""
+        _, handle = await place_order(self.client, self.settings, items, **order)
+        await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
+        await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
+        result = await self.finished(handle)
+        assert result.status == ActivationStatus.ACTIVATED, result.problem
+        return result, handle
+
+    async def finished(self, handle: WorkflowHandle[Any, StateT]) -> StateT:
+        """A flow that ends on its own: no time needs to pass (the lifecycles' must not)."""
+        with self.env.auto_time_skipping_disabled():
+            return await asyncio.wait_for(handle.result(), timeout=15)
+
+    def lifecycle(self, license_id: str) -> LifecycleHandle:
+        return self.client.get_workflow_handle_for(
+            LicenseLifecycleWorkflow.run, flow_id_of(license_id)
+        )
+
+    async def lifecycle_state(
+        self, license_id: str, until: Callable[[LifecycleState], bool] = lambda state: True
+    ) -> LifecycleState:
+        """The lifecycle's state once `until` holds (a signal is taken in by its next task)."""
+        for _ in range(200):
+            state = await self.lifecycle(license_id).query(LicenseLifecycleWorkflow.state)
+            if until(state):
+                return state
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the lifecycle of {license_id} is still {state}")
 
 
-async def activate(
-    client: Client,
+@pytest.fixture
+def shop(
+    time_client: Client,
     time_env: WorkflowEnvironment,
     settings: Settings,
-    account_id: str,
-    items: list[dict[str, Any]],
-    **order: Any,
-) -> tuple[ActivationState, ActivationHandle]:
-    """Order, sign in with the Business's primary account, accept: activated."""
-    _, handle = await place_order(client, settings, items, **order)
-    await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
-    await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
-    with time_env.auto_time_skipping_disabled():  # the lifecycles' time must not pass meanwhile
-        result = await handle.result()
-    assert result.status == ActivationStatus.ACTIVATED, result.problem
-    return result, handle
+    app_sessions: Sessions,
+    smtp: MailSink,
+) -> Vendor:
+    return Vendor(time_client, time_env, settings, app_sessions, smtp)
 
 
-def lifecycle(client: Client, license_id: str) -> LifecycleHandle:
-    return client.get_workflow_handle_for(LicenseLifecycleWorkflow.run, flow_id_of(license_id))
-
-
-async def lifecycle_state(
-    client: Client, license_id: str, until: Any = lambda state: True
-) -> LifecycleState:
-    """The lifecycle's state once `until` holds (a signal is taken in by its next task)."""
-    for _ in range(200):
-        state = await lifecycle(client, license_id).query(LicenseLifecycleWorkflow.state)
-        if until(state):
-            return state
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the lifecycle of {license_id} is still {state}")
-
-
-async def ended(time_env: WorkflowEnvironment, handle: LifecycleHandle) -> LifecycleState:
-    with time_env.auto_time_skipping_disabled():  # it ends on its own: no time needs to pass
-        return await asyncio.wait_for(handle.result(), timeout=15)
+@pytest.fixture
+def dev_shop(
+    dev_client: Client,
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: Sessions,
+    smtp: MailSink,
+) -> Vendor:
+    return Vendor(dev_client, dev_env, settings, app_sessions, smtp)
 
 
 def reminders(smtp: MailSink) -> list[str]:
@@ -103,29 +135,19 @@ def reminders(smtp: MailSink) -> list[str]:
     return [subject for subject in subjects if "expires in" in subject or "ends in" in subject]
 
 
-async def test_a_renewal_extends_the_license_and_keeps_its_instance(
-    time_client: Client,
-    time_env: WorkflowEnvironment,
-    settings: Settings,
-    app_sessions: Sessions,
-    smtp: MailSink,
-) -> None:
-    today = await server_today(time_env)
-    _, account_id, _ = await existing_business(app_sessions, 0, email=OWNER)
-    first, _ = await activate(
-        time_client, time_env, settings, account_id, [service(today + timedelta(days=40))]
-    )
+async def test_a_renewal_extends_the_license_and_keeps_its_instance(shop: Vendor) -> None:
+    today = await shop.today()
+    _, account_id, _ = await shop.customer(0)
+    first, _ = await shop.activate(account_id, [service(today + timedelta(days=40))])
     (held,) = first.items
     renewed_until = today + timedelta(days=405)
-    renewal, handle = await activate(
-        time_client, time_env, settings, account_id, [service(renewed_until, units=80)]
-    )
+    renewal, handle = await shop.activate(account_id, [service(renewed_until, units=80)])
     (item,) = renewal.items
     assert item.replaces is not None and not item.replaces.trial
     assert item.replaces.license_id == held.license_id
     assert item.instance_id == held.instance_id  # no new instance
 
-    async with app_sessions() as session:
+    async with shop.sessions() as session:
         instances = (await session.scalars(select(ProductInstance.id))).all()
         assert instances == [held.instance_id]
         old = await session.get(License, held.license_id)
@@ -135,47 +157,39 @@ async def test_a_renewal_extends_the_license_and_keeps_its_instance(
         assert new is not None and new.status == "renewal"
         assert (new.renews_license_id, new.instance_id) == (held.license_id, held.instance_id)
 
-    confirmation = smtp.messages(to=OWNER)[-1]
+    confirmation = shop.smtp.messages(to=OWNER)[-1]
     assert "Endpoint Protection: 80 units, a renewal: same instance" in text_of(confirmation)
 
     # The license's own lifecycle goes on with the new term; the renewal has none of its own.
-    state = await lifecycle_state(time_client, held.license_id, lambda s: s.renewals == 1)
+    state = await shop.lifecycle_state(held.license_id, lambda s: s.renewals == 1)
     assert state.expires_on == renewed_until.isoformat()
     with pytest.raises(RPCError):
-        await lifecycle(time_client, item.license_id).describe()
+        await shop.lifecycle(item.license_id).describe()
 
     # The old term's reminders and its end pass without a word, and the license stays active.
     old_end = expiry_moment(held.expires_on)
-    await time_env.sleep(old_end - await time_env.get_current_time() + timedelta(days=2))
-    assert reminders(smtp) == []
-    state = await lifecycle_state(time_client, held.license_id)
+    await shop.env.sleep(old_end - await shop.env.get_current_time() + timedelta(days=2))
+    assert reminders(shop.smtp) == []
+    state = await shop.lifecycle_state(held.license_id)
     assert state.status == LifecycleStatus.ACTIVE and state.reminders_sent == []
-    async with app_sessions() as session:
+    async with shop.sessions() as session:
         old = await session.get(License, held.license_id)
         assert old is not None and old.status == "active"
     await keep_history(handle, "activation_renewal")
 
 
-async def test_an_addon_renewal_extends_the_addon_on_its_instance(
-    time_client: Client,
-    time_env: WorkflowEnvironment,
-    settings: Settings,
-    app_sessions: Sessions,
-    smtp: MailSink,
-) -> None:
-    today = await server_today(time_env)
-    _, account_id, _ = await existing_business(app_sessions, 0, email=OWNER)
+async def test_an_addon_renewal_extends_the_addon_on_its_instance(shop: Vendor) -> None:
+    today = await shop.today()
+    _, account_id, _ = await shop.customer(0)
     first_day = today + timedelta(days=40)
-    first, _ = await activate(
-        time_client, time_env, settings, account_id, [service(first_day), addon(first_day)]
-    )
+    first, _ = await shop.activate(account_id, [service(first_day), addon(first_day)])
     held = next(item for item in first.items if item.kind == "addon")
     later = today + timedelta(days=405)
-    renewal, _ = await activate(time_client, time_env, settings, account_id, [addon(later)])
+    renewal, _ = await shop.activate(account_id, [addon(later)])
     (item,) = renewal.items
     assert item.replaces is not None and item.replaces.license_id == held.license_id
     assert item.instance_id == held.instance_id
-    async with app_sessions() as session:
+    async with shop.sessions() as session:
         old = await session.get(License, held.license_id)
         assert old is not None and (old.status, old.expires_on) == ("active", later)
         new = await session.get(License, item.license_id)
@@ -183,83 +197,59 @@ async def test_an_addon_renewal_extends_the_addon_on_its_instance(
             "renewal",
             held.license_id,
         )
-    state = await lifecycle_state(time_client, held.license_id, lambda s: s.renewals == 1)
+    state = await shop.lifecycle_state(held.license_id, lambda s: s.renewals == 1)
     assert state.expires_on == later.isoformat()
 
 
-async def test_a_renewal_after_the_license_expired_starts_its_lifecycle_again(
-    time_client: Client,
-    time_env: WorkflowEnvironment,
-    settings: Settings,
-    app_sessions: Sessions,
-    smtp: MailSink,
-) -> None:
-    today = await server_today(time_env)
-    business_id, account_id, _ = await existing_business(app_sessions, 0, email=OWNER)
-    license_id, instance_id = await lapsed_license(app_sessions, business_id, today)
+async def test_a_renewal_after_the_license_expired_starts_its_lifecycle_again(shop: Vendor) -> None:
+    today = await shop.today()
+    business_id, account_id, _ = await shop.customer(0)
+    license_id, instance_id = await lapsed_license(shop.sessions, business_id, today)
 
     later = today + timedelta(days=365)
-    renewal, _ = await activate(time_client, time_env, settings, account_id, [service(later)])
+    renewal, _ = await shop.activate(account_id, [service(later)])
     assert renewal.items[0].instance_id == instance_id
-    async with app_sessions() as session:
+    async with shop.sessions() as session:
         old = await session.get(License, license_id)
         assert old is not None and (old.status, old.expires_on) == ("active", later)
-    state = await lifecycle_state(time_client, license_id)  # its flow, running again
+    state = await shop.lifecycle_state(license_id)  # its flow, running again
     assert state.status == LifecycleStatus.ACTIVE and state.expires_on == later.isoformat()
 
 
-async def test_a_trial_order_provisions_an_instance_for_the_trial_term(
-    time_client: Client,
-    time_env: WorkflowEnvironment,
-    settings: Settings,
-    app_sessions: Sessions,
-    smtp: MailSink,
-) -> None:
-    last_day = await server_today(time_env) + timedelta(days=30)
-    _, account_id, _ = await existing_business(app_sessions, 0, email=OWNER)
-    trial, _ = await activate(
-        time_client, time_env, settings, account_id, [service(last_day)], trial=True
-    )
+async def test_a_trial_order_provisions_an_instance_for_the_trial_term(shop: Vendor) -> None:
+    last_day = await shop.today() + timedelta(days=30)
+    _, account_id, _ = await shop.customer(0)
+    trial, _ = await shop.activate(account_id, [service(last_day)], trial=True)
     (tried,) = trial.items
     assert tried.trial and tried.instance_id and tried.replaces is None
-    async with app_sessions() as session:
+    async with shop.sessions() as session:
         license = await session.get(License, tried.license_id)
         assert license is not None and (license.trial, license.status) == (True, "active")
         instance = await session.get(ProductInstance, tried.instance_id)
         assert instance is not None and instance.license_id == tried.license_id
-    described = await lifecycle(time_client, tried.license_id).describe()
+    described = await shop.lifecycle(tried.license_id).describe()
     assert "(trial, 50)" in str(await described.static_summary())
-    assert (await lifecycle_state(time_client, tried.license_id)).expires_on == str(last_day)
+    assert (await shop.lifecycle_state(tried.license_id)).expires_on == str(last_day)
 
 
 # On the dev server: a lifecycle child that ends after its parent closed leaves the
 # time-skipping test server's clock locked for good (a flaw of that server, not of Temporal).
-async def test_a_paid_order_converts_the_trial_and_keeps_its_instance(
-    dev_client: Client,
-    dev_env: WorkflowEnvironment,
-    settings: Settings,
-    app_sessions: Sessions,
-    smtp: MailSink,
-) -> None:
+async def test_a_paid_order_converts_the_trial_and_keeps_its_instance(dev_shop: Vendor) -> None:
+    shop = dev_shop
     today = date.today()
-    _, account_id, _ = await existing_business(app_sessions, 0, email=OWNER)
-    trial, _ = await activate(
-        dev_client,
-        dev_env,
-        settings,
+    _, account_id, _ = await shop.customer(0)
+    trial, _ = await shop.activate(
         account_id,
         [service(today + timedelta(days=30))],
         trial=True,
     )
     (tried,) = trial.items
-    paid, handle = await activate(
-        dev_client, dev_env, settings, account_id, [service(today + timedelta(days=395))]
-    )
+    paid, handle = await shop.activate(account_id, [service(today + timedelta(days=395))])
     (item,) = paid.items
     assert item.replaces is not None and item.replaces.trial
     assert item.instance_id == tried.instance_id  # the trial's instance, now paid for
 
-    async with app_sessions() as session:
+    async with shop.sessions() as session:
         instances = (await session.scalars(select(ProductInstance))).all()
         assert [(i.id, i.license_id) for i in instances] == [(tried.instance_id, item.license_id)]
         old = await session.get(License, tried.license_id)
@@ -268,29 +258,23 @@ async def test_a_paid_order_converts_the_trial_and_keeps_its_instance(
         assert new is not None and (new.status, new.trial) == ("active", False)
         assert new.converts_license_id == tried.license_id
 
-    confirmations = [text_of(message) for message in smtp.messages(to=OWNER)]
+    confirmations = [text_of(message) for message in shop.smtp.messages(to=OWNER)]
     assert "Endpoint Protection: 50 units (trial)" in confirmations[0]
     assert "your trial instance, now paid for" in confirmations[1]
-    trial_lifecycle = lifecycle(dev_client, tried.license_id)
-    assert (await ended(dev_env, trial_lifecycle)).status == LifecycleStatus.CONVERTED
-    state = await lifecycle_state(dev_client, item.license_id)
+    trial_lifecycle = shop.lifecycle(tried.license_id)
+    assert (await shop.finished(trial_lifecycle)).status == LifecycleStatus.CONVERTED
+    state = await shop.lifecycle_state(item.license_id)
     assert state.status == LifecycleStatus.ACTIVE
-    assert reminders(smtp) == []  # the trial's end is never announced
+    assert reminders(shop.smtp) == []  # the trial's end is never announced
     await keep_history(handle, "activation_trial_converted")
     await keep_history(trial_lifecycle, "license_lifecycle_trial_converted")
 
 
-async def test_a_trial_of_a_product_the_business_has_is_refused(
-    time_client: Client,
-    time_env: WorkflowEnvironment,
-    settings: Settings,
-    app_sessions: Sessions,
-    smtp: MailSink,
-) -> None:
-    today = await server_today(time_env)
-    _, account_id, _ = await existing_business(app_sessions, 1, email=OWNER)
+async def test_a_trial_of_a_product_the_business_has_is_refused(shop: Vendor) -> None:
+    today = await shop.today()
+    _, account_id, _ = await shop.customer(1)
     _, handle = await place_order(
-        time_client, settings, [service(today + timedelta(days=30))], trial=True
+        shop.client, shop.settings, [service(today + timedelta(days=30))], trial=True
     )
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
@@ -300,21 +284,17 @@ async def test_a_trial_of_a_product_the_business_has_is_refused(
     assert state.status == ActivationStatus.AWAITING_ACCOUNT
 
 
-async def test_a_failed_renewal_gives_the_license_back(
-    time_client: Client,
-    time_env: WorkflowEnvironment,
-    settings: Settings,
-    app_sessions: Sessions,
-    smtp: MailSink,
-) -> None:
-    today = await server_today(time_env)
+async def test_a_failed_renewal_gives_the_license_back(shop: Vendor) -> None:
+    today = await shop.today()
     first_until = today + timedelta(days=40)
-    _, account_id, (spare,) = await existing_business(app_sessions, 1, email=OWNER)
-    first, _ = await activate(time_client, time_env, settings, account_id, [service(first_until)])
+    _, account_id, (spare,) = await shop.customer(1)
+    first, _ = await shop.activate(account_id, [service(first_until)])
     (held,) = first.items
 
     later = today + timedelta(days=405)
-    _, handle = await place_order(time_client, settings, [service(later, units=80), addon(later)])
+    _, handle = await place_order(
+        shop.client, shop.settings, [service(later, units=80), addon(later)]
+    )
     state = await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
     addon_license = state.licenses_awaiting_choice[0]
     await handle.execute_update(
@@ -322,14 +302,13 @@ async def test_a_failed_renewal_gives_the_license_back(
     )
     # The add-on's instance is decommissioned before the customer accepts: assigning it (after
     # the renewal extended the license) fails for good, and the renewal is undone.
-    async with app_sessions.begin() as session:
+    async with shop.sessions.begin() as session:
         await session.execute(delete(ProductInstance).where(ProductInstance.id == spare))
     await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
-    with time_env.auto_time_skipping_disabled():
-        result = await handle.result()
+    result = await shop.finished(handle)
     assert result.status == ActivationStatus.FAILED and result.problem
 
-    async with app_sessions() as session:
+    async with shop.sessions() as session:
         old = await session.get(License, held.license_id)
         assert old is not None
         assert (old.status, old.expires_on, old.units) == ("active", first_until, 50)
@@ -338,6 +317,6 @@ async def test_a_failed_renewal_gives_the_license_back(
         assert (renewal.instance_id, renewal.renews_license_id) == (None, None)
         instances = (await session.scalars(select(ProductInstance.id))).all()
         assert instances == [held.instance_id]
-    term = await lifecycle_state(time_client, held.license_id)
+    term = await shop.lifecycle_state(held.license_id)
     assert term.renewals == 0 and term.expires_on == first_until.isoformat()
     await keep_history(handle, "activation_renewal_undone")
