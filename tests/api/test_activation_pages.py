@@ -9,7 +9,7 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from tests.workflows.activation_helpers import (
     CREDITS,
     SERVICE,
     existing_business,
+    lapsed_license,
     order_body,
 )
 
@@ -204,6 +205,29 @@ async def test_an_existing_customer_places_an_addon_in_chinese(
     await page.locator("input[type=radio]").nth(1).check()
     await page.get_by_role("button", name="Continue").click()
     await page.wait_for_selector("text=Your products are active", timeout=20_000)
+
+
+async def test_a_renewal_says_on_the_result_page_that_it_kept_the_instance(
+    site: str, page: Page, smtp: MailSink, app_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    business_id, _, _ = await existing_business(app_sessions, 0, email="owner@acme.example")
+    await lapsed_license(app_sessions, business_id, date.today())
+    link = await order(site, smtp, [SERVICE])
+    await page.goto(link)
+    await page.fill("#email", "owner@acme.example")
+    await page.get_by_role("button", name="Send verification email").click()
+    verify = re.search(r"http\S+/verify-email\?token=\S+", text_of(
+        (await smtp.wait_for(1, to="owner@acme.example"))[0]))  # fmt: skip
+    assert verify is not None
+    await page.goto(verify[0])
+    await page.get_by_role("button", name="Confirm email address").click()
+    await page.get_by_role("link", name="Continue your activation").click()
+    for box in await page.locator("input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name="Continue").click()
+    await page.wait_for_selector("text=Your products are active", timeout=20_000)
+    result = await page.locator("main").inner_text()
+    assert "renews your license, same instance" in result and "Site 1 · us" in result
 
 
 async def test_dead_ends_say_what_happened_and_what_to_do(
