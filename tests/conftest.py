@@ -297,7 +297,7 @@ async def time_client(
     """The time-skipping server's client, with the real worker on this test's task queue."""
     async with build_worker(time_env.client, settings, app_sessions):
         yield time_env.client
-        await end_started_flows()
+        await end_started_flows(time_env)
 
 
 # Flows a test left running would keep the shared time-skipping clock locked for the next tests.
@@ -306,14 +306,17 @@ STARTED_FLOWS: list[WorkflowHandle[Any, Any]] = []
 ENDING_UPDATES = ("cancel", "revoke")
 
 
-async def end_started_flows() -> None:
+async def end_started_flows(env: WorkflowEnvironment) -> None:
     """Cancel what is still pending and let each flow finish on its own (a terminate while an
     activity is in flight leaves the test server's clock locked); then check that the server
-    holds no personal data of the flow or of its children."""
-    while STARTED_FLOWS:
-        handle = STARTED_FLOWS.pop()
-        await _end(handle)
-        await assert_no_personal_data(handle)
+    holds no personal data of the flow or of its children. No time passes meanwhile: a
+    time-skipping server left idle while a result is awaited jumps its clock by years, and later
+    tests' dates would lie in its past."""
+    with env.auto_time_skipping_disabled():
+        while STARTED_FLOWS:
+            handle = STARTED_FLOWS.pop()
+            await _end(handle)
+            await assert_no_personal_data(handle)
 
 
 # What the tests use as personal data: full addresses (a masked one, `a***@x.example`, is no
@@ -376,8 +379,6 @@ async def _end_flow(handle: WorkflowHandle[Any, Any]) -> None:
     try:
         for ending in ENDING_UPDATES:
             if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
-                # Closed already. Awaiting its result would let the idle time-skipping server
-                # jump its clock by years, and later tests' dates would lie in its past.
                 return
             with contextlib.suppress(WorkflowUpdateFailedError, RPCError):
                 await handle.execute_update(ending)
@@ -397,7 +398,7 @@ async def dev_client(
     flow of the test (found by its task queue) keeps personal data readable in Temporal."""
     async with build_worker(dev_env.client, settings, app_sessions):
         yield dev_env.client
-        await end_started_flows()
+        await end_started_flows(dev_env)
     query = f'TaskQueue="{settings.temporal_task_queue}"'
     async for flow in dev_env.client.list_workflows(query):
         handle = dev_env.client.get_workflow_handle(flow.id, run_id=flow.run_id)
