@@ -5,6 +5,7 @@ whose refusal becomes its declared HTTP answer."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,19 +18,28 @@ from models.errors import DomainError, find
 from workflows.direct_change import change
 
 STATE_MEMO = "state"  # where every flow publishes its state (workflows/kit.py)
+PUBLISH_WAIT, PUBLISH_TRIES = 2.0, 40  # seconds; a first task takes milliseconds
 
 
 async def published_state(handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | None:
     """The memo entry as a plain dict (validated by the caller's pydantic model; much cheaper
-    than the converter's dataclass typing), or None when there is no such flow."""
-    try:
-        description = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
-    published: dict[str, Any] = await description.memo_value(STATE_MEMO, type_hint=dict)
-    return published
+    than the converter's dataclass typing), or None when there is no such flow. A flow started a
+    moment ago as a child publishes from its first task: until then it is read again, for
+    PUBLISH_WAIT at most, then counts as not there."""
+    for _ in range(PUBLISH_TRIES):
+        try:
+            description = await handle.describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        try:
+            published: dict[str, Any] = await description.memo_value(STATE_MEMO, type_hint=dict)
+        except KeyError:  # not published yet
+            await asyncio.sleep(PUBLISH_WAIT / PUBLISH_TRIES)
+            continue
+        return published
+    return None
 
 
 async def read_state(handle: WorkflowHandle[Any, Any], not_found: DomainError) -> dict[str, Any]:
