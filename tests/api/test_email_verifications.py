@@ -211,20 +211,3 @@ async def test_opening_the_link_does_not_consume_it(
     assert confirmed.status_code == 200 and "confirmed" in confirmed.text
     status = await api.get(f"/v1/email-verifications/{flow['id']}", headers=AUTH)
     assert status.json()["status"] == "verified"
-
-
-async def test_a_flow_that_has_not_published_yet_reads_as_not_found_never_500(
-    api: httpx.AsyncClient, time_env: WorkflowEnvironment
-) -> None:
-    # A child verification is readable once its first task has published its state; until
-    # then (here: forever, as no worker polls its queue) a read must not fail.
-    flow_id = "email-verification-" + "a" * 24
-    handle = await time_env.client.start_workflow(
-        "EmailVerificationWorkflow", id=flow_id, task_queue="nobody-polls-this"
-    )
-    try:
-        response = await api.get(f"/v1/email-verifications/{flow_id}", headers=AUTH)
-        assert response.status_code == 404
-        assert response.json()["code"] == "verification_not_found"
-    finally:
-        await handle.terminate("test finished")
