@@ -14,7 +14,8 @@ from activities.mail import mail_key
 from core.text import email_key
 from core.tokens import mask_name
 from models.account_lookup import LookupInput
-from models.domain import Account, Business
+from models.domain import Account
+from models.domain import Business
 
 ANSWER_TEMPLATE = "account_lookup"
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import Link, MailSender, OnStore, mail_key
+from activities.mail import Link
+from activities.mail import MailSender
+from activities.mail import OnStore
+from activities.mail import mail_key
 from core.settings import Settings
 
 # This service's page for each kind of link a mail carries (`{token}`: where its token goes).

@@ -4,22 +4,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy import update
 from temporalio import activity
 
-from activities.base import FlowActivities, refuse
+from activities.base import FlowActivities
+from activities.base import refuse
 from models.credit_queries import sandbox_quota
-from models.credits import CreditError, ResetInput
-from models.direct_change import (
-    ALLOCATE_CREDITS,
-    RECORD_SANDBOX_SUBMISSIONS,
-    AllocateCreditsInput,
-    SandboxSubmissionsInput,
-)
-from models.domain import CreditAllocation, SandboxUsage
+from models.credits import CreditError
+from models.credits import ResetInput
+from models.direct_change import ALLOCATE_CREDITS
+from models.direct_change import RECORD_SANDBOX_SUBMISSIONS
+from models.direct_change import AllocateCreditsInput
+from models.direct_change import SandboxSubmissionsInput
+from models.domain import CreditAllocation
+from models.domain import SandboxUsage
 from models.ownership_rules import lock_business
 
 

@@ -6,7 +6,8 @@ from temporalio import activity
 
 from activities.base import FlowActivities
 from models.base import as_utc
-from models.email_verification import RecordOutcomeInput, SendLinkInput
+from models.email_verification import RecordOutcomeInput
+from models.email_verification import SendLinkInput
 from models.records import EmailVerification
 
 LINK_TEMPLATE = "email_verification"

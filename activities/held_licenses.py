@@ -14,14 +14,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities
-from models.domain import License, ProductInstance
-from models.license_activation import (
-    ActivationError,
-    HeldLicense,
-    LicenseItem,
-    MatchLicensesInput,
-    ProvisionInput,
-)
+from models.domain import License
+from models.domain import ProductInstance
+from models.license_activation import ActivationError
+from models.license_activation import HeldLicense
+from models.license_activation import LicenseItem
+from models.license_activation import MatchLicensesInput
+from models.license_activation import ProvisionInput
 from models.ownership_rules import lock_business
 
 RENEWABLE = ("service", "addon")  # credit grants add up; they renew nothing

@@ -5,10 +5,15 @@ Every activity is idempotent: a retry after a commit finds its own rows and does
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete
+from sqlalchemy import exists
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -18,31 +23,27 @@ from activities.held_licenses import HeldLicenseSteps
 from activities.mail import mail_key
 from core.text import email_key
 from models.base import as_utc
-from models.domain import (
-    Account,
-    ActivationCode,
-    AgreementAcceptance,
-    Business,
-    CreditLedgerEntry,
-    License,
-    Order,
-    ProductInstance,
-)
-from models.license_activation import (
-    AccountInfo,
-    ActivationError,
-    CloseOrderInput,
-    CreatePrimaryAccountInput,
-    FindAccountInput,
-    InstanceChoice,
-    LicenseItem,
-    ProvisionInput,
-    RecordAcceptancesInput,
-    RecordOrderInput,
-    SendActivationLinkInput,
-    SendConfirmationInput,
-    SignInInput,
-)
+from models.domain import Account
+from models.domain import ActivationCode
+from models.domain import AgreementAcceptance
+from models.domain import Business
+from models.domain import CreditLedgerEntry
+from models.domain import License
+from models.domain import Order
+from models.domain import ProductInstance
+from models.license_activation import AccountInfo
+from models.license_activation import ActivationError
+from models.license_activation import CloseOrderInput
+from models.license_activation import CreatePrimaryAccountInput
+from models.license_activation import FindAccountInput
+from models.license_activation import InstanceChoice
+from models.license_activation import LicenseItem
+from models.license_activation import ProvisionInput
+from models.license_activation import RecordAcceptancesInput
+from models.license_activation import RecordOrderInput
+from models.license_activation import SendActivationLinkInput
+from models.license_activation import SendConfirmationInput
+from models.license_activation import SignInInput
 
 LINK_TEMPLATE = "activation_link"
 CONFIRMATION_TEMPLATE = "activation_confirmed"

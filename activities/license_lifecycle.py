@@ -15,8 +15,13 @@ from temporalio import activity
 from activities.base import FlowActivities
 from activities.mail import mail_key
 from models.base import as_utc
-from models.domain import Account, Business, CreditLedgerEntry, License
-from models.license_lifecycle import ExpireInput, ReminderInput, Term
+from models.domain import Account
+from models.domain import Business
+from models.domain import CreditLedgerEntry
+from models.domain import License
+from models.license_lifecycle import ExpireInput
+from models.license_lifecycle import ReminderInput
+from models.license_lifecycle import Term
 from models.ownership_rules import lock_business
 
 REMINDER_TEMPLATE = "license_expiring"

@@ -4,27 +4,35 @@ the invitation emails, activation and the invitation's end. Each is idempotent."
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement
+from sqlalchemy import and_
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.base import FlowActivities, refuse
+from activities.base import FlowActivities
+from activities.base import refuse
 from core.text import email_key
 from models.base import as_utc
-from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput
-from models.domain import Account, Business, ProductInstance
-from models.local_accounts import (
-    ActivateAccountInput,
-    CloseInvitationInput,
-    InvitationContext,
-    InvitationStatus,
-    LocalAccountError,
-    RecordInvitationInput,
-    SendInvitationInput,
-)
+from models.direct_change import CHANGE_ACCOUNT
+from models.direct_change import ChangeAccountInput
+from models.domain import Account
+from models.domain import Business
+from models.domain import ProductInstance
+from models.local_accounts import ActivateAccountInput
+from models.local_accounts import CloseInvitationInput
+from models.local_accounts import InvitationContext
+from models.local_accounts import InvitationStatus
+from models.local_accounts import LocalAccountError
+from models.local_accounts import RecordInvitationInput
+from models.local_accounts import SendInvitationInput
 
 INVITATION_TEMPLATE = "local_account_invitation"
 # The statuses that hold one of the Business's local-account places.

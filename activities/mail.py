@@ -10,28 +10,41 @@ sent and its body erased; a later retry sends nothing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, select_autoescape
+from jinja2 import Environment
+from jinja2 import FileSystemLoader
+from jinja2 import StrictUndefined
+from jinja2 import TemplateError
+from jinja2 import select_autoescape
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import SmtpPool
 from core.settings import Settings
-from core.text import email_key, unsafe_character
-from core.tokens import hash_token, new_token, random_key
-from models.mail_limits import lock_address, mails_sent_within, retry_after
+from core.text import email_key
+from core.text import unsafe_character
+from core.tokens import hash_token
+from core.tokens import new_token
+from core.tokens import random_key
+from models.mail_limits import lock_address
+from models.mail_limits import mails_sent_within
+from models.mail_limits import retry_after
 from models.records import OutboxMessage
 
 SUPPORTED_LOCALES = ("en", "zh-TW")

@@ -7,27 +7,31 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.base import FlowActivities, refuse
+from activities.base import FlowActivities
+from activities.base import refuse
 from activities.local_accounts import instance_label
 from models.base import as_utc
-from models.domain import Account, OwnershipTransfer, ProductInstance
-from models.ownership_rules import change_pending, lock_business, transfer_problem
-from models.ownership_transfer import (
-    CloseTransferInput,
-    CompleteTransferInput,
-    OpenTransferInput,
-    SendTransferLinkInput,
-    SendTransferOutcomeInput,
-    TransferError,
-    TransferParties,
-    TransferStatus,
-)
+from models.domain import Account
+from models.domain import OwnershipTransfer
+from models.domain import ProductInstance
+from models.ownership_rules import change_pending
+from models.ownership_rules import lock_business
+from models.ownership_rules import transfer_problem
+from models.ownership_transfer import CloseTransferInput
+from models.ownership_transfer import CompleteTransferInput
+from models.ownership_transfer import OpenTransferInput
+from models.ownership_transfer import SendTransferLinkInput
+from models.ownership_transfer import SendTransferOutcomeInput
+from models.ownership_transfer import TransferError
+from models.ownership_transfer import TransferParties
+from models.ownership_transfer import TransferStatus
 
 REQUEST_TEMPLATE = "ownership_transfer_request"
 OUTCOME_TEMPLATE = "ownership_transfer_outcome"

@@ -13,22 +13,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.base import FlowActivities, refuse
+from activities.base import FlowActivities
+from activities.base import refuse
 from core.text import email_key
 from models.base import as_utc
-from models.domain import Account, PrimaryChange, PrimaryChangeEvent, ProductInstance
-from models.ownership_rules import change_pending, lock_business
+from models.domain import Account
+from models.domain import PrimaryChange
+from models.domain import PrimaryChangeEvent
+from models.domain import ProductInstance
+from models.ownership_rules import change_pending
+from models.ownership_rules import lock_business
 from models.ownership_transfer import TransferError
-from models.primary_change import (
-    ChangeError,
-    ChangeParties,
-    ChangeStatus,
-    OldPrimary,
-    OpenChangeInput,
-    SendObjectionLinkInput,
-    SendOutcomeInput,
-    StepInput,
-)
+from models.primary_change import ChangeError
+from models.primary_change import ChangeParties
+from models.primary_change import ChangeStatus
+from models.primary_change import OldPrimary
+from models.primary_change import OpenChangeInput
+from models.primary_change import SendObjectionLinkInput
+from models.primary_change import SendOutcomeInput
+from models.primary_change import StepInput
 
 OBJECTION_TEMPLATE = "primary_change_objection"
 OUTCOME_TEMPLATE = "primary_change_outcome"

@@ -7,20 +7,21 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
 from activities.base import refuse
 from models.base import as_utc
-from models.direct_change import UNREGISTER_INSTANCE, UnregisterInstanceInput
-from models.domain import EnrollmentToken, ProductInstance
-from models.product_registration import (
-    CloseTokenInput,
-    RecordTokenInput,
-    RegisterInstanceInput,
-    RegistrationError,
-    TokenStatus,
-)
+from models.direct_change import UNREGISTER_INSTANCE
+from models.direct_change import UnregisterInstanceInput
+from models.domain import EnrollmentToken
+from models.domain import ProductInstance
+from models.product_registration import CloseTokenInput
+from models.product_registration import RecordTokenInput
+from models.product_registration import RegisterInstanceInput
+from models.product_registration import RegistrationError
+from models.product_registration import TokenStatus
 
 
 class ProductRegistrationActivities:

@@ -6,39 +6,46 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
-from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
-from api.errors import ApiProblem, install_error_handlers, problem_response
-from api.pages import ShowPage, show_page
-from api.routes import (
-    account_lookups,
-    accounts,
-    activation_pages,
-    businesses,
-    codec,
-    credits,
-    dev_mailbox,
-    email_verifications,
-    health,
-    license_activations,
-    link_pages,
-    lookup_page,
-    ownership_transfers,
-    page_assets,
-    primary_changes,
-    product_registrations,
-    verify_page,
-)
+from api.errors import ApiProblem
+from api.errors import install_error_handlers
+from api.errors import problem_response
+from api.pages import ShowPage
+from api.pages import show_page
+from api.routes import account_lookups
+from api.routes import accounts
+from api.routes import activation_pages
+from api.routes import businesses
+from api.routes import codec
+from api.routes import credits
+from api.routes import dev_mailbox
+from api.routes import email_verifications
+from api.routes import health
+from api.routes import license_activations
+from api.routes import link_pages
+from api.routes import lookup_page
+from api.routes import ownership_transfers
+from api.routes import page_assets
+from api.routes import primary_changes
+from api.routes import product_registrations
+from api.routes import verify_page
 from api.routes.codec import CODEC_MAX_BYTES
-from core.settings import Settings, get_settings
-from core.temporal import API_RETRY, connect
-from models.base import make_engine, make_session_factory
+from core.settings import Settings
+from core.settings import get_settings
+from core.temporal import API_RETRY
+from core.temporal import connect
+from models.base import make_engine
+from models.base import make_session_factory
 from models.catalog import load_catalog
 
 log = logging.getLogger(__name__)

@@ -6,9 +6,14 @@ hands the app a replay of it; a chunked body that goes past the limit is refused
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 
-from api.errors import ApiProblem, error_response
+from api.errors import ApiProblem
+from api.errors import error_response
 
 
 class BodyLimitMiddleware:

@@ -6,17 +6,22 @@ import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends
+from fastapi import Header
+from fastapi import Request
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import ApiError, ApiProblem
+from api.errors import ApiError
+from api.errors import ApiProblem
 from api.fields import BusinessId
 from core.settings import Settings
 from core.text import unsafe_character
 from models.catalog import Catalog
-from models.domain import Account, Business
+from models.domain import Account
+from models.domain import Business
 
 _bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
 # Dependencies are `async def`: sync ones would each cost a thread-pool hop on every request.

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.tokens import hash_token, is_domain_key, split_token
+from core.tokens import hash_token
+from core.tokens import is_domain_key
+from core.tokens import split_token
 from models.records import OutboxMessage
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import ApiError, ApiProblem
+from api.errors import ApiError
+from api.errors import ApiProblem
 from core.settings import Settings
-from models.mail_limits import mails_sent_within, retry_after
+from models.mail_limits import mails_sent_within
+from models.mail_limits import retry_after
 
 
 async def require_mail_allowance(session: AsyncSession, settings: Settings, address: str) -> None:

@@ -17,10 +17,18 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from fastapi.responses import HTMLResponse
+from fastapi.responses import RedirectResponse
+from fastapi.responses import Response
+from jinja2 import Environment
+from jinja2 import FileSystemLoader
+from jinja2 import StrictUndefined
+from jinja2 import select_autoescape
 
-from api.page_text import LANGUAGE_NAMES, LOCALES, locale_of, text
+from api.page_text import LANGUAGE_NAMES
+from api.page_text import LOCALES
+from api.page_text import locale_of
+from api.page_text import text
 from core.settings import Settings
 
 SESSION_COOKIE = "activation_session"

@@ -32,20 +32,28 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
+from typing import TypeVar
 
 import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
-from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
+from temporalio.client import Client
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy
 
-from bench.baseline import BaselineActivationWorkflow, BaselineWorkflow
+from bench.baseline import BaselineActivationWorkflow
+from bench.baseline import BaselineWorkflow
 from core.payload_codec import new_key_entry
 from models.catalog import load_catalog
 from models.migrate import upgrade

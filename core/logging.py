@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import IO, Any
+from typing import IO
+from typing import Any
 
 # Redacted by where a secret goes, whatever it looks like (a mangled one is a secret too): the
 # path segment after `/v1/activations/` (the activation code), any `token` parameter

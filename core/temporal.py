@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import PrometheusConfig
+from temporalio.runtime import Runtime
+from temporalio.runtime import TelemetryConfig
 from temporalio.service import RetryConfig
 
 from core.payload_codec import data_converter

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.credits import SANDBOX
-from models.domain import CreditAllocation, SandboxUsage
+from models.domain import CreditAllocation
+from models.domain import SandboxUsage
 
 
 async def sandbox_quota(session: AsyncSession, business_id: str) -> int:

@@ -7,24 +7,26 @@ license, one acceptance per (account, agreement, version, order), one primary pe
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 
-from sqlalchemy import (
-    Boolean,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    UniqueConstraint,
-    false,
-    func,
-    text,
-)
-from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy import Boolean
+from sqlalchemy import Date
+from sqlalchemy import ForeignKey
+from sqlalchemy import Index
+from sqlalchemy import Integer
+from sqlalchemy import String
+from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
+from sqlalchemy import func
+from sqlalchemy import text
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+from sqlalchemy.orm import validates
 
 from core.text import email_key
-from models.base import Base, UTCDateTime
+from models.base import Base
+from models.base import UTCDateTime
 
 ID = String(36)
 

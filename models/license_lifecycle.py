@@ -3,7 +3,8 @@ license or credit grant until its expiry date (docs/flows/license-lifecycle.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 

@@ -4,10 +4,14 @@ the flow's activity again under the Business's lock."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.domain import Account, Business, OwnershipTransfer, PrimaryChange
+from models.domain import Account
+from models.domain import Business
+from models.domain import OwnershipTransfer
+from models.domain import PrimaryChange
 from models.errors import Refusal
 from models.ownership_transfer import TransferError
 

@@ -5,7 +5,8 @@ Only a token's SHA-256 hash is here: these values are recorded in workflow histo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 

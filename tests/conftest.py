@@ -15,7 +15,8 @@ import re
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from datetime import timedelta
 from email.message import Message
 from pathlib import Path
@@ -25,20 +26,22 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Mailbox
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
-from temporalio.client import (
-    Client,
-    WorkflowExecutionStatus,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine
+from temporalio.client import Client
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from core.payload_codec import data_converter
 from core.settings import Settings
-from core.temporal import dev_server_path, test_server_path
-from models.base import make_engine, make_session_factory
+from core.temporal import dev_server_path
+from core.temporal import test_server_path
+from models.base import make_engine
+from models.base import make_session_factory
 from models.migrate import upgrade
 from workers.worker import build_worker
 from workflows import search_attributes

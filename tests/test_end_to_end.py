@@ -12,21 +12,25 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
 from api.page_text import text
-from core.logging import configure_logging, uvicorn_log_config
+from core.logging import configure_logging
+from core.logging import uvicorn_log_config
 from core.settings import Settings
-from tests.conftest import MailSink, code_in, free_port, text_of, token_in
-from tests.workflows.activation_helpers import (
-    ADDON,
-    CREDITS,
-    SERVICE,
-    existing_business,
-    order_body,
-)
+from tests.conftest import MailSink
+from tests.conftest import code_in
+from tests.conftest import free_port
+from tests.conftest import text_of
+from tests.conftest import token_in
+from tests.workflows.activation_helpers import ADDON
+from tests.workflows.activation_helpers import CREDITS
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import order_body
 
 Sessions = async_sessionmaker[AsyncSession]
 

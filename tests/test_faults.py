@@ -21,14 +21,20 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlalchemy import select
 
 from api.app import create_app
 from core.settings import Settings
 from models.base import make_engine
 from models.records import OutboxMessage
-from tests.conftest import MailSink, code_in, free_port, token_in, without_trace_headers
-from tests.workflows.activation_helpers import SERVICE, order_body
+from tests.conftest import MailSink
+from tests.conftest import code_in
+from tests.conftest import free_port
+from tests.conftest import token_in
+from tests.conftest import without_trace_headers
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import order_body
 from workers.dev_temporal import DevTemporalServer
 from workflows import search_attributes
 

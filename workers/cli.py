@@ -9,7 +9,8 @@ import os
 
 import uvicorn
 
-from core.logging import configure_logging, uvicorn_log_config
+from core.logging import configure_logging
+from core.logging import uvicorn_log_config
 from core.settings import get_settings
 
 log = logging.getLogger("activation")

@@ -17,9 +17,11 @@ import uvicorn
 
 from api.app import create_app
 from core.logging import uvicorn_log_config
-from core.payload_codec import data_converter, ensure_key_file
+from core.payload_codec import data_converter
+from core.payload_codec import ensure_key_file
 from core.settings import Settings
-from models.base import make_engine, make_session_factory
+from models.base import make_engine
+from models.base import make_session_factory
 from models.migrate import upgrade
 from workers.dev_smtp import start_smtp_sink
 from workers.dev_temporal import DevTemporalServer

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.client import Client
+from temporalio.client import Schedule
+from temporalio.client import ScheduleActionStartWorkflow
+from temporalio.client import ScheduleAlreadyRunningError
+from temporalio.client import ScheduleOverlapPolicy
+from temporalio.client import SchedulePolicy
+from temporalio.client import ScheduleSpec
+from temporalio.common import SearchAttributePair
+from temporalio.common import TypedSearchAttributes
 
-from models.credits import RESET_FLOW_KIND, RESET_SCHEDULE_ID
+from models.credits import RESET_FLOW_KIND
+from models.credits import RESET_SCHEDULE_ID
 from workflows.sandbox_quota import SandboxQuotaResetWorkflow
-from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS
+from workflows.search_attributes import ACTIVATION_FLOW
+from workflows.search_attributes import ACTIVATION_STATUS
 
 
 async def ensure_reset_schedule(client: Client, task_queue: str) -> None:

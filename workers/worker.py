@@ -7,10 +7,12 @@ import logging
 import signal
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.account_lookup import AccountLookupActivities
 from activities.credits import CreditActivities
@@ -24,7 +26,8 @@ from activities.primary_change import PrimaryChangeActivities
 from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
-from models.base import make_engine, make_session_factory
+from models.base import make_engine
+from models.base import make_session_factory
 from workers.schedules import ensure_reset_schedule
 from workflows.account_lookup import AccountLookupWorkflow
 from workflows.direct_change import DirectChangeWorkflow

@@ -17,14 +17,14 @@ from temporalio.common import WorkflowIDReusePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.account_lookup import AccountLookupActivities
     from core.tokens import mask_email
-    from models.account_lookup import (
-        FLOW_ID_PREFIX,
-        FLOW_KIND,
-        LookupInput,
-        LookupState,
-        LookupStatus,
-    )
-    from workflows.kit import publish_status, send_mail, start_flow
+    from models.account_lookup import FLOW_ID_PREFIX
+    from models.account_lookup import FLOW_KIND
+    from models.account_lookup import LookupInput
+    from models.account_lookup import LookupState
+    from models.account_lookup import LookupStatus
+    from workflows.kit import publish_status
+    from workflows.kit import send_mail
+    from workflows.kit import start_flow
 
 # The answer is useful for a while only: a mail still failing after this is given up on.
 ANSWER_DEADLINE = timedelta(hours=1)

@@ -10,16 +10,18 @@ import uuid
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.direct_change import (
-        FLOW_ID_PREFIX,
-        FLOW_KIND,
-        DirectChangeInput,
-        DirectChangeOutcome,
-    )
-    from workflows.kit import RETRY, STEP_TIMEOUT, publish_status, start_flow
+    from models.direct_change import FLOW_ID_PREFIX
+    from models.direct_change import FLOW_KIND
+    from models.direct_change import DirectChangeInput
+    from models.direct_change import DirectChangeOutcome
+    from workflows.kit import RETRY
+    from workflows.kit import STEP_TIMEOUT
+    from workflows.kit import publish_status
+    from workflows.kit import start_flow
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.client import Client
@@ -17,31 +18,28 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
-    from core.tokens import domain_key, mask_email
-    from models.email_verification import (
-        CLOSED,
-        FLOW_ID_PREFIX,
-        FLOW_KIND,
-        ChangeEmailInput,
-        ConfirmInput,
-        RecordOutcomeInput,
-        SendLinkInput,
-        StartVerificationInput,
-        TokenCheck,
-        VerificationError,
-        VerificationState,
-        VerificationStatus,
-    )
-    from workflows.kit import (
-        LINK_SETTLE,
-        RETRY,
-        STEP_TIMEOUT,
-        publish,
-        publish_status,
-        refused,
-        send_mail,
-        start_flow,
-    )
+    from core.tokens import domain_key
+    from core.tokens import mask_email
+    from models.email_verification import CLOSED
+    from models.email_verification import FLOW_ID_PREFIX
+    from models.email_verification import FLOW_KIND
+    from models.email_verification import ChangeEmailInput
+    from models.email_verification import ConfirmInput
+    from models.email_verification import RecordOutcomeInput
+    from models.email_verification import SendLinkInput
+    from models.email_verification import StartVerificationInput
+    from models.email_verification import TokenCheck
+    from models.email_verification import VerificationError
+    from models.email_verification import VerificationState
+    from models.email_verification import VerificationStatus
+    from workflows.kit import LINK_SETTLE
+    from workflows.kit import RETRY
+    from workflows.kit import STEP_TIMEOUT
+    from workflows.kit import publish
+    from workflows.kit import publish_status
+    from workflows.kit import refused
+    from workflows.kit import send_mail
+    from workflows.kit import start_flow
 
 PENDING = VerificationStatus.PENDING
 

@@ -15,38 +15,39 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Any
+from typing import Generic
+from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.client import Client, WithStartWorkflowOperation
-from temporalio.common import (
-    RetryPolicy,
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
-from temporalio.exceptions import (
-    ActivityError,
-    ApplicationError,
-    ChildWorkflowError,
-    RetryState,
-    is_cancelled_exception,
-)
+from temporalio.client import Client
+from temporalio.client import WithStartWorkflowOperation
+from temporalio.common import RetryPolicy
+from temporalio.common import SearchAttributePair
+from temporalio.common import TypedSearchAttributes
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import RetryState
+from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail import PERMANENT_MAIL_ERRORS
     from models.errors import DomainError
-    from workflows.search_attributes import (
-        ACTIVATION_FLOW,
-        ACTIVATION_PROBLEM,
-        ACTIVATION_STATUS,
-        BUSINESS_ID,
-    )
+    from workflows.search_attributes import ACTIVATION_FLOW
+    from workflows.search_attributes import ACTIVATION_PROBLEM
+    from workflows.search_attributes import ACTIVATION_STATUS
+    from workflows.search_attributes import BUSINESS_ID
 
 SelfT = TypeVar("SelfT")
 StateT = TypeVar("StateT")

@@ -9,7 +9,8 @@ See docs/flows/license-activation.md.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -21,34 +22,30 @@ with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
     from core.tokens import mask_email
     from models import email_verification as verification
-    from models.license_activation import (
-        FLOW_KIND,
-        WAITING_FOR_CUSTOMER,
-        AcceptAgreementsInput,
-        AccountInfo,
-        ActivationError,
-        ActivationState,
-        ActivationStatus,
-        AgreementRef,
-        ChooseInstanceInput,
-        CreateAccountInput,
-        RecordAcceptancesInput,
-        RecordOrderInput,
-        SignInInput,
-        StartActivationInput,
-        agreement_problems,
-        flow_id_of,
-    )
+    from models.license_activation import FLOW_KIND
+    from models.license_activation import WAITING_FOR_CUSTOMER
+    from models.license_activation import AcceptAgreementsInput
+    from models.license_activation import AccountInfo
+    from models.license_activation import ActivationError
+    from models.license_activation import ActivationState
+    from models.license_activation import ActivationStatus
+    from models.license_activation import AgreementRef
+    from models.license_activation import ChooseInstanceInput
+    from models.license_activation import CreateAccountInput
+    from models.license_activation import RecordAcceptancesInput
+    from models.license_activation import RecordOrderInput
+    from models.license_activation import SignInInput
+    from models.license_activation import StartActivationInput
+    from models.license_activation import agreement_problems
+    from models.license_activation import flow_id_of
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
-    from workflows.kit import (
-        Turns,
-        cancel_child,
-        run_step,
-        start_child_flow,
-        start_flow,
-        wait_until_recorded,
-    )
+    from workflows.kit import Turns
+    from workflows.kit import cancel_child
+    from workflows.kit import run_step
+    from workflows.kit import start_child_flow
+    from workflows.kit import start_flow
+    from workflows.kit import wait_until_recorded
     from workflows.license_activation_steps import ActivationSteps
 
 Status = ActivationStatus

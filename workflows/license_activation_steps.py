@@ -7,56 +7,53 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import (
-    ApplicationError,
-    ChildWorkflowError,
-    WorkflowAlreadyStartedError,
-)
+from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ChildWorkflowError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
     from models import email_verification as verification
-    from models.license_activation import (
-        CLOSED,
-        WAITING_FOR_CUSTOMER,
-        AccountInfo,
-        ActivationError,
-        ActivationState,
-        ActivationStatus,
-        AgreementRef,
-        CloseOrderInput,
-        CreatePrimaryAccountInput,
-        FindAccountInput,
-        InstanceChoice,
-        LicenseItem,
-        MatchLicensesInput,
-        ProvisionInput,
-        SendActivationLinkInput,
-        SendConfirmationInput,
-        StartActivationInput,
-        awaiting_choice,
-        instance_choices,
-    )
+    from models.license_activation import CLOSED
+    from models.license_activation import WAITING_FOR_CUSTOMER
+    from models.license_activation import AccountInfo
+    from models.license_activation import ActivationError
+    from models.license_activation import ActivationState
+    from models.license_activation import ActivationStatus
+    from models.license_activation import AgreementRef
+    from models.license_activation import CloseOrderInput
+    from models.license_activation import CreatePrimaryAccountInput
+    from models.license_activation import FindAccountInput
+    from models.license_activation import InstanceChoice
+    from models.license_activation import LicenseItem
+    from models.license_activation import MatchLicensesInput
+    from models.license_activation import ProvisionInput
+    from models.license_activation import SendActivationLinkInput
+    from models.license_activation import SendConfirmationInput
+    from models.license_activation import StartActivationInput
+    from models.license_activation import awaiting_choice
+    from models.license_activation import instance_choices
     from models.license_lifecycle import FLOW_KIND as LIFECYCLE_KIND
-    from models.license_lifecycle import LifecycleInput, LifecycleStatus
+    from models.license_lifecycle import LifecycleInput
+    from models.license_lifecycle import LifecycleStatus
     from models.license_lifecycle import flow_id_of as lifecycle_flow_id
-    from workflows.kit import (
-        Turns,
-        cancel_child,
-        publish,
-        publish_status,
-        refused,
-        run_step,
-        run_with_compensation,
-        send_mail,
-        start_child_flow,
-    )
-    from workflows.license_lifecycle import LicenseLifecycleWorkflow, tell_lifecycle
+    from workflows.kit import Turns
+    from workflows.kit import cancel_child
+    from workflows.kit import publish
+    from workflows.kit import publish_status
+    from workflows.kit import refused
+    from workflows.kit import run_step
+    from workflows.kit import run_with_compensation
+    from workflows.kit import send_mail
+    from workflows.kit import start_child_flow
+    from workflows.license_lifecycle import LicenseLifecycleWorkflow
     from workflows.license_lifecycle import summary as lifecycle_summary
+    from workflows.license_lifecycle import tell_lifecycle
     from workflows.search_attributes import BUSINESS_ID
 
 Status = ActivationStatus

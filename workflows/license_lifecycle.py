@@ -11,23 +11,27 @@ See docs/flows/license-lifecycle.md.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_lifecycle import LicenseLifecycleActivities
-    from models.license_lifecycle import (
-        ExpireInput,
-        LifecycleInput,
-        LifecycleState,
-        LifecycleStatus,
-        ReminderInput,
-        Term,
-        flow_id_of,
-    )
-    from workflows.kit import publish, publish_status, run_step, send_mail
+    from models.license_lifecycle import ExpireInput
+    from models.license_lifecycle import LifecycleInput
+    from models.license_lifecycle import LifecycleState
+    from models.license_lifecycle import LifecycleStatus
+    from models.license_lifecycle import ReminderInput
+    from models.license_lifecycle import Term
+    from models.license_lifecycle import flow_id_of
+    from workflows.kit import publish
+    from workflows.kit import publish_status
+    from workflows.kit import run_step
+    from workflows.kit import send_mail
 
 Steps = LicenseLifecycleActivities
 REMINDER_DEADLINE = timedelta(hours=12)  # a reminder that late is no longer worth sending

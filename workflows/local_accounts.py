@@ -7,7 +7,8 @@ See docs/flows/local-accounts.md.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.client import Client
@@ -16,21 +17,22 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.local_accounts import LocalAccountActivities
     from core.tokens import mask_email
-    from models.local_accounts import (
-        CLOSED,
-        FLOW_KIND,
-        ActivateAccountInput,
-        ActivateInput,
-        CloseInvitationInput,
-        InvitationContext,
-        InvitationState,
-        InvitationStatus,
-        LocalAccountError,
-        RecordInvitationInput,
-        SendInvitationInput,
-        StartInvitationInput,
-    )
-    from workflows.kit import AnswerByLink, run_step, send_mail, start_flow
+    from models.local_accounts import CLOSED
+    from models.local_accounts import FLOW_KIND
+    from models.local_accounts import ActivateAccountInput
+    from models.local_accounts import ActivateInput
+    from models.local_accounts import CloseInvitationInput
+    from models.local_accounts import InvitationContext
+    from models.local_accounts import InvitationState
+    from models.local_accounts import InvitationStatus
+    from models.local_accounts import LocalAccountError
+    from models.local_accounts import RecordInvitationInput
+    from models.local_accounts import SendInvitationInput
+    from models.local_accounts import StartInvitationInput
+    from workflows.kit import AnswerByLink
+    from workflows.kit import run_step
+    from workflows.kit import send_mail
+    from workflows.kit import start_flow
 
 PENDING = InvitationStatus.PENDING
 

@@ -7,32 +7,35 @@ See docs/flows/ownership-transfer.md.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ownership_transfer import OwnershipTransferActivities
-    from models.ownership_transfer import (
-        CLOSED,
-        FLOW_KIND,
-        CloseTransferInput,
-        CompleteTransferInput,
-        DecisionInput,
-        OpenTransferInput,
-        SendTransferLinkInput,
-        SendTransferOutcomeInput,
-        StartTransferInput,
-        TransferError,
-        TransferParties,
-        TransferState,
-        TransferStatus,
-        flow_id_of,
-    )
-    from workflows.kit import AnswerByLink, run_step, send_mail, start_flow
+    from models.ownership_transfer import CLOSED
+    from models.ownership_transfer import FLOW_KIND
+    from models.ownership_transfer import CloseTransferInput
+    from models.ownership_transfer import CompleteTransferInput
+    from models.ownership_transfer import DecisionInput
+    from models.ownership_transfer import OpenTransferInput
+    from models.ownership_transfer import SendTransferLinkInput
+    from models.ownership_transfer import SendTransferOutcomeInput
+    from models.ownership_transfer import StartTransferInput
+    from models.ownership_transfer import TransferError
+    from models.ownership_transfer import TransferParties
+    from models.ownership_transfer import TransferState
+    from models.ownership_transfer import TransferStatus
+    from models.ownership_transfer import flow_id_of
+    from workflows.kit import AnswerByLink
+    from workflows.kit import run_step
+    from workflows.kit import send_mail
+    from workflows.kit import start_flow
 
 PENDING = TransferStatus.PENDING
 OUTCOME_MAIL_DEADLINE = timedelta(days=1)

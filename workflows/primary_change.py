@@ -8,43 +8,42 @@ See docs/flows/primary-change.md.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.primary_change import PrimaryChangeActivities
     from models import email_verification as verification
-    from models.primary_change import (
-        CLOSED,
-        FLOW_KIND,
-        ChangeError,
-        ChangeParties,
-        ChangeState,
-        ChangeStatus,
-        ObjectInput,
-        OpenChangeInput,
-        SendObjectionLinkInput,
-        SendOutcomeInput,
-        StartChangeInput,
-        StepInput,
-        flow_id_of,
-    )
+    from models.primary_change import CLOSED
+    from models.primary_change import FLOW_KIND
+    from models.primary_change import ChangeError
+    from models.primary_change import ChangeParties
+    from models.primary_change import ChangeState
+    from models.primary_change import ChangeStatus
+    from models.primary_change import ObjectInput
+    from models.primary_change import OpenChangeInput
+    from models.primary_change import SendObjectionLinkInput
+    from models.primary_change import SendOutcomeInput
+    from models.primary_change import StartChangeInput
+    from models.primary_change import StepInput
+    from models.primary_change import flow_id_of
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
-    from workflows.kit import (
-        AnswerByLink,
-        cancel_child,
-        refused,
-        run_step,
-        send_mail,
-        start_child_flow,
-        start_flow,
-    )
+    from workflows.kit import AnswerByLink
+    from workflows.kit import cancel_child
+    from workflows.kit import refused
+    from workflows.kit import run_step
+    from workflows.kit import send_mail
+    from workflows.kit import start_child_flow
+    from workflows.kit import start_flow
 
 Steps = PrimaryChangeActivities
 WAITING = ChangeStatus.WAITING

@@ -12,32 +12,29 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.product_registration import ProductRegistrationActivities
-    from models.product_registration import (
-        CLOSED,
-        FLOW_KIND,
-        CloseTokenInput,
-        RecordTokenInput,
-        RegisterInput,
-        RegisterInstanceInput,
-        RegistrationError,
-        StartRegistrationInput,
-        TokenState,
-        TokenStatus,
-        flow_id_of,
-    )
-    from workflows.kit import (
-        publish,
-        publish_status,
-        refused,
-        run_step,
-        start_flow,
-        wait_until_recorded,
-    )
+    from models.product_registration import CLOSED
+    from models.product_registration import FLOW_KIND
+    from models.product_registration import CloseTokenInput
+    from models.product_registration import RecordTokenInput
+    from models.product_registration import RegisterInput
+    from models.product_registration import RegisterInstanceInput
+    from models.product_registration import RegistrationError
+    from models.product_registration import StartRegistrationInput
+    from models.product_registration import TokenState
+    from models.product_registration import TokenStatus
+    from models.product_registration import flow_id_of
+    from workflows.kit import publish
+    from workflows.kit import publish_status
+    from workflows.kit import refused
+    from workflows.kit import run_step
+    from workflows.kit import start_flow
+    from workflows.kit import wait_until_recorded
 
 
 # Concurrent repeats of one registration wait for the first instead of being refused as "used".

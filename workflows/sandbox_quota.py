@@ -9,7 +9,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.credits import CreditActivities
     from models.credits import ResetInput
-    from workflows.kit import RETRY, STEP_TIMEOUT, publish_status
+    from workflows.kit import RETRY
+    from workflows.kit import STEP_TIMEOUT
+    from workflows.kit import publish_status
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.

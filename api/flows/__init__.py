@@ -9,12 +9,18 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
-from api.errors import ApiError, ApiProblem, refusal
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import refusal
 from core.settings import Settings
-from models.errors import DomainError, find
+from models.errors import DomainError
+from models.errors import find
 from workflows.direct_change import change
 
 STATE_MEMO = "state"  # where every flow publishes its state (workflows/kit.py)

@@ -9,21 +9,25 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
-from api.errors import ApiError, refusal
-from api.flows import act, closed_error, read_state
+from api.errors import ApiError
+from api.errors import refusal
+from api.flows import act
+from api.flows import closed_error
+from api.flows import read_state
 from api.links import link_target
-from models.email_verification import (
-    CLOSED,
-    FLOW_ID_PREFIX,
-    ConfirmInput,
-    TokenCheck,
-    VerificationError,
-    VerificationState,
-    VerificationStatus,
-)
+from models.email_verification import CLOSED
+from models.email_verification import FLOW_ID_PREFIX
+from models.email_verification import ConfirmInput
+from models.email_verification import TokenCheck
+from models.email_verification import VerificationError
+from models.email_verification import VerificationState
+from models.email_verification import VerificationStatus
 from workflows.email_verification import EmailVerificationWorkflow
 
 FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")

@@ -5,35 +5,48 @@ activation.md)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import EmailStr
+from pydantic import Field
+from pydantic import field_validator
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 
 from api.deps import SessionDep
 from api.errors import ApiError
-from api.fields import Locale, OneLine
-from api.flows import act, read_state
+from api.fields import Locale
+from api.fields import OneLine
+from api.flows import act
+from api.flows import read_state
 from core.settings import Settings
 from core.text import email_key
-from core.tokens import domain_key, hash_token, is_domain_key, keyed_uuid, split_token
+from core.tokens import domain_key
+from core.tokens import hash_token
+from core.tokens import is_domain_key
+from core.tokens import keyed_uuid
+from core.tokens import split_token
 from models import email_verification as verification
 from models.catalog import Catalog
 from models.domain import ActivationCode
-from models.license_activation import (
-    CLOSED,
-    ActivationError,
-    ActivationStatus,
-    AgreementRef,
-    CreateAccountInput,
-    LicenseItem,
-    StartActivationInput,
-    VerificationPolicy,
-    flow_id_of,
-)
-from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkflow
+from models.license_activation import CLOSED
+from models.license_activation import ActivationError
+from models.license_activation import ActivationStatus
+from models.license_activation import AgreementRef
+from models.license_activation import CreateAccountInput
+from models.license_activation import LicenseItem
+from models.license_activation import StartActivationInput
+from models.license_activation import VerificationPolicy
+from models.license_activation import flow_id_of
+from workflows.license_activation import SIGNUP_PURPOSE
+from workflows.license_activation import LicenseActivationWorkflow
 
 Error = ActivationError
 

@@ -3,28 +3,30 @@ token reaches its flow run, the link's action (docs/flows/local-accounts.md)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 
 from api.errors import ApiError
-from api.flows import act, published_state
+from api.flows import act
+from api.flows import published_state
 from api.links import link_target
-from core.tokens import domain_key, hash_token
+from core.tokens import domain_key
+from core.tokens import hash_token
 from models.domain import Account
-from models.local_accounts import (
-    CLOSED,
-    FLOW_ID_PREFIX,
-    ActivateInput,
-    InvitationState,
-    InvitationStatus,
-    LocalAccountError,
-    account_status_now,
-    flow_id_of,
-    flow_key_parts,
-)
+from models.local_accounts import CLOSED
+from models.local_accounts import FLOW_ID_PREFIX
+from models.local_accounts import ActivateInput
+from models.local_accounts import InvitationState
+from models.local_accounts import InvitationStatus
+from models.local_accounts import LocalAccountError
+from models.local_accounts import account_status_now
+from models.local_accounts import flow_id_of
+from models.local_accounts import flow_key_parts
 from workflows.local_accounts import LocalAccountActivationWorkflow
 
 Error = LocalAccountError

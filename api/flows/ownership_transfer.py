@@ -3,26 +3,31 @@ how a link's token reaches its flow run, the link's decision (docs/flows/ownersh
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field
+from pydantic import AliasChoices
+from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
-from api.errors import ApiError, refusal
+from api.errors import ApiError
+from api.errors import refusal
 from api.links import link_target
 from models.domain import OwnershipTransfer
-from models.ownership_transfer import (
-    CLOSED,
-    FLOW_ID_PREFIX,
-    DecisionInput,
-    TransferError,
-    TransferState,
-    TransferStatus,
-    transfer_status_now,
-)
+from models.ownership_transfer import CLOSED
+from models.ownership_transfer import FLOW_ID_PREFIX
+from models.ownership_transfer import DecisionInput
+from models.ownership_transfer import TransferError
+from models.ownership_transfer import TransferState
+from models.ownership_transfer import TransferStatus
+from models.ownership_transfer import transfer_status_now
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 Error = TransferError

@@ -6,31 +6,35 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
 
-from api.errors import ApiError, refusal
+from api.errors import ApiError
+from api.errors import refusal
 from api.flows import act
 from api.links import link_target
 from core.settings import Settings
 from core.text import email_key
 from core.tokens import domain_key
 from models import email_verification as verification
-from models.domain import Business, PrimaryChange
-from models.primary_change import (
-    CLOSED,
-    FLOW_ID_PREFIX,
-    VERIFICATION_PURPOSE,
-    ChangeError,
-    ChangeState,
-    ChangeStatus,
-    ObjectInput,
-    OldPrimary,
-    StartChangeInput,
-    flow_id_of,
-)
-from workflows.primary_change import PrimaryChangeWorkflow, start
+from models.domain import Business
+from models.domain import PrimaryChange
+from models.primary_change import CLOSED
+from models.primary_change import FLOW_ID_PREFIX
+from models.primary_change import VERIFICATION_PURPOSE
+from models.primary_change import ChangeError
+from models.primary_change import ChangeState
+from models.primary_change import ChangeStatus
+from models.primary_change import ObjectInput
+from models.primary_change import OldPrimary
+from models.primary_change import StartChangeInput
+from models.primary_change import flow_id_of
+from workflows.primary_change import PrimaryChangeWorkflow
+from workflows.primary_change import start
 
 Error = ChangeError
 Handle = WorkflowHandle[PrimaryChangeWorkflow, ChangeState]

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter
+from fastapi import status
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import EmailStr
+from pydantic import Field
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
-from api.errors import BAD_BODY, responses
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.errors import BAD_BODY
+from api.errors import responses
 from api.fields import Locale
-from api.flows.account_lookup import ANSWER, ask
+from api.flows.account_lookup import ANSWER
+from api.flows.account_lookup import ask
 
 router = APIRouter(prefix="/v1", tags=["account lookup"])
 

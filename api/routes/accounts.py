@@ -12,33 +12,53 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from fastapi import APIRouter
+from fastapi import status
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import EmailStr
+from pydantic import Field
+from pydantic import model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
-from api.deps import ActingPrimary, ApiKey, KnownBusiness, SessionDep, SettingsDep, TemporalDep
-from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
-from api.fields import UUID_PATTERN, AccountId, BusinessId, Locale, OneLine
+from api.deps import ActingPrimary
+from api.deps import ApiKey
+from api.deps import KnownBusiness
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.errors import BAD_BODY
+from api.errors import NEEDS_KEY
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import refusal
+from api.errors import responses
+from api.fields import UUID_PATTERN
+from api.fields import AccountId
+from api.fields import BusinessId
+from api.fields import Locale
+from api.fields import OneLine
 from api.flows import run_change
-from api.flows.local_accounts import (
-    Error,
-    InvitationPublic,
-    activate_with_token,
-    invitation_flow_id,
-    status_now,
-)
-from api.flows.local_accounts import (
-    Handle as LocalHandle,
-)
+from api.flows.local_accounts import Error
+from api.flows.local_accounts import Handle as LocalHandle
+from api.flows.local_accounts import InvitationPublic
+from api.flows.local_accounts import activate_with_token
+from api.flows.local_accounts import invitation_flow_id
+from api.flows.local_accounts import status_now
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
-from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput
-from models.domain import Account, ProductInstance
+from models.direct_change import CHANGE_ACCOUNT
+from models.direct_change import ChangeAccountInput
+from models.domain import Account
+from models.domain import ProductInstance
 from models.local_accounts import StartInvitationInput
-from workflows.local_accounts import LocalAccountActivationWorkflow, start
+from workflows.local_accounts import LocalAccountActivationWorkflow
+from workflows.local_accounts import start
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 

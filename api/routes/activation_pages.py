@@ -8,52 +8,59 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import EmailStr, TypeAdapter, ValidationError
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import JSONResponse
+from fastapi.responses import Response
+from pydantic import EmailStr
+from pydantic import TypeAdapter
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.deps import CatalogDep, SessionDep, SettingsDep, TemporalDep, user_agent
+from api.deps import CatalogDep
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.deps import user_agent
 from api.errors import ApiError
 from api.flows import email_verification as verifications
-from api.flows.license_activation import (
-    ActivationPublic,
-    Error,
-    flow_handle,
-    order_of_code,
-    read_activation,
-    signup_input,
-    update_flow,
-)
+from api.flows.license_activation import ActivationPublic
+from api.flows.license_activation import Error
+from api.flows.license_activation import flow_handle
+from api.flows.license_activation import order_of_code
+from api.flows.license_activation import read_activation
+from api.flows.license_activation import signup_input
+from api.flows.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
-from api.page_text import refusal_text, text
-from api.pages import (
-    PageSession,
-    ShowPage,
-    csrf_ok,
-    field,
-    moment,
-    page_locale,
-    read_form,
-    read_session,
-    render,
-    see_other,
-    start_session,
-)
+from api.page_text import refusal_text
+from api.page_text import text
+from api.pages import PageSession
+from api.pages import ShowPage
+from api.pages import csrf_ok
+from api.pages import field
+from api.pages import moment
+from api.pages import page_locale
+from api.pages import read_form
+from api.pages import read_session
+from api.pages import render
+from api.pages import see_other
+from api.pages import start_session
 from core.settings import Settings
 from models.catalog import Catalog
-from models.domain import Business, ProductInstance
+from models.domain import Business
+from models.domain import ProductInstance
 from models.email_verification import ChangeEmailInput
-from models.license_activation import (
-    AcceptAgreementsInput,
-    ActivationStatus,
-    AgreementRef,
-    ChooseInstanceInput,
-)
+from models.license_activation import AcceptAgreementsInput
+from models.license_activation import ActivationStatus
+from models.license_activation import AgreementRef
+from models.license_activation import ChooseInstanceInput
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
 

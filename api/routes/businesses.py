@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from api.deps import ApiKey, SessionDep, require_business
-from api.errors import NEEDS_KEY, ApiProblem, responses
+from api.deps import ApiKey
+from api.deps import SessionDep
+from api.deps import require_business
+from api.errors import NEEDS_KEY
+from api.errors import ApiProblem
+from api.errors import responses
 from api.fields import BusinessId
-from models.domain import Account, CreditLedgerEntry, License, Order, ProductInstance
+from models.domain import Account
+from models.domain import CreditLedgerEntry
+from models.domain import License
+from models.domain import Order
+from models.domain import ProductInstance
 
 router = APIRouter(prefix="/v1/businesses", tags=["businesses"], dependencies=[ApiKey])
 

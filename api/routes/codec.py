@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter
+from fastapi import Header
+from fastapi import Request
 from fastapi.responses import Response
-from google.protobuf.json_format import MessageToJson, Parse, ParseError
+from google.protobuf.json_format import MessageToJson
+from google.protobuf.json_format import Parse
+from google.protobuf.json_format import ParseError
 from temporalio.api.common.v1 import Payloads
 
-from api.deps import SettingsDep, TemporalDep, operator_key_ok
-from api.errors import ApiError, ApiProblem
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.deps import operator_key_ok
+from api.errors import ApiError
+from api.errors import ApiProblem
 from core.payload_codec import UnknownKeyError
 from core.settings import Settings
 

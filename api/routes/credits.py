@@ -5,33 +5,43 @@ primary account), read the balance, allocations and the sandbox quota, price a s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Path
+from fastapi import status
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 
-from api.deps import (
-    ActingPrimary,
-    ApiKey,
-    CatalogDep,
-    SessionDep,
-    SettingsDep,
-    TemporalDep,
-    require_business,
-)
-from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, responses
+from api.deps import ActingPrimary
+from api.deps import ApiKey
+from api.deps import CatalogDep
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.deps import require_business
+from api.errors import BAD_BODY
+from api.errors import NEEDS_KEY
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import responses
 from api.flows import run_change
-from models.catalog import Catalog, Sensor
+from models.catalog import Catalog
+from models.catalog import Sensor
 from models.credit_queries import credits_now
-from models.credits import SANDBOX, CreditError
-from models.direct_change import (
-    ALLOCATE_CREDITS,
-    RECORD_SANDBOX_SUBMISSIONS,
-    AllocateCreditsInput,
-    SandboxSubmissionsInput,
-)
-from models.domain import Business, CreditAllocation
+from models.credits import SANDBOX
+from models.credits import CreditError
+from models.direct_change import ALLOCATE_CREDITS
+from models.direct_change import RECORD_SANDBOX_SUBMISSIONS
+from models.direct_change import AllocateCreditsInput
+from models.direct_change import SandboxSubmissionsInput
+from models.domain import Business
+from models.domain import CreditAllocation
 
 router = APIRouter(prefix="/v1", tags=["credits"], dependencies=[ApiKey])
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import mailbox
-from datetime import UTC, datetime
-from email.header import decode_header, make_header
+from datetime import UTC
+from datetime import datetime
+from email.header import decode_header
+from email.header import make_header
 from email.message import Message
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
+from fastapi import Query
 from pydantic import BaseModel
 
 from api.deps import SettingsDep

@@ -7,24 +7,38 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import status
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import EmailStr
+from pydantic import Field
 
-from api.deps import ApiKey, SessionDep, SettingsDep, TemporalDep
-from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, responses
+from api.deps import ApiKey
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.errors import BAD_BODY
+from api.errors import NEEDS_KEY
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import responses
 from api.fields import Locale
-from api.flows.email_verification import (
-    EmailVerificationPublic,
-    Error,
-    confirm_token,
-    final_state,
-    flow_handle,
-    update_flow,
-)
+from api.flows.email_verification import EmailVerificationPublic
+from api.flows.email_verification import Error
+from api.flows.email_verification import confirm_token
+from api.flows.email_verification import final_state
+from api.flows.email_verification import flow_handle
+from api.flows.email_verification import update_flow
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
-from models.email_verification import ChangeEmailInput, StartVerificationInput, VerificationStatus
-from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, start
+from models.email_verification import ChangeEmailInput
+from models.email_verification import StartVerificationInput
+from models.email_verification import VerificationStatus
+from workflows.email_verification import EmailVerificationWorkflow
+from workflows.email_verification import flow_id_for
+from workflows.email_verification import start
 
 router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])
 

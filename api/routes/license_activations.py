@@ -9,38 +9,53 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import Request
+from fastapi import status
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import EmailStr
+from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep, user_agent
-from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
-from api.fields import Locale, OneLine
-from api.flows.license_activation import (
-    ActivationPublic,
-    Error,
-    OrderCreate,
-    flow_handle,
-    order_input,
-    order_of_code,
-    order_terms,
-    read_activation,
-    signup_input,
-    update_flow,
-)
+from api.deps import ApiKey
+from api.deps import CatalogDep
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.deps import user_agent
+from api.errors import BAD_BODY
+from api.errors import NEEDS_KEY
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import refusal
+from api.errors import responses
+from api.fields import Locale
+from api.fields import OneLine
+from api.flows.license_activation import ActivationPublic
+from api.flows.license_activation import Error
+from api.flows.license_activation import OrderCreate
+from api.flows.license_activation import flow_handle
+from api.flows.license_activation import order_input
+from api.flows.license_activation import order_of_code
+from api.flows.license_activation import order_terms
+from api.flows.license_activation import read_activation
+from api.flows.license_activation import signup_input
+from api.flows.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
 from core.text import email_key
-from models.domain import Account, Order
-from models.license_activation import (
-    AcceptAgreementsInput,
-    ActivationStatus,
-    AgreementRef,
-    ChooseInstanceInput,
-    SignInInput,
-)
-from workflows.license_activation import LicenseActivationWorkflow, start
+from models.domain import Account
+from models.domain import Order
+from models.license_activation import AcceptAgreementsInput
+from models.license_activation import ActivationStatus
+from models.license_activation import AgreementRef
+from models.license_activation import ChooseInstanceInput
+from models.license_activation import SignInInput
+from workflows.license_activation import LicenseActivationWorkflow
+from workflows.license_activation import start
 
 router = APIRouter(prefix="/v1", tags=["license activation"])
 

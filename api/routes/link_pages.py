@@ -6,20 +6,33 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
+from fastapi import Query
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
 from api.errors import ApiError
-from api.flows.local_accounts import activate_with_token, invitation_state
-from api.flows.ownership_transfer import decide_with_token, transfer_of_link
-from api.flows.primary_change import change_of_link, object_with_token
+from api.flows.local_accounts import activate_with_token
+from api.flows.local_accounts import invitation_state
+from api.flows.ownership_transfer import decide_with_token
+from api.flows.ownership_transfer import transfer_of_link
+from api.flows.primary_change import change_of_link
+from api.flows.primary_change import object_with_token
 from api.page_text import text
-from api.pages import field, moment, page_locale, read_form, render
+from api.pages import field
+from api.pages import moment
+from api.pages import page_locale
+from api.pages import read_form
+from api.pages import render
 from core.settings import Settings
 from core.tokens import mask_email
-from models.domain import Account, Business, ProductInstance
+from models.domain import Account
+from models.domain import Business
+from models.domain import ProductInstance
 from models.local_accounts import InvitationStatus
 from models.ownership_transfer import TransferStatus
 from models.primary_change import ChangeStatus

@@ -7,14 +7,24 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
-from pydantic import EmailStr, TypeAdapter, ValidationError
+from fastapi import APIRouter
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
+from pydantic import EmailStr
+from pydantic import TypeAdapter
+from pydantic import ValidationError
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
 from api.flows.account_lookup import ask
 from api.page_text import text
-from api.pages import field, page_locale, read_form, render, see_other
+from api.pages import field
+from api.pages import page_locale
+from api.pages import read_form
+from api.pages import render
+from api.pages import see_other
 
 router = APIRouter(tags=["account lookup"], include_in_schema=False)
 EMAIL = TypeAdapter(EmailStr)

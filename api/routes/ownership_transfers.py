@@ -9,29 +9,48 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import status
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
-from api.deps import ActingPrimary, ApiKey, KnownBusiness, SessionDep, SettingsDep, TemporalDep
-from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
-from api.fields import KEY_PATTERN, UUID_PATTERN, BusinessId
-from api.flows.ownership_transfer import (
-    Error,
-    TransferHandle,
-    TransferPublic,
-    decide_with_token,
-    status_now,
-    transfer_row,
-)
+from api.deps import ActingPrimary
+from api.deps import ApiKey
+from api.deps import KnownBusiness
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.errors import BAD_BODY
+from api.errors import NEEDS_KEY
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import refusal
+from api.errors import responses
+from api.fields import KEY_PATTERN
+from api.fields import UUID_PATTERN
+from api.fields import BusinessId
+from api.flows.ownership_transfer import Error
+from api.flows.ownership_transfer import TransferHandle
+from api.flows.ownership_transfer import TransferPublic
+from api.flows.ownership_transfer import decide_with_token
+from api.flows.ownership_transfer import status_now
+from api.flows.ownership_transfer import transfer_row
 from api.mail_limit import require_mail_allowance
 from core.tokens import random_key
-from models.domain import Account, OwnershipTransfer
+from models.domain import Account
+from models.domain import OwnershipTransfer
 from models.ownership_rules import transfer_problem
-from models.ownership_transfer import CLOSED, StartTransferInput, flow_id_of
-from workflows.ownership_transfer import OwnershipTransferWorkflow, start
+from models.ownership_transfer import CLOSED
+from models.ownership_transfer import StartTransferInput
+from models.ownership_transfer import flow_id_of
+from workflows.ownership_transfer import OwnershipTransferWorkflow
+from workflows.ownership_transfer import start
 
 router = APIRouter(prefix="/v1", tags=["ownership transfer"])
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import FileResponse
+from fastapi.responses import Response
 
 from api.deps import SettingsDep
 

@@ -10,26 +10,44 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, status
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from fastapi import APIRouter
+from fastapi import Depends
+from fastapi import Path
+from fastapi import status
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import EmailStr
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
-from api.deps import OperatorKey, SessionDep, SettingsDep, TemporalDep, require_business
-from api.errors import BAD_BODY, ApiError, ApiProblem, refusal, responses
-from api.fields import UUID_PATTERN, Locale, OneLine
-from api.flows.primary_change import (
-    ChangeEvent,
-    ChangePublic,
-    Error,
-    flow_handle,
-    object_with_token,
-    start_change,
-)
-from models.domain import Business, PrimaryChange, PrimaryChangeEvent
-from models.primary_change import CLOSED, OldPrimary
+from api.deps import OperatorKey
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.deps import require_business
+from api.errors import BAD_BODY
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import refusal
+from api.errors import responses
+from api.fields import UUID_PATTERN
+from api.fields import Locale
+from api.fields import OneLine
+from api.flows.primary_change import ChangeEvent
+from api.flows.primary_change import ChangePublic
+from api.flows.primary_change import Error
+from api.flows.primary_change import flow_handle
+from api.flows.primary_change import object_with_token
+from api.flows.primary_change import start_change
+from models.domain import Business
+from models.domain import PrimaryChange
+from models.domain import PrimaryChangeEvent
+from models.primary_change import CLOSED
+from models.primary_change import OldPrimary
 from workflows.primary_change import PrimaryChangeWorkflow
 
 router = APIRouter(prefix="/v1", tags=["primary change (support)"])

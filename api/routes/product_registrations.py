@@ -8,32 +8,59 @@ See docs/flows/product-registration.md.
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC
+from datetime import datetime
+from typing import Annotated
+from typing import Any
 
-from fastapi import APIRouter, Path, status
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field
+from fastapi import APIRouter
+from fastapi import Path
+from fastapi import status
+from pydantic import AliasChoices
+from pydantic import BaseModel
+from pydantic import ConfigDict
+from pydantic import Field
 from sqlalchemy import select
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
-from api.deps import ActingPrimary, ApiKey, CatalogDep, SessionDep, SettingsDep, TemporalDep
-from api.errors import BAD_BODY, NEEDS_KEY, ApiError, ApiProblem, refusal, responses
-from api.fields import BusinessId, InstanceId, OneLine
+from api.deps import ActingPrimary
+from api.deps import ApiKey
+from api.deps import CatalogDep
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
+from api.errors import BAD_BODY
+from api.errors import NEEDS_KEY
+from api.errors import ApiError
+from api.errors import ApiProblem
+from api.errors import refusal
+from api.errors import responses
+from api.fields import BusinessId
+from api.fields import InstanceId
+from api.fields import OneLine
 from api.flows import run_change
-from core.tokens import hash_token, is_domain_key, new_token, random_key, split_token
-from models.direct_change import UNREGISTER_INSTANCE, UnregisterInstanceInput
-from models.domain import EnrollmentToken, ProductInstance
-from models.product_registration import (
-    CLOSED,
-    RegisterInput,
-    RegistrationError,
-    StartRegistrationInput,
-    TokenStatus,
-    flow_id_of,
-    token_status_now,
-)
-from workflows.product_registration import ProductRegistrationWorkflow, start
+from core.tokens import hash_token
+from core.tokens import is_domain_key
+from core.tokens import new_token
+from core.tokens import random_key
+from core.tokens import split_token
+from models.direct_change import UNREGISTER_INSTANCE
+from models.direct_change import UnregisterInstanceInput
+from models.domain import EnrollmentToken
+from models.domain import ProductInstance
+from models.product_registration import CLOSED
+from models.product_registration import RegisterInput
+from models.product_registration import RegistrationError
+from models.product_registration import StartRegistrationInput
+from models.product_registration import TokenStatus
+from models.product_registration import flow_id_of
+from models.product_registration import token_status_now
+from workflows.product_registration import ProductRegistrationWorkflow
+from workflows.product_registration import start
 
 router = APIRouter(prefix="/v1", tags=["product registration"])
 

@@ -6,17 +6,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
+from fastapi import Query
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import SessionDep, SettingsDep, TemporalDep
+from api.deps import SessionDep
+from api.deps import SettingsDep
+from api.deps import TemporalDep
 from api.errors import ApiError
-from api.flows.email_verification import EmailVerificationPublic, confirm_token, inspect_token
+from api.flows.email_verification import EmailVerificationPublic
+from api.flows.email_verification import confirm_token
+from api.flows.email_verification import inspect_token
 from api.page_text import text
-from api.pages import field, page_locale, read_form, render
+from api.pages import field
+from api.pages import page_locale
+from api.pages import read_form
+from api.pages import render
 from core.settings import Settings
 from core.tokens import mask_email
-from models.email_verification import TokenCheck, VerificationStatus
+from models.email_verification import TokenCheck
+from models.email_verification import VerificationStatus
 
 router = APIRouter(tags=["email verification"], include_in_schema=False)
 

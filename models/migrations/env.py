@@ -7,8 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from models import domain, records  # noqa: F401  (registers the tables on Base.metadata)
-from models.base import Base, make_engine
+from models import domain  # noqa: F401  (registers the tables on Base.metadata)
+from models import records  # noqa: F401  (registers the tables on Base.metadata)
+from models.base import Base
+from models.base import make_engine
 
 target_metadata = Base.metadata
 

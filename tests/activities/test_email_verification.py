@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
 from activities.email_verification import EmailVerificationActivities
 from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
-from models.email_verification import RecordOutcomeInput, SendLinkInput, VerificationStatus
-from models.records import EmailVerification, OutboxMessage
-from tests.conftest import MailSink, token_in
+from models.email_verification import RecordOutcomeInput
+from models.email_verification import SendLinkInput
+from models.email_verification import VerificationStatus
+from models.records import EmailVerification
+from models.records import OutboxMessage
+from tests.conftest import MailSink
+from tests.conftest import token_in
 
 pytestmark = pytest.mark.asyncio
 FLOW_ID = "email-verification-" + "a" * 24

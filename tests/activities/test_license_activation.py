@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from email.header import decode_header, make_header
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from email.header import decode_header
+from email.header import make_header
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
@@ -16,29 +21,29 @@ from activities.license_activation import LicenseActivationActivities
 from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
-from models.domain import (
-    Account,
-    ActivationCode,
-    AgreementAcceptance,
-    Business,
-    CreditLedgerEntry,
-    License,
-    Order,
-    ProductInstance,
-)
-from models.license_activation import (
-    ActivationError,
-    AgreementRef,
-    CloseOrderInput,
-    CreatePrimaryAccountInput,
-    ProvisionInput,
-    RecordAcceptancesInput,
-    RecordOrderInput,
-    SendActivationLinkInput,
-    StartActivationInput,
-)
-from tests.conftest import MailSink, code_in
-from tests.workflows.activation_helpers import ADDON, CREDITS, SERVICE, activation_input
+from models.domain import Account
+from models.domain import ActivationCode
+from models.domain import AgreementAcceptance
+from models.domain import Business
+from models.domain import CreditLedgerEntry
+from models.domain import License
+from models.domain import Order
+from models.domain import ProductInstance
+from models.license_activation import ActivationError
+from models.license_activation import AgreementRef
+from models.license_activation import CloseOrderInput
+from models.license_activation import CreatePrimaryAccountInput
+from models.license_activation import ProvisionInput
+from models.license_activation import RecordAcceptancesInput
+from models.license_activation import RecordOrderInput
+from models.license_activation import SendActivationLinkInput
+from models.license_activation import StartActivationInput
+from tests.conftest import MailSink
+from tests.conftest import code_in
+from tests.workflows.activation_helpers import ADDON
+from tests.workflows.activation_helpers import CREDITS
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import activation_input
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -4,25 +4,28 @@ invitations, and each activity retried after its commit leaves what one run leav
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.local_accounts import LocalAccountActivities, local_accounts_held
+from activities.local_accounts import LocalAccountActivities
+from activities.local_accounts import local_accounts_held
 from activities.mail import MailSender
 from core.settings import Settings
 from models.domain import Account
-from models.local_accounts import (
-    ActivateAccountInput,
-    CloseInvitationInput,
-    InvitationStatus,
-    LocalAccountError,
-    RecordInvitationInput,
-)
+from models.local_accounts import ActivateAccountInput
+from models.local_accounts import CloseInvitationInput
+from models.local_accounts import InvitationStatus
+from models.local_accounts import LocalAccountError
+from models.local_accounts import RecordInvitationInput
 from tests.activities.test_license_activation import twice
-from tests.workflows.account_helpers import add_local_accounts, invitation_input
+from tests.workflows.account_helpers import add_local_accounts
+from tests.workflows.account_helpers import invitation_input
 from tests.workflows.activation_helpers import existing_business
 
 pytestmark = pytest.mark.asyncio

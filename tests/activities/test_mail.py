@@ -4,28 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import (
-    EMAIL_REJECTED,
-    MAIL_RATE_LIMITED,
-    MAIL_UNBUILDABLE,
-    Link,
-    MailSender,
-    Sent,
-)
+from activities.mail import EMAIL_REJECTED
+from activities.mail import MAIL_RATE_LIMITED
+from activities.mail import MAIL_UNBUILDABLE
+from activities.mail import Link
+from activities.mail import MailSender
+from activities.mail import Sent
 from core.settings import Settings
 from core.tokens import hash_token
 from models.records import OutboxMessage
-from tests.conftest import MailSink, free_port, text_of, token_in, without_trace_headers
+from tests.conftest import MailSink
+from tests.conftest import free_port
+from tests.conftest import text_of
+from tests.conftest import token_in
+from tests.conftest import without_trace_headers
 
 pytestmark = pytest.mark.asyncio
 CONTEXT = {

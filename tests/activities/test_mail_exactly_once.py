@@ -4,15 +4,19 @@ identical message, so the first link a person receives works, and one code row p
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
+from datetime import datetime
 from typing import Any
 
 import aiosmtplib
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import ActivityEnvironment
 
 from activities.email_verification import EmailVerificationActivities
@@ -24,20 +28,21 @@ from core.settings import Settings
 from core.tokens import hash_token
 from models.domain import ActivationCode
 from models.email_verification import SendLinkInput
-from models.license_activation import (
-    RecordOrderInput,
-    SendActivationLinkInput,
-    SendConfirmationInput,
-)
-from models.local_accounts import InvitationContext, SendInvitationInput
-from models.ownership_transfer import (
-    SendTransferLinkInput,
-    SendTransferOutcomeInput,
-    TransferParties,
-    TransferStatus,
-)
-from tests.conftest import MailSink, text_of, without_trace_headers
-from tests.workflows.activation_helpers import CREDITS, SERVICE, activation_input
+from models.license_activation import RecordOrderInput
+from models.license_activation import SendActivationLinkInput
+from models.license_activation import SendConfirmationInput
+from models.local_accounts import InvitationContext
+from models.local_accounts import SendInvitationInput
+from models.ownership_transfer import SendTransferLinkInput
+from models.ownership_transfer import SendTransferOutcomeInput
+from models.ownership_transfer import TransferParties
+from models.ownership_transfer import TransferStatus
+from tests.conftest import MailSink
+from tests.conftest import text_of
+from tests.conftest import without_trace_headers
+from tests.workflows.activation_helpers import CREDITS
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import activation_input
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -4,26 +4,30 @@ under concurrent offers, and a swap retried after its commit leaves exactly one 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
 from core.settings import Settings
-from models.domain import Account, OwnershipTransfer
-from models.ownership_transfer import (
-    CloseTransferInput,
-    CompleteTransferInput,
-    OpenTransferInput,
-    TransferError,
-    TransferStatus,
-)
+from models.domain import Account
+from models.domain import OwnershipTransfer
+from models.ownership_transfer import CloseTransferInput
+from models.ownership_transfer import CompleteTransferInput
+from models.ownership_transfer import OpenTransferInput
+from models.ownership_transfer import TransferError
+from models.ownership_transfer import TransferStatus
 from tests.activities.test_license_activation import twice
-from tests.workflows.account_helpers import add_local_account, transfer_input
+from tests.workflows.account_helpers import add_local_account
+from tests.workflows.account_helpers import transfer_input
 from tests.workflows.activation_helpers import existing_business
 
 pytestmark = pytest.mark.asyncio

@@ -5,26 +5,31 @@ and an ownership transfer opened at the same moment: one of them, never both."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
 from activities.primary_change import PrimaryChangeActivities
 from core.settings import Settings
-from models.domain import Account, OwnershipTransfer, PrimaryChange, PrimaryChangeEvent
+from models.domain import Account
+from models.domain import OwnershipTransfer
+from models.domain import PrimaryChange
+from models.domain import PrimaryChangeEvent
 from models.email_verification import StartVerificationInput
-from models.primary_change import (
-    ChangeStatus,
-    OldPrimary,
-    OpenChangeInput,
-    StartChangeInput,
-    StepInput,
-)
+from models.primary_change import ChangeStatus
+from models.primary_change import OldPrimary
+from models.primary_change import OpenChangeInput
+from models.primary_change import StartChangeInput
+from models.primary_change import StepInput
 from tests.activities.test_license_activation import twice
 from tests.activities.test_ownership_transfer import open_input
 from tests.workflows.account_helpers import add_local_account

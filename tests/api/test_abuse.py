@@ -8,16 +8,24 @@ import asyncio
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.service import RPCError, RPCStatusCode
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
+from temporalio.service import RPCStatusCode
 
 from api.app import create_app
 from core.settings import Settings
 from models.product_registration import flow_id_of
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, MailSink, code_in, free_port
-from tests.workflows.activation_helpers import SERVICE, existing_business, order_body
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import code_in
+from tests.conftest import free_port
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import order_body
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

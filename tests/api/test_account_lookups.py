@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from email.header import decode_header, make_header
+from email.header import decode_header
+from email.header import make_header
 
 import httpx
 import pytest
@@ -12,7 +13,9 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from models.records import OutboxMessage
-from tests.conftest import STARTED_FLOWS, MailSink, text_of
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import text_of
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import keep_history
 

@@ -5,13 +5,15 @@ PostgreSQL), lapse, the account list, and a primary account that cannot be chang
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,7 +21,9 @@ from activities.local_accounts import local_accounts_held
 from api.flows.local_accounts import invitation_flow_id
 from core.settings import Settings
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, MailSink, token_in
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import token_in
 from tests.workflows.account_helpers import add_local_accounts
 from tests.workflows.activation_helpers import existing_business
 

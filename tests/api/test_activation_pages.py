@@ -9,16 +9,20 @@ import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import date
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser
+from playwright.async_api import Page
+from playwright.async_api import async_playwright
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
@@ -28,15 +32,17 @@ from core.logging import uvicorn_log_config
 from core.settings import Settings
 from models.domain import AgreementAcceptance
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, TEST_OPERATOR_KEY, MailSink, free_port, text_of
-from tests.workflows.activation_helpers import (
-    ADDON,
-    CREDITS,
-    SERVICE,
-    existing_business,
-    lapsed_license,
-    order_body,
-)
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import TEST_OPERATOR_KEY
+from tests.conftest import MailSink
+from tests.conftest import free_port
+from tests.conftest import text_of
+from tests.workflows.activation_helpers import ADDON
+from tests.workflows.activation_helpers import CREDITS
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import lapsed_license
+from tests.workflows.activation_helpers import order_body
 
 pytestmark = pytest.mark.asyncio
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,8 +13,10 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, TEST_OPERATOR_KEY
-from tests.workflows.activation_helpers import SERVICE, order_body
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import TEST_OPERATOR_KEY
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import order_body
 
 pytestmark = pytest.mark.asyncio
 OPERATOR = {"Authorization": f"Bearer {TEST_OPERATOR_KEY}"}

@@ -4,16 +4,20 @@ server; the schedule itself is tested on the dev server in tests/workflows)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 
 from core.settings import Settings
-from models.domain import Business, SandboxUsage
+from models.domain import Business
+from models.domain import SandboxUsage
 from tests.api.conftest import AUTH
 from tests.workflows.account_helpers import add_local_account
 from tests.workflows.activation_helpers import existing_business

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -10,7 +11,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, MailSink, token_in
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import token_in
 from workflows.email_verification import EmailVerificationWorkflow
 
 pytestmark = pytest.mark.asyncio

@@ -4,29 +4,33 @@ over HTTP semantics on the time-skipping server with the real worker, SMTP and d
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from collections.abc import Awaitable
+from collections.abc import Callable
+from datetime import date
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.domain import Order
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, MailSink, code_in
-from tests.workflows.activation_helpers import (
-    ADDON,
-    CLOUD_AGREEMENTS,
-    CREDITS,
-    SERVICE,
-    existing_business,
-    lapsed_license,
-    order_body,
-)
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import code_in
+from tests.workflows.activation_helpers import ADDON
+from tests.workflows.activation_helpers import CLOUD_AGREEMENTS
+from tests.workflows.activation_helpers import CREDITS
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import lapsed_license
+from tests.workflows.activation_helpers import order_body
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

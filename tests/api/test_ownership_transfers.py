@@ -4,19 +4,23 @@ one pending transfer per Business, and targets that do not qualify."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.ownership_transfer import flow_id_of
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, MailSink, token_in
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import token_in
 from tests.workflows.account_helpers import add_local_account
 from tests.workflows.activation_helpers import existing_business
 

@@ -12,13 +12,18 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.domain import Account
 from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS, TEST_OPERATOR_KEY, MailSink, text_of, token_in
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import TEST_OPERATOR_KEY
+from tests.conftest import MailSink
+from tests.conftest import text_of
+from tests.conftest import token_in
 from tests.workflows.account_helpers import add_local_account
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import keep_history

@@ -3,7 +3,8 @@ from __future__ import annotations
 import io
 import logging
 
-from core.logging import RedactSecrets, redact
+from core.logging import RedactSecrets
+from core.logging import redact
 from core.tokens import new_token
 
 TOKEN = new_token("a" * 24)

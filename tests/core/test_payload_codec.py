@@ -4,7 +4,10 @@ import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
-from core.payload_codec import KEY_ID, EncryptionCodec, UnknownKeyError, new_key_entry
+from core.payload_codec import KEY_ID
+from core.payload_codec import EncryptionCodec
+from core.payload_codec import UnknownKeyError
+from core.payload_codec import new_key_entry
 
 pytestmark = pytest.mark.asyncio
 OLD, NEW = new_key_entry("2026-01"), new_key_entry("2026-07")

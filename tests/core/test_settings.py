@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from api.app import create_app
 from core.payload_codec import new_key_entry
-from core.settings import DEV_API_KEY, Settings
+from core.settings import DEV_API_KEY
+from core.settings import Settings
 
 
 def test_development_defaults_to_the_dev_api_key() -> None:

@@ -2,15 +2,13 @@ from __future__ import annotations
 
 import uuid
 
-from core.tokens import (
-    domain_key,
-    hash_token,
-    is_domain_key,
-    keyed_uuid,
-    mask_email,
-    new_token,
-    split_token,
-)
+from core.tokens import domain_key
+from core.tokens import hash_token
+from core.tokens import is_domain_key
+from core.tokens import keyed_uuid
+from core.tokens import mask_email
+from core.tokens import new_token
+from core.tokens import split_token
 
 
 def test_domain_keys_are_stable_keyed_and_opaque() -> None:

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC
+from datetime import date
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from models.domain import Account, Business, CreditLedgerEntry, License, Order
+from models.domain import Account
+from models.domain import Business
+from models.domain import CreditLedgerEntry
+from models.domain import License
+from models.domain import Order
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,7 +12,8 @@ import models.ownership_transfer  # noqa: F401
 import models.product_registration  # noqa: F401
 from api.errors import ApiError
 from models.email_verification import VerificationError
-from models.errors import all_errors, find
+from models.errors import all_errors
+from models.errors import find
 
 
 def test_a_code_shared_by_flows_has_one_status() -> None:

@@ -8,10 +8,13 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection
+from sqlalchemy import inspect
 
-from models.base import Base, make_engine
-from models.migrate import alembic_config, upgrade
+from models.base import Base
+from models.base import make_engine
+from models.migrate import alembic_config
+from models.migrate import upgrade
 
 pytestmark = pytest.mark.asyncio
 

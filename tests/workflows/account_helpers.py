@@ -5,22 +5,25 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 
 from core.settings import Settings
-from core.tokens import domain_key, random_key
+from core.tokens import domain_key
+from core.tokens import random_key
 from models.domain import Account
-from models.local_accounts import (
-    InvitationState,
-    StartInvitationInput,
-    flow_id_of,
-    flow_key_parts,
-)
-from models.ownership_transfer import StartTransferInput, TransferState
+from models.local_accounts import InvitationState
+from models.local_accounts import StartInvitationInput
+from models.local_accounts import flow_id_of
+from models.local_accounts import flow_key_parts
+from models.ownership_transfer import StartTransferInput
+from models.ownership_transfer import TransferState
 from models.ownership_transfer import flow_id_of as transfer_flow_id_of
 from tests.conftest import STARTED_FLOWS
-from workflows.local_accounts import LocalAccountActivationWorkflow, start
+from workflows.local_accounts import LocalAccountActivationWorkflow
+from workflows.local_accounts import start
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.ownership_transfer import start as start_transfer
 

@@ -4,29 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 
-from api.flows.license_activation import OrderCreate, order_input
+from api.flows.license_activation import OrderCreate
+from api.flows.license_activation import order_input
 from core.settings import Settings
 from core.tokens import domain_key
 from models import email_verification as verification
 from models.catalog import load_catalog
-from models.domain import Account, Business, License, Order, ProductInstance
-from models.license_activation import (
-    AcceptAgreementsInput,
-    ActivationState,
-    ActivationStatus,
-    AgreementRef,
-    CreateAccountInput,
-    StartActivationInput,
-    flow_id_of,
-)
+from models.domain import Account
+from models.domain import Business
+from models.domain import License
+from models.domain import Order
+from models.domain import ProductInstance
+from models.license_activation import AcceptAgreementsInput
+from models.license_activation import ActivationState
+from models.license_activation import ActivationStatus
+from models.license_activation import AgreementRef
+from models.license_activation import CreateAccountInput
+from models.license_activation import StartActivationInput
+from models.license_activation import flow_id_of
 from tests.conftest import STARTED_FLOWS
-from workflows.license_activation import SIGNUP_PURPOSE, LicenseActivationWorkflow, start
+from workflows.license_activation import SIGNUP_PURPOSE
+from workflows.license_activation import LicenseActivationWorkflow
+from workflows.license_activation import start
 
 ActivationHandle = WorkflowHandle[LicenseActivationWorkflow, ActivationState]
 NEXT_YEAR = date.today() + timedelta(days=365)

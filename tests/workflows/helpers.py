@@ -7,15 +7,22 @@ import os
 from pathlib import Path
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict, Parse
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.json_format import Parse
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 
 from core.payload_codec import EncryptionCodec
 from core.settings import Settings
-from models.email_verification import StartVerificationInput, VerificationState
-from tests.conftest import STARTED_FLOWS, TEST_PAYLOAD_KEYS, stored_text
-from workflows.email_verification import EmailVerificationWorkflow, flow_id_for, start
+from models.email_verification import StartVerificationInput
+from models.email_verification import VerificationState
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import TEST_PAYLOAD_KEYS
+from tests.conftest import stored_text
+from workflows.email_verification import EmailVerificationWorkflow
+from workflows.email_verification import flow_id_for
+from workflows.email_verification import start
 
 HISTORIES = Path(__file__).parent / "histories"
 CODEC = EncryptionCodec(TEST_PAYLOAD_KEYS)

@@ -6,14 +6,17 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
 from core.settings import Settings
-from models.direct_change import CHANGE_ACCOUNT, ChangeAccountInput, DirectChangeOutcome
+from models.direct_change import CHANGE_ACCOUNT
+from models.direct_change import ChangeAccountInput
+from models.direct_change import DirectChangeOutcome
 from models.domain import Account
 from models.local_accounts import LocalAccountError
 from tests.workflows.account_helpers import add_local_account

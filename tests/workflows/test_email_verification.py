@@ -7,26 +7,31 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowUpdateFailedError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.tokens import hash_token
-from models.email_verification import (
-    ChangeEmailInput,
-    ConfirmInput,
-    TokenCheck,
-    VerificationError,
-    VerificationStatus,
-)
+from models.email_verification import ChangeEmailInput
+from models.email_verification import ConfirmInput
+from models.email_verification import TokenCheck
+from models.email_verification import VerificationError
+from models.email_verification import VerificationStatus
 from models.records import EmailVerification
-from tests.conftest import MailSink, token_in
-from tests.workflows.helpers import Handle, begin, history_text, keep_history
+from tests.conftest import MailSink
+from tests.conftest import token_in
+from tests.workflows.helpers import Handle
+from tests.workflows.helpers import begin
+from tests.workflows.helpers import history_text
+from tests.workflows.helpers import keep_history
 from workflows.email_verification import EmailVerificationWorkflow
-from workflows.search_attributes import ACTIVATION_FLOW, ACTIVATION_STATUS
+from workflows.search_attributes import ACTIVATION_FLOW
+from workflows.search_attributes import ACTIVATION_STATUS
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,21 +12,32 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio import activity, workflow
-from temporalio.client import Client, WorkflowHandle
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
+from temporalio import workflow
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker import Worker
 
 from core.settings import Settings
 from models.domain import ActivationCode
-from models.license_activation import ActivationStatus, flow_id_of
-from tests.conftest import STARTED_FLOWS, MailSink
-from tests.workflows.activation_helpers import SERVICE, ActivationHandle, activation_input
+from models.license_activation import ActivationStatus
+from models.license_activation import flow_id_of
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import ActivationHandle
+from tests.workflows.activation_helpers import activation_input
 from tests.workflows.helpers import keep_history
-from workflows.kit import STEP_TIMED_OUT, run_with_compensation
-from workflows.license_activation import LicenseActivationWorkflow, start
+from workflows.kit import STEP_TIMED_OUT
+from workflows.kit import run_with_compensation
+from workflows.license_activation import LicenseActivationWorkflow
+from workflows.license_activation import start
 from workflows.search_attributes import ACTIVATION_PROBLEM
 
 pytestmark = pytest.mark.asyncio

@@ -6,46 +6,47 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowUpdateFailedError
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.tokens import hash_token
 from models import email_verification as verification
-from models.domain import (
-    AgreementAcceptance,
-    Business,
-    CreditLedgerEntry,
-    License,
-    Order,
-    ProductInstance,
-)
-from models.license_activation import (
-    AcceptAgreementsInput,
-    ActivationError,
-    ActivationStatus,
-    AgreementRef,
-    ChooseInstanceInput,
-    SignInInput,
-)
+from models.domain import AgreementAcceptance
+from models.domain import Business
+from models.domain import CreditLedgerEntry
+from models.domain import License
+from models.domain import Order
+from models.domain import ProductInstance
+from models.license_activation import AcceptAgreementsInput
+from models.license_activation import ActivationError
+from models.license_activation import ActivationStatus
+from models.license_activation import AgreementRef
+from models.license_activation import ChooseInstanceInput
+from models.license_activation import SignInInput
 from models.records import EmailVerification
-from tests.conftest import MailSink, code_in, token_in
-from tests.workflows.activation_helpers import (
-    ADDON,
-    CLOUD_AGREEMENTS,
-    CREDITS,
-    SERVICE,
-    accept_cloud,
-    existing_business,
-    place_order,
-    signup,
-    wait_for_status,
-)
+from tests.conftest import MailSink
+from tests.conftest import code_in
+from tests.conftest import token_in
+from tests.workflows.activation_helpers import ADDON
+from tests.workflows.activation_helpers import CLOUD_AGREEMENTS
+from tests.workflows.activation_helpers import CREDITS
+from tests.workflows.activation_helpers import SERVICE
+from tests.workflows.activation_helpers import accept_cloud
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import place_order
+from tests.workflows.activation_helpers import signup
+from tests.workflows.activation_helpers import wait_for_status
 from tests.workflows.helpers import Handle as VerificationHandle
-from tests.workflows.helpers import history_text, keep_history
+from tests.workflows.helpers import history_text
+from tests.workflows.helpers import keep_history
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
 from workflows.search_attributes import ACTIVATION_FLOW

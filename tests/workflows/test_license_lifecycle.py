@@ -5,21 +5,35 @@ the balance leave it, with a ledger entry, once."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from models.domain import Business, CreditLedgerEntry, License, ProductInstance
-from models.license_lifecycle import LifecycleInput, LifecycleState, LifecycleStatus, flow_id_of
-from tests.conftest import STARTED_FLOWS, MailSink, text_of
-from tests.workflows.activation_helpers import existing_business, held_license
+from models.domain import Business
+from models.domain import CreditLedgerEntry
+from models.domain import License
+from models.domain import ProductInstance
+from models.license_lifecycle import LifecycleInput
+from models.license_lifecycle import LifecycleState
+from models.license_lifecycle import LifecycleStatus
+from models.license_lifecycle import flow_id_of
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import text_of
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import held_license
 from tests.workflows.helpers import keep_history
-from workflows.license_lifecycle import LicenseLifecycleWorkflow, expiry_moment
+from workflows.license_lifecycle import LicenseLifecycleWorkflow
+from workflows.license_lifecycle import expiry_moment
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

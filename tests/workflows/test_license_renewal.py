@@ -9,38 +9,45 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any, TypeVar
+from datetime import date
+from datetime import timedelta
+from typing import Any
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from models.domain import License, ProductInstance
-from models.license_activation import (
-    ActivationError,
-    ActivationState,
-    ActivationStatus,
-    ChooseInstanceInput,
-    SignInInput,
-)
-from models.license_lifecycle import LifecycleState, LifecycleStatus, flow_id_of
-from tests.conftest import MailSink, text_of
-from tests.workflows.activation_helpers import (
-    ActivationHandle,
-    accept_cloud,
-    existing_business,
-    lapsed_license,
-    place_order,
-)
+from models.domain import License
+from models.domain import ProductInstance
+from models.license_activation import ActivationError
+from models.license_activation import ActivationState
+from models.license_activation import ActivationStatus
+from models.license_activation import ChooseInstanceInput
+from models.license_activation import SignInInput
+from models.license_lifecycle import LifecycleState
+from models.license_lifecycle import LifecycleStatus
+from models.license_lifecycle import flow_id_of
+from tests.conftest import MailSink
+from tests.conftest import text_of
+from tests.workflows.activation_helpers import ActivationHandle
+from tests.workflows.activation_helpers import accept_cloud
+from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import lapsed_license
+from tests.workflows.activation_helpers import place_order
 from tests.workflows.helpers import keep_history
 from workflows.license_activation import LicenseActivationWorkflow
-from workflows.license_lifecycle import LicenseLifecycleWorkflow, expiry_moment
+from workflows.license_lifecycle import LicenseLifecycleWorkflow
+from workflows.license_lifecycle import expiry_moment
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -8,29 +8,36 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.local_accounts import LocalAccountActivities, local_accounts_held
+from activities.local_accounts import LocalAccountActivities
+from activities.local_accounts import local_accounts_held
 from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
 from models.domain import Account
-from models.local_accounts import (
-    ActivateInput,
-    InvitationStatus,
-    LocalAccountError,
-    SendInvitationInput,
-)
-from tests.conftest import STARTED_FLOWS, MailSink, text_of, token_in
-from tests.workflows.account_helpers import add_local_accounts, invite
+from models.local_accounts import ActivateInput
+from models.local_accounts import InvitationStatus
+from models.local_accounts import LocalAccountError
+from models.local_accounts import SendInvitationInput
+from tests.conftest import STARTED_FLOWS
+from tests.conftest import MailSink
+from tests.conftest import text_of
+from tests.conftest import token_in
+from tests.workflows.account_helpers import add_local_accounts
+from tests.workflows.account_helpers import invite
 from tests.workflows.activation_helpers import existing_business
-from tests.workflows.helpers import history_text, keep_history
-from workers.worker import WORKFLOWS, workflow_runner
+from tests.workflows.helpers import history_text
+from tests.workflows.helpers import keep_history
+from workers.worker import WORKFLOWS
+from workers.worker import workflow_runner
 from workflows.local_accounts import LocalAccountActivationWorkflow
 
 pytestmark = pytest.mark.asyncio

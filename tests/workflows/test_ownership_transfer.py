@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -20,18 +22,22 @@ from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
 from core.settings import Settings
 from core.tokens import hash_token
-from models.domain import Account, OwnershipTransfer
-from models.ownership_transfer import (
-    CompleteTransferInput,
-    DecisionInput,
-    TransferError,
-    TransferStatus,
-)
-from tests.conftest import MailSink, text_of, token_in
-from tests.workflows.account_helpers import add_local_account, offer
+from models.domain import Account
+from models.domain import OwnershipTransfer
+from models.ownership_transfer import CompleteTransferInput
+from models.ownership_transfer import DecisionInput
+from models.ownership_transfer import TransferError
+from models.ownership_transfer import TransferStatus
+from tests.conftest import MailSink
+from tests.conftest import text_of
+from tests.conftest import token_in
+from tests.workflows.account_helpers import add_local_account
+from tests.workflows.account_helpers import offer
 from tests.workflows.activation_helpers import existing_business
-from tests.workflows.helpers import history_text, keep_history
-from workers.worker import WORKFLOWS, workflow_runner
+from tests.workflows.helpers import history_text
+from tests.workflows.helpers import keep_history
+from workers.worker import WORKFLOWS
+from workers.worker import workflow_runner
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 pytestmark = pytest.mark.asyncio

@@ -10,26 +10,32 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from core.tokens import hash_token, new_token, random_key
-from models.domain import EnrollmentToken, ProductInstance
-from models.product_registration import (
-    RegisterInput,
-    RegistrationError,
-    StartRegistrationInput,
-    TokenState,
-    TokenStatus,
-    flow_id_of,
-)
+from core.tokens import hash_token
+from core.tokens import new_token
+from core.tokens import random_key
+from models.domain import EnrollmentToken
+from models.domain import ProductInstance
+from models.product_registration import RegisterInput
+from models.product_registration import RegistrationError
+from models.product_registration import StartRegistrationInput
+from models.product_registration import TokenState
+from models.product_registration import TokenStatus
+from models.product_registration import flow_id_of
 from tests.conftest import STARTED_FLOWS
 from tests.workflows.activation_helpers import existing_business
-from tests.workflows.helpers import history_text, keep_history
-from workflows.product_registration import ProductRegistrationWorkflow, start
+from tests.workflows.helpers import history_text
+from tests.workflows.helpers import keep_history
+from workflows.product_registration import ProductRegistrationWorkflow
+from workflows.product_registration import start
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

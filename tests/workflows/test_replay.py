@@ -14,7 +14,8 @@ from temporalio.worker import Replayer
 from core.payload_codec import data_converter
 from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.workflows.helpers import HISTORIES
-from workers.worker import WORKFLOWS, workflow_runner
+from workers.worker import WORKFLOWS
+from workers.worker import workflow_runner
 
 SAVED = sorted(HISTORIES.glob("*.json"))
 MANIFEST = HISTORIES / "MANIFEST"

@@ -5,12 +5,16 @@ UTC; a triggered run resets the usage of earlier days."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, ScheduleActionStartWorkflow
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.client import ScheduleActionStartWorkflow
 
 from core.settings import Settings
 from models.credits import RESET_SCHEDULE_ID
