@@ -31,6 +31,12 @@ from models.base import UTCDateTime
 ID = String(36)
 
 
+def unique_where(name: str, column: str, condition: str) -> Index:
+    """A unique index over the rows that meet `condition` (a partial index, on both databases)."""
+    where = text(condition)
+    return Index(name, column, unique=True, postgresql_where=where, sqlite_where=where)
+
+
 class Business(Base):
     __tablename__ = "businesses"
 
@@ -68,22 +74,10 @@ class Account(Base):
 
     __table_args__ = (
         # The Business never has two primaries, whatever retries happen.
-        Index(
-            "uq_accounts_one_primary",
-            "business_id",
-            unique=True,
-            postgresql_where=text("kind = 'primary'"),
-            sqlite_where=text("kind = 'primary'"),
-        ),
+        unique_where("uq_accounts_one_primary", "business_id", "kind = 'primary'"),
         # A primary account's address signs in: it identifies one account across businesses,
         # whatever the letter case.
-        Index(
-            "uq_accounts_primary_email_key",
-            "email_key",
-            unique=True,
-            postgresql_where=text("kind = 'primary'"),
-            sqlite_where=text("kind = 'primary'"),
-        ),
+        unique_where("uq_accounts_primary_email_key", "email_key", "kind = 'primary'"),
     )
 
     @validates("email")
@@ -114,12 +108,8 @@ class PrimaryChange(Base):
 
     __table_args__ = (
         # One pending change per Business (the last word, whatever raced).
-        Index(
-            "uq_primary_changes_one_pending",
-            "business_id",
-            unique=True,
-            postgresql_where=text("status IN ('verifying', 'waiting')"),
-            sqlite_where=text("status IN ('verifying', 'waiting')"),
+        unique_where(
+            "uq_primary_changes_one_pending", "business_id", "status IN ('verifying', 'waiting')"
         ),
     )
 
@@ -151,13 +141,7 @@ class OwnershipTransfer(Base):
 
     __table_args__ = (
         # One pending transfer per Business (its flow ID says so too; this is the last word).
-        Index(
-            "uq_ownership_transfers_one_pending",
-            "business_id",
-            unique=True,
-            postgresql_where=text("status = 'pending'"),
-            sqlite_where=text("status = 'pending'"),
-        ),
+        unique_where("uq_ownership_transfers_one_pending", "business_id", "status = 'pending'"),
     )
 
 
