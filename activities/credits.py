@@ -17,7 +17,6 @@ from temporalio import activity
 from activities.base import FlowActivities
 from activities.base import refuse
 from models.credit_queries import sandbox_quota
-from models.credits import CreditError
 from models.credits import ResetInput
 from models.direct_change import ALLOCATE_CREDITS
 from models.direct_change import RECORD_SANDBOX_SUBMISSIONS
@@ -25,6 +24,7 @@ from models.direct_change import AllocateCreditsInput
 from models.direct_change import SandboxSubmissionsInput
 from models.domain import CreditAllocation
 from models.domain import SandboxUsage
+from models.errors import CreditError
 from models.ownership_rules import lock_business
 
 

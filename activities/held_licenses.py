@@ -16,7 +16,7 @@ from temporalio.exceptions import ApplicationError
 from activities.base import FlowActivities
 from models.domain import License
 from models.domain import ProductInstance
-from models.license_activation import ActivationError
+from models.errors import ActivationError
 from models.license_activation import HeldLicense
 from models.license_activation import LicenseItem
 from models.license_activation import MatchLicensesInput

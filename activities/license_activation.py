@@ -31,8 +31,8 @@ from models.domain import CreditLedgerEntry
 from models.domain import License
 from models.domain import Order
 from models.domain import ProductInstance
+from models.errors import ActivationError
 from models.license_activation import AccountInfo
-from models.license_activation import ActivationError
 from models.license_activation import CloseOrderInput
 from models.license_activation import CreatePrimaryAccountInput
 from models.license_activation import FindAccountInput

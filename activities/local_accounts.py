@@ -26,11 +26,11 @@ from models.direct_change import ChangeAccountInput
 from models.domain import Account
 from models.domain import Business
 from models.domain import ProductInstance
+from models.errors import LocalAccountError
 from models.local_accounts import ActivateAccountInput
 from models.local_accounts import CloseInvitationInput
 from models.local_accounts import InvitationContext
 from models.local_accounts import InvitationStatus
-from models.local_accounts import LocalAccountError
 from models.local_accounts import RecordInvitationInput
 from models.local_accounts import SendInvitationInput
 

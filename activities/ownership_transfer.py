@@ -21,6 +21,7 @@ from models.base import as_utc
 from models.domain import Account
 from models.domain import OwnershipTransfer
 from models.domain import ProductInstance
+from models.errors import TransferError
 from models.ownership_rules import change_pending
 from models.ownership_rules import lock_business
 from models.ownership_rules import transfer_problem
@@ -29,7 +30,6 @@ from models.ownership_transfer import CompleteTransferInput
 from models.ownership_transfer import OpenTransferInput
 from models.ownership_transfer import SendTransferLinkInput
 from models.ownership_transfer import SendTransferOutcomeInput
-from models.ownership_transfer import TransferError
 from models.ownership_transfer import TransferParties
 from models.ownership_transfer import TransferStatus
 

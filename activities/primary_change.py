@@ -21,10 +21,10 @@ from models.domain import Account
 from models.domain import PrimaryChange
 from models.domain import PrimaryChangeEvent
 from models.domain import ProductInstance
+from models.errors import ChangeError
+from models.errors import TransferError
 from models.ownership_rules import change_pending
 from models.ownership_rules import lock_business
-from models.ownership_transfer import TransferError
-from models.primary_change import ChangeError
 from models.primary_change import ChangeParties
 from models.primary_change import ChangeStatus
 from models.primary_change import OldPrimary

@@ -17,10 +17,10 @@ from models.direct_change import UNREGISTER_INSTANCE
 from models.direct_change import UnregisterInstanceInput
 from models.domain import EnrollmentToken
 from models.domain import ProductInstance
+from models.errors import RegistrationError
 from models.product_registration import CloseTokenInput
 from models.product_registration import RecordTokenInput
 from models.product_registration import RegisterInstanceInput
-from models.product_registration import RegistrationError
 from models.product_registration import TokenStatus
 
 

@@ -17,7 +17,6 @@ from temporalio.service import RPCError
 from temporalio.service import RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
-from api.errors import ApiProblem
 from api.errors import install_error_handlers
 from api.errors import problem_response
 from api.pages import ShowPage
@@ -47,6 +46,7 @@ from core.temporal import connect
 from models.base import make_engine
 from models.base import make_session_factory
 from models.catalog import load_catalog
+from models.errors import ApiProblem
 
 log = logging.getLogger(__name__)
 # How an unreachable, restarting or overloaded Temporal server shows: a dropped connection

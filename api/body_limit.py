@@ -12,8 +12,8 @@ from starlette.types import Receive
 from starlette.types import Scope
 from starlette.types import Send
 
-from api.errors import ApiProblem
 from api.errors import error_response
+from models.errors import ApiProblem
 
 
 class BodyLimitMiddleware:

@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.fields import BusinessId
 from core.settings import Settings
 from core.text import unsafe_character
 from models.catalog import Catalog
 from models.domain import Account
 from models.domain import Business
+from models.errors import ApiProblem
 
 _bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
 # Dependencies are `async def`: sync ones would each cost a thread-pool hop on every request.

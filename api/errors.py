@@ -1,5 +1,5 @@
 """Errors as JSON `{code, message}` with a stable code, from the one error contract
-(`models/errors.py`): the API's own errors are declared here like the flows' are beside them.
+(`models/errors.py`, where the API's own refusals are declared with the flows').
 One translator turns a flow's refusal into its HTTP answer; the OpenAPI responses list the codes
 each endpoint can answer. Never a 500 for bad input."""
 
@@ -17,44 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from models.errors import ApiProblem
 from models.errors import DomainError
 from models.errors import find
-
-
-class ApiProblem(DomainError):
-    """Refusals of the API itself (not of a flow)."""
-
-    INVALID_REQUEST = "invalid_request", 422, "the request is not valid"
-    PAYLOAD_TOO_LARGE = "payload_too_large", 413, "the body is too large"
-    NOT_FOUND = "not_found", 404, "no such resource"
-    METHOD_NOT_ALLOWED = "method_not_allowed", 405, "method not allowed"
-    MISSING_API_KEY = "missing_api_key", 401, "send Authorization: Bearer <api key>"
-    INVALID_API_KEY = "invalid_api_key", 401, "the API key is not valid"
-    TEMPORAL_UNAVAILABLE = (
-        "temporal_unavailable",
-        503,
-        "the workflow service is unavailable; try again",
-        5,
-    )
-    DATABASE_UNAVAILABLE = "database_unavailable", 503, "the database is unavailable; try again", 5
-    MAIL_RATE_LIMITED = (
-        "mail_rate_limited",
-        429,
-        "this address has received the most mails allowed within the hour; try again later",
-    )
-    CODEC_OFF = "codec_off", 404, "the codec endpoint is off: set ACTIVATION_OPERATOR_KEYS"
-    INVALID_OPERATOR_KEY = (
-        "invalid_operator_key",
-        401,
-        "send an operator key (Authorization: Bearer <key>, or in the codec endpoint's path)",
-    )
-    UNKNOWN_PAYLOAD_KEY = "unknown_payload_key", 422, "a payload names a key this service lacks"
-    BUSINESS_NOT_FOUND = "business_not_found", 404, "no such Business"
-    NOT_PRIMARY_ACCOUNT = (
-        "not_primary_account",
-        403,
-        "only the Business's primary account may do this (send it as X-Acting-Account)",
-    )
 
 
 class ErrorBody(BaseModel):

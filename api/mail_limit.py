@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
-from api.errors import ApiProblem
 from core.settings import Settings
+from models.errors import ApiProblem
 from models.mail_limits import mails_sent_within
 from models.mail_limits import retry_after
 

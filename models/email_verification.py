@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from models.errors import DomainError
+from models.errors import VerificationError
 
 FLOW_KIND = "email-verification"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
@@ -91,23 +91,6 @@ class RecordOutcomeInput:
     status: VerificationStatus
     business_id: str | None
     finished_at: datetime
-
-
-class VerificationError(DomainError):
-    """The refusals of email verification (docs/flows/email-verification.md)."""
-
-    NOT_FOUND = "verification_not_found", 404, "no such email verification"
-    NOT_PENDING = "verification_not_pending", 409, "the verification is no longer pending"
-    EXPIRED = "verification_expired", 410, "the verification has expired"
-    LOCKED = "verification_locked", 423, "too many failed attempts: the verification is locked"
-    RESEND_COOLDOWN = "resend_cooldown", 429, "a new link can be sent after the cooldown"
-    RESEND_LIMIT = "resend_limit_reached", 409, "no resends left"
-    TOKEN_INVALID = (
-        "token_invalid",
-        400,
-        "the link is not valid (used, replaced, cancelled or mistyped)",
-    )
-    LINK_NOT_READY = "link_not_ready", 503, "the link is still being sent; try again shortly", 5
 
 
 # How a verification that is no longer pending refuses an action.

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from models.email_verification import StartVerificationInput
-from models.errors import DomainError
+from models.errors import ActivationError
 
 FLOW_KIND = "license-activation"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
@@ -47,60 +47,6 @@ WAITING_FOR_CUSTOMER = frozenset(
         ActivationStatus.AWAITING_INSTANCE_CHOICE,
     }
 )
-
-
-class ActivationError(DomainError):
-    """The refusals of license activation (docs/flows/license-activation.md)."""
-
-    NOT_FOUND = (
-        "activation_not_found",
-        404,
-        "no activation for this code (mistyped, or from another system)",
-    )
-    ORDER_NOT_FOUND = "order_not_found", 404, "no such order"
-    INVALID_ORDER = "invalid_order", 422, "the order is not valid"
-    REFERENCE_CONFLICT = (
-        "order_reference_conflict",
-        409,
-        "an order with this reference exists with different terms",
-    )
-    COMPLETED = "activation_completed", 409, "the licenses of this link are already active"
-    EXPIRED = "activation_expired", 410, "the Activation Link has expired"
-    CLOSED = "activation_closed", 409, "the activation is closed"
-    WRONG_STEP = "activation_wrong_step", 409, "not possible at this step of the activation"
-    ACCOUNT_NOT_FOUND = "account_not_found", 404, "no such account"
-    ACCOUNT_EXISTS = (
-        "account_exists",
-        409,
-        "this email address already has a primary account; sign in with it instead",
-    )
-    NO_INSTANCE_FOR_ADDON = (
-        "no_instance_for_addon",
-        409,
-        "an add-on needs an instance of the Business",
-    )
-    AGREEMENTS_INVALID = (
-        "agreements_invalid",
-        422,
-        "the required agreements were not all accepted in their current version",
-    )
-    INSTANCE_CHOICE_INVALID = "instance_choice_invalid", 422, "that instance choice is not possible"
-    INSTANCE_UNAVAILABLE = (
-        "instance_unavailable",
-        409,
-        "the instance chosen for an add-on no longer exists",
-    )
-    TRIAL_NOT_AVAILABLE = (
-        "trial_not_available",
-        409,
-        "this Business has the product already; a trial is for trying a product first",
-    )
-    ORDER_NOT_RECORDED = (
-        "order_not_recorded",
-        503,
-        "the order is not recorded yet; repeat the request shortly",
-        5,
-    )
 
 
 @dataclass

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from core.text import email_key
-from models.errors import DomainError
+from models.errors import LocalAccountError
 
 FLOW_KIND = "local-account-activation"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
@@ -34,40 +34,6 @@ class InvitationStatus(StrEnum):
     LAPSED = "lapsed"
     CANCELLED = "cancelled"
     REFUSED = "refused"  # not recorded: over the limit, or the account exists already
-
-
-class LocalAccountError(DomainError):
-    """The refusals of local accounts and their invitations (docs/flows/local-accounts.md)."""
-
-    LIMIT_REACHED = (
-        "local_account_limit_reached",
-        409,
-        "the Business has reached its local-account limit",
-    )
-    ACCOUNT_EXISTS = (
-        "local_account_exists",
-        409,
-        "this address has an account on this instance already",
-    )
-    INSTANCE_NOT_FOUND = "instance_not_found", 404, "no such product instance"
-    TOKEN_INVALID = "invitation_token_invalid", 400, "the invitation link is not valid"
-    ALREADY_ACTIVE = "local_account_already_active", 409, "the account is active already"
-    LAPSED = "invitation_lapsed", 410, "the invitation has lapsed"
-    CANCELLED = "invitation_cancelled", 410, "the invitation was withdrawn"
-    NOT_RECORDED = (
-        "invitation_not_recorded",
-        503,
-        "the invitation is not recorded yet; repeat the request shortly",
-        5,
-    )
-    ACCOUNT_NOT_FOUND = "account_not_found", 404, "no such account in this Business"
-    PRIMARY_IMMUTABLE = (
-        "primary_account_immutable",
-        409,
-        "the primary account cannot be edited, disabled or deleted; transfer the ownership instead",
-    )
-    ACCOUNT_PENDING = "account_pending", 409, "a pending account is activated by its user"
-    ACCOUNT_CLOSED = "account_closed", 409, "the account is closed"
 
 
 @dataclass

@@ -13,7 +13,7 @@ from models.domain import Business
 from models.domain import OwnershipTransfer
 from models.domain import PrimaryChange
 from models.errors import Refusal
-from models.ownership_transfer import TransferError
+from models.errors import TransferError
 
 
 async def transfer_problem(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from models.errors import DomainError
+from models.errors import TransferError
 
 FLOW_KIND = "ownership-transfer"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
@@ -32,41 +32,6 @@ class TransferStatus(StrEnum):
     # Only in the database: a pending row whose flow an operator ended, set aside at the next
     # offer so it cannot block the Business; it reads as cancelled.
     ABANDONED = "abandoned"
-
-
-class TransferError(DomainError):
-    """The refusals of ownership transfer (docs/flows/ownership-transfer.md)."""
-
-    NOT_FOUND = "ownership_transfer_not_found", 404, "no such ownership transfer"
-    PENDING_EXISTS = (
-        "ownership_transfer_pending",
-        409,
-        "the Business has a pending ownership transfer; cancel it first",
-    )
-    PRIMARY_CHANGE_PENDING = (
-        "primary_change_pending",
-        409,
-        "the Business has a pending primary change by support; it must end first",
-    )
-    TARGET_NOT_FOUND = "transfer_target_not_found", 404, "no such account in this Business"
-    TARGET_NOT_ELIGIBLE = (
-        "transfer_target_not_eligible",
-        409,
-        "only an active local account can become the owner",
-    )
-    NOT_PRIMARY = "not_primary_account", 403, "only the Business's primary account may do this"
-    TOKEN_INVALID = "transfer_token_invalid", 400, "the transfer link is not valid"
-    COMPLETED = "ownership_transfer_completed", 409, "the ownership has been transferred"
-    DECLINED = "ownership_transfer_declined", 409, "the transfer was declined"
-    CANCELLED = "ownership_transfer_cancelled", 410, "the transfer was cancelled"
-    EXPIRED = "ownership_transfer_expired", 410, "the transfer has expired"
-    FAILED = "ownership_transfer_failed", 409, "the transfer could not be completed"
-    NOT_RECORDED = (
-        "ownership_transfer_not_recorded",
-        503,
-        "the transfer is not recorded yet; repeat the request shortly",
-        5,
-    )
 
 
 @dataclass

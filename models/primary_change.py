@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from models.email_verification import StartVerificationInput
-from models.errors import DomainError
+from models.errors import ChangeError
 
 FLOW_KIND = "primary-change"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
@@ -38,43 +38,6 @@ PENDING_STATUSES = (ChangeStatus.VERIFYING, ChangeStatus.WAITING)
 class OldPrimary(StrEnum):
     LOCAL = "local"  # stays, as a local account on the Business's first instance
     DISABLED = "disabled"
-
-
-class ChangeError(DomainError):
-    """The refusals of a primary change (docs/flows/primary-change.md)."""
-
-    NOT_FOUND = "primary_change_not_found", 404, "no such primary change"
-    PENDING_EXISTS = (
-        "primary_change_pending",
-        409,
-        "the Business has a pending primary change; cancel it first",
-    )
-    TRANSFER_PENDING = (
-        "ownership_transfer_pending",
-        409,
-        "the Business has a pending ownership transfer; it must end first",
-    )
-    ADDRESS_TAKEN = (
-        "new_address_is_primary",
-        409,
-        "the new address is already a primary account",
-    )
-    NO_INSTANCE = (
-        "no_instance_for_local_account",
-        409,
-        "the Business has no instance for the old primary as a local account; disable it instead",
-    )
-    TOKEN_INVALID = "primary_change_token_invalid", 400, "the objection link is not valid"
-    COMPLETED = "primary_change_completed", 409, "the primary account has been changed"
-    OBJECTED = "primary_change_objected", 409, "the change was stopped by the primary account"
-    CANCELLED = "primary_change_cancelled", 410, "the change was cancelled"
-    FAILED = "primary_change_failed", 409, "the change could not be completed"
-    NOT_RECORDED = (
-        "primary_change_not_recorded",
-        503,
-        "the change is not recorded yet; repeat the request shortly",
-        5,
-    )
 
 
 # How a change that no longer waits refuses an action.

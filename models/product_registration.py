@@ -10,7 +10,7 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
-from models.errors import DomainError
+from models.errors import RegistrationError
 
 FLOW_KIND = "product-registration"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
@@ -27,35 +27,6 @@ class TokenStatus(StrEnum):
     USED = "used"
     EXPIRED = "expired"
     REVOKED = "revoked"
-
-
-class RegistrationError(DomainError):
-    """The refusals of product registration (docs/flows/product-registration.md)."""
-
-    NOT_FOUND = "enrollment_token_not_found", 404, "no such enrollment token"
-    UNKNOWN_INSTANCE_TYPE = "unknown_instance_type", 422, "not a product that runs as an instance"
-    TOKEN_INVALID = "enrollment_token_invalid", 400, "the enrollment token is not valid"
-    TOKEN_USED = "enrollment_token_used", 409, "the enrollment token has been used"
-    TOKEN_EXPIRED = "enrollment_token_expired", 410, "the enrollment token has expired"
-    TOKEN_REVOKED = "enrollment_token_revoked", 410, "the enrollment token was revoked"
-    TOKEN_NOT_ACTIVE = "enrollment_token_not_active", 409, "the enrollment token is not active"
-    BUSINESS_MISMATCH = (
-        "enrollment_token_business_mismatch",
-        403,
-        "the token belongs to another Business",
-    )
-    INSTANCE_TYPE_MISMATCH = (
-        "instance_type_mismatch",
-        422,
-        "the token is for another kind of instance",
-    )
-    INSTANCE_NOT_FOUND = "instance_not_found", 404, "no such product instance"
-    NOT_RECORDED = (
-        "enrollment_token_not_recorded",
-        503,
-        "the token is not recorded yet; repeat the request shortly",
-        5,
-    )
 
 
 @dataclass

@@ -29,9 +29,9 @@ with workflow.unsafe.imports_passed_through():
     from models.email_verification import SendLinkInput
     from models.email_verification import StartVerificationInput
     from models.email_verification import TokenCheck
-    from models.email_verification import VerificationError
     from models.email_verification import VerificationState
     from models.email_verification import VerificationStatus
+    from models.errors import VerificationError
     from workflows.kit import LINK_SETTLE
     from workflows.kit import RETRY
     from workflows.kit import STEP_TIMEOUT

@@ -22,11 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
     from core.tokens import mask_email
     from models import email_verification as verification
+    from models.errors import ActivationError
     from models.license_activation import FLOW_KIND
     from models.license_activation import WAITING_FOR_CUSTOMER
     from models.license_activation import AcceptAgreementsInput
     from models.license_activation import AccountInfo
-    from models.license_activation import ActivationError
     from models.license_activation import ActivationState
     from models.license_activation import ActivationStatus
     from models.license_activation import AgreementRef

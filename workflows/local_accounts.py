@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.local_accounts import LocalAccountActivities
     from core.tokens import mask_email
+    from models.errors import LocalAccountError
     from models.local_accounts import CLOSED
     from models.local_accounts import FLOW_KIND
     from models.local_accounts import ActivateAccountInput
@@ -25,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from models.local_accounts import InvitationContext
     from models.local_accounts import InvitationState
     from models.local_accounts import InvitationStatus
-    from models.local_accounts import LocalAccountError
     from models.local_accounts import RecordInvitationInput
     from models.local_accounts import SendInvitationInput
     from models.local_accounts import StartInvitationInput

@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ownership_transfer import OwnershipTransferActivities
+    from models.errors import TransferError
     from models.ownership_transfer import CLOSED
     from models.ownership_transfer import FLOW_KIND
     from models.ownership_transfer import CloseTransferInput
@@ -27,7 +28,6 @@ with workflow.unsafe.imports_passed_through():
     from models.ownership_transfer import SendTransferLinkInput
     from models.ownership_transfer import SendTransferOutcomeInput
     from models.ownership_transfer import StartTransferInput
-    from models.ownership_transfer import TransferError
     from models.ownership_transfer import TransferParties
     from models.ownership_transfer import TransferState
     from models.ownership_transfer import TransferStatus

@@ -22,9 +22,9 @@ from temporalio.exceptions import ChildWorkflowError
 with workflow.unsafe.imports_passed_through():
     from activities.primary_change import PrimaryChangeActivities
     from models import email_verification as verification
+    from models.errors import ChangeError
     from models.primary_change import CLOSED
     from models.primary_change import FLOW_KIND
-    from models.primary_change import ChangeError
     from models.primary_change import ChangeParties
     from models.primary_change import ChangeState
     from models.primary_change import ChangeStatus

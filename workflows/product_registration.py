@@ -18,13 +18,13 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.product_registration import ProductRegistrationActivities
+    from models.errors import RegistrationError
     from models.product_registration import CLOSED
     from models.product_registration import FLOW_KIND
     from models.product_registration import CloseTokenInput
     from models.product_registration import RecordTokenInput
     from models.product_registration import RegisterInput
     from models.product_registration import RegisterInstanceInput
-    from models.product_registration import RegistrationError
     from models.product_registration import StartRegistrationInput
     from models.product_registration import TokenState
     from models.product_registration import TokenStatus

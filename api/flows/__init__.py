@@ -16,9 +16,9 @@ from temporalio.service import RPCError
 from temporalio.service import RPCStatusCode
 
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import refusal
 from core.settings import Settings
+from models.errors import ApiProblem
 from models.errors import DomainError
 from models.errors import find
 from workflows.direct_change import change

@@ -25,9 +25,9 @@ from models.email_verification import CLOSED
 from models.email_verification import FLOW_ID_PREFIX
 from models.email_verification import ConfirmInput
 from models.email_verification import TokenCheck
-from models.email_verification import VerificationError
 from models.email_verification import VerificationState
 from models.email_verification import VerificationStatus
+from models.errors import VerificationError
 from workflows.email_verification import EmailVerificationWorkflow
 
 FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")

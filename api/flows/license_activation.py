@@ -36,8 +36,8 @@ from core.tokens import split_token
 from models import email_verification as verification
 from models.catalog import Catalog
 from models.domain import ActivationCode
+from models.errors import ActivationError
 from models.license_activation import CLOSED
-from models.license_activation import ActivationError
 from models.license_activation import ActivationStatus
 from models.license_activation import AgreementRef
 from models.license_activation import CreateAccountInput

@@ -18,12 +18,12 @@ from api.links import link_target
 from core.tokens import domain_key
 from core.tokens import hash_token
 from models.domain import Account
+from models.errors import LocalAccountError
 from models.local_accounts import CLOSED
 from models.local_accounts import FLOW_ID_PREFIX
 from models.local_accounts import ActivateInput
 from models.local_accounts import InvitationState
 from models.local_accounts import InvitationStatus
-from models.local_accounts import LocalAccountError
 from models.local_accounts import account_status_now
 from models.local_accounts import flow_id_of
 from models.local_accounts import flow_key_parts

@@ -21,10 +21,10 @@ from api.errors import ApiError
 from api.errors import refusal
 from api.links import link_target
 from models.domain import OwnershipTransfer
+from models.errors import TransferError
 from models.ownership_transfer import CLOSED
 from models.ownership_transfer import FLOW_ID_PREFIX
 from models.ownership_transfer import DecisionInput
-from models.ownership_transfer import TransferError
 from models.ownership_transfer import TransferState
 from models.ownership_transfer import TransferStatus
 from models.ownership_transfer import transfer_status_now

@@ -23,10 +23,10 @@ from core.tokens import domain_key
 from models import email_verification as verification
 from models.domain import Business
 from models.domain import PrimaryChange
+from models.errors import ChangeError
 from models.primary_change import CLOSED
 from models.primary_change import FLOW_ID_PREFIX
 from models.primary_change import VERIFICATION_PURPOSE
-from models.primary_change import ChangeError
 from models.primary_change import ChangeState
 from models.primary_change import ChangeStatus
 from models.primary_change import ObjectInput

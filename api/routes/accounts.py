@@ -35,7 +35,6 @@ from api.deps import TemporalDep
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import refusal
 from api.errors import responses
 from api.fields import UUID_PATTERN
@@ -56,6 +55,7 @@ from models.direct_change import CHANGE_ACCOUNT
 from models.direct_change import ChangeAccountInput
 from models.domain import Account
 from models.domain import ProductInstance
+from models.errors import ApiProblem
 from models.local_accounts import StartInvitationInput
 from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.local_accounts import start

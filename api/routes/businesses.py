@@ -13,7 +13,6 @@ from api.deps import ApiKey
 from api.deps import SessionDep
 from api.deps import require_business
 from api.errors import NEEDS_KEY
-from api.errors import ApiProblem
 from api.errors import responses
 from api.fields import BusinessId
 from models.domain import Account
@@ -21,6 +20,7 @@ from models.domain import CreditLedgerEntry
 from models.domain import License
 from models.domain import Order
 from models.domain import ProductInstance
+from models.errors import ApiProblem
 
 router = APIRouter(prefix="/v1/businesses", tags=["businesses"], dependencies=[ApiKey])
 

@@ -21,9 +21,9 @@ from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import operator_key_ok
 from api.errors import ApiError
-from api.errors import ApiProblem
 from core.payload_codec import UnknownKeyError
 from core.settings import Settings
+from models.errors import ApiProblem
 
 router = APIRouter(tags=["operators"], include_in_schema=False)
 CODEC_MAX_BYTES = 4 * 1024 * 1024  # a history's payloads in one call

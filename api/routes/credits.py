@@ -28,20 +28,20 @@ from api.deps import require_business
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import responses
 from api.flows import run_change
 from models.catalog import Catalog
 from models.catalog import Sensor
 from models.credit_queries import credits_now
 from models.credits import SANDBOX
-from models.credits import CreditError
 from models.direct_change import ALLOCATE_CREDITS
 from models.direct_change import RECORD_SANDBOX_SUBMISSIONS
 from models.direct_change import AllocateCreditsInput
 from models.direct_change import SandboxSubmissionsInput
 from models.domain import Business
 from models.domain import CreditAllocation
+from models.errors import ApiProblem
+from models.errors import CreditError
 
 router = APIRouter(prefix="/v1", tags=["credits"], dependencies=[ApiKey])
 

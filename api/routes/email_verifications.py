@@ -22,7 +22,6 @@ from api.deps import TemporalDep
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import responses
 from api.fields import Locale
 from api.flows.email_verification import EmailVerificationPublic
@@ -36,6 +35,7 @@ from core.settings import Settings
 from models.email_verification import ChangeEmailInput
 from models.email_verification import StartVerificationInput
 from models.email_verification import VerificationStatus
+from models.errors import ApiProblem
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.email_verification import flow_id_for
 from workflows.email_verification import start

@@ -30,7 +30,6 @@ from api.deps import user_agent
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import refusal
 from api.errors import responses
 from api.fields import Locale
@@ -49,6 +48,7 @@ from api.mail_limit import require_mail_allowance
 from core.text import email_key
 from models.domain import Account
 from models.domain import Order
+from models.errors import ApiProblem
 from models.license_activation import AcceptAgreementsInput
 from models.license_activation import ActivationStatus
 from models.license_activation import AgreementRef

@@ -29,7 +29,6 @@ from api.deps import TemporalDep
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import refusal
 from api.errors import responses
 from api.fields import KEY_PATTERN
@@ -45,6 +44,7 @@ from api.mail_limit import require_mail_allowance
 from core.tokens import random_key
 from models.domain import Account
 from models.domain import OwnershipTransfer
+from models.errors import ApiProblem
 from models.ownership_rules import transfer_problem
 from models.ownership_transfer import CLOSED
 from models.ownership_transfer import StartTransferInput

@@ -31,7 +31,6 @@ from api.deps import TemporalDep
 from api.deps import require_business
 from api.errors import BAD_BODY
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import refusal
 from api.errors import responses
 from api.fields import UUID_PATTERN
@@ -46,6 +45,7 @@ from api.flows.primary_change import start_change
 from models.domain import Business
 from models.domain import PrimaryChange
 from models.domain import PrimaryChangeEvent
+from models.errors import ApiProblem
 from models.primary_change import CLOSED
 from models.primary_change import OldPrimary
 from workflows.primary_change import PrimaryChangeWorkflow

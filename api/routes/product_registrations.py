@@ -36,7 +36,6 @@ from api.deps import TemporalDep
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
-from api.errors import ApiProblem
 from api.errors import refusal
 from api.errors import responses
 from api.fields import BusinessId
@@ -52,9 +51,10 @@ from models.direct_change import UNREGISTER_INSTANCE
 from models.direct_change import UnregisterInstanceInput
 from models.domain import EnrollmentToken
 from models.domain import ProductInstance
+from models.errors import ApiProblem
+from models.errors import RegistrationError
 from models.product_registration import CLOSED
 from models.product_registration import RegisterInput
-from models.product_registration import RegistrationError
 from models.product_registration import StartRegistrationInput
 from models.product_registration import TokenStatus
 from models.product_registration import flow_id_of

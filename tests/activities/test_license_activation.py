@@ -29,7 +29,7 @@ from models.domain import CreditLedgerEntry
 from models.domain import License
 from models.domain import Order
 from models.domain import ProductInstance
-from models.license_activation import ActivationError
+from models.errors import ActivationError
 from models.license_activation import AgreementRef
 from models.license_activation import CloseOrderInput
 from models.license_activation import CreatePrimaryAccountInput

@@ -20,10 +20,10 @@ from activities.ownership_transfer import OwnershipTransferActivities
 from core.settings import Settings
 from models.domain import Account
 from models.domain import OwnershipTransfer
+from models.errors import TransferError
 from models.ownership_transfer import CloseTransferInput
 from models.ownership_transfer import CompleteTransferInput
 from models.ownership_transfer import OpenTransferInput
-from models.ownership_transfer import TransferError
 from models.ownership_transfer import TransferStatus
 from tests.activities.test_license_activation import twice
 from tests.workflows.account_helpers import add_local_account

@@ -11,7 +11,7 @@ import models.local_accounts  # noqa: F401
 import models.ownership_transfer  # noqa: F401
 import models.product_registration  # noqa: F401
 from api.errors import ApiError
-from models.email_verification import VerificationError
+from models.errors import VerificationError
 from models.errors import all_errors
 from models.errors import find
 

@@ -18,7 +18,7 @@ from models.direct_change import CHANGE_ACCOUNT
 from models.direct_change import ChangeAccountInput
 from models.direct_change import DirectChangeOutcome
 from models.domain import Account
-from models.local_accounts import LocalAccountError
+from models.errors import LocalAccountError
 from tests.workflows.account_helpers import add_local_account
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import keep_history

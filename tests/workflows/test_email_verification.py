@@ -20,8 +20,8 @@ from core.tokens import hash_token
 from models.email_verification import ChangeEmailInput
 from models.email_verification import ConfirmInput
 from models.email_verification import TokenCheck
-from models.email_verification import VerificationError
 from models.email_verification import VerificationStatus
+from models.errors import VerificationError
 from models.records import EmailVerification
 from tests.conftest import MailSink
 from tests.conftest import token_in

@@ -25,8 +25,8 @@ from models.domain import CreditLedgerEntry
 from models.domain import License
 from models.domain import Order
 from models.domain import ProductInstance
+from models.errors import ActivationError
 from models.license_activation import AcceptAgreementsInput
-from models.license_activation import ActivationError
 from models.license_activation import ActivationStatus
 from models.license_activation import AgreementRef
 from models.license_activation import ChooseInstanceInput

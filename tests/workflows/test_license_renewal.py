@@ -29,7 +29,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from models.domain import License
 from models.domain import ProductInstance
-from models.license_activation import ActivationError
+from models.errors import ActivationError
 from models.license_activation import ActivationState
 from models.license_activation import ActivationStatus
 from models.license_activation import ChooseInstanceInput

@@ -23,9 +23,9 @@ from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
 from models.domain import Account
+from models.errors import LocalAccountError
 from models.local_accounts import ActivateInput
 from models.local_accounts import InvitationStatus
-from models.local_accounts import LocalAccountError
 from models.local_accounts import SendInvitationInput
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink

@@ -24,9 +24,9 @@ from core.settings import Settings
 from core.tokens import hash_token
 from models.domain import Account
 from models.domain import OwnershipTransfer
+from models.errors import TransferError
 from models.ownership_transfer import CompleteTransferInput
 from models.ownership_transfer import DecisionInput
-from models.ownership_transfer import TransferError
 from models.ownership_transfer import TransferStatus
 from tests.conftest import MailSink
 from tests.conftest import text_of

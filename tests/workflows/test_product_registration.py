@@ -24,8 +24,8 @@ from core.tokens import new_token
 from core.tokens import random_key
 from models.domain import EnrollmentToken
 from models.domain import ProductInstance
+from models.errors import RegistrationError
 from models.product_registration import RegisterInput
-from models.product_registration import RegistrationError
 from models.product_registration import StartRegistrationInput
 from models.product_registration import TokenState
 from models.product_registration import TokenStatus
