@@ -11,8 +11,6 @@ import uuid
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_lookup import AccountLookupActivities
@@ -22,9 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from models.account_lookup import LookupInput
     from models.account_lookup import LookupState
     from models.account_lookup import LookupStatus
+    from workflows.kit import FlowStart
     from workflows.kit import publish_status
     from workflows.kit import send_mail
-    from workflows.kit import start_flow
 
 # The answer is useful for a while only: a mail still failing after this is given up on.
 ANSWER_DEADLINE = timedelta(hours=1)
@@ -63,17 +61,12 @@ def summary(input: LookupInput) -> str:
     return f"Account lookup for {mask_email(input.email)}"
 
 
-async def start(client: Client, input: LookupInput, *, task_queue: str) -> LookupState:
-    """A new lookup each time (the per-address mail limit bounds how often one is mailed)."""
-    return await start_flow(
-        client,
-        AccountLookupWorkflow.run,
-        AccountLookupWorkflow.describe,
-        input,
-        flow_id=FLOW_ID_PREFIX + str(uuid.uuid4()),
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status=LookupStatus.SENDING.value,
-        summary=summary(input),
-        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+# A new lookup each time (the per-address mail limit bounds how often one is mailed).
+start = FlowStart(
+    AccountLookupWorkflow.run,
+    AccountLookupWorkflow.describe,
+    FLOW_KIND,
+    LookupStatus.SENDING,
+    summary,
+    lambda _: FLOW_ID_PREFIX + str(uuid.uuid4()),
+)

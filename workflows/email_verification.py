@@ -13,7 +13,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -35,11 +35,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import LINK_SETTLE
     from workflows.kit import RETRY
     from workflows.kit import STEP_TIMEOUT
+    from workflows.kit import FlowStart
     from workflows.kit import publish
     from workflows.kit import publish_status
     from workflows.kit import refused
     from workflows.kit import send_mail
-    from workflows.kit import start_flow
 
 PENDING = VerificationStatus.PENDING
 
@@ -294,19 +294,12 @@ def flow_id_for(secret_key: str, purpose: str, email: str) -> str:
     return FLOW_ID_PREFIX + domain_key(secret_key, "email-verification", purpose, email.lower())
 
 
-async def start(
-    client: Client, input: StartVerificationInput, *, flow_id: str, task_queue: str
-) -> VerificationState:
-    """Start the flow, or join the pending one with the same ID, and return its state atomically."""
-    return await start_flow(
-        client,
-        EmailVerificationWorkflow.run,
-        EmailVerificationWorkflow.describe,
-        input,
-        flow_id=flow_id,
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status=PENDING.value,
-        summary=summary(input),
-        business_id=input.business_id,
-    )
+# Starts the flow, or joins the pending one with the same ID (the caller's: `flow_id_for`).
+start = FlowStart(
+    EmailVerificationWorkflow.run,
+    EmailVerificationWorkflow.describe,
+    FLOW_KIND,
+    PENDING,
+    summary,
+    reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+)

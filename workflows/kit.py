@@ -1,6 +1,7 @@
 """The flow kit: what every flow shares, written once (docs/architecture.md).
 
-- Starting: update-with-start with the flow's search attributes and summary (`start_flow`).
+- Starting: update-with-start with the flow's search attributes and summary (`start_flow`), as
+  each flow declares it (`FlowStart`).
 - Publishing: the public state in the memo and the status in a search attribute (`publish`,
   `publish_status`), so reads are a `describe` on the server, no worker, no replay.
 - Steps: one timeout and retry policy for database steps; business refusals handed back as the
@@ -50,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.search_attributes import BUSINESS_ID
 
 SelfT = TypeVar("SelfT")
+InputT = TypeVar("InputT")
 StateT = TypeVar("StateT")
 StatusT = TypeVar("StatusT", bound=StrEnum)
 
@@ -110,6 +112,50 @@ async def start_flow(
     return await client.execute_update_with_start_workflow(
         describe, start_workflow_operation=operation
     )
+
+
+class FlowStart(Generic[SelfT, InputT, StateT]):
+    """How the API starts one kind of flow (`start_flow`): its kind and first status, its summary,
+    its ID (`flow_id` of the input, or the caller's), and what a start meets where a flow has that
+    ID: by default it joins a running one and is refused once that one has closed."""
+
+    def __init__(
+        self,
+        run: Callable[[SelfT, InputT], Awaitable[Any]],
+        describe: workflow.UpdateMethodMultiParam[[SelfT], StateT],
+        kind: str,
+        status: StrEnum | str,
+        summary: Callable[[InputT], str],
+        flow_id: Callable[[InputT], str] | None = None,
+        *,
+        conflict: WorkflowIDConflictPolicy = WorkflowIDConflictPolicy.USE_EXISTING,
+        reuse: WorkflowIDReusePolicy = WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    ) -> None:
+        self.run, self.describe, self.kind, self.status = run, describe, kind, str(status)
+        self.summary, self.flow_id, self.conflict, self.reuse = summary, flow_id, conflict, reuse
+
+    async def __call__(
+        self, client: Client, input: InputT, *, task_queue: str, flow_id: str | None = None
+    ) -> StateT:
+        """Start the flow (or join it) and return its state, atomically."""
+        if flow_id is None:
+            if self.flow_id is None:
+                raise TypeError("this flow's ID is the caller's: pass flow_id")
+            flow_id = self.flow_id(input)
+        return await start_flow(
+            client,
+            self.run,
+            self.describe,
+            input,
+            flow_id=flow_id,
+            task_queue=task_queue,
+            kind=self.kind,
+            status=self.status,
+            summary=self.summary(input),
+            business_id=getattr(input, "business_id", None),
+            conflict=self.conflict,
+            reuse=self.reuse,
+        )
 
 
 async def start_child_flow(

@@ -14,8 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -40,11 +38,11 @@ with workflow.unsafe.imports_passed_through():
     from models.license_activation import flow_id_of
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
+    from workflows.kit import FlowStart
     from workflows.kit import Turns
     from workflows.kit import cancel_child
     from workflows.kit import run_step
     from workflows.kit import start_child_flow
-    from workflows.kit import start_flow
     from workflows.kit import wait_until_recorded
     from workflows.license_activation_steps import ActivationSteps
 
@@ -252,17 +250,12 @@ def summary(input: StartActivationInput) -> str:
     )
 
 
-async def start(client: Client, input: StartActivationInput, *, task_queue: str) -> ActivationState:
-    """Start the order's flow (or join it: one flow per order) once its rows are written."""
-    return await start_flow(
-        client,
-        LicenseActivationWorkflow.run,
-        LicenseActivationWorkflow.describe,
-        input,
-        flow_id=flow_id_of(input.order_id),
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status=Status.AWAITING_ACCOUNT.value,
-        summary=summary(input),
-        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+# Starts the order's flow (or joins it: one flow per order) once its rows are written.
+start = FlowStart(
+    LicenseActivationWorkflow.run,
+    LicenseActivationWorkflow.describe,
+    FLOW_KIND,
+    Status.AWAITING_ACCOUNT,
+    summary,
+    lambda input: flow_id_of(input.order_id),
+)

@@ -11,7 +11,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -30,9 +30,9 @@ with workflow.unsafe.imports_passed_through():
     from models.local_accounts import SendInvitationInput
     from models.local_accounts import StartInvitationInput
     from workflows.kit import AnswerByLink
+    from workflows.kit import FlowStart
     from workflows.kit import run_step
     from workflows.kit import send_mail
-    from workflows.kit import start_flow
 
 PENDING = InvitationStatus.PENDING
 
@@ -199,19 +199,12 @@ def summary(input: StartInvitationInput) -> str:
     )
 
 
-async def start(
-    client: Client, input: StartInvitationInput, *, flow_id: str, task_queue: str
-) -> InvitationState:
-    """Start the invitation, or join the pending one for the same address and instance."""
-    return await start_flow(
-        client,
-        LocalAccountActivationWorkflow.run,
-        LocalAccountActivationWorkflow.describe,
-        input,
-        flow_id=flow_id,
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status=PENDING.value,
-        summary=summary(input),
-        business_id=input.business_id,
-    )
+# Starts the invitation, or joins the pending one for the same address and instance.
+start = FlowStart(
+    LocalAccountActivationWorkflow.run,
+    LocalAccountActivationWorkflow.describe,
+    FLOW_KIND,
+    PENDING,
+    summary,
+    reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+)

@@ -11,9 +11,7 @@ from datetime import datetime
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -33,9 +31,9 @@ with workflow.unsafe.imports_passed_through():
     from models.ownership_transfer import TransferStatus
     from models.ownership_transfer import flow_id_of
     from workflows.kit import AnswerByLink
+    from workflows.kit import FlowStart
     from workflows.kit import run_step
     from workflows.kit import send_mail
-    from workflows.kit import start_flow
 
 PENDING = TransferStatus.PENDING
 OUTCOME_MAIL_DEADLINE = timedelta(days=1)
@@ -210,19 +208,13 @@ def summary(input: StartTransferInput) -> str:
     )
 
 
-async def start(client: Client, input: StartTransferInput, *, task_queue: str) -> TransferState:
-    """Start the transfer; its answer says whether it was recorded (or why not)."""
-    return await start_flow(
-        client,
-        OwnershipTransferWorkflow.run,
-        OwnershipTransferWorkflow.describe,
-        input,
-        flow_id=flow_id_of(input.transfer_id),
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status=PENDING.value,
-        summary=summary(input),
-        business_id=input.business_id,
-        conflict=WorkflowIDConflictPolicy.FAIL,
-        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+# Starts the transfer; its answer says whether it was recorded (or why not).
+start = FlowStart(
+    OwnershipTransferWorkflow.run,
+    OwnershipTransferWorkflow.describe,
+    FLOW_KIND,
+    PENDING,
+    summary,
+    lambda input: flow_id_of(input.transfer_id),
+    conflict=WorkflowIDConflictPolicy.FAIL,
+)

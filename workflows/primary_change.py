@@ -13,9 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.exceptions import ChildWorkflowError
 
@@ -38,12 +36,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
     from workflows.kit import AnswerByLink
+    from workflows.kit import FlowStart
     from workflows.kit import cancel_child
     from workflows.kit import refused
     from workflows.kit import run_step
     from workflows.kit import send_mail
     from workflows.kit import start_child_flow
-    from workflows.kit import start_flow
 
 Steps = PrimaryChangeActivities
 WAITING = ChangeStatus.WAITING
@@ -266,19 +264,13 @@ def summary(input: StartChangeInput) -> str:
     )
 
 
-async def start(client: Client, input: StartChangeInput, *, task_queue: str) -> ChangeState:
-    """Start the change; its answer says whether it was recorded (or why not)."""
-    return await start_flow(
-        client,
-        PrimaryChangeWorkflow.run,
-        PrimaryChangeWorkflow.describe,
-        input,
-        flow_id=flow_id_of(input.change_id),
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status=ChangeStatus.VERIFYING.value,
-        summary=summary(input),
-        business_id=input.business_id,
-        conflict=WorkflowIDConflictPolicy.FAIL,
-        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+# Starts the change; its answer says whether it was recorded (or why not).
+start = FlowStart(
+    PrimaryChangeWorkflow.run,
+    PrimaryChangeWorkflow.describe,
+    FLOW_KIND,
+    ChangeStatus.VERIFYING,
+    summary,
+    lambda input: flow_id_of(input.change_id),
+    conflict=WorkflowIDConflictPolicy.FAIL,
+)

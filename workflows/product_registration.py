@@ -11,9 +11,7 @@ import hmac
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -29,11 +27,11 @@ with workflow.unsafe.imports_passed_through():
     from models.product_registration import TokenState
     from models.product_registration import TokenStatus
     from models.product_registration import flow_id_of
+    from workflows.kit import FlowStart
     from workflows.kit import publish
     from workflows.kit import publish_status
     from workflows.kit import refused
     from workflows.kit import run_step
-    from workflows.kit import start_flow
     from workflows.kit import wait_until_recorded
 
 
@@ -192,18 +190,13 @@ def summary(input: StartRegistrationInput) -> str:
     return f"Enrollment token {input.token_id[:6]}… for {kind} ({uses}): {input.description}"
 
 
-async def start(client: Client, input: StartRegistrationInput, *, task_queue: str) -> TokenState:
-    return await start_flow(
-        client,
-        ProductRegistrationWorkflow.run,
-        ProductRegistrationWorkflow.describe,
-        input,
-        flow_id=flow_id_of(input.token_id),
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status=TokenStatus.ACTIVE.value,
-        summary=summary(input),
-        business_id=input.business_id,
-        conflict=WorkflowIDConflictPolicy.FAIL,
-        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+# Starts the token's flow; its answer says whether it was recorded (or why not).
+start = FlowStart(
+    ProductRegistrationWorkflow.run,
+    ProductRegistrationWorkflow.describe,
+    FLOW_KIND,
+    TokenStatus.ACTIVE,
+    summary,
+    lambda input: flow_id_of(input.token_id),
+    conflict=WorkflowIDConflictPolicy.FAIL,
+)
