@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from typing import Any
+from typing import TypeVar
 
+from pydantic import TypeAdapter
 from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 from temporalio.client import WorkflowUpdateFailedError
@@ -22,6 +24,8 @@ from models.errors import ApiProblem
 from models.errors import DomainError
 from models.errors import find
 from workflows.direct_change import change
+
+T = TypeVar("T")
 
 STATE_MEMO = "state"  # where every flow publishes its state (workflows/kit.py)
 PUBLISH_WAIT, PUBLISH_TRIES = 2.0, 40  # seconds; a first task takes milliseconds
@@ -46,6 +50,17 @@ async def published_state(handle: WorkflowHandle[Any, Any]) -> dict[str, Any] | 
             continue
         return published
     return None
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}  # built once a kind: building is slow
+
+
+def public(kind: type[T], published: object) -> T:
+    """A flow's published state (the memo's dict, or a row with those attributes) as the
+    dataclass it publishes: the one shape the flow, the API and the pages share."""
+    adapter = _ADAPTERS.get(kind) or _ADAPTERS.setdefault(kind, TypeAdapter(kind))
+    value: T = adapter.validate_python(published, from_attributes=True)
+    return value
 
 
 async def read_state(handle: WorkflowHandle[Any, Any], not_found: DomainError) -> dict[str, Any]:

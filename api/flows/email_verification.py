@@ -4,10 +4,8 @@ reaches its flow run, and the link's actions (docs/flows/email-verification.md).
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.client import WorkflowHandle
@@ -19,6 +17,7 @@ from api.errors import ApiError
 from api.errors import refusal
 from api.flows import act
 from api.flows import closed_error
+from api.flows import public
 from api.flows import read_state
 from api.links import link_target
 from models.email_verification import CLOSED
@@ -36,22 +35,6 @@ FLOW_ID_PATTERN = re.compile(rf"^{FLOW_ID_PREFIX}[a-z2-7]{{24}}$")
 Error = VerificationError
 
 
-class EmailVerificationPublic(BaseModel):
-    id: str
-    status: VerificationStatus
-    email: str
-    purpose: str
-    expires_at: datetime
-    resend_available_at: datetime | None
-    resends_left: int
-    attempts_left: int
-    locale: str = "en"
-
-    @classmethod
-    def of(cls, state: VerificationState) -> EmailVerificationPublic:
-        return cls.model_validate(state, from_attributes=True)
-
-
 Handle = WorkflowHandle[EmailVerificationWorkflow, VerificationState]
 
 
@@ -61,14 +44,16 @@ def flow_handle(client: Client, flow_id: str) -> Handle:
     return client.get_workflow_handle_for(EmailVerificationWorkflow.run, flow_id)
 
 
-async def final_state(handle: Handle) -> EmailVerificationPublic:
+async def final_state(handle: Handle) -> VerificationState:
     """The state the flow published in its memo: read from the server, running or finished."""
-    return EmailVerificationPublic.model_validate(await read_state(handle, Error.NOT_FOUND))
+    return public(VerificationState, await read_state(handle, Error.NOT_FOUND))
 
 
-async def update_flow(handle: Handle, update: Any, *args: Any) -> EmailVerificationPublic:
-    state = await act(handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND)
-    return EmailVerificationPublic.of(state)
+async def update_flow(handle: Handle, update: Any, *args: Any) -> VerificationState:
+    state: VerificationState = await act(
+        handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND
+    )
+    return state
 
 
 async def handle_for_token(client: Client, session: AsyncSession, token: str) -> tuple[Handle, str]:
@@ -84,7 +69,7 @@ async def handle_for_token(client: Client, session: AsyncSession, token: str) ->
 
 async def inspect_token(
     client: Client, session: AsyncSession, token: str
-) -> tuple[TokenCheck, EmailVerificationPublic]:
+) -> tuple[TokenCheck, VerificationState]:
     """What a token means now, without consuming it or counting an attempt."""
     handle, token_hash = await handle_for_token(client, session, token)
     try:
@@ -96,13 +81,11 @@ async def inspect_token(
     return check, await final_state(handle)
 
 
-async def confirm_token(
-    client: Client, session: AsyncSession, token: str
-) -> EmailVerificationPublic:
+async def confirm_token(client: Client, session: AsyncSession, token: str) -> VerificationState:
     handle, token_hash = await handle_for_token(client, session, token)
     try:
-        return EmailVerificationPublic.of(
-            await handle.execute_update(EmailVerificationWorkflow.confirm, ConfirmInput(token_hash))
+        return await handle.execute_update(
+            EmailVerificationWorkflow.confirm, ConfirmInput(token_hash)
         )
     except WorkflowUpdateFailedError as err:
         answer = refusal(err)
@@ -116,5 +99,5 @@ async def confirm_token(
     if check == TokenCheck.USED:
         return state
     if state.status in (VerificationStatus.EXPIRED, VerificationStatus.LOCKED):
-        raise closed_error(state.model_dump(), CLOSED)
+        raise closed_error({"status": state.status}, CLOSED)
     raise ApiError(Error.TOKEN_INVALID)

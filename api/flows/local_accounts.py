@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import datetime
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 
 from api.errors import ApiError
 from api.flows import act
+from api.flows import public
 from api.flows import published_state
 from api.links import link_target
 from core.tokens import domain_key
@@ -23,7 +23,6 @@ from models.local_accounts import CLOSED
 from models.local_accounts import FLOW_ID_PREFIX
 from models.local_accounts import ActivateInput
 from models.local_accounts import InvitationState
-from models.local_accounts import InvitationStatus
 from models.local_accounts import account_status_now
 from models.local_accounts import flow_id_of
 from models.local_accounts import flow_key_parts
@@ -33,19 +32,6 @@ Error = LocalAccountError
 
 
 Handle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
-
-
-class InvitationPublic(BaseModel):
-    account_id: str
-    business_id: str
-    instance_id: str
-    email: str
-    display_name: str | None
-    status: InvitationStatus
-    invited_at: datetime
-    expires_at: datetime
-    activated_at: datetime | None = None
-    problem: str | None = None
 
 
 def status_now(account: Account) -> str:
@@ -68,26 +54,24 @@ async def _link_handle(client: Client, session: AsyncSession, token: str) -> Han
 
 async def invitation_state(
     client: Client, session: AsyncSession, token: str
-) -> InvitationPublic | None:
+) -> InvitationState | None:
     """The invitation a link belongs to, as it stands (None: not a link of ours); reads only."""
     handle = await _link_handle(client, session, token)
     published = await published_state(handle) if handle else None
-    return None if published is None else InvitationPublic.model_validate(published)
+    return None if published is None else public(InvitationState, published)
 
 
-async def activate_with_token(
-    client: Client, session: AsyncSession, token: str
-) -> InvitationPublic:
+async def activate_with_token(client: Client, session: AsyncSession, token: str) -> InvitationState:
     """The link's action (used by the API and by the page the link opens)."""
     handle = await _link_handle(client, session, token)
     if handle is None:
         raise ApiError(Error.TOKEN_INVALID)
     update = LocalAccountActivationWorkflow.activate
-    state = await act(
+    state: InvitationState = await act(
         handle,
         update,
         ActivateInput(hash_token(token)),
         closed=CLOSED,
         not_found=Error.TOKEN_INVALID,
     )
-    return InvitationPublic.model_validate(state, from_attributes=True)
+    return state

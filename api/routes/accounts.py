@@ -45,7 +45,6 @@ from api.fields import OneLine
 from api.flows import run_change
 from api.flows.local_accounts import Error
 from api.flows.local_accounts import Handle as LocalHandle
-from api.flows.local_accounts import InvitationPublic
 from api.flows.local_accounts import activate_with_token
 from api.flows.local_accounts import invitation_flow_id
 from api.flows.local_accounts import status_now
@@ -56,6 +55,7 @@ from models.direct_change import ChangeAccountInput
 from models.domain import Account
 from models.domain import ProductInstance
 from models.errors import ApiProblem
+from models.local_accounts import InvitationState
 from models.local_accounts import StartInvitationInput
 from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.local_accounts import start
@@ -174,7 +174,7 @@ async def invite_local_account(
     session: SessionDep,
     settings: SettingsDep,
     client: TemporalDep,
-) -> InvitationPublic:
+) -> InvitationState:
     """Add a local account to one instance: the user is emailed a link to activate it within
     7 days. Repeating the request for a pending invitation returns it."""
     instance = await session.get(ProductInstance, body.instance_id)
@@ -197,13 +197,13 @@ async def invite_local_account(
         state = await start(client, input, flow_id=flow_id, task_queue=settings.temporal_task_queue)
     except WorkflowUpdateFailedError as err:
         raise refusal(err) from None
-    return InvitationPublic.model_validate(state, from_attributes=True)
+    return state
 
 
 @router.post("/local-accounts/activate", responses=responses(*LINK_ERRORS))
 async def activate_local_account(
     body: ActivationCreate, client: TemporalDep, session: SessionDep
-) -> InvitationPublic:
+) -> InvitationState:
     """The invited user activates the account (the token from the email is the credential)."""
     return await activate_with_token(client, session, body.token)
 

@@ -24,7 +24,6 @@ from api.errors import NEEDS_KEY
 from api.errors import ApiError
 from api.errors import responses
 from api.fields import Locale
-from api.flows.email_verification import EmailVerificationPublic
 from api.flows.email_verification import Error
 from api.flows.email_verification import confirm_token
 from api.flows.email_verification import final_state
@@ -34,6 +33,7 @@ from api.mail_limit import require_mail_allowance
 from core.settings import Settings
 from models.email_verification import ChangeEmailInput
 from models.email_verification import StartVerificationInput
+from models.email_verification import VerificationState
 from models.email_verification import VerificationStatus
 from models.errors import ApiProblem
 from workflows.email_verification import EmailVerificationWorkflow
@@ -95,7 +95,7 @@ def start_input(settings: Settings, body: EmailVerificationCreate) -> StartVerif
 )
 async def start_email_verification(
     body: EmailVerificationCreate, settings: SettingsDep, session: SessionDep, client: TemporalDep
-) -> EmailVerificationPublic:
+) -> VerificationState:
     """Email a single-use link; a repeated start for a pending address and purpose returns it."""
     if body.purpose not in settings.verification_purposes:
         raise ApiError(
@@ -103,17 +103,16 @@ async def start_email_verification(
             details=[{"loc": ["body", "purpose"], "msg": "not a configured purpose"}],
         )
     await require_mail_allowance(session, settings, body.email)
-    state = await start(
+    return await start(
         client,
         start_input(settings, body),
         flow_id=flow_id_for(settings.secret_key, body.purpose, body.email),
         task_queue=settings.temporal_task_queue,
     )
-    return EmailVerificationPublic.of(state)
 
 
 @router.get("/{flow_id}", dependencies=[ApiKey], responses=responses(*NEEDS_KEY, Error.NOT_FOUND))
-async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> EmailVerificationPublic:
+async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationState:
     """The verification's live status."""
     return await final_state(flow_handle(client, flow_id))
 
@@ -128,7 +127,7 @@ async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> EmailV
 )
 async def resend_email_verification(
     flow_id: FlowId, settings: SettingsDep, session: SessionDep, client: TemporalDep
-) -> EmailVerificationPublic:
+) -> VerificationState:
     """Send a new link (the previous one stops working); refused inside the cooldown."""
     handle = flow_handle(client, flow_id)
     await require_mail_allowance(session, settings, (await final_state(handle)).email)
@@ -153,7 +152,7 @@ async def change_email_verification_address(
     settings: SettingsDep,
     session: SessionDep,
     client: TemporalDep,
-) -> EmailVerificationPublic:
+) -> VerificationState:
     """Change the address while pending: a new link goes to it (same cooldown and limit)."""
     await require_mail_allowance(session, settings, body.email)
     return await update_flow(
@@ -164,9 +163,7 @@ async def change_email_verification_address(
 
 
 @router.delete("/{flow_id}", dependencies=[ApiKey], responses=responses(*ACTION_ERRORS))
-async def cancel_email_verification(
-    flow_id: FlowId, client: TemporalDep
-) -> EmailVerificationPublic:
+async def cancel_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationState:
     """Cancel a pending verification; its link stops working."""
     return await update_flow(flow_handle(client, flow_id), EmailVerificationWorkflow.cancel)
 

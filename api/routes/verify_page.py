@@ -15,7 +15,6 @@ from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.errors import ApiError
-from api.flows.email_verification import EmailVerificationPublic
 from api.flows.email_verification import confirm_token
 from api.flows.email_verification import inspect_token
 from api.page_text import text
@@ -26,6 +25,7 @@ from api.pages import render
 from core.settings import Settings
 from core.tokens import mask_email
 from models.email_verification import TokenCheck
+from models.email_verification import VerificationState
 from models.email_verification import VerificationStatus
 
 router = APIRouter(tags=["email verification"], include_in_schema=False)
@@ -40,7 +40,7 @@ def _page(
     lead: str | None = None,
     token: str = "",
     email: str = "",
-    state: EmailVerificationPublic | None = None,
+    state: VerificationState | None = None,
 ) -> HTMLResponse:
     locale = page_locale(request, state.locale if state else "")
     confirm = key == "verify"
