@@ -6,6 +6,7 @@ whose refusal becomes its declared HTTP answer."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 from typing import TypeVar
@@ -56,10 +57,13 @@ _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}  # built once a kind: building
 
 
 def public(kind: type[T], published: object) -> T:
-    """A flow's published state (the memo's dict, or a row with those attributes) as the
-    dataclass it publishes: the one shape the flow, the API and the pages share."""
+    """A flow's published state (the memo's dict, the state itself, or a row with those
+    attributes) as the dataclass `kind`: the one shape the flow, the API and the pages share."""
+    if not isinstance(published, Mapping):
+        names = (field.name for field in dataclasses.fields(kind))  # type: ignore[arg-type]
+        published = {name: getattr(published, name) for name in names if hasattr(published, name)}
     adapter = _ADAPTERS.get(kind) or _ADAPTERS.setdefault(kind, TypeAdapter(kind))
-    value: T = adapter.validate_python(published, from_attributes=True)
+    value: T = adapter.validate_python(published)
     return value
 
 

@@ -4,9 +4,11 @@ its public state, how it starts, how the objection link reaches its flow run."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
@@ -16,6 +18,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from api.errors import ApiError
 from api.errors import refusal
 from api.flows import act
+from api.flows import public
 from api.links import link_target
 from core.settings import Settings
 from core.text import email_key
@@ -28,7 +31,6 @@ from models.primary_change import CLOSED
 from models.primary_change import FLOW_ID_PREFIX
 from models.primary_change import VERIFICATION_PURPOSE
 from models.primary_change import ChangeState
-from models.primary_change import ChangeStatus
 from models.primary_change import ObjectInput
 from models.primary_change import OldPrimary
 from models.primary_change import StartChangeInput
@@ -40,27 +42,19 @@ Error = ChangeError
 Handle = WorkflowHandle[PrimaryChangeWorkflow, ChangeState]
 
 
-class ChangeEvent(BaseModel):
+@dataclass
+class ChangeEvent:
     step: str  # requested, verified, owner_told, completed, objected, cancelled, failed
     at: datetime
 
 
-class ChangePublic(BaseModel):
-    id: str
-    business_id: str
-    status: ChangeStatus
-    new_email: str
-    ticket: str
-    requested_by: str
-    old_primary: OldPrimary
-    created_at: datetime
-    objection_ends_at: datetime | None = None
-    decided_at: datetime | None = None
-    verification_id: str | None = None
-    problem: str | None = None
-    events: list[ChangeEvent] = Field(
-        default_factory=list, description="The audit trail: each step and when"
-    )
+@dataclass
+class ChangePublic(ChangeState):
+    """The change as its flow publishes it, and its audit trail."""
+
+    events: Annotated[
+        list[ChangeEvent], Field(description="The audit trail: each step and when")
+    ] = field(default_factory=list)
 
 
 def flow_handle(client: Client, change_id: str) -> Handle:
@@ -113,7 +107,7 @@ async def start_change(
         state = await start(client, input, task_queue=settings.temporal_task_queue)
     except WorkflowUpdateFailedError as err:
         raise refusal(err) from None
-    return ChangePublic.model_validate(state, from_attributes=True)
+    return public(ChangePublic, state)
 
 
 async def object_with_token(client: Client, session: AsyncSession, token: str) -> ChangePublic:
@@ -126,7 +120,7 @@ async def object_with_token(client: Client, session: AsyncSession, token: str) -
     )
     update, input = PrimaryChangeWorkflow.object, ObjectInput(target.token_hash)
     state = await act(handle, update, input, closed=CLOSED, not_found=Error.TOKEN_INVALID)
-    return ChangePublic.model_validate(state, from_attributes=True)
+    return public(ChangePublic, state)
 
 
 async def change_of_link(session: AsyncSession, token: str) -> PrimaryChange | None:

@@ -36,6 +36,7 @@ from api.errors import responses
 from api.fields import UUID_PATTERN
 from api.fields import Locale
 from api.fields import OneLine
+from api.flows import public
 from api.flows.primary_change import ChangeEvent
 from api.flows.primary_change import ChangePublic
 from api.flows.primary_change import Error
@@ -85,9 +86,9 @@ async def _public(session: AsyncSession, row: PrimaryChange) -> ChangePublic:
         .where(PrimaryChangeEvent.change_id == row.id)
         .order_by(PrimaryChangeEvent.at, PrimaryChangeEvent.id)
     )
-    public = ChangePublic.model_validate(row, from_attributes=True)
-    trail = [ChangeEvent(step=step, at=at) for step, at in events]
-    return public.model_copy(update={"events": trail})
+    change = public(ChangePublic, row)
+    change.events = [ChangeEvent(step=step, at=at) for step, at in events]
+    return change
 
 
 @router.post(
@@ -172,7 +173,7 @@ async def cancel_primary_change(
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
         raise ApiError(CLOSED.get(row.status, Error.FAILED)) from None
-    return ChangePublic.model_validate(state, from_attributes=True)
+    return public(ChangePublic, state)
 
 
 @router.post(
