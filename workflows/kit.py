@@ -319,19 +319,24 @@ class Turns:
             self.busy = False
 
 
-class AnswerByLink(Generic[StatusT]):
+class AnswerByLink(Generic[StatusT, StateT]):
     """What a flow shares that waits for one person's answer by an emailed link until it expires
-    (an invitation, an ownership offer): whether a presented link is one it sent (waiting for a
-    link still being sent), whether it still waits, its status published, and the answer to the
-    update sent with its start once its record is written (or why it was refused).
+    (an invitation, an ownership offer, an objection window): its first record (or why it was
+    refused), the answer to the update sent with its start, whether a presented link is one it
+    sent (waiting for a link still being sent), whether it still waits, the wait itself, its
+    status published, and being cancelled.
 
-    The flow calls `_await_answer` in its `__init__` and defines `_state()`."""
+    The flow calls `_await_answer` in its `__init__` and defines `_state()` and `_close()`."""
 
     _status: StatusT
     _pending: StatusT  # the status while it waits
     _lapsed: StatusT  # the status it reads once past its expiry, even before its timer ran
+    _refused: StatusT  # its first record was refused: nothing was recorded
     _closed: Mapping[str, DomainError]  # how it refuses once it no longer waits
     _invalid_link: DomainError
+    _not_recorded: DomainError
+    _what: str  # what it is, in an error's words ("invitation")
+    _cancelled: StatusT
     _expires_at: datetime
     _link_hashes: list[str]
     _sending: bool
@@ -345,22 +350,91 @@ class AnswerByLink(Generic[StatusT]):
         *,
         pending: StatusT,
         lapsed: StatusT,
+        refused: StatusT,
+        cancelled: StatusT,
         closed: Mapping[str, DomainError],
         invalid_link: DomainError,
+        not_recorded: DomainError,
+        what: str,
         expires_at: datetime,
     ) -> None:
         """The state every such flow starts with (from its `__init__`: no command, no replay
         change)."""
         self._status = self._pending = pending
-        self._lapsed, self._closed, self._invalid_link = lapsed, closed, invalid_link
+        self._lapsed, self._refused, self._cancelled = lapsed, refused, cancelled
+        self._closed, self._invalid_link = closed, invalid_link
+        self._not_recorded, self._what = not_recorded, what
         self._expires_at = expires_at
         self._recorded = self._sending = False
         self._refusal, self._problem = None, None
         self._link_hashes = []
         self._turns = Turns()  # one update at a time writes the flow's record
 
-    def _state(self) -> Any:  # defined by each flow
-        return None
+    def _state(self) -> StateT:  # defined by each flow
+        raise TypeError(f"{type(self).__name__} defines _state()")
+
+    async def _close(self, status: StatusT) -> None:  # defined by each flow
+        raise TypeError(f"{type(self).__name__} defines _close()")
+
+    # The `cancel` update and `state` query are each flow's: a client reads their answers by the
+    # type they declare, which a type variable here would not give.
+
+    async def _cancel(self) -> StateT:
+        """Withdrawn by whoever started it, while it may be (`_require_cancellable`)."""
+        async with self._turns.take(self._require_cancellable):
+            await self._close(self._cancelled)
+        return self._state()
+
+    def _require_cancellable(self) -> None:
+        """By default, once recorded and while it waits."""
+        if not self._recorded and self._status == self._pending:
+            raise refused(self._not_recorded, f"the {self._what} is not recorded yet")
+        self._require_pending()
+
+    async def _record(self, step: Callable[..., Awaitable[Any]], arg: Any) -> Any | None:
+        """Run the flow's first step, which records it; refused, the flow reads `refused` (the
+        update sent with its start answers why) and None is returned."""
+        try:
+            record = await run_step(step, arg)
+        except ApplicationError as refusal:
+            self._refusal, self._problem = refusal, refusal.message
+            self._set_status(self._refused)
+            return None
+        self._recorded = True
+        return record
+
+    async def _wait_for_answer(
+        self,
+        time_up: Callable[[], Awaitable[None]],
+        reminders: list[datetime] | None = None,
+        remind: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Wait while the flow waits for its answer, calling `remind` at each of `reminders`;
+        at its expiry, once no update holds its turn, `time_up` unless it was answered."""
+        reminders = reminders or []
+        while self._status == self._pending:
+            now = workflow.now()
+            if now >= self._expires_at:
+                await workflow.wait_condition(lambda: not self._turns.busy)
+                if self._status == self._pending:
+                    await time_up()
+                return
+            if remind and reminders and now >= reminders[0]:
+                reminders.pop(0)
+                await remind()
+                continue
+            wake_at = min([*reminders[:1], self._expires_at])
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status != self._pending, timeout=(wake_at - now).total_seconds()
+                )
+            except TimeoutError:
+                continue
+
+    async def _finish(self) -> StateT:
+        """The flow's result, once every update in flight has had its answer."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
 
     def _require_pending(self) -> None:
         status = self._status
@@ -382,10 +456,10 @@ class AnswerByLink(Generic[StatusT]):
         if not await link_known(lambda: self._knows(token_hash), lambda: self._sending):
             raise refused(self._invalid_link)
 
-    async def _answer_when_recorded(self, not_recorded: DomainError, what: str) -> Any:
+    async def _answer_when_recorded(self) -> StateT:
         """The answer to the update sent with the start: the state, or the refusal."""
         await wait_until_recorded(
-            lambda: self._recorded or self._refusal is not None, not_recorded, what
+            lambda: self._recorded or self._refusal is not None, self._not_recorded, self._what
         )
         if self._refusal is not None:
             raise ApplicationError(self._refusal.message, type=self._refusal.type)

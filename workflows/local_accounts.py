@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.local_accounts import LocalAccountActivities
@@ -39,7 +38,7 @@ PENDING = InvitationStatus.PENDING
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
 @workflow.defn(name="LocalAccountActivationWorkflow")
-class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus]):
+class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationState]):
     @workflow.init
     def __init__(self, input: StartInvitationInput) -> None:
         self._input = input
@@ -47,8 +46,12 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus]):
         self._await_answer(
             pending=PENDING,
             lapsed=InvitationStatus.LAPSED,
+            refused=InvitationStatus.REFUSED,
+            cancelled=InvitationStatus.CANCELLED,
             closed=CLOSED,
             invalid_link=LocalAccountError.TOKEN_INVALID,
+            not_recorded=LocalAccountError.NOT_RECORDED,
+            what="invitation",
             expires_at=self._invited_at + timedelta(seconds=input.expires_in_seconds),
         )
         self._activated_at: datetime | None = None
@@ -57,18 +60,14 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus]):
     @workflow.run
     async def run(self, input: StartInvitationInput) -> InvitationState:
         self._publish()
-        try:
-            context: InvitationContext = await run_step(
-                LocalAccountActivities.record_invitation,
-                RecordInvitationInput(input, self._invited_at, self._expires_at),
-            )
-        except ApplicationError as refusal:  # over the limit, or the account exists
-            self._refusal = refusal
-            self._problem = refusal.message
-            self._set_status(InvitationStatus.REFUSED)
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            return self._state()
-        self._context, self._recorded = context, True
+        # Refused: over the limit, or the account exists.
+        context: InvitationContext | None = await self._record(
+            LocalAccountActivities.record_invitation,
+            RecordInvitationInput(input, self._invited_at, self._expires_at),
+        )
+        if context is None:
+            return await self._finish()
+        self._context = context
         self._publish()
         await self._send_link(context, reminder=False)
         reminders = sorted(
@@ -76,34 +75,20 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus]):
             for offset in input.reminder_before_seconds
             if self._expires_at - timedelta(seconds=offset) > workflow.now()
         )
-        while self._status == PENDING:
-            now = workflow.now()
-            if now >= self._expires_at:
-                await workflow.wait_condition(lambda: not self._turns.busy)
-                if self._status == PENDING:
-                    await self._close(InvitationStatus.LAPSED)
-                break
-            if reminders and now >= reminders[0]:
-                reminders.pop(0)
-                await self._send_link(context, reminder=True)
-                continue
-            wake_at = min([*reminders[:1], self._expires_at])
-            try:
-                await workflow.wait_condition(
-                    lambda: self._status != PENDING, timeout=(wake_at - now).total_seconds()
-                )
-            except TimeoutError:
-                continue
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._state()
+
+        async def lapse() -> None:
+            await self._close(InvitationStatus.LAPSED)
+
+        async def remind() -> None:
+            await self._send_link(context, reminder=True)
+
+        await self._wait_for_answer(lapse, reminders, remind)
+        return await self._finish()
 
     @workflow.update
     async def describe(self) -> InvitationState:
         """Sent with the start: answers once the account is recorded, or why it was not."""
-        state: InvitationState = await self._answer_when_recorded(
-            LocalAccountError.NOT_RECORDED, "invitation"
-        )
-        return state
+        return await self._answer_when_recorded()
 
     @workflow.update
     async def activate(self, input: ActivateInput) -> InvitationState:
@@ -127,17 +112,11 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus]):
     @workflow.update
     async def cancel(self) -> InvitationState:
         """The primary withdraws the invitation: the place is free again."""
-        async with self._turns.take(self._require_pending):
-            await self._close(InvitationStatus.CANCELLED)
-        return self._state()
+        return await self._cancel()
 
     @cancel.validator
     def _validate_cancel(self) -> None:
-        if self._context is None and self._status == PENDING:
-            raise ApplicationError(
-                "the invitation is not recorded yet", type=LocalAccountError.NOT_RECORDED
-            )
-        self._require_pending()
+        self._require_cancellable()
 
     @workflow.query
     def state(self) -> InvitationState:

@@ -41,7 +41,7 @@ OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
 @workflow.defn(name="OwnershipTransferWorkflow")
-class OwnershipTransferWorkflow(AnswerByLink[TransferStatus]):
+class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
     @workflow.init
     def __init__(self, input: StartTransferInput) -> None:
         self._input = input
@@ -49,8 +49,12 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus]):
         self._await_answer(
             pending=PENDING,
             lapsed=TransferStatus.EXPIRED,
+            refused=TransferStatus.REFUSED,
+            cancelled=TransferStatus.CANCELLED,
             closed=CLOSED,
             invalid_link=TransferError.TOKEN_INVALID,
+            not_recorded=TransferError.NOT_RECORDED,
+            what="transfer",
             expires_at=self._created_at + timedelta(seconds=input.expires_in_seconds),
         )
         self._decided_at: datetime | None = None
@@ -59,31 +63,21 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus]):
     @workflow.run
     async def run(self, input: StartTransferInput) -> TransferState:
         self._publish()
-        try:
-            parties: TransferParties = await run_step(
-                OwnershipTransferActivities.open_transfer,
-                OpenTransferInput(input, self._created_at, self._expires_at),
-            )
-        except ApplicationError as refusal:  # the target does not qualify
-            self._refusal = refusal
-            self._problem = refusal.message
-            self._set_status(TransferStatus.REFUSED)
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            return self._state()
-        self._parties, self._recorded = parties, True
+        # Refused: the target does not qualify.
+        parties: TransferParties | None = await self._record(
+            OwnershipTransferActivities.open_transfer,
+            OpenTransferInput(input, self._created_at, self._expires_at),
+        )
+        if parties is None:
+            return await self._finish()
+        self._parties = parties
         self._publish()
         await self._send_link(parties)
-        while self._status == PENDING:
-            remaining = (self._expires_at - workflow.now()).total_seconds()
-            if remaining <= 0:
-                await workflow.wait_condition(lambda: not self._turns.busy)
-                if self._status == PENDING:
-                    await self._close(TransferStatus.EXPIRED)
-                break
-            try:
-                await workflow.wait_condition(lambda: self._status != PENDING, timeout=remaining)
-            except TimeoutError:
-                continue
+
+        async def expire() -> None:
+            await self._close(TransferStatus.EXPIRED)
+
+        await self._wait_for_answer(expire)
         await workflow.wait_condition(lambda: not self._turns.busy)
         await send_mail(
             OwnershipTransferActivities.send_outcome,
@@ -91,16 +85,12 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus]):
             details="The transfer outcome email could not be sent.",
             deadline=OUTCOME_MAIL_DEADLINE,
         )
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._state()
+        return await self._finish()
 
     @workflow.update
     async def describe(self) -> TransferState:
         """Sent with the start: answers once the transfer is recorded, or why it was not."""
-        state: TransferState = await self._answer_when_recorded(
-            TransferError.NOT_RECORDED, "transfer"
-        )
-        return state
+        return await self._answer_when_recorded()
 
     @workflow.update
     async def accept(self, input: DecisionInput) -> TransferState:
@@ -139,17 +129,11 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus]):
     @workflow.update
     async def cancel(self) -> TransferState:
         """The primary withdraws the offer."""
-        async with self._turns.take(self._require_pending):
-            await self._close(TransferStatus.CANCELLED)
-        return self._state()
+        return await self._cancel()
 
     @cancel.validator
     def _validate_cancel(self) -> None:
-        if self._parties is None and self._status == PENDING:
-            raise ApplicationError(
-                "the transfer is not recorded yet", type=TransferError.NOT_RECORDED
-            )
-        self._require_pending()
+        self._require_cancellable()
 
     @workflow.query
     def state(self) -> TransferState:

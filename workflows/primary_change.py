@@ -51,7 +51,7 @@ OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
 @workflow.defn(name="PrimaryChangeWorkflow")
-class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
+class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
     @workflow.init
     def __init__(self, input: StartChangeInput) -> None:
         self._input = input
@@ -60,8 +60,12 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
         self._await_answer(
             pending=WAITING,
             lapsed=ChangeStatus.COMPLETED,
+            refused=ChangeStatus.REFUSED,
+            cancelled=ChangeStatus.CANCELLED,
             closed=CLOSED,
             invalid_link=ChangeError.TOKEN_INVALID,
+            not_recorded=ChangeError.NOT_RECORDED,
+            what="primary change",
             expires_at=self._created_at,  # set when the window opens
         )
         self._status = ChangeStatus.VERIFYING
@@ -74,19 +78,17 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
     @workflow.run
     async def run(self, input: StartChangeInput) -> ChangeState:
         self._publish()
-        try:
-            parties: ChangeParties = await run_step(
-                Steps.open_change, OpenChangeInput(input, self._created_at)
-            )
-        except ApplicationError as refusal:  # it may not happen now: nothing was recorded
-            self._refusal, self._problem = refusal, refusal.message
-            self._set_status(ChangeStatus.REFUSED)
-            await workflow.wait_condition(workflow.all_handlers_finished)
-            return self._state()
-        self._parties, self._recorded = parties, True
+        # Refused: it may not happen now, and nothing was recorded.
+        parties: ChangeParties | None = await self._record(
+            Steps.open_change, OpenChangeInput(input, self._created_at)
+        )
+        if parties is None:
+            return await self._finish()
+        self._parties = parties
         if await self._address_proven():
             await self._open_window(parties)
-            await self._wait_for_objection()  # returns at once if the change closed meanwhile
+            # Returns at once if the change closed meanwhile; past the window, it completes.
+            await self._wait_for_answer(self._complete)
         await workflow.wait_condition(lambda: not self._turns.busy)
         await send_mail(
             Steps.send_outcome,
@@ -94,16 +96,12 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
             details="The primary change outcome email could not be sent.",
             deadline=OUTCOME_MAIL_DEADLINE,
         )
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._state()
+        return await self._finish()
 
     @workflow.update
     async def describe(self) -> ChangeState:
         """Sent with the start: answers once the change is recorded, or why it was not."""
-        state: ChangeState = await self._answer_when_recorded(
-            ChangeError.NOT_RECORDED, "primary change"
-        )
-        return state
+        return await self._answer_when_recorded()
 
     @workflow.update
     async def object(self, input: ObjectInput) -> ChangeState:
@@ -120,21 +118,18 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
     @workflow.update
     async def cancel(self) -> ChangeState:
         """Support withdraws the change (while the address is proven or the window is open)."""
-        async with self._turns.take(self._require_open):
-            if self._child is not None:
-                await cancel_child(self._child)
-            await self._close(ChangeStatus.CANCELLED)
-        return self._state()
+        return await self._cancel()
 
     @cancel.validator
     def _validate_cancel(self) -> None:
-        self._require_open()
+        self._require_cancellable()
 
     @workflow.query
     def state(self) -> ChangeState:
         return self._state()
 
-    def _require_open(self) -> None:
+    def _require_cancellable(self) -> None:
+        """While the address is proven or the window is open (past it, it completes instead)."""
         if not self._recorded and self._status == ChangeStatus.VERIFYING:
             raise refused(ChangeError.NOT_RECORDED)
         if self._status == WAITING:
@@ -203,19 +198,6 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
         )
         self._publish()
 
-    async def _wait_for_objection(self) -> None:
-        while self._status == WAITING:
-            remaining = (self._expires_at - workflow.now()).total_seconds()
-            if remaining <= 0:
-                await workflow.wait_condition(lambda: not self._turns.busy)
-                if self._status == WAITING:
-                    await self._complete()
-                return
-            try:
-                await workflow.wait_condition(lambda: self._status != WAITING, timeout=remaining)
-            except TimeoutError:
-                continue
-
     async def _complete(self) -> None:
         at = workflow.now()
         try:
@@ -231,6 +213,8 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus]):
         self._set_status(ChangeStatus.COMPLETED)
 
     async def _close(self, status: ChangeStatus) -> None:
+        if status == ChangeStatus.CANCELLED and self._child is not None:
+            await cancel_child(self._child)  # support's cancel while the address is proven
         at = workflow.now()  # one time for the flow and the database
         await run_step(
             Steps.record_step, StepInput(self._input.change_id, status.value, at, status)
