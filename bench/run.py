@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 from typing import TypeVar
 
-import httpx
 from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -54,6 +53,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.baseline import BaselineActivationWorkflow
 from bench.baseline import BaselineWorkflow
+from bench.http import LeanClient
 from core.payload_codec import new_key_entry
 from models.catalog import load_catalog
 from models.migrate import upgrade
@@ -175,12 +175,12 @@ class Product:
 
         worker, api = await spawn("worker"), await spawn("api")
         base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base) as http:
+        async with LeanClient(base, timeout=5) as http:
             for _ in range(300):
                 try:
                     if (await http.get("/health")).status_code == 200:
                         return cls(worker, api, base)
-                except httpx.TransportError:
+                except OSError:
                     pass
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"the API did not come up; see {logs}")
@@ -222,7 +222,7 @@ async def drive(n: int, concurrency: int, one: Callable[[int], Awaitable[None]])
 
 
 async def product_throughput(
-    http: httpx.AsyncClient, inbox: Inbox, run: str, n: int, concurrency: int
+    http: LeanClient, inbox: Inbox, run: str, n: int, concurrency: int
 ) -> Timings:
     timings = Timings(count=n)
 
@@ -290,7 +290,7 @@ AGREEMENTS = [
 ]
 
 
-async def until_step(http: httpx.AsyncClient, code: str, status: str) -> None:
+async def until_step(http: LeanClient, code: str, status: str) -> None:
     """What the customer's page does: follow the activation until it reaches `status`."""
     for _ in range(2400):  # 2 minutes
         state = (await http.get(f"/v1/activations/{code}")).json()
@@ -301,7 +301,7 @@ async def until_step(http: httpx.AsyncClient, code: str, status: str) -> None:
 
 
 async def activation_throughput(
-    http: httpx.AsyncClient, inbox: Inbox, run: str, n: int, concurrency: int
+    http: LeanClient, inbox: Inbox, run: str, n: int, concurrency: int
 ) -> Timings:
     """N new customers activate over HTTP: order -> the Activation Link mail -> sign-up -> the
     verification mail, confirmed -> agreements -> provisioning -> the confirmation mail.
@@ -377,7 +377,7 @@ PAGES = ("landing", "activate", "status")
 
 
 async def page_latencies(
-    http: httpx.AsyncClient, inbox: Inbox, run: str, count: int, concurrency: int
+    http: LeanClient, inbox: Inbox, run: str, count: int, concurrency: int
 ) -> dict[str, list[float]]:
     """The customer's pages, each GET timed at `concurrency`: the Activation Link's landing
     (the code moves into a cookie), the activation page, and the progress script's status."""
@@ -430,7 +430,7 @@ class Parked:
 
 
 async def parked_flows(
-    http: httpx.AsyncClient,
+    http: LeanClient,
     inbox: Inbox,
     product: Product,
     run: str,
@@ -479,10 +479,8 @@ async def parked_flows(
     )
 
 
-def http_client(product: Product) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        base_url=product.base, limits=httpx.Limits(max_connections=100), timeout=120
-    )
+def http_client(product: Product) -> LeanClient:
+    return LeanClient(product.base, max_connections=100, timeout=120)
 
 
 async def until_exit(process: asyncio.subprocess.Process, work: Awaitable[T]) -> T:
