@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from core.text import email_key
+from models.answer_by_link import AnswerRules
 from models.errors import LocalAccountError
 
 FLOW_KIND = "local-account-activation"
@@ -114,6 +115,18 @@ CLOSED: dict[str, LocalAccountError] = {
     InvitationStatus.CANCELLED: LocalAccountError.CANCELLED,
     InvitationStatus.REFUSED: LocalAccountError.TOKEN_INVALID,
 }
+
+# How an invitation waits for the invited user's link, and refuses.
+RULES = AnswerRules(
+    pending=InvitationStatus.PENDING,
+    lapsed=InvitationStatus.LAPSED,
+    refused=InvitationStatus.REFUSED,
+    cancelled=InvitationStatus.CANCELLED,
+    closed=CLOSED,
+    invalid_link=LocalAccountError.TOKEN_INVALID,
+    not_recorded=LocalAccountError.NOT_RECORDED,
+    what="invitation",
+)
 
 
 def account_status_now(status: str, invitation_expires_at: datetime | None, now: datetime) -> str:

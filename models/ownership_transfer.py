@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from models.answer_by_link import AnswerRules
 from models.errors import TransferError
 
 FLOW_KIND = "ownership-transfer"
@@ -118,6 +119,18 @@ CLOSED: dict[str, TransferError] = {
     TransferStatus.FAILED: TransferError.FAILED,
     TransferStatus.REFUSED: TransferError.FAILED,
 }
+
+# How a transfer waits for the target's link, and refuses.
+RULES = AnswerRules(
+    pending=TransferStatus.PENDING,
+    lapsed=TransferStatus.EXPIRED,
+    refused=TransferStatus.REFUSED,
+    cancelled=TransferStatus.CANCELLED,
+    closed=CLOSED,
+    invalid_link=TransferError.TOKEN_INVALID,
+    not_recorded=TransferError.NOT_RECORDED,
+    what="transfer",
+)
 
 
 def transfer_status_now(status: str, expires_at: datetime, now: datetime) -> TransferStatus:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from models.answer_by_link import AnswerRules
 from models.email_verification import StartVerificationInput
 from models.errors import ChangeError
 
@@ -48,6 +49,18 @@ CLOSED: dict[str, ChangeError] = {
     ChangeStatus.FAILED: ChangeError.FAILED,
     ChangeStatus.REFUSED: ChangeError.FAILED,
 }
+
+# How a change waits out its objection window: past it, the change completes.
+RULES = AnswerRules(
+    pending=ChangeStatus.WAITING,
+    lapsed=ChangeStatus.COMPLETED,
+    refused=ChangeStatus.REFUSED,
+    cancelled=ChangeStatus.CANCELLED,
+    closed=CLOSED,
+    invalid_link=ChangeError.TOKEN_INVALID,
+    not_recorded=ChangeError.NOT_RECORDED,
+    what="primary change",
+)
 
 
 @dataclass

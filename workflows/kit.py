@@ -44,6 +44,7 @@ from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail import PERMANENT_MAIL_ERRORS
+    from models.answer_by_link import AnswerRules
     from models.errors import DomainError
     from workflows.search_attributes import ACTIVATION_FLOW
     from workflows.search_attributes import ACTIVATION_PROBLEM
@@ -345,25 +346,13 @@ class AnswerByLink(Generic[StatusT, StateT]):
     _problem: str | None
     _turns: Turns
 
-    def _await_answer(
-        self,
-        *,
-        pending: StatusT,
-        lapsed: StatusT,
-        refused: StatusT,
-        cancelled: StatusT,
-        closed: Mapping[str, DomainError],
-        invalid_link: DomainError,
-        not_recorded: DomainError,
-        what: str,
-        expires_at: datetime,
-    ) -> None:
-        """The state every such flow starts with (from its `__init__`: no command, no replay
-        change)."""
-        self._status = self._pending = pending
-        self._lapsed, self._refused, self._cancelled = lapsed, refused, cancelled
-        self._closed, self._invalid_link = closed, invalid_link
-        self._not_recorded, self._what = not_recorded, what
+    def _await_answer(self, rules: AnswerRules[StatusT], *, expires_at: datetime) -> None:
+        """The state every such flow starts with, by its rules (from its `__init__`: no
+        command, no replay change)."""
+        self._status = self._pending = rules.pending
+        self._lapsed, self._refused, self._cancelled = rules.lapsed, rules.refused, rules.cancelled
+        self._closed, self._invalid_link = rules.closed, rules.invalid_link
+        self._not_recorded, self._what = rules.not_recorded, rules.what
         self._expires_at = expires_at
         self._recorded = self._sending = False
         self._refusal, self._problem = None, None

@@ -16,9 +16,8 @@ from temporalio.common import WorkflowIDReusePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.local_accounts import LocalAccountActivities
     from core.tokens import mask_email
-    from models.errors import LocalAccountError
-    from models.local_accounts import CLOSED
     from models.local_accounts import FLOW_KIND
+    from models.local_accounts import RULES
     from models.local_accounts import ActivateAccountInput
     from models.local_accounts import ActivateInput
     from models.local_accounts import CloseInvitationInput
@@ -44,15 +43,7 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
         self._input = input
         self._invited_at = workflow.now()
         self._await_answer(
-            pending=PENDING,
-            lapsed=InvitationStatus.LAPSED,
-            refused=InvitationStatus.REFUSED,
-            cancelled=InvitationStatus.CANCELLED,
-            closed=CLOSED,
-            invalid_link=LocalAccountError.TOKEN_INVALID,
-            not_recorded=LocalAccountError.NOT_RECORDED,
-            what="invitation",
-            expires_at=self._invited_at + timedelta(seconds=input.expires_in_seconds),
+            RULES, expires_at=self._invited_at + timedelta(seconds=input.expires_in_seconds)
         )
         self._activated_at: datetime | None = None
         self._context: InvitationContext | None = None

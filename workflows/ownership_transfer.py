@@ -16,9 +16,8 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ownership_transfer import OwnershipTransferActivities
-    from models.errors import TransferError
-    from models.ownership_transfer import CLOSED
     from models.ownership_transfer import FLOW_KIND
+    from models.ownership_transfer import RULES
     from models.ownership_transfer import CloseTransferInput
     from models.ownership_transfer import CompleteTransferInput
     from models.ownership_transfer import DecisionInput
@@ -47,15 +46,7 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
         self._input = input
         self._created_at = workflow.now()
         self._await_answer(
-            pending=PENDING,
-            lapsed=TransferStatus.EXPIRED,
-            refused=TransferStatus.REFUSED,
-            cancelled=TransferStatus.CANCELLED,
-            closed=CLOSED,
-            invalid_link=TransferError.TOKEN_INVALID,
-            not_recorded=TransferError.NOT_RECORDED,
-            what="transfer",
-            expires_at=self._created_at + timedelta(seconds=input.expires_in_seconds),
+            RULES, expires_at=self._created_at + timedelta(seconds=input.expires_in_seconds)
         )
         self._decided_at: datetime | None = None
         self._parties: TransferParties | None = None

@@ -21,8 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.primary_change import PrimaryChangeActivities
     from models import email_verification as verification
     from models.errors import ChangeError
-    from models.primary_change import CLOSED
     from models.primary_change import FLOW_KIND
+    from models.primary_change import RULES
     from models.primary_change import ChangeParties
     from models.primary_change import ChangeState
     from models.primary_change import ChangeStatus
@@ -57,17 +57,7 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         self._input = input
         self._created_at = workflow.now()
         # The objection link works while the change waits; past its window it is too late.
-        self._await_answer(
-            pending=WAITING,
-            lapsed=ChangeStatus.COMPLETED,
-            refused=ChangeStatus.REFUSED,
-            cancelled=ChangeStatus.CANCELLED,
-            closed=CLOSED,
-            invalid_link=ChangeError.TOKEN_INVALID,
-            not_recorded=ChangeError.NOT_RECORDED,
-            what="primary change",
-            expires_at=self._created_at,  # set when the window opens
-        )
+        self._await_answer(RULES, expires_at=self._created_at)  # set when the window opens
         self._status = ChangeStatus.VERIFYING
         self._objection_ends_at: datetime | None = None
         self._decided_at: datetime | None = None
