@@ -228,6 +228,8 @@ async def test_a_renewal_says_on_the_result_page_that_it_kept_the_instance(
     await page.goto(verify[0])
     await page.get_by_role("button", name="Confirm email address").click()
     await page.get_by_role("link", name="Continue your activation").click()
+    # The activation may still be recording the account: its progress page moves on by itself.
+    await page.wait_for_selector("text=Accept the agreements", timeout=10_000)
     for box in await page.locator("input[type=checkbox]").all():
         await box.check()
     await page.get_by_role("button", name="Continue").click()
