@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from models.local_accounts import RecordInvitationInput
     from models.local_accounts import SendInvitationInput
     from models.local_accounts import StartInvitationInput
-    from workflows.kit import AnswerByLink
+    from workflows.answer_by_link import AnswerByLink
     from workflows.kit import FlowStart
     from workflows.kit import run_step
     from workflows.kit import send_mail

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from models.ownership_transfer import TransferState
     from models.ownership_transfer import TransferStatus
     from models.ownership_transfer import flow_id_of
-    from workflows.kit import AnswerByLink
+    from workflows.answer_by_link import AnswerByLink
     from workflows.kit import FlowStart
     from workflows.kit import run_step
     from workflows.kit import send_mail

@@ -33,9 +33,9 @@ with workflow.unsafe.imports_passed_through():
     from models.primary_change import StartChangeInput
     from models.primary_change import StepInput
     from models.primary_change import flow_id_of
+    from workflows.answer_by_link import AnswerByLink
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
-    from workflows.kit import AnswerByLink
     from workflows.kit import FlowStart
     from workflows.kit import cancel_child
     from workflows.kit import refused

@@ -1,0 +1,173 @@
+"""What a flow shares that waits for one person's answer by an emailed link until it expires
+(docs/architecture.md, "The flow kit"), by the `AnswerRules` it declares in its contract."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable
+from collections.abc import Callable
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from models.answer_by_link import AnswerRules
+    from models.errors import DomainError
+    from workflows.kit import Turns
+    from workflows.kit import link_known
+    from workflows.kit import publish
+    from workflows.kit import publish_status
+    from workflows.kit import refused
+    from workflows.kit import run_step
+    from workflows.kit import wait_until_recorded
+
+StateT = TypeVar("StateT")
+StatusT = TypeVar("StatusT", bound=StrEnum)
+
+
+class AnswerByLink(Generic[StatusT, StateT]):
+    """What a flow shares that waits for one person's answer by an emailed link until it expires
+    (an invitation, an ownership offer, an objection window): its first record (or why it was
+    refused), the answer to the update sent with its start, whether a presented link is one it
+    sent (waiting for a link still being sent), whether it still waits, the wait itself, its
+    status published, and being cancelled.
+
+    The flow calls `_await_answer` in its `__init__` and defines `_state()` and `_close()`."""
+
+    _status: StatusT
+    _pending: StatusT  # the status while it waits
+    _lapsed: StatusT  # the status it reads once past its expiry, even before its timer ran
+    _refused: StatusT  # its first record was refused: nothing was recorded
+    _closed: Mapping[str, DomainError]  # how it refuses once it no longer waits
+    _invalid_link: DomainError
+    _not_recorded: DomainError
+    _what: str  # what it is, in an error's words ("invitation")
+    _cancelled: StatusT
+    _expires_at: datetime
+    _link_hashes: list[str]
+    _sending: bool
+    _recorded: bool
+    _refusal: ApplicationError | None
+    _problem: str | None
+    _turns: Turns
+
+    def _await_answer(self, rules: AnswerRules[StatusT], *, expires_at: datetime) -> None:
+        """The state every such flow starts with, by its rules (from its `__init__`: no
+        command, no replay change)."""
+        self._status = self._pending = rules.pending
+        self._lapsed, self._refused, self._cancelled = rules.lapsed, rules.refused, rules.cancelled
+        self._closed, self._invalid_link = rules.closed, rules.invalid_link
+        self._not_recorded, self._what = rules.not_recorded, rules.what
+        self._expires_at = expires_at
+        self._recorded = self._sending = False
+        self._refusal, self._problem = None, None
+        self._link_hashes = []
+        self._turns = Turns()  # one update at a time writes the flow's record
+
+    def _state(self) -> StateT:  # defined by each flow
+        raise TypeError(f"{type(self).__name__} defines _state()")
+
+    async def _close(self, status: StatusT) -> None:  # defined by each flow
+        raise TypeError(f"{type(self).__name__} defines _close()")
+
+    # The `cancel` update and `state` query are each flow's: a client reads their answers by the
+    # type they declare, which a type variable here would not give.
+
+    async def _cancel(self) -> StateT:
+        """Withdrawn by whoever started it, while it may be (`_require_cancellable`)."""
+        async with self._turns.take(self._require_cancellable):
+            await self._close(self._cancelled)
+        return self._state()
+
+    def _require_cancellable(self) -> None:
+        """By default, once recorded and while it waits."""
+        if not self._recorded and self._status == self._pending:
+            raise refused(self._not_recorded, f"the {self._what} is not recorded yet")
+        self._require_pending()
+
+    async def _record(self, step: Callable[..., Awaitable[Any]], arg: Any) -> Any | None:
+        """Run the flow's first step, which records it; refused, the flow reads `refused` (the
+        update sent with its start answers why) and None is returned."""
+        try:
+            record = await run_step(step, arg)
+        except ApplicationError as refusal:
+            self._refusal, self._problem = refusal, refusal.message
+            self._set_status(self._refused)
+            return None
+        self._recorded = True
+        return record
+
+    async def _wait_for_answer(
+        self,
+        time_up: Callable[[], Awaitable[None]],
+        reminders: list[datetime] | None = None,
+        remind: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Wait while the flow waits for its answer, calling `remind` at each of `reminders`;
+        at its expiry, once no update holds its turn, `time_up` unless it was answered."""
+        reminders = reminders or []
+        while self._status == self._pending:
+            now = workflow.now()
+            if now >= self._expires_at:
+                await workflow.wait_condition(lambda: not self._turns.busy)
+                if self._status == self._pending:
+                    await time_up()
+                return
+            if remind and reminders and now >= reminders[0]:
+                reminders.pop(0)
+                await remind()
+                continue
+            wake_at = min([*reminders[:1], self._expires_at])
+            try:
+                await workflow.wait_condition(
+                    lambda: self._status != self._pending, timeout=(wake_at - now).total_seconds()
+                )
+            except TimeoutError:
+                continue
+
+    async def _finish(self) -> StateT:
+        """The flow's result, once every update in flight has had its answer."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
+
+    def _require_pending(self) -> None:
+        status = self._status
+        if status == self._pending and workflow.now() >= self._expires_at:  # due, timer or not
+            status = self._lapsed
+        if status != self._pending:
+            raise refused(self._closed[status])
+
+    def _knows(self, token_hash: str) -> bool:
+        return any(hmac.compare_digest(token_hash, known) for known in self._link_hashes)
+
+    def _validate_link(self, token_hash: str) -> None:
+        """For validators: a link that is neither known nor possibly still being sent."""
+        if not self._knows(token_hash) and not self._sending:
+            raise refused(self._invalid_link)
+        self._require_pending()
+
+    async def _check_link(self, token_hash: str) -> None:
+        if not await link_known(lambda: self._knows(token_hash), lambda: self._sending):
+            raise refused(self._invalid_link)
+
+    async def _answer_when_recorded(self) -> StateT:
+        """The answer to the update sent with the start: the state, or the refusal."""
+        await wait_until_recorded(
+            lambda: self._recorded or self._refusal is not None, self._not_recorded, self._what
+        )
+        if self._refusal is not None:
+            raise ApplicationError(self._refusal.message, type=self._refusal.type)
+        return self._state()
+
+    def _set_status(self, status: StatusT) -> None:
+        self._status = status
+        publish_status(status.value, self._state())
+
+    def _publish(self) -> None:
+        publish(self._state())
