@@ -6,7 +6,6 @@ from __future__ import annotations
 import hmac
 from collections.abc import Awaitable
 from collections.abc import Callable
-from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -18,7 +17,6 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.answer_by_link import AnswerRules
-    from models.errors import DomainError
     from workflows.kit import Turns
     from workflows.kit import link_known
     from workflows.kit import publish
@@ -40,15 +38,8 @@ class AnswerByLink(Generic[StatusT, StateT]):
 
     The flow calls `_await_answer` in its `__init__` and defines `_state()` and `_close()`."""
 
+    _rules: AnswerRules[StatusT]
     _status: StatusT
-    _pending: StatusT  # the status while it waits
-    _lapsed: StatusT  # the status it reads once past its expiry, even before its timer ran
-    _refused: StatusT  # its first record was refused: nothing was recorded
-    _closed: Mapping[str, DomainError]  # how it refuses once it no longer waits
-    _invalid_link: DomainError
-    _not_recorded: DomainError
-    _what: str  # what it is, in an error's words ("invitation")
-    _cancelled: StatusT
     _expires_at: datetime
     _link_hashes: list[str]
     _sending: bool
@@ -60,10 +51,7 @@ class AnswerByLink(Generic[StatusT, StateT]):
     def _await_answer(self, rules: AnswerRules[StatusT], *, expires_at: datetime) -> None:
         """The state every such flow starts with, by its rules (from its `__init__`: no
         command, no replay change)."""
-        self._status = self._pending = rules.pending
-        self._lapsed, self._refused, self._cancelled = rules.lapsed, rules.refused, rules.cancelled
-        self._closed, self._invalid_link = rules.closed, rules.invalid_link
-        self._not_recorded, self._what = rules.not_recorded, rules.what
+        self._rules, self._status = rules, rules.pending
         self._expires_at = expires_at
         self._recorded = self._sending = False
         self._refusal, self._problem = None, None
@@ -82,13 +70,13 @@ class AnswerByLink(Generic[StatusT, StateT]):
     async def _cancel(self) -> StateT:
         """Withdrawn by whoever started it, while it may be (`_require_cancellable`)."""
         async with self._turns.take(self._require_cancellable):
-            await self._close(self._cancelled)
+            await self._close(self._rules.cancelled)
         return self._state()
 
     def _require_cancellable(self) -> None:
         """By default, once recorded and while it waits."""
-        if not self._recorded and self._status == self._pending:
-            raise refused(self._not_recorded, f"the {self._what} is not recorded yet")
+        if not self._recorded and self._status == self._rules.pending:
+            raise refused(self._rules.not_recorded, f"the {self._rules.what} is not recorded yet")
         self._require_pending()
 
     async def _record(self, step: Callable[..., Awaitable[Any]], arg: Any) -> Any | None:
@@ -98,7 +86,7 @@ class AnswerByLink(Generic[StatusT, StateT]):
             record = await run_step(step, arg)
         except ApplicationError as refusal:
             self._refusal, self._problem = refusal, refusal.message
-            self._set_status(self._refused)
+            self._set_status(self._rules.refused)
             return None
         self._recorded = True
         return record
@@ -112,11 +100,11 @@ class AnswerByLink(Generic[StatusT, StateT]):
         """Wait while the flow waits for its answer, calling `remind` at each of `reminders`;
         at its expiry, once no update holds its turn, `time_up` unless it was answered."""
         reminders = reminders or []
-        while self._status == self._pending:
+        while self._status == self._rules.pending:
             now = workflow.now()
             if now >= self._expires_at:
                 await workflow.wait_condition(lambda: not self._turns.busy)
-                if self._status == self._pending:
+                if self._status == self._rules.pending:
                     await time_up()
                 return
             if remind and reminders and now >= reminders[0]:
@@ -126,7 +114,8 @@ class AnswerByLink(Generic[StatusT, StateT]):
             wake_at = min([*reminders[:1], self._expires_at])
             try:
                 await workflow.wait_condition(
-                    lambda: self._status != self._pending, timeout=(wake_at - now).total_seconds()
+                    lambda: self._status != self._rules.pending,
+                    timeout=(wake_at - now).total_seconds(),
                 )
             except TimeoutError:
                 continue
@@ -137,11 +126,11 @@ class AnswerByLink(Generic[StatusT, StateT]):
         return self._state()
 
     def _require_pending(self) -> None:
-        status = self._status
-        if status == self._pending and workflow.now() >= self._expires_at:  # due, timer or not
-            status = self._lapsed
-        if status != self._pending:
-            raise refused(self._closed[status])
+        status, pending = self._status, self._rules.pending
+        if status == pending and workflow.now() >= self._expires_at:  # due, timer or not
+            status = self._rules.lapsed
+        if status != pending:
+            raise refused(self._rules.closed[status])
 
     def _knows(self, token_hash: str) -> bool:
         return any(hmac.compare_digest(token_hash, known) for known in self._link_hashes)
@@ -149,17 +138,19 @@ class AnswerByLink(Generic[StatusT, StateT]):
     def _validate_link(self, token_hash: str) -> None:
         """For validators: a link that is neither known nor possibly still being sent."""
         if not self._knows(token_hash) and not self._sending:
-            raise refused(self._invalid_link)
+            raise refused(self._rules.invalid_link)
         self._require_pending()
 
     async def _check_link(self, token_hash: str) -> None:
         if not await link_known(lambda: self._knows(token_hash), lambda: self._sending):
-            raise refused(self._invalid_link)
+            raise refused(self._rules.invalid_link)
 
     async def _answer_when_recorded(self) -> StateT:
         """The answer to the update sent with the start: the state, or the refusal."""
         await wait_until_recorded(
-            lambda: self._recorded or self._refusal is not None, self._not_recorded, self._what
+            lambda: self._recorded or self._refusal is not None,
+            self._rules.not_recorded,
+            self._rules.what,
         )
         if self._refusal is not None:
             raise ApplicationError(self._refusal.message, type=self._refusal.type)

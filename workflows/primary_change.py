@@ -125,7 +125,7 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         if self._status == WAITING:
             self._require_pending()  # past the window it completes instead
         elif self._status not in OPEN:
-            raise refused(self._closed[self._status])
+            raise refused(self._rules.closed[self._status])
 
     async def _address_proven(self) -> bool:
         """The child verification of the new address; False if it ended otherwise (the change
