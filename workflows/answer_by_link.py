@@ -9,7 +9,6 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
-from typing import Generic
 from typing import TypeVar
 
 from temporalio import workflow
@@ -17,10 +16,9 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from models.answer_by_link import AnswerRules
+    from workflows.kit import Published
     from workflows.kit import Turns
     from workflows.kit import link_known
-    from workflows.kit import publish
-    from workflows.kit import publish_status
     from workflows.kit import refused
     from workflows.kit import run_step
     from workflows.kit import wait_until_recorded
@@ -29,7 +27,7 @@ StateT = TypeVar("StateT")
 StatusT = TypeVar("StatusT", bound=StrEnum)
 
 
-class AnswerByLink(Generic[StatusT, StateT]):
+class AnswerByLink(Published[StatusT, StateT]):
     """What a flow shares that waits for one person's answer by an emailed link until it expires
     (an invitation, an ownership offer, an objection window): its first record (or why it was
     refused), the answer to the update sent with its start, whether a presented link is one it
@@ -39,7 +37,6 @@ class AnswerByLink(Generic[StatusT, StateT]):
     The flow calls `_await_answer` in its `__init__` and defines `_state()` and `_close()`."""
 
     _rules: AnswerRules[StatusT]
-    _status: StatusT
     _expires_at: datetime
     _link_hashes: list[str]
     _sending: bool
@@ -57,9 +54,6 @@ class AnswerByLink(Generic[StatusT, StateT]):
         self._refusal, self._problem = None, None
         self._link_hashes = []
         self._turns = Turns()  # one update at a time writes the flow's record
-
-    def _state(self) -> StateT:  # defined by each flow
-        raise TypeError(f"{type(self).__name__} defines _state()")
 
     async def _close(self, status: StatusT) -> None:  # defined by each flow
         raise TypeError(f"{type(self).__name__} defines _close()")
@@ -155,10 +149,3 @@ class AnswerByLink(Generic[StatusT, StateT]):
         if self._refusal is not None:
             raise ApplicationError(self._refusal.message, type=self._refusal.type)
         return self._state()
-
-    def _set_status(self, status: StatusT) -> None:
-        self._status = status
-        publish_status(status.value, self._state())
-
-    def _publish(self) -> None:
-        publish(self._state())

@@ -36,8 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import RETRY
     from workflows.kit import STEP_TIMEOUT
     from workflows.kit import FlowStart
-    from workflows.kit import publish
-    from workflows.kit import publish_status
+    from workflows.kit import Published
     from workflows.kit import refused
     from workflows.kit import send_mail
 
@@ -46,7 +45,7 @@ PENDING = VerificationStatus.PENDING
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
 @workflow.defn(name="EmailVerificationWorkflow")
-class EmailVerificationWorkflow:
+class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]):
     @workflow.init
     def __init__(self, input: StartVerificationInput) -> None:
         self._input = input
@@ -236,13 +235,6 @@ class EmailVerificationWorkflow:
                 self._token_hash = token_hash
         finally:
             self._sending = False
-
-    def _set_status(self, status: VerificationStatus) -> None:
-        self._status = status
-        publish_status(status.value, self._state())
-
-    def _publish(self) -> None:
-        publish(self._state())
 
     def _require_pending(self) -> None:
         if self._status != PENDING:

@@ -212,6 +212,22 @@ def publish_status(status: str, state: Any) -> None:
     publish(state)
 
 
+class Published(Generic[StatusT, StateT]):
+    """A flow that publishes its state (`_state()`, its own) and its status as it moves."""
+
+    _status: StatusT
+
+    def _state(self) -> StateT:  # defined by each flow
+        raise TypeError(f"{type(self).__name__} defines _state()")
+
+    def _set_status(self, status: StatusT) -> None:
+        self._status = status
+        publish_status(status.value, self._state())
+
+    def _publish(self) -> None:
+        publish(self._state())
+
+
 # -- steps ------------------------------------------------------------------------------------
 
 

@@ -42,10 +42,9 @@ with workflow.unsafe.imports_passed_through():
     from models.license_lifecycle import LifecycleInput
     from models.license_lifecycle import LifecycleStatus
     from models.license_lifecycle import flow_id_of as lifecycle_flow_id
+    from workflows.kit import Published
     from workflows.kit import Turns
     from workflows.kit import cancel_child
-    from workflows.kit import publish
-    from workflows.kit import publish_status
     from workflows.kit import refused
     from workflows.kit import run_step
     from workflows.kit import run_with_compensation
@@ -69,7 +68,7 @@ CONFIRMATION_DEADLINE = timedelta(days=1)
 PROVISION_DEADLINE = timedelta(hours=1)
 
 
-class ActivationSteps:
+class ActivationSteps(Published[Status, ActivationState]):
     """The flow's state (set up by the workflow's __init__) and the steps that change it."""
 
     _input: StartActivationInput
@@ -281,14 +280,10 @@ class ActivationSteps:
         self._set_status(step)
 
     def _set_status(self, status: Status) -> None:
-        if status == self._status:
-            publish(self._state())
+        if status == self._status:  # the same status: the state alone is published
+            self._publish()
             return
-        self._status = status
-        publish_status(status.value, self._state())
-
-    def _publish(self) -> None:
-        publish(self._state())
+        super()._set_status(status)
 
     def _choices(self, existing: list[InstanceChoice]) -> list[InstanceChoice]:
         return instance_choices(self._items, existing, self._input.region)

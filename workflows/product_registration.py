@@ -28,8 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from models.product_registration import TokenStatus
     from models.product_registration import flow_id_of
     from workflows.kit import FlowStart
-    from workflows.kit import publish
-    from workflows.kit import publish_status
+    from workflows.kit import Published
     from workflows.kit import refused
     from workflows.kit import run_step
     from workflows.kit import wait_until_recorded
@@ -41,7 +40,7 @@ REPEAT_WAITS = "register-repeat-waits"
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
 @workflow.defn(name="ProductRegistrationWorkflow")
-class ProductRegistrationWorkflow:
+class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
     @workflow.init
     def __init__(self, input: StartRegistrationInput) -> None:
         self._input = input
@@ -161,13 +160,6 @@ class ProductRegistrationWorkflow:
     @workflow.query
     def state(self) -> TokenState:
         return self._state()
-
-    def _set_status(self, status: TokenStatus) -> None:
-        self._status = status
-        publish_status(status.value, self._state())
-
-    def _publish(self) -> None:
-        publish(self._state())
 
     def _state(self) -> TokenState:
         return TokenState(
