@@ -17,6 +17,13 @@ from temporalio.converter import DataConverter
 
 from core.temporal import dev_server_path
 
+# SQLite's defaults (a rollback journal, fsync on every commit) make each of the server's writes
+# wait on the disk several times. With a write-ahead log a commit is one append; `NORMAL` syncs
+# the log at checkpoints, so a killed server loses nothing and only a power cut can lose the last
+# commits, never corrupt the file: the trade the application database makes too
+# (docs/architecture.md).
+DURABLE_ENOUGH = ("journal_mode=WAL", "synchronous=NORMAL")
+
 
 class DevTemporalServer:
     def __init__(self, process: subprocess.Popen[bytes], client: Client) -> None:
@@ -36,6 +43,7 @@ class DevTemporalServer:
         data_converter: DataConverter = DataConverter.default,
         ui_codec_endpoint: str | None = None,
         startup_timeout: float = 60.0,
+        sqlite_pragmas: tuple[str, ...] = DURABLE_ENOUGH,
     ) -> DevTemporalServer:
         host, _, port = address.rpartition(":")
         args = [
@@ -56,6 +64,8 @@ class DevTemporalServer:
             args += ["--ui-codec-endpoint", ui_codec_endpoint]
         if database_file is not None:
             args += ["--db-filename", str(database_file)]
+            for pragma in sqlite_pragmas:
+                args += ["--sqlite-pragma", pragma]
         for key in search_attributes:
             args += ["--search-attribute", f"{key.name}=Keyword"]
         log_file.parent.mkdir(parents=True, exist_ok=True)

@@ -7,8 +7,10 @@ import asyncio
 import os
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import httpx
@@ -22,6 +24,7 @@ AUTH = {"Authorization": "Bearer dev-api-key"}
 
 class DevStack:
     def __init__(self, data: Path) -> None:
+        self.data = data
         self.api_port = free_port()
         self.env = os.environ | {
             "ACTIVATION_ENVIRONMENT": "development",
@@ -91,3 +94,6 @@ async def test_dev_serves_the_flow_stops_on_ctrl_c_and_keeps_flows(stack: DevSta
     finally:
         assert await stack.stop(process) == 0
     assert "Traceback" not in stack.log.read_text()
+    # The server's store commits by appending to a write-ahead log (docs/architecture.md).
+    with closing(sqlite3.connect(stack.data / "temporal.db")) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
