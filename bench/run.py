@@ -12,6 +12,8 @@ In one run, on one Temporal dev server started here:
    idle, and p99 of `GET /v1/email-verifications/{id}` under that load;
 5. the payload codec's cost: the email verifications of 1 again with plain payloads;
 6. on SQLite, and (1 and 4) on PostgreSQL when 127.0.0.1:5432 answers.
+On SQLite, 1, 2 and 5 run in R rounds, each run taking its turn in every round, so that a machine
+whose speed drifts during the bench (a shared VM's does) moves the product and its baseline alike.
 The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
 activation_ratio=… start_ratio=… (the product's start p50 over the same-shape baseline's)
 page_p99_ms=… (the slowest customer page's p99) codec_cost=…% (throughput lost to encryption)
@@ -206,6 +208,19 @@ class Timings:
     @property
     def per_s(self) -> float:
         return self.count / self.wall if self.wall else 0.0
+
+    def add(self, other: Timings) -> None:
+        """One more round of the same runs: its flows and its wall time count in the totals."""
+        self.start += other.start
+        self.inbox += other.inbox
+        self.confirm += other.confirm
+        self.wall += other.wall
+        self.count += other.count
+
+
+def split(total: int, rounds: int) -> list[int]:
+    """`total` flows in `rounds` rounds as even as they go (10 in 3: 4, 3, 3)."""
+    return [total // rounds + (r < total % rounds) for r in range(rounds)]
 
 
 async def drive(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> float:
@@ -546,114 +561,147 @@ async def main(args: argparse.Namespace) -> None:
         "ACTIVATION_DATA_DIR": str(work),
     }
     base_env["ACTIVATION_PAYLOAD_KEYS"] = new_key_entry("bench")  # as in production
-    stores = [("sqlite", f"sqlite+aiosqlite:///{work}/app.db")]
-    if postgres_reachable() and not args.sqlite_only:
-        stores.append(
-            (
-                "postgres",
-                f"postgresql+asyncpg://postgres@127.0.0.1:5432/bench_{uuid.uuid4().hex[:8]}",
-            )
-        )
     results: dict[str, tuple[Timings, Parked]] = {}
     pages: dict[str, list[float]] = {}
-    activations: Timings | None = None
-    plain: Timings | None = None
-    a, c = args.activations, args.concurrency
+    rounds: dict[str, Timings] = {
+        name: Timings() for name in ("baseline", "sqlite", "plain", "baseline_acts", "acts")
+    }
+    ratios: list[float] = []
+    c = args.concurrency
+    queue = f"baseline-{uuid.uuid4().hex[:8]}"
+    baseline_worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
+    )
+    products: dict[str, Product] = {}
     try:
-        queue = f"baseline-{uuid.uuid4().hex[:8]}"
-        baseline_worker = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
-        )
-        progress(f"baseline: {args.n} flows, concurrency {c}")
-        # Untimed warm-up: the worker is polling and its caches are primed before the clock runs.
-        await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, 3, 1))
-        baseline = await until_exit(
-            baseline_worker, baseline_throughput(temporal.client, queue, args.n, c)
-        )
-        progress(f"baseline: {a} activations, concurrency {c}")
-        await until_exit(
-            baseline_worker, baseline_activation_throughput(temporal.client, queue, 2, 1)
-        )
-        baseline_activations = await until_exit(
-            baseline_worker, baseline_activation_throughput(temporal.client, queue, a, c)
-        )
-        baseline_worker.send_signal(signal.SIGTERM)
-        await baseline_worker.wait()
-
-        for name, url in stores:
-            if name == "postgres":
-                await pg_admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
+        # SQLite first; "plain" is the same product with every payload in plain text (the
+        # codec's cost).
+        for name in ("sqlite", "plain"):
+            url = f"sqlite+aiosqlite:///{work}/{name}.db"
             await asyncio.to_thread(upgrade, url)
             env = base_env | {
                 "ACTIVATION_DATABASE_URL": url,
                 "ACTIVATION_TEMPORAL_TASK_QUEUE": f"bench-{name}-{uuid.uuid4().hex[:6]}",
             }
-            product = await Product.start(env, work)
-            try:
-                worker = product.worker
-                async with http_client(product) as http:
-                    await until_exit(worker, product_throughput(http, inbox, f"{name}-w", 3, 1))
-                    progress(f"{name}: {args.n} flows, concurrency {c}")
-                    flows = await until_exit(
-                        worker, product_throughput(http, inbox, name, args.n, c)
+            if name == "plain":
+                env.pop("ACTIVATION_PAYLOAD_KEYS")
+            products[name] = await Product.start(env, work)
+        async with http_client(products["sqlite"]) as http, http_client(products["plain"]) as raw:
+            worker = products["sqlite"].worker
+
+            async def product_round(name: str, label: str, n: int, conc: int) -> Timings:
+                client, process = (
+                    (http, worker) if name == "sqlite" else (raw, products[name].worker)
+                )
+                return await until_exit(process, product_throughput(client, inbox, label, n, conc))
+
+            # Untimed warm-up: workers poll and caches are primed before the clock runs.
+            await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, 3, 1))
+            await until_exit(
+                baseline_worker, baseline_activation_throughput(temporal.client, queue, 2, 1)
+            )
+            for name in ("sqlite", "plain"):
+                await product_round(name, f"{name}-w", 3, 1)
+            await until_exit(worker, activation_throughput(http, inbox, "sqlite-w", 2, 1))
+            # The runs take turns, a round each, so a machine that slows down or speeds up
+            # during the bench does so for the product and its baseline alike.
+            for r, (n, a) in enumerate(
+                zip(split(args.n, args.rounds), split(args.activations, args.rounds), strict=True)
+            ):
+                progress(
+                    f"round {r + 1}/{args.rounds}: {n} flows, {a} activations, concurrency {c}"
+                )
+                baseline = await until_exit(
+                    baseline_worker, baseline_throughput(temporal.client, queue, n, c)
+                )
+                flows = await product_round("sqlite", f"sqlite-{r}", n, c)
+                rounds["plain"].add(await product_round("plain", f"plain-{r}", n, c))
+                rounds["baseline_acts"].add(
+                    await until_exit(
+                        baseline_worker,
+                        baseline_activation_throughput(temporal.client, queue, a, c),
                     )
-                    if name == "sqlite":
-                        progress(f"{name}: {a} activations over HTTP, concurrency {c}")
-                        await until_exit(
-                            worker, activation_throughput(http, inbox, f"{name}-w", 2, 1)
-                        )
-                        activations = await until_exit(
-                            worker, activation_throughput(http, inbox, name, a, c)
-                        )
-                        progress(f"{name}: the customer's pages, concurrency {c}")
-                        count = max(20, args.n // 5)
-                        pages = await until_exit(
-                            worker, page_latencies(http, inbox, name, count, c)
-                        )
-                    progress(f"{name}: parking {args.parked} flows")
+                )
+                rounds["acts"].add(
+                    await until_exit(worker, activation_throughput(http, inbox, f"r{r}", a, c))
+                )
+                ratios.append(flows.per_s / baseline.per_s)
+                rounds["baseline"].add(baseline)
+                rounds["sqlite"].add(flows)
+            baseline_worker.send_signal(signal.SIGTERM)
+            await baseline_worker.wait()
+            await products.pop("plain").stop()
+            progress(f"sqlite: the customer's pages, concurrency {c}")
+            count = max(20, args.n // 5)
+            pages = await until_exit(worker, page_latencies(http, inbox, "sqlite", count, c))
+            progress(f"sqlite: parking {args.parked} flows")
+            parked = await until_exit(
+                worker,
+                parked_flows(
+                    http,
+                    inbox,
+                    products["sqlite"],
+                    "sqlite",
+                    args.parked,
+                    max(c, 20),
+                    args.idle_seconds,
+                ),
+            )
+        results["sqlite"] = (rounds["sqlite"], parked)
+        await products.pop("sqlite").stop()
+
+        if postgres_reachable() and not args.sqlite_only:
+            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/bench_{uuid.uuid4().hex[:8]}"
+            await pg_admin(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
+            try:
+                await asyncio.to_thread(upgrade, url)
+                env = base_env | {
+                    "ACTIVATION_DATABASE_URL": url,
+                    "ACTIVATION_TEMPORAL_TASK_QUEUE": f"bench-postgres-{uuid.uuid4().hex[:6]}",
+                }
+                products["postgres"] = product = await Product.start(env, work)
+                async with http_client(product) as http:
+                    await until_exit(
+                        product.worker, product_throughput(http, inbox, "postgres-w", 3, 1)
+                    )
+                    progress(f"postgres: {args.n} flows, concurrency {c}")
+                    flows = await until_exit(
+                        product.worker, product_throughput(http, inbox, "postgres", args.n, c)
+                    )
+                    progress(f"postgres: parking {args.parked} flows")
                     parked = await until_exit(
-                        worker,
+                        product.worker,
                         parked_flows(
                             http,
                             inbox,
                             product,
-                            name,
+                            "postgres",
                             args.parked,
-                            max(args.concurrency, 20),
+                            max(c, 20),
                             args.idle_seconds,
                         ),
                     )
-                results[name] = (flows, parked)
+                results["postgres"] = (flows, parked)
+                await products.pop("postgres").stop()
             finally:
-                await product.stop()
-                if name == "postgres":
-                    await pg_admin(
-                        f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'
-                    )
-        # The codec's cost: the same email verifications with every payload in plain text.
-        url = f"sqlite+aiosqlite:///{work}/plain.db"
-        await asyncio.to_thread(upgrade, url)
-        env = base_env | {
-            "ACTIVATION_DATABASE_URL": url,
-            "ACTIVATION_TEMPORAL_TASK_QUEUE": f"bench-plain-{uuid.uuid4().hex[:6]}",
-        }
-        env.pop("ACTIVATION_PAYLOAD_KEYS", None)
-        product = await Product.start(env, work)
-        try:
-            async with http_client(product) as http:
-                await until_exit(product.worker, product_throughput(http, inbox, "plain-w", 3, 1))
-                progress(f"sqlite without the payload codec: {args.n} flows, concurrency {c}")
-                plain = await until_exit(
-                    product.worker, product_throughput(http, inbox, "plain", args.n, c)
-                )
-        finally:
-            await product.stop()
+                await pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
     finally:
+        for product in products.values():
+            await product.stop()
+        if baseline_worker.returncode is None:
+            baseline_worker.send_signal(signal.SIGTERM)
+            await baseline_worker.wait()
         inbox.stop()
         await temporal.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nThroughput: N={args.n} flows, concurrency={args.concurrency} (latencies p50/p99 ms)")
+    baseline, activations = rounds["baseline"], rounds["acts"]
+    baseline_activations, plain = rounds["baseline_acts"], rounds["plain"]
+    a = args.activations
+    print(
+        f"\nThroughput: N={args.n} flows in {args.rounds} rounds taking turns with the baseline, "
+        f"concurrency={args.concurrency} (latencies p50/p99 ms)"
+    )
     print(
         f"{'run':<10} {'flows':>6} {'conc':>5} {'flows/s':>8} {'start':>15} "
         f"{'to inbox':>15} {'confirm':>15}"
@@ -661,6 +709,7 @@ async def main(args: argparse.Namespace) -> None:
     print(row("baseline", baseline, args.n, args.concurrency))
     for name, (flows, _) in results.items():
         print(row(name, flows, args.n, args.concurrency))
+    print("ratio by round (SQLite): " + " ".join(f"{ratio:.2f}" for ratio in ratios))
     print(f"\nParked flows (M={args.parked}):")
     print(
         f"{'store':<10} {'parked':>7} {'start/s':>8} {'worker RSS':>11} {'peak':>7} "
@@ -677,7 +726,6 @@ async def main(args: argparse.Namespace) -> None:
     for page in PAGES:
         print(f"{page:<10} {pct(pages[page], 0.5):>8.1f} {pct(pages[page], 0.99):>8.1f}")
     page_p99 = max(pct(pages[page], 0.99) for page in PAGES)
-    assert activations is not None and plain is not None
     print(
         f"\nLicense activation, new customer over HTTP: A={a}, concurrency={c} "
         "(ms p50/p99; the baseline answers by its updates, without mail)"
@@ -717,6 +765,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-c", "--concurrency", type=int, default=10, help="concurrent clients")
     parser.add_argument("-m", "--parked", type=int, default=10_000, help="parked flows")
     parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "-r", "--rounds", type=int, default=3, help="rounds the product and the baseline alternate"
+    )
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     parser.add_argument("--quick", action="store_true", help="a smoke run: tiny N and M")
     parser.add_argument(
@@ -725,7 +776,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.quick:
         args.n, args.concurrency, args.parked, args.idle_seconds = 10, 5, 20, 0.5
-        args.activations = 5
+        args.activations, args.rounds = 5, 2
     return args
 
 
