@@ -5,6 +5,8 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
+from typing import Protocol
+from typing import TypeVar
 
 from fastapi import Depends
 from fastapi import Header
@@ -22,6 +24,7 @@ from models.catalog import Catalog
 from models.domain import Account
 from models.domain import Business
 from models.errors import ApiProblem
+from models.errors import DomainError
 
 _bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
 # Dependencies are `async def`: sync ones would each cost a thread-pool hop on every request.
@@ -101,6 +104,21 @@ async def require_business(business_id: BusinessId, session: SessionDep) -> Busi
 
 
 KnownBusiness = Depends(require_business)
+
+
+class OfABusiness(Protocol):
+    business_id: str
+
+
+Row = TypeVar("Row", bound=OfABusiness)
+
+
+def owned(row: Row | None, business_id: str, missing: DomainError) -> Row:
+    """The row if this Business holds it. Another Business's row is refused as if there were
+    none, so an ID from elsewhere tells the caller nothing."""
+    if row is None or row.business_id != business_id:
+        raise ApiError(missing)
+    return row
 
 
 async def require_acting_primary(

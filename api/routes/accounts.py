@@ -32,6 +32,7 @@ from api.deps import KnownBusiness
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import owned
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
@@ -123,10 +124,7 @@ class AccountUpdate(BaseModel):
 
 
 async def _account(session: AsyncSession, business_id: str, account_id: str) -> Account:
-    account = await session.get(Account, account_id)
-    if account is None or account.business_id != business_id:
-        raise ApiError(Error.ACCOUNT_NOT_FOUND)
-    return account
+    return owned(await session.get(Account, account_id), business_id, Error.ACCOUNT_NOT_FOUND)
 
 
 def _require_changeable(account: Account) -> None:
@@ -177,9 +175,9 @@ async def invite_local_account(
 ) -> InvitationState:
     """Add a local account to one instance: the user is emailed a link to activate it within
     7 days. Repeating the request for a pending invitation returns it."""
-    instance = await session.get(ProductInstance, body.instance_id)
-    if instance is None or instance.business_id != business_id:
-        raise ApiError(Error.INSTANCE_NOT_FOUND)
+    owned(
+        await session.get(ProductInstance, body.instance_id), business_id, Error.INSTANCE_NOT_FOUND
+    )
     await require_mail_allowance(session, settings, body.email)
     input = StartInvitationInput(
         account_id=str(uuid.uuid4()),

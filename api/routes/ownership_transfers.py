@@ -26,6 +26,7 @@ from api.deps import KnownBusiness
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import owned
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
@@ -144,9 +145,7 @@ async def list_ownership_transfers(
 async def get_ownership_transfer(
     business_id: BusinessId, transfer_id: TransferId, session: SessionDep
 ) -> TransferPublic:
-    row = await transfer_row(session, transfer_id)
-    if row is None or row.business_id != business_id:
-        raise ApiError(Error.NOT_FOUND)
+    row = owned(await transfer_row(session, transfer_id), business_id, Error.NOT_FOUND)
     return TransferPublic.of_row(row)
 
 
@@ -165,9 +164,7 @@ async def cancel_ownership_transfer(
     client: TemporalDep,
 ) -> TransferPublic:
     """The primary withdraws a pending offer (its link stops working)."""
-    row = await transfer_row(session, transfer_id)
-    if row is None or row.business_id != business_id:
-        raise ApiError(Error.NOT_FOUND)
+    row = owned(await transfer_row(session, transfer_id), business_id, Error.NOT_FOUND)
     handle: TransferHandle = client.get_workflow_handle_for(
         OwnershipTransferWorkflow.run, flow_id_of(transfer_id)
     )

@@ -33,6 +33,7 @@ from api.deps import CatalogDep
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import owned
 from api.errors import BAD_BODY
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
@@ -212,9 +213,7 @@ async def revoke_enrollment_token(
     client: TemporalDep,
 ) -> TokenPublic:
     """Revoke: registrations already under way finish first; after this none can start."""
-    token = await session.get(EnrollmentToken, token_id)
-    if token is None or token.business_id != business_id:
-        raise ApiError(Error.NOT_FOUND)
+    token = owned(await session.get(EnrollmentToken, token_id), business_id, Error.NOT_FOUND)
     try:
         await _handle(client, token_id).execute_update(ProductRegistrationWorkflow.revoke)
     except WorkflowUpdateFailedError as err:
@@ -288,9 +287,9 @@ async def unregister_instance(
     client: TemporalDep,
 ) -> RegistrationPublic:
     """Unregister an instance (idempotent): it can register again with a new token."""
-    instance = await session.get(ProductInstance, instance_id)
-    if instance is None or instance.business_id != business_id:
-        raise ApiError(Error.INSTANCE_NOT_FOUND)
+    instance = owned(
+        await session.get(ProductInstance, instance_id), business_id, Error.INSTANCE_NOT_FOUND
+    )
     await run_change(
         client,
         settings,

@@ -239,3 +239,20 @@ async def test_unknown_transfers_are_404(api: httpx.AsyncClient, business: Busin
     assert refused(missing) == (404, "ownership_transfer_not_found")
     malformed = await api.get(f"{business.transfers}/not-an-id", headers=AUTH)
     assert malformed.status_code == 422
+
+
+async def test_another_business_cannot_read_or_cancel_a_transfer(
+    api: httpx.AsyncClient, offer: Offer, business: Business, app_sessions: Sessions
+) -> None:
+    transfer = (await offer()).json()
+    other_id, other_owner, _ = await existing_business(app_sessions, 1, email="boss@else.example")
+    theirs = f"/v1/businesses/{other_id}/ownership-transfers/{transfer['id']}"
+    as_their_owner = {**AUTH, "X-Acting-Account": other_owner}
+    # Refused as if it did not exist: an ID from elsewhere tells nothing.
+    assert refused(await api.get(theirs, headers=AUTH)) == (404, "ownership_transfer_not_found")
+    assert refused(await api.delete(theirs, headers=as_their_owner)) == (
+        404,
+        "ownership_transfer_not_found",
+    )
+    shown = await api.get(f"{business.transfers}/{transfer['id']}", headers=AUTH)
+    assert shown.json()["status"] == "pending"
