@@ -595,14 +595,17 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 return await until_exit(process, product_throughput(client, inbox, label, n, conc))
 
-            # Untimed warm-up: workers poll and caches are primed before the clock runs.
-            await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, 3, 1))
+            # Untimed warm-up at full concurrency, alike for every run: workers poll, caches and
+            # pools are filled before the clock runs.
+            warm, warm_acts = max(3, args.n // 10), max(2, args.activations // 10)
+            await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, warm, c))
             await until_exit(
-                baseline_worker, baseline_activation_throughput(temporal.client, queue, 2, 1)
+                baseline_worker,
+                baseline_activation_throughput(temporal.client, queue, warm_acts, c),
             )
             for name in ("sqlite", "plain"):
-                await product_round(name, f"{name}-w", 3, 1)
-            await until_exit(worker, activation_throughput(http, inbox, "sqlite-w", 2, 1))
+                await product_round(name, f"{name}-w", warm, c)
+            await until_exit(worker, activation_throughput(http, inbox, "sqlite-w", warm_acts, c))
             # The runs take turns, a round each, so a machine that slows down or speeds up
             # during the bench does so for the product and its baseline alike.
             for r, (n, a) in enumerate(
