@@ -588,12 +588,11 @@ async def main(args: argparse.Namespace) -> None:
             products[name] = await Product.start(env, work)
         async with http_client(products["sqlite"]) as http, http_client(products["plain"]) as raw:
             worker = products["sqlite"].worker
+            clients = {"sqlite": http, "plain": raw}
 
             async def product_round(name: str, label: str, n: int, conc: int) -> Timings:
-                client, process = (
-                    (http, worker) if name == "sqlite" else (raw, products[name].worker)
-                )
-                return await until_exit(process, product_throughput(client, inbox, label, n, conc))
+                flows = product_throughput(clients[name], inbox, label, n, conc)
+                return await until_exit(products[name].worker, flows)
 
             # Untimed warm-up at full concurrency, alike for every run: workers poll, caches and
             # pools are filled before the clock runs.
