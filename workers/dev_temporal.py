@@ -43,7 +43,6 @@ class DevTemporalServer:
         data_converter: DataConverter = DataConverter.default,
         ui_codec_endpoint: str | None = None,
         startup_timeout: float = 60.0,
-        sqlite_pragmas: tuple[str, ...] = DURABLE_ENOUGH,
     ) -> DevTemporalServer:
         host, _, port = address.rpartition(":")
         args = [
@@ -64,7 +63,7 @@ class DevTemporalServer:
             args += ["--ui-codec-endpoint", ui_codec_endpoint]
         if database_file is not None:
             args += ["--db-filename", str(database_file)]
-            for pragma in sqlite_pragmas:
+            for pragma in DURABLE_ENOUGH:
                 args += ["--sqlite-pragma", pragma]
         for key in search_attributes:
             args += ["--search-attribute", f"{key.name}=Keyword"]
