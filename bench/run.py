@@ -567,6 +567,7 @@ async def main(args: argparse.Namespace) -> None:
         name: Timings() for name in ("baseline", "sqlite", "plain", "baseline_acts", "acts")
     }
     ratios: list[float] = []
+    activation_ratios: list[float] = []
     c = args.concurrency
     queue = f"baseline-{uuid.uuid4().hex[:8]}"
     baseline_worker = await asyncio.create_subprocess_exec(
@@ -618,16 +619,14 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 flows = await product_round("sqlite", f"sqlite-{r}", n, c)
                 rounds["plain"].add(await product_round("plain", f"plain-{r}", n, c))
-                rounds["baseline_acts"].add(
-                    await until_exit(
-                        baseline_worker,
-                        baseline_activation_throughput(temporal.client, queue, a, c),
-                    )
+                baseline_acts = await until_exit(
+                    baseline_worker, baseline_activation_throughput(temporal.client, queue, a, c)
                 )
-                rounds["acts"].add(
-                    await until_exit(worker, activation_throughput(http, inbox, f"r{r}", a, c))
-                )
+                acts = await until_exit(worker, activation_throughput(http, inbox, f"r{r}", a, c))
                 ratios.append(flows.per_s / baseline.per_s)
+                activation_ratios.append(acts.per_s / baseline_acts.per_s)
+                rounds["baseline_acts"].add(baseline_acts)
+                rounds["acts"].add(acts)
                 rounds["baseline"].add(baseline)
                 rounds["sqlite"].add(flows)
             baseline_worker.send_signal(signal.SIGTERM)
@@ -740,6 +739,7 @@ async def main(args: argparse.Namespace) -> None:
             f"{pct(t.inbox, 0.5):>7.1f}/{pct(t.inbox, 0.99):<7.1f} "
             f"{pct(t.confirm, 0.5):>7.1f}/{pct(t.confirm, 0.99):<7.1f}"
         )
+    print("ratio by round: " + " ".join(f"{ratio:.2f}" for ratio in activation_ratios))
     flows, _ = results["sqlite"]
     codec_cost = (plain.per_s / flows.per_s - 1) * 100
     print(f"\nPayload codec (SQLite, email verifications, N={args.n}, concurrency={c}):")
