@@ -11,7 +11,8 @@ In one run, on one Temporal dev server started here:
 4. parked flows: M pending verifications left waiting; worker and API peak RSS, worker CPU while
    idle, and p99 of `GET /v1/email-verifications/{id}` under that load;
 5. the payload codec's cost: the email verifications of 1 again with plain payloads;
-6. on SQLite, and (1 and 4) on PostgreSQL when 127.0.0.1:5432 answers.
+6. on SQLite, and (1 and 4) on PostgreSQL when 127.0.0.1:5432 answers;
+7. the CPU each process spent per flow in 1, 2 and 5 (server, worker, API, load generator).
 On SQLite, 1, 2 and 5 run in R rounds, each run taking its turn in every round, so that a machine
 whose speed drifts during the bench (a shared VM's does) moves the product and its baseline alike.
 The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
@@ -204,10 +205,14 @@ class Timings:
     confirm: list[float] = field(default_factory=list)
     wall: float = 0.0
     count: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds spent, by process
 
     @property
     def per_s(self) -> float:
         return self.count / self.wall if self.wall else 0.0
+
+    def cpu_ms_per_flow(self, process: str) -> float:
+        return self.cpu.get(process, 0.0) * 1000 / self.count if self.count else 0.0
 
     def add(self, other: Timings) -> None:
         """One more round of the same runs: its flows and its wall time count in the totals."""
@@ -216,6 +221,8 @@ class Timings:
         self.confirm += other.confirm
         self.wall += other.wall
         self.count += other.count
+        for process, seconds in other.cpu.items():
+            self.cpu[process] = self.cpu.get(process, 0.0) + seconds
 
 
 def split(total: int, rounds: int) -> list[int]:
@@ -510,6 +517,23 @@ async def until_exit(process: asyncio.subprocess.Process, work: Awaitable[T]) ->
     return task.result()
 
 
+CPU_PROCESSES = ("server", "worker", "api", "driver")  # the driver runs the SMTP server too
+
+
+async def with_cpu(pids: dict[str, int], work: Awaitable[Timings]) -> Timings:
+    """Run `work` and record the CPU each process in `pids` spent meanwhile: the runs are
+    CPU-bound, so where a run's CPU goes is what limits its throughput."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    timings = await work
+    timings.cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
+    return timings
+
+
+def cpu_row(name: str, t: Timings) -> str:
+    per_flow = [t.cpu_ms_per_flow(process) for process in CPU_PROCESSES]
+    return f"{name:<14}" + "".join(f"{ms:>8.1f}" for ms in per_flow) + f"{sum(per_flow):>8.1f}"
+
+
 # -- stores ------------------------------------------------------------------------------------
 
 
@@ -591,9 +615,17 @@ async def main(args: argparse.Namespace) -> None:
             worker = products["sqlite"].worker
             clients = {"sqlite": http, "plain": raw}
 
+            def pids(name: str) -> dict[str, int]:
+                """The processes a run of `name` (a product, or the baseline) works in."""
+                if name == "baseline":
+                    own = {"worker": baseline_worker.pid}
+                else:
+                    own = {"worker": products[name].worker.pid, "api": products[name].api.pid}
+                return {"server": temporal.process.pid, "driver": os.getpid()} | own
+
             async def product_round(name: str, label: str, n: int, conc: int) -> Timings:
                 flows = product_throughput(clients[name], inbox, label, n, conc)
-                return await until_exit(products[name].worker, flows)
+                return await until_exit(products[name].worker, with_cpu(pids(name), flows))
 
             # Untimed warm-up at full concurrency, alike for every run: workers poll, caches and
             # pools are filled before the clock runs.
@@ -615,14 +647,22 @@ async def main(args: argparse.Namespace) -> None:
                     f"round {r + 1}/{args.rounds}: {n} flows, {a} activations, concurrency {c}"
                 )
                 baseline = await until_exit(
-                    baseline_worker, baseline_throughput(temporal.client, queue, n, c)
+                    baseline_worker,
+                    with_cpu(pids("baseline"), baseline_throughput(temporal.client, queue, n, c)),
                 )
                 flows = await product_round("sqlite", f"sqlite-{r}", n, c)
                 rounds["plain"].add(await product_round("plain", f"plain-{r}", n, c))
                 baseline_acts = await until_exit(
-                    baseline_worker, baseline_activation_throughput(temporal.client, queue, a, c)
+                    baseline_worker,
+                    with_cpu(
+                        pids("baseline"),
+                        baseline_activation_throughput(temporal.client, queue, a, c),
+                    ),
                 )
-                acts = await until_exit(worker, activation_throughput(http, inbox, f"r{r}", a, c))
+                acts = await until_exit(
+                    worker,
+                    with_cpu(pids("sqlite"), activation_throughput(http, inbox, f"r{r}", a, c)),
+                )
                 ratios.append(flows.per_s / baseline.per_s)
                 activation_ratios.append(acts.per_s / baseline_acts.per_s)
                 rounds["baseline_acts"].add(baseline_acts)
@@ -740,6 +780,19 @@ async def main(args: argparse.Namespace) -> None:
             f"{pct(t.confirm, 0.5):>7.1f}/{pct(t.confirm, 0.99):<7.1f}"
         )
     print("ratio by round: " + " ".join(f"{ratio:.2f}" for ratio in activation_ratios))
+    print(
+        "\nCPU per flow by process (SQLite, ms; the runs are CPU-bound, so the ratios follow the "
+        "totals):"
+    )
+    print(f"{'run':<14}" + "".join(f"{process:>8}" for process in (*CPU_PROCESSES, "total")))
+    for name, t in (
+        ("baseline", baseline),
+        ("sqlite", rounds["sqlite"]),
+        ("plain", plain),
+        ("baseline acts", baseline_activations),
+        ("sqlite acts", activations),
+    ):
+        print(cpu_row(name, t))
     flows, _ = results["sqlite"]
     codec_cost = (plain.per_s / flows.per_s - 1) * 100
     print(f"\nPayload codec (SQLite, email verifications, N={args.n}, concurrency={c}):")

@@ -22,3 +22,8 @@ def test_the_quick_bench_runs_and_prints_the_summary_line_last() -> None:
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert any(line.startswith("baseline ") for line in lines)
     assert any(line.startswith("sqlite ") for line in lines)
+    # Where the CPU went, by process: every run spent some in the server and its worker.
+    cpu = lines[lines.index(next(line for line in lines if line.startswith("CPU per flow"))) :]
+    for run in ("baseline ", "sqlite ", "plain ", "baseline acts", "sqlite acts"):
+        server, worker = next(line for line in cpu if line.startswith(run)).split()[-5:-3]
+        assert float(server) > 0 and float(worker) > 0, run
