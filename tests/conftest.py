@@ -257,15 +257,19 @@ def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The time-skipping test server, for timers and expiry."""
+    """The time-skipping test server, for timers and expiry: one a module (it starts in a fifth
+    of a second). Its clock only moves forward, by every timer the tests skip, and by years when
+    a result is awaited while an activity waits for a slow worker to pick it up; a module's own
+    clock keeps the dates of the tests that follow within their licenses' year."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=test_server_path(),
         data_converter=data_converter(TEST_PAYLOAD_KEYS),
     )
     await search_attributes.register(env.client, "default")
     yield env
+    await end_started_flows(env)  # those of tests that ran their own worker on it
     await env.shutdown()
 
 

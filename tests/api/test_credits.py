@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from models.domain import Business
@@ -99,7 +100,11 @@ async def test_the_calculator_prices_sensors_and_says_if_the_balance_covers_them
 
 
 async def test_sandbox_submissions_stop_at_the_daily_quota_and_the_daily_flow_resets_it(
-    api: httpx.AsyncClient, time_client: Client, app_sessions: Sessions, settings: Settings
+    api: httpx.AsyncClient,
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    app_sessions: Sessions,
+    settings: Settings,
 ) -> None:
     business_id, owner = await business_with_credits(app_sessions, 600)
     await api.put(
@@ -118,17 +123,20 @@ async def test_sandbox_submissions_stop_at_the_daily_quota_and_the_daily_flow_re
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     async with app_sessions.begin() as session:  # as if midnight has passed
         await session.execute(update(SandboxUsage).values(period=yesterday))
-    reset = await time_client.execute_workflow(
-        SandboxQuotaResetWorkflow.run,
-        id=f"sandbox-quota-reset-{business_id}",
-        task_queue=settings.temporal_task_queue,
-    )
-    assert reset == 1
-    again = await time_client.execute_workflow(  # the same day again resets nothing more
-        SandboxQuotaResetWorkflow.run,
-        id=f"sandbox-quota-reset-again-{business_id}",
-        task_queue=settings.temporal_task_queue,
-    )
+    # No timer runs here: with the clock free to skip, the shared test server would jump it by
+    # years while the activity ran, and "today" would change between the two runs.
+    with time_env.auto_time_skipping_disabled():
+        reset = await time_client.execute_workflow(
+            SandboxQuotaResetWorkflow.run,
+            id=f"sandbox-quota-reset-{business_id}",
+            task_queue=settings.temporal_task_queue,
+        )
+        assert reset == 1
+        again = await time_client.execute_workflow(  # the same day again resets nothing more
+            SandboxQuotaResetWorkflow.run,
+            id=f"sandbox-quota-reset-again-{business_id}",
+            task_queue=settings.temporal_task_queue,
+        )
     assert again == 0
     shown = await api.get(f"/v1/businesses/{business_id}/credits", headers=AUTH)
     assert shown.json()["sandbox"]["used_today"] == 0
