@@ -93,6 +93,10 @@ def responses(*problems: DomainError) -> dict[int | str, dict[str, Any]]:
 # Every endpoint that takes a body can answer these.
 BAD_BODY = (ApiProblem.INVALID_REQUEST, ApiProblem.PAYLOAD_TOO_LARGE)
 NEEDS_KEY = (ApiProblem.MISSING_API_KEY, ApiProblem.INVALID_API_KEY)
+# A Business's routes: the key, then the Business (`require_business`), then for changes the
+# primary account acting for it (`ActingPrimary`).
+BUSINESS_ERRORS = (*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND)
+OWNER_ERRORS = (*BUSINESS_ERRORS, ApiProblem.NOT_PRIMARY_ACCOUNT)
 _HTTP_PROBLEMS = {
     404: ApiProblem.NOT_FOUND,
     405: ApiProblem.METHOD_NOT_ALLOWED,

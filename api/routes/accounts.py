@@ -34,7 +34,8 @@ from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import owned
 from api.errors import BAD_BODY
-from api.errors import NEEDS_KEY
+from api.errors import BUSINESS_ERRORS
+from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import refusal
 from api.errors import responses
@@ -64,7 +65,6 @@ from workflows.local_accounts import start
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
 LINK_ERRORS = (*BAD_BODY, Error.TOKEN_INVALID, Error.ALREADY_ACTIVE, Error.LAPSED, Error.CANCELLED)
-OWNER_ERRORS = (*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND, ApiProblem.NOT_PRIMARY_ACCOUNT)
 
 
 class LocalAccountCreate(BaseModel):
@@ -209,7 +209,7 @@ async def activate_local_account(
 @router.get(
     "/businesses/{business_id}/accounts",
     dependencies=[ApiKey, KnownBusiness],
-    responses=responses(*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND),
+    responses=responses(*BUSINESS_ERRORS),
 )
 async def list_accounts(business_id: BusinessId, session: SessionDep) -> list[AccountPublic]:
     """The primary account first, then the local accounts (with their status and instance)."""

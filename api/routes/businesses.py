@@ -12,7 +12,7 @@ from sqlalchemy import select
 from api.deps import ApiKey
 from api.deps import SessionDep
 from api.deps import require_business
-from api.errors import NEEDS_KEY
+from api.errors import BUSINESS_ERRORS
 from api.errors import responses
 from api.fields import BusinessId
 from models.domain import Account
@@ -20,12 +20,11 @@ from models.domain import CreditLedgerEntry
 from models.domain import License
 from models.domain import Order
 from models.domain import ProductInstance
-from models.errors import ApiProblem
 
 router = APIRouter(prefix="/v1/businesses", tags=["businesses"], dependencies=[ApiKey])
 
 
-READ_ERRORS = responses(*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND)
+READ_ERRORS = responses(*BUSINESS_ERRORS)
 
 
 class AccountSummary(BaseModel):

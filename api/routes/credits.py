@@ -26,7 +26,8 @@ from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import require_business
 from api.errors import BAD_BODY
-from api.errors import NEEDS_KEY
+from api.errors import BUSINESS_ERRORS
+from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import responses
 from api.flows import run_change
@@ -40,13 +41,10 @@ from models.direct_change import AllocateCreditsInput
 from models.direct_change import SandboxSubmissionsInput
 from models.domain import Business
 from models.domain import CreditAllocation
-from models.errors import ApiProblem
 from models.errors import CreditError
 
 router = APIRouter(prefix="/v1", tags=["credits"], dependencies=[ApiKey])
 
-READ_ERRORS = (*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND)
-OWNER_ERRORS = (*READ_ERRORS, ApiProblem.NOT_PRIMARY_ACCOUNT)
 KnownBusinessRow = Annotated[Business, Depends(require_business)]
 SensorCode = Annotated[str, Path(pattern=r"^[a-z0-9-]{1,50}$", description="A sensor kind")]
 MAX_UNITS = 1_000_000
@@ -149,7 +147,7 @@ async def _credits(session: SessionDep, catalog: Catalog, business: Business) ->
     )
 
 
-@router.get("/businesses/{business_id}/credits", responses=responses(*READ_ERRORS))
+@router.get("/businesses/{business_id}/credits", responses=responses(*BUSINESS_ERRORS))
 async def get_credits(
     business: KnownBusinessRow, session: SessionDep, catalog: CatalogDep
 ) -> CreditsPublic:
@@ -190,9 +188,7 @@ async def allocate_credits(
 
 @router.post(
     "/credit-calculator",
-    responses=responses(
-        *NEEDS_KEY, *BAD_BODY, CreditError.UNKNOWN_SENSOR, ApiProblem.BUSINESS_NOT_FOUND
-    ),
+    responses=responses(*BUSINESS_ERRORS, *BAD_BODY, CreditError.UNKNOWN_SENSOR),
 )
 async def calculate_credits(
     body: CalculatorAsk, session: SessionDep, catalog: CatalogDep
@@ -222,7 +218,7 @@ async def calculate_credits(
 @router.post(
     "/businesses/{business_id}/sandbox-submissions",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=responses(*READ_ERRORS, *BAD_BODY, CreditError.QUOTA_EXHAUSTED),
+    responses=responses(*BUSINESS_ERRORS, *BAD_BODY, CreditError.QUOTA_EXHAUSTED),
 )
 async def submit_to_sandbox(
     business: KnownBusinessRow,

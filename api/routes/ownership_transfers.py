@@ -28,7 +28,9 @@ from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import owned
 from api.errors import BAD_BODY
+from api.errors import BUSINESS_ERRORS
 from api.errors import NEEDS_KEY
+from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import refusal
 from api.errors import responses
@@ -78,10 +80,8 @@ class DecisionCreate(BaseModel):
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[ApiKey],
     responses=responses(
-        *NEEDS_KEY,
+        *OWNER_ERRORS,
         *BAD_BODY,
-        ApiProblem.BUSINESS_NOT_FOUND,
-        ApiProblem.NOT_PRIMARY_ACCOUNT,
         Error.PENDING_EXISTS,
         Error.TARGET_NOT_FOUND,
         Error.TARGET_NOT_ELIGIBLE,
@@ -123,7 +123,7 @@ async def offer_ownership(
 @router.get(
     "/businesses/{business_id}/ownership-transfers",
     dependencies=[ApiKey, KnownBusiness],
-    responses=responses(*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND),
+    responses=responses(*BUSINESS_ERRORS),
 )
 async def list_ownership_transfers(
     business_id: BusinessId, session: SessionDep

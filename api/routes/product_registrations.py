@@ -35,7 +35,7 @@ from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import owned
 from api.errors import BAD_BODY
-from api.errors import NEEDS_KEY
+from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import refusal
 from api.errors import responses
@@ -52,7 +52,6 @@ from models.direct_change import UNREGISTER_INSTANCE
 from models.direct_change import UnregisterInstanceInput
 from models.domain import EnrollmentToken
 from models.domain import ProductInstance
-from models.errors import ApiProblem
 from models.errors import RegistrationError
 from models.product_registration import CLOSED
 from models.product_registration import RegisterInput
@@ -66,7 +65,6 @@ from workflows.product_registration import start
 router = APIRouter(prefix="/v1", tags=["product registration"])
 
 Error = RegistrationError
-OWNER_ERRORS = (*NEEDS_KEY, ApiProblem.BUSINESS_NOT_FOUND, ApiProblem.NOT_PRIMARY_ACCOUNT)
 TokenId = Annotated[str, Path(pattern=r"^[a-z2-7]{24}$", description="The token's public id")]
 
 
