@@ -12,12 +12,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
 from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
@@ -25,6 +28,7 @@ from core.tokens import random_key
 from models.domain import EnrollmentToken
 from models.domain import ProductInstance
 from models.errors import RegistrationError
+from models.product_registration import CloseTokenInput
 from models.product_registration import RegisterInput
 from models.product_registration import StartRegistrationInput
 from models.product_registration import TokenState
@@ -34,6 +38,8 @@ from tests.conftest import STARTED_FLOWS
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import history_text
 from tests.workflows.helpers import keep_history
+from workers.worker import WORKFLOWS
+from workers.worker import workflow_runner
 from workflows.product_registration import ProductRegistrationWorkflow
 from workflows.product_registration import start
 
@@ -85,17 +91,37 @@ async def refusal(call: object) -> str | None:
 
 
 async def test_a_single_use_token_registers_one_instance_then_is_used(
-    time_client: Client, settings: Settings, app_sessions: Sessions
+    time_env: WorkflowEnvironment, settings: Settings, app_sessions: Sessions
 ) -> None:
+    """A used token's flow closes; its closing step is held here until the registrations that
+    follow are answered, so that they reach the flow while it is still open."""
     business_id, account_id, (site_1, site_2) = await existing_business(app_sessions, 2)
-    token, state, handle = await issue_token(time_client, settings, business_id, account_id)
-    assert state.status == TokenStatus.ACTIVE and state.uses == 0
-    state = await register(handle, token, site_1)
-    assert state.status == TokenStatus.USED and state.registered_instances == [site_1]
-    # The same instance again: idempotent, answered even though the token is used up.
-    assert (await register(handle, token, site_1)).uses == 1
-    assert await refusal(register(handle, token, site_2)) == RegistrationError.TOKEN_USED
-    assert (await handle.result()).status == TokenStatus.USED
+    real = ProductRegistrationActivities(app_sessions)
+    closing = asyncio.Event()
+
+    @activity.defn(name="product_registration.close_token")
+    async def close_when_told(input: CloseTokenInput) -> None:
+        await closing.wait()
+        await real.close_token(input)
+
+    others = [act for act in real.all() if act != real.close_token]
+    async with Worker(
+        time_env.client,
+        task_queue=settings.temporal_task_queue,
+        workflows=WORKFLOWS,
+        activities=[*others, close_when_told],
+        workflow_runner=workflow_runner(),
+    ):
+        token, state, handle = await issue_token(time_env.client, settings, business_id, account_id)
+        assert state.status == TokenStatus.ACTIVE and state.uses == 0
+        state = await register(handle, token, site_1)
+        assert state.status == TokenStatus.USED and state.registered_instances == [site_1]
+        # The same instance again: idempotent, answered even though the token is used up.
+        assert (await register(handle, token, site_1)).uses == 1
+        assert await refusal(register(handle, token, site_2)) == RegistrationError.TOKEN_USED
+        closing.set()
+        with time_env.auto_time_skipping_disabled():  # no timer is left to skip to
+            assert (await handle.result()).status == TokenStatus.USED
     async with app_sessions() as session:
         instance = await session.get(ProductInstance, site_1)
         assert instance is not None and instance.registration_status == "registered"
