@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
 
 from api.flows.license_activation import OrderCreate
 from api.flows.license_activation import order_input
@@ -71,6 +72,13 @@ def activation_input(
     return order_input(
         settings, load_catalog(), OrderCreate.model_validate(order_body(items, **overrides))
     )
+
+
+async def finished(env: WorkflowEnvironment, handle: ActivationHandle) -> ActivationState:
+    """The flow's result once its last steps run: no timer is left to skip to, so the clock is
+    held (awaited while an activity waits for the worker, the test server jumps it by years)."""
+    with env.auto_time_skipping_disabled():
+        return await handle.result()
 
 
 async def place_order(

@@ -41,6 +41,7 @@ from tests.workflows.activation_helpers import CREDITS
 from tests.workflows.activation_helpers import SERVICE
 from tests.workflows.activation_helpers import accept_cloud
 from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import finished
 from tests.workflows.activation_helpers import place_order
 from tests.workflows.activation_helpers import signup
 from tests.workflows.activation_helpers import wait_for_status
@@ -64,7 +65,11 @@ async def failure_type(call: object) -> tuple[str | None, ApplicationError]:
 
 
 async def test_a_new_customer_verifies_an_email_accepts_and_gets_everything_provisioned(
-    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    smtp: MailSink,
+    app_sessions: Sessions,
 ) -> None:
     state, handle = await place_order(time_client, settings, [SERVICE, ADDON, CREDITS])
     assert state.status == ActivationStatus.AWAITING_ACCOUNT
@@ -93,7 +98,7 @@ async def test_a_new_customer_verifies_an_email_accepts_and_gets_everything_prov
     assert addon.instance_id == service.instance_id
 
     await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
-    result = await handle.result()
+    result = await finished(time_env, handle)
     assert result.status == ActivationStatus.ACTIVATED and result.activated_at
 
     async with app_sessions() as session:
@@ -125,12 +130,12 @@ async def test_a_new_customer_verifies_an_email_accepts_and_gets_everything_prov
 
 
 async def test_the_code_never_appears_in_history(
-    time_client: Client, settings: Settings, smtp: MailSink
+    time_client: Client, time_env: WorkflowEnvironment, settings: Settings, smtp: MailSink
 ) -> None:
     _, handle = await place_order(time_client, settings, [SERVICE])
     code = code_in((await smtp.wait_for(1))[0])
     await handle.execute_update(LicenseActivationWorkflow.cancel)
-    await handle.result()
+    await finished(time_env, handle)
     history = await history_text(handle)
     assert code not in history and code.split(".", 1)[1] not in history
     assert hash_token(code) not in history  # not even its hash: the API looks codes up itself
@@ -180,7 +185,11 @@ async def test_reminder_times_follow_the_settings(
 
 
 async def test_an_existing_customer_with_several_instances_chooses_one_for_the_addon(
-    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    smtp: MailSink,
+    app_sessions: Sessions,
 ) -> None:
     business_id, account_id, (site_1, site_2) = await existing_business(app_sessions, 2)
     state, handle = await place_order(time_client, settings, [ADDON])
@@ -201,7 +210,7 @@ async def test_an_existing_customer_with_several_instances_chooses_one_for_the_a
     await handle.execute_update(
         LicenseActivationWorkflow.choose_instance, ChooseInstanceInput(site_2, addon_license)
     )
-    assert (await handle.result()).status == ActivationStatus.ACTIVATED
+    assert (await finished(time_env, handle)).status == ActivationStatus.ACTIVATED
     async with app_sessions() as session:
         addon = await session.get(License, addon_license)
         assert addon is not None and addon.instance_id == site_2 and addon.status == "active"
@@ -211,14 +220,18 @@ async def test_an_existing_customer_with_several_instances_chooses_one_for_the_a
 
 
 async def test_an_addon_with_one_instance_is_assigned_to_it(
-    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    smtp: MailSink,
+    app_sessions: Sessions,
 ) -> None:
     _, account_id, (site,) = await existing_business(app_sessions, 1)
     _, handle = await place_order(time_client, settings, [ADDON])
     state = await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
     assert state.items[0].instance_id == site and not state.licenses_awaiting_choice
     await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
-    assert (await handle.result()).status == ActivationStatus.ACTIVATED
+    assert (await finished(time_env, handle)).status == ActivationStatus.ACTIVATED
 
 
 async def test_an_addon_without_any_instance_is_refused(
@@ -278,7 +291,11 @@ async def test_agreements_must_all_be_accepted_in_their_current_version(
 
 
 async def test_a_step_failing_for_good_undoes_the_earlier_ones(
-    time_client: Client, settings: Settings, smtp: MailSink, app_sessions: Sessions
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    smtp: MailSink,
+    app_sessions: Sessions,
 ) -> None:
     business_id, account_id, (site_1, site_2) = await existing_business(app_sessions, 2)
     state, handle = await place_order(time_client, settings, [SERVICE, CREDITS, ADDON])
@@ -292,7 +309,7 @@ async def test_a_step_failing_for_good_undoes_the_earlier_ones(
         await session.execute(delete(ProductInstance).where(ProductInstance.id == site_1))
     await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
 
-    result = await handle.result()
+    result = await finished(time_env, handle)
     assert result.status == ActivationStatus.FAILED
     assert result.problem and "undone" in result.problem
     async with app_sessions() as session:
