@@ -615,17 +615,22 @@ async def main(args: argparse.Namespace) -> None:
             worker = products["sqlite"].worker
             clients = {"sqlite": http, "plain": raw}
 
-            def pids(name: str) -> dict[str, int]:
-                """The processes a run of `name` (a product, or the baseline) works in."""
+            async def measured(name: str, work: Awaitable[Timings]) -> Timings:
+                """A run of `name` (a product, or the baseline), with the CPU of the processes
+                it works in; it fails at once if its worker dies."""
+                pids = {"server": temporal.process.pid, "driver": os.getpid()}
                 if name == "baseline":
-                    own = {"worker": baseline_worker.pid}
+                    worker_process = baseline_worker
                 else:
-                    own = {"worker": products[name].worker.pid, "api": products[name].api.pid}
-                return {"server": temporal.process.pid, "driver": os.getpid()} | own
+                    worker_process = products[name].worker
+                    pids["api"] = products[name].api.pid
+                pids["worker"] = worker_process.pid
+                return await until_exit(worker_process, with_cpu(pids, work))
 
             async def product_round(name: str, label: str, n: int, conc: int) -> Timings:
-                flows = product_throughput(clients[name], inbox, label, n, conc)
-                return await until_exit(products[name].worker, with_cpu(pids(name), flows))
+                return await measured(
+                    name, product_throughput(clients[name], inbox, label, n, conc)
+                )
 
             # Untimed warm-up at full concurrency, alike for every run: workers poll, caches and
             # pools are filled before the clock runs.
@@ -646,23 +651,15 @@ async def main(args: argparse.Namespace) -> None:
                 progress(
                     f"round {r + 1}/{args.rounds}: {n} flows, {a} activations, concurrency {c}"
                 )
-                baseline = await until_exit(
-                    baseline_worker,
-                    with_cpu(pids("baseline"), baseline_throughput(temporal.client, queue, n, c)),
+                baseline = await measured(
+                    "baseline", baseline_throughput(temporal.client, queue, n, c)
                 )
                 flows = await product_round("sqlite", f"sqlite-{r}", n, c)
                 rounds["plain"].add(await product_round("plain", f"plain-{r}", n, c))
-                baseline_acts = await until_exit(
-                    baseline_worker,
-                    with_cpu(
-                        pids("baseline"),
-                        baseline_activation_throughput(temporal.client, queue, a, c),
-                    ),
+                baseline_acts = await measured(
+                    "baseline", baseline_activation_throughput(temporal.client, queue, a, c)
                 )
-                acts = await until_exit(
-                    worker,
-                    with_cpu(pids("sqlite"), activation_throughput(http, inbox, f"r{r}", a, c)),
-                )
+                acts = await measured("sqlite", activation_throughput(http, inbox, f"r{r}", a, c))
                 ratios.append(flows.per_s / baseline.per_s)
                 activation_ratios.append(acts.per_s / baseline_acts.per_s)
                 rounds["baseline_acts"].add(baseline_acts)
