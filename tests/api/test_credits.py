@@ -123,7 +123,7 @@ async def test_sandbox_submissions_stop_at_the_daily_quota_and_the_daily_flow_re
     yesterday = datetime.now(UTC).date() - timedelta(days=1)
     async with app_sessions.begin() as session:  # as if midnight has passed
         await session.execute(update(SandboxUsage).values(period=yesterday))
-    # No timer runs here: with the clock free to skip, the shared test server would jump it by
+    # No timer runs here: with the clock free to skip, the test server could jump it by
     # years while the activity ran, and "today" would change between the two runs.
     with time_env.auto_time_skipping_disabled():
         reset = await time_client.execute_workflow(
