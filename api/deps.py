@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import AsyncIterator
 from typing import Annotated
+from typing import Any
 from typing import Protocol
 from typing import TypeVar
 
@@ -16,7 +17,9 @@ from fastapi.security import HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.errors import NEEDS_KEY
 from api.errors import ApiError
+from api.errors import responses
 from api.fields import BusinessId
 from core.settings import Settings
 from core.text import unsafe_character
@@ -94,6 +97,12 @@ async def require_operator_key(
 
 
 OperatorKey = Depends(require_operator_key)
+
+
+def keyed(*problems: DomainError) -> dict[str, Any]:
+    """The options of a route the portal calls with an API key: the key is checked, and the
+    OpenAPI document lists its errors with the key's own."""
+    return {"dependencies": [ApiKey], "responses": responses(*NEEDS_KEY, *problems)}
 
 
 async def require_business(business_id: BusinessId, session: SessionDep) -> Business:

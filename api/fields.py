@@ -7,11 +7,21 @@ from typing import Literal
 
 from fastapi import Path
 from pydantic import AfterValidator
+from pydantic import BaseModel
+from pydantic import ConfigDict
 
 from core.text import unsafe_character
 
 UUID_PATTERN = r"^[0-9a-f-]{36}$"
 KEY_PATTERN = r"^[a-z2-7]{24}$"  # core.tokens.random_key / domain_key
+
+
+class Body(BaseModel):
+    """A request body: a field it does not know is refused, so a misspelt one never passes
+    silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 Locale = Literal["en", "zh-TW"]
 BusinessId = Annotated[str, Path(pattern=UUID_PATTERN, description="The Business's id")]

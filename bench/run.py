@@ -383,7 +383,9 @@ async def baseline_activation_throughput(
         verification_id = f"baseline-signup-{run}-{i}"
         await handle.execute_update(BaselineActivationWorkflow.create_account, verification_id)
         t2 = time.perf_counter()
-        child = client.get_workflow_handle_for(BaselineWorkflow.run, verification_id)
+        child: WorkflowHandle[BaselineWorkflow, str] = client.get_workflow_handle_for(
+            BaselineWorkflow.run, verification_id
+        )
         await child.execute_update(BaselineWorkflow.confirm, "0" * 64)
         await handle.execute_update(BaselineActivationWorkflow.accept_agreements)
         await handle.result()

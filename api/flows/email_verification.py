@@ -61,7 +61,7 @@ async def handle_for_token(client: Client, session: AsyncSession, token: str) ->
     target = await link_target(session, token, FLOW_ID_PREFIX)
     if target is None:
         raise ApiError(Error.TOKEN_INVALID)
-    handle = client.get_workflow_handle_for(
+    handle: Handle = client.get_workflow_handle_for(
         EmailVerificationWorkflow.run, target.flow_id, run_id=target.run_id
     )
     return handle, target.token_hash

@@ -12,7 +12,6 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import EmailStr
 from pydantic import Field
 from pydantic import field_validator
@@ -22,6 +21,7 @@ from temporalio.client import WorkflowHandle
 
 from api.deps import SessionDep
 from api.errors import ApiError
+from api.fields import Body
 from api.fields import Locale
 from api.fields import OneLine
 from api.flows import act
@@ -51,9 +51,7 @@ from workflows.license_activation import LicenseActivationWorkflow
 Error = ActivationError
 
 
-class OrderItemCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderItemCreate(Body):
     product: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")
     units: int = Field(0, ge=0, le=1_000_000)
     credits: int = Field(0, ge=0, le=1_000_000_000)
@@ -64,9 +62,7 @@ class OrderItemCreate(BaseModel):
     new_instance: bool = False
 
 
-class OrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrderCreate(Body):
     # The sales system's order number: repeating an order with it returns the same order.
     reference: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
     company_name: OneLine = Field(min_length=1, max_length=200)

@@ -8,7 +8,6 @@ from typing import Literal
 from fastapi import APIRouter
 from fastapi import status
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import EmailStr
 from pydantic import Field
 
@@ -17,6 +16,7 @@ from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.errors import BAD_BODY
 from api.errors import responses
+from api.fields import Body
 from api.fields import Locale
 from api.flows.account_lookup import ANSWER
 from api.flows.account_lookup import ask
@@ -24,9 +24,7 @@ from api.flows.account_lookup import ask
 router = APIRouter(prefix="/v1", tags=["account lookup"])
 
 
-class LookupCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LookupCreate(Body):
     email: EmailStr = Field(max_length=254)
     locale: Locale = "en"
 

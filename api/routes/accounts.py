@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 from typing import Literal
 
 from fastapi import APIRouter
+from fastapi import Depends
 from fastapi import status
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import EmailStr
 from pydantic import Field
 from pydantic import model_validator
@@ -32,15 +33,18 @@ from api.deps import KnownBusiness
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import keyed
 from api.deps import owned
 from api.errors import BAD_BODY
 from api.errors import BUSINESS_ERRORS
+from api.errors import MAILS
 from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import refusal
 from api.errors import responses
 from api.fields import UUID_PATTERN
 from api.fields import AccountId
+from api.fields import Body
 from api.fields import BusinessId
 from api.fields import Locale
 from api.fields import OneLine
@@ -56,7 +60,6 @@ from models.direct_change import CHANGE_ACCOUNT
 from models.direct_change import ChangeAccountInput
 from models.domain import Account
 from models.domain import ProductInstance
-from models.errors import ApiProblem
 from models.local_accounts import InvitationState
 from models.local_accounts import StartInvitationInput
 from workflows.local_accounts import LocalAccountActivationWorkflow
@@ -67,18 +70,14 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 LINK_ERRORS = (*BAD_BODY, Error.TOKEN_INVALID, Error.ALREADY_ACTIVE, Error.LAPSED, Error.CANCELLED)
 
 
-class LocalAccountCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LocalAccountCreate(Body):
     email: EmailStr = Field(max_length=254)
     display_name: OneLine | None = Field(None, min_length=1, max_length=200)
     instance_id: str = Field(pattern=UUID_PATTERN, description="The one instance it belongs to")
     locale: Locale = "en"
 
 
-class ActivationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ActivationCreate(Body):
     token: str = Field(min_length=1, max_length=200)
 
 
@@ -110,9 +109,7 @@ class AccountPublic(BaseModel):
         )
 
 
-class AccountUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccountUpdate(Body):
     display_name: OneLine | None = Field(None, min_length=1, max_length=200)
     status: Literal["active", "disabled"] | None = None
 
@@ -123,8 +120,14 @@ class AccountUpdate(BaseModel):
         return self
 
 
-async def _account(session: AsyncSession, business_id: str, account_id: str) -> Account:
+async def _account(
+    business_id: BusinessId, account_id: AccountId, acting: ActingPrimary, session: SessionDep
+) -> Account:
+    """The account a change is for: the Business's own, changed by its primary account."""
     return owned(await session.get(Account, account_id), business_id, Error.ACCOUNT_NOT_FOUND)
+
+
+ChangedAccount = Annotated[Account, Depends(_account)]
 
 
 def _require_changeable(account: Account) -> None:
@@ -154,15 +157,13 @@ async def _change(
 @router.post(
     "/businesses/{business_id}/local-accounts",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[ApiKey],
-    responses=responses(
+    **keyed(
         *OWNER_ERRORS,
-        *BAD_BODY,
+        *MAILS,
         Error.INSTANCE_NOT_FOUND,
         Error.LIMIT_REACHED,
         Error.ACCOUNT_EXISTS,
         Error.NOT_RECORDED,
-        ApiProblem.MAIL_RATE_LIMITED,
     ),
 )
 async def invite_local_account(
@@ -223,8 +224,7 @@ async def list_accounts(business_id: BusinessId, session: SessionDep) -> list[Ac
 
 @router.patch(
     "/businesses/{business_id}/accounts/{account_id}",
-    dependencies=[ApiKey],
-    responses=responses(
+    **keyed(
         *OWNER_ERRORS,
         *BAD_BODY,
         Error.ACCOUNT_NOT_FOUND,
@@ -234,16 +234,13 @@ async def list_accounts(business_id: BusinessId, session: SessionDep) -> list[Ac
     ),
 )
 async def update_account(
-    business_id: BusinessId,
-    account_id: AccountId,
+    account: ChangedAccount,
     body: AccountUpdate,
-    acting: ActingPrimary,
     session: SessionDep,
     settings: SettingsDep,
     client: TemporalDep,
 ) -> AccountPublic:
     """Rename a local account, or disable (and enable again) an active one."""
-    account = await _account(session, business_id, account_id)
     _require_changeable(account)
     if body.status is not None and account.status == "pending":
         raise ApiError(Error.ACCOUNT_PENDING)
@@ -253,28 +250,19 @@ async def update_account(
 
 @router.delete(
     "/businesses/{business_id}/accounts/{account_id}",
-    dependencies=[ApiKey],
-    responses=responses(
-        *OWNER_ERRORS, Error.ACCOUNT_NOT_FOUND, Error.PRIMARY_IMMUTABLE, Error.ACCOUNT_CLOSED
-    ),
+    **keyed(*OWNER_ERRORS, Error.ACCOUNT_NOT_FOUND, Error.PRIMARY_IMMUTABLE, Error.ACCOUNT_CLOSED),
 )
 async def remove_account(
-    business_id: BusinessId,
-    account_id: AccountId,
-    acting: ActingPrimary,
-    session: SessionDep,
-    settings: SettingsDep,
-    client: TemporalDep,
+    account: ChangedAccount, session: SessionDep, settings: SettingsDep, client: TemporalDep
 ) -> AccountPublic:
     """Remove a local account (its place is free again); a pending invitation is withdrawn."""
-    account = await _account(session, business_id, account_id)
     if account.kind == "primary":
         raise ApiError(Error.PRIMARY_IMMUTABLE)
     if status_now(account) in ("lapsed", "removed"):
         return AccountPublic.of(account)  # gone already: removing is idempotent
     if account.status == "pending" and account.instance_id is not None:
         flow_id = invitation_flow_id(
-            settings.secret_key, business_id, account.instance_id, account.email
+            settings.secret_key, account.business_id, account.instance_id, account.email
         )
         handle: LocalHandle = client.get_workflow_handle_for(
             LocalAccountActivationWorkflow.run, flow_id

@@ -15,7 +15,6 @@ from fastapi import Depends
 from fastapi import Path
 from fastapi import status
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 
 from api.deps import ActingPrimary
@@ -30,6 +29,7 @@ from api.errors import BUSINESS_ERRORS
 from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import responses
+from api.fields import Body
 from api.flows import run_change
 from models.catalog import Catalog
 from models.catalog import Sensor
@@ -72,15 +72,11 @@ class CreditsPublic(BaseModel):
     sandbox: SandboxPublic
 
 
-class AllocationSet(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AllocationSet(Body):
     units: int = Field(ge=0, le=MAX_UNITS, description="0 releases the allocation")
 
 
-class CalculatorAsk(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CalculatorAsk(Body):
     sensors: dict[str, Annotated[int, Field(ge=0, le=MAX_UNITS)]] = Field(
         description='Units per sensor kind, e.g. {"xdr-endpoint": 7}', max_length=20
     )
@@ -102,9 +98,7 @@ class CalculatorAnswer(BaseModel):
     enough: bool | None = None
 
 
-class SubmissionsAsk(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SubmissionsAsk(Body):
     count: int = Field(1, ge=1, le=1000)
 
 

@@ -11,18 +11,19 @@ from fastapi import APIRouter
 from fastapi import Path
 from fastapi import status
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import EmailStr
 from pydantic import Field
 
-from api.deps import ApiKey
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import keyed
 from api.errors import BAD_BODY
+from api.errors import MAILS
 from api.errors import NEEDS_KEY
 from api.errors import ApiError
 from api.errors import responses
+from api.fields import Body
 from api.fields import Locale
 from api.flows.email_verification import Error
 from api.flows.email_verification import confirm_token
@@ -45,24 +46,18 @@ router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"]
 ACTION_ERRORS = (*NEEDS_KEY, Error.NOT_FOUND, Error.NOT_PENDING, Error.EXPIRED, Error.LOCKED)
 
 
-class EmailVerificationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EmailVerificationCreate(Body):
     email: EmailStr = Field(max_length=254)
     purpose: str = Field("signup", pattern=r"^[a-z][a-z0-9-]{0,39}$")
     locale: Locale = "en"
     business_id: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
-class EmailChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class EmailChange(Body):
     email: EmailStr = Field(max_length=254)
 
 
-class TokenBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenBody(Body):
     token: str = Field(min_length=1, max_length=200)
 
 
@@ -87,12 +82,7 @@ def start_input(settings: Settings, body: EmailVerificationCreate) -> StartVerif
     )
 
 
-@router.post(
-    "",
-    status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[ApiKey],
-    responses=responses(*NEEDS_KEY, *BAD_BODY, ApiProblem.MAIL_RATE_LIMITED),
-)
+@router.post("", status_code=status.HTTP_202_ACCEPTED, **keyed(*MAILS))
 async def start_email_verification(
     body: EmailVerificationCreate, settings: SettingsDep, session: SessionDep, client: TemporalDep
 ) -> VerificationState:
@@ -111,7 +101,7 @@ async def start_email_verification(
     )
 
 
-@router.get("/{flow_id}", dependencies=[ApiKey], responses=responses(*NEEDS_KEY, Error.NOT_FOUND))
+@router.get("/{flow_id}", **keyed(Error.NOT_FOUND))
 async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationState:
     """The verification's live status."""
     return await final_state(flow_handle(client, flow_id))
@@ -120,8 +110,7 @@ async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> Verifi
 @router.post(
     "/{flow_id}/resend",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[ApiKey],
-    responses=responses(
+    **keyed(
         *ACTION_ERRORS, Error.RESEND_COOLDOWN, Error.RESEND_LIMIT, ApiProblem.MAIL_RATE_LIMITED
     ),
 )
@@ -137,14 +126,7 @@ async def resend_email_verification(
 @router.post(
     "/{flow_id}/email",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[ApiKey],
-    responses=responses(
-        *ACTION_ERRORS,
-        *BAD_BODY,
-        Error.RESEND_COOLDOWN,
-        Error.RESEND_LIMIT,
-        ApiProblem.MAIL_RATE_LIMITED,
-    ),
+    **keyed(*ACTION_ERRORS, *MAILS, Error.RESEND_COOLDOWN, Error.RESEND_LIMIT),
 )
 async def change_email_verification_address(
     flow_id: FlowId,
@@ -162,7 +144,7 @@ async def change_email_verification_address(
     )
 
 
-@router.delete("/{flow_id}", dependencies=[ApiKey], responses=responses(*ACTION_ERRORS))
+@router.delete("/{flow_id}", **keyed(*ACTION_ERRORS))
 async def cancel_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationState:
     """Cancel a pending verification; its link stops working."""
     return await update_flow(flow_handle(client, flow_id), EmailVerificationWorkflow.cancel)

@@ -13,25 +13,24 @@ from fastapi import APIRouter
 from fastapi import Path
 from fastapi import Request
 from fastapi import status
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import EmailStr
 from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api.deps import ApiKey
 from api.deps import CatalogDep
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import keyed
 from api.deps import user_agent
 from api.errors import BAD_BODY
-from api.errors import NEEDS_KEY
+from api.errors import MAILS
 from api.errors import ApiError
 from api.errors import refusal
 from api.errors import responses
+from api.fields import Body
 from api.fields import Locale
 from api.fields import OneLine
 from api.flows.license_activation import ActivationPublic
@@ -65,35 +64,25 @@ LINK_ERRORS = (Error.NOT_FOUND, Error.COMPLETED, Error.EXPIRED, Error.CLOSED, Er
 # -- request bodies ----------------------------------------------------------------------------
 
 
-class SignInBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SignInBody(Body):
     account_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,36}$")
 
 
-class AccountCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AccountCreate(Body):
     email: EmailStr = Field(max_length=254)
     locale: Locale = "en"
 
 
-class AgreementAcceptance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AgreementAcceptance(Body):
     id: OneLine = Field(min_length=1, max_length=60)
     version: OneLine = Field(min_length=1, max_length=20)
 
 
-class AgreementsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AgreementsBody(Body):
     agreements: list[AgreementAcceptance] = Field(max_length=20)
 
 
-class InstanceChoiceBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class InstanceChoiceBody(Body):
     instance_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,36}$")
     license_id: str | None = Field(None, pattern=r"^[A-Za-z0-9-]{1,36}$")
 
@@ -107,14 +96,7 @@ class InstanceChoiceBody(BaseModel):
 @router.post(
     "/orders",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[ApiKey],
-    responses=responses(
-        *NEEDS_KEY,
-        *BAD_BODY,
-        Error.INVALID_ORDER,
-        Error.REFERENCE_CONFLICT,
-        ApiProblem.MAIL_RATE_LIMITED,
-    ),
+    **keyed(*MAILS, Error.INVALID_ORDER, Error.REFERENCE_CONFLICT),
 )
 async def create_order(
     body: OrderCreate,
@@ -149,19 +131,13 @@ async def create_order(
 OrderId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The order's id")]
 
 
-@router.get(
-    "/orders/{order_id}",
-    dependencies=[ApiKey],
-    responses=responses(*NEEDS_KEY, Error.ORDER_NOT_FOUND),
-)
+@router.get("/orders/{order_id}", **keyed(Error.ORDER_NOT_FOUND))
 async def get_order(order_id: OrderId, client: TemporalDep) -> ActivationPublic:
     """The order's activation, as it stands."""
     return await read_activation(flow_handle(client, order_id), Error.ORDER_NOT_FOUND)
 
 
-@router.delete(
-    "/orders/{order_id}", dependencies=[ApiKey], responses=responses(*NEEDS_KEY, *LINK_ERRORS)
-)
+@router.delete("/orders/{order_id}", **keyed(*LINK_ERRORS))
 async def cancel_order(order_id: OrderId, client: TemporalDep) -> ActivationPublic:
     """Withdraw a pending order: its Activation Links stop working."""
     return await update_flow(flow_handle(client, order_id), LicenseActivationWorkflow.cancel)
@@ -185,10 +161,7 @@ async def get_activation(code: Code, session: SessionDep, client: TemporalDep) -
 
 @router.post(
     "/activations/{code}/sign-in",
-    dependencies=[ApiKey],
-    responses=responses(
-        *NEEDS_KEY, *BAD_BODY, *LINK_ERRORS, Error.ACCOUNT_NOT_FOUND, Error.NO_INSTANCE_FOR_ADDON
-    ),
+    **keyed(*BAD_BODY, *LINK_ERRORS, Error.ACCOUNT_NOT_FOUND, Error.NO_INSTANCE_FOR_ADDON),
 )
 async def sign_in(
     code: Code, body: SignInBody, session: SessionDep, client: TemporalDep

@@ -12,8 +12,6 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi import Path
 from fastapi import status
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
@@ -26,9 +24,11 @@ from api.deps import KnownBusiness
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import keyed
 from api.deps import owned
 from api.errors import BAD_BODY
 from api.errors import BUSINESS_ERRORS
+from api.errors import MAILS
 from api.errors import NEEDS_KEY
 from api.errors import OWNER_ERRORS
 from api.errors import ApiError
@@ -36,6 +36,7 @@ from api.errors import refusal
 from api.errors import responses
 from api.fields import KEY_PATTERN
 from api.fields import UUID_PATTERN
+from api.fields import Body
 from api.fields import BusinessId
 from api.flows.ownership_transfer import Error
 from api.flows.ownership_transfer import TransferHandle
@@ -61,32 +62,26 @@ LINK_ERRORS = (*BAD_BODY, Error.TOKEN_INVALID, *set(CLOSED.values()))
 TransferId = Annotated[str, Path(pattern=KEY_PATTERN, description="The transfer's id")]
 
 
-class TransferCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TransferCreate(Body):
     target_account_id: str = Field(
         pattern=UUID_PATTERN, description="An active local account of the same Business"
     )
 
 
-class DecisionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DecisionCreate(Body):
     token: str = Field(min_length=1, max_length=200)
 
 
 @router.post(
     "/businesses/{business_id}/ownership-transfers",
     status_code=status.HTTP_202_ACCEPTED,
-    dependencies=[ApiKey],
-    responses=responses(
+    **keyed(
         *OWNER_ERRORS,
-        *BAD_BODY,
+        *MAILS,
         Error.PENDING_EXISTS,
         Error.TARGET_NOT_FOUND,
         Error.TARGET_NOT_ELIGIBLE,
         Error.NOT_RECORDED,
-        ApiProblem.MAIL_RATE_LIMITED,
     ),
 )
 async def offer_ownership(
@@ -137,11 +132,7 @@ async def list_ownership_transfers(
     return [TransferPublic.of_row(row) for row in rows]
 
 
-@router.get(
-    "/businesses/{business_id}/ownership-transfers/{transfer_id}",
-    dependencies=[ApiKey],
-    responses=responses(*NEEDS_KEY, Error.NOT_FOUND),
-)
+@router.get("/businesses/{business_id}/ownership-transfers/{transfer_id}", **keyed(Error.NOT_FOUND))
 async def get_ownership_transfer(
     business_id: BusinessId, transfer_id: TransferId, session: SessionDep
 ) -> TransferPublic:

@@ -14,8 +14,6 @@ from fastapi import APIRouter
 from fastapi import Depends
 from fastapi import Path
 from fastapi import status
-from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import EmailStr
 from pydantic import Field
 from sqlalchemy import select
@@ -34,6 +32,7 @@ from api.errors import ApiError
 from api.errors import refusal
 from api.errors import responses
 from api.fields import UUID_PATTERN
+from api.fields import Body
 from api.fields import Locale
 from api.fields import OneLine
 from api.flows import public
@@ -58,9 +57,7 @@ ChangeId = Annotated[str, Path(pattern=UUID_PATTERN, description="The change's i
 KnownBusinessRow = Annotated[Business, Depends(require_business)]
 
 
-class ChangeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChangeCreate(Body):
     new_email: EmailStr = Field(max_length=254, description="Becomes the primary account")
     ticket: OneLine = Field(min_length=1, max_length=100, description="The support ticket")
     requested_by: OneLine = Field(
@@ -74,9 +71,7 @@ class ChangeCreate(BaseModel):
     locale: Locale = "en"
 
 
-class ObjectionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ObjectionCreate(Body):
     token: str = Field(min_length=1, max_length=200)
 
 

@@ -18,7 +18,6 @@ from fastapi import Path
 from fastapi import status
 from pydantic import AliasChoices
 from pydantic import BaseModel
-from pydantic import ConfigDict
 from pydantic import Field
 from sqlalchemy import select
 from temporalio.client import Client
@@ -28,17 +27,18 @@ from temporalio.service import RPCError
 from temporalio.service import RPCStatusCode
 
 from api.deps import ActingPrimary
-from api.deps import ApiKey
 from api.deps import CatalogDep
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import keyed
 from api.deps import owned
 from api.errors import BAD_BODY
 from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import refusal
 from api.errors import responses
+from api.fields import Body
 from api.fields import BusinessId
 from api.fields import InstanceId
 from api.fields import OneLine
@@ -68,9 +68,7 @@ Error = RegistrationError
 TokenId = Annotated[str, Path(pattern=r"^[a-z2-7]{24}$", description="The token's public id")]
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class TokenCreate(Body):
     instance_type: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")
     description: OneLine = Field(min_length=1, max_length=200)
     expires_in: int = Field(24 * 3600, ge=300, le=30 * 24 * 3600, description="Seconds")
@@ -92,9 +90,7 @@ class TokenCreated(TokenPublic):
     token: str = Field(description="The token itself: shown in this response only")
 
 
-class RegistrationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RegistrationCreate(Body):
     token: str = Field(min_length=1, max_length=200)
     instance_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
 
@@ -139,8 +135,7 @@ def _handle(client: Client, token_id: str) -> WorkflowHandle[Any, Any]:
 @router.post(
     "/businesses/{business_id}/enrollment-tokens",
     status_code=status.HTTP_201_CREATED,
-    dependencies=[ApiKey],
-    responses=responses(*OWNER_ERRORS, *BAD_BODY, Error.UNKNOWN_INSTANCE_TYPE, Error.NOT_RECORDED),
+    **keyed(*OWNER_ERRORS, *BAD_BODY, Error.UNKNOWN_INSTANCE_TYPE, Error.NOT_RECORDED),
 )
 async def create_enrollment_token(
     business_id: BusinessId,
@@ -181,11 +176,7 @@ async def create_enrollment_token(
     return TokenCreated(**public.model_dump(), token=token)
 
 
-@router.get(
-    "/businesses/{business_id}/enrollment-tokens",
-    dependencies=[ApiKey],
-    responses=responses(*OWNER_ERRORS, Error.NOT_FOUND),
-)
+@router.get("/businesses/{business_id}/enrollment-tokens", **keyed(*OWNER_ERRORS, Error.NOT_FOUND))
 async def list_enrollment_tokens(
     business_id: BusinessId, acting: ActingPrimary, session: SessionDep
 ) -> list[TokenPublic]:
@@ -200,8 +191,7 @@ async def list_enrollment_tokens(
 
 @router.delete(
     "/businesses/{business_id}/enrollment-tokens/{token_id}",
-    dependencies=[ApiKey],
-    responses=responses(*OWNER_ERRORS, Error.NOT_FOUND, Error.TOKEN_NOT_ACTIVE),
+    **keyed(*OWNER_ERRORS, Error.NOT_FOUND, Error.TOKEN_NOT_ACTIVE),
 )
 async def revoke_enrollment_token(
     business_id: BusinessId,
@@ -273,8 +263,7 @@ async def register_instance(
 
 @router.delete(
     "/businesses/{business_id}/instances/{instance_id}/registration",
-    dependencies=[ApiKey],
-    responses=responses(*OWNER_ERRORS, Error.INSTANCE_NOT_FOUND),
+    **keyed(*OWNER_ERRORS, Error.INSTANCE_NOT_FOUND),
 )
 async def unregister_instance(
     business_id: BusinessId,
