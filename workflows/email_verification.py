@@ -37,8 +37,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import STEP_TIMEOUT
     from workflows.kit import FlowStart
     from workflows.kit import Published
+    from workflows.kit import cancel_update
     from workflows.kit import refused
     from workflows.kit import send_mail
+    from workflows.kit import state_query
 
 PENDING = VerificationStatus.PENDING
 
@@ -167,20 +169,11 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
     def _validate_change_email(self, input: ChangeEmailInput) -> None:
         self._require_resend_allowed()
 
-    @workflow.update
-    def cancel(self) -> VerificationState:
-        self._set_status(VerificationStatus.CANCELLED)
-        return self._state()
-
-    @cancel.validator
-    def _validate_cancel(self) -> None:
-        self._require_pending()
+    cancel = cancel_update(VerificationState)  # by the portal, while it is pending
 
     # -- queries --------------------------------------------------------------------------------
 
-    @workflow.query
-    def state(self) -> VerificationState:
-        return self._state()
+    state = state_query(VerificationState)
 
     @workflow.query
     def check_token(self, input: ConfirmInput) -> TokenCheck:
@@ -239,6 +232,8 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
     def _require_pending(self) -> None:
         if self._status != PENDING:
             raise refused(CLOSED[self._status], f"the verification is {self._status.value}")
+
+    _require_cancellable = _require_pending
 
     def _require_resend_allowed(self) -> None:
         self._require_pending()

@@ -39,6 +39,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.exceptions import ChildWorkflowError
 from temporalio.exceptions import RetryState
 from temporalio.exceptions import is_cancelled_exception
+from temporalio.workflow import UpdateMethodMultiParam
 
 with workflow.unsafe.imports_passed_through():
     from activities.mail import PERMANENT_MAIL_ERRORS
@@ -220,12 +221,49 @@ class Published(Generic[StatusT, StateT]):
     def _state(self) -> StateT:  # defined by each flow
         raise TypeError(f"{type(self).__name__} defines _state()")
 
+    def _require_cancellable(self) -> None:  # defined by each flow that declares `cancel`
+        raise TypeError(f"{type(self).__name__} defines _require_cancellable()")
+
+    async def _cancel(self) -> StateT:
+        """Withdrawn: by default it just reads cancelled (every flow's statuses have one)."""
+        self._set_status(type(self._status)("cancelled"))
+        return self._state()
+
     def _set_status(self, status: StatusT) -> None:
         self._status = status
         publish_status(status.value, self._state())
 
     def _publish(self) -> None:
         publish(self._state())
+
+
+def state_query(state_type: type[StateT]) -> Callable[[Any], StateT]:
+    """The `state` query of a flow whose state is `state_type`: a client decodes the answer by
+    the type the handler declares, so each flow declares its own, written here once."""
+
+    def state(self: Published[Any, StateT]) -> StateT:
+        return self._state()
+
+    state.__annotations__ = {"return": state_type}  # what Temporal reads at run time
+    return workflow.query(state)
+
+
+def cancel_update(state_type: type[StateT]) -> UpdateMethodMultiParam[[Any], StateT]:
+    """The `cancel` update of a flow whose state is `state_type` (typed as `state_query`):
+    refused unless the flow's `_require_cancellable` lets it, then the flow's `_cancel`."""
+
+    async def cancel(self: Published[Any, StateT]) -> StateT:
+        return await self._cancel()
+
+    def validate_cancel(self: Published[Any, StateT]) -> None:
+        self._require_cancellable()
+
+    # What Temporal reads at run time: the concrete answer type, and `self` unannotated on both
+    # (the validator's parameters must match the update's).
+    cancel.__annotations__, validate_cancel.__annotations__ = {"return": state_type}, {}
+    update = workflow.update(cancel)
+    update.validator(validate_cancel)
+    return update
 
 
 # -- steps ------------------------------------------------------------------------------------

@@ -41,8 +41,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import FlowStart
     from workflows.kit import Turns
     from workflows.kit import cancel_child
+    from workflows.kit import cancel_update
     from workflows.kit import run_step
     from workflows.kit import start_child_flow
+    from workflows.kit import state_query
     from workflows.kit import wait_until_recorded
     from workflows.license_activation_steps import ActivationSteps
 
@@ -225,19 +227,8 @@ class LicenseActivationWorkflow(ActivationSteps):
             return
         raise ApplicationError(problem, type=ActivationError.INSTANCE_CHOICE_INVALID)
 
-    @workflow.update
-    def cancel(self) -> ActivationState:
-        """Withdraw the order (operators); its links stop working."""
-        self._set_status(Status.CANCELLED)
-        return self._state()
-
-    @cancel.validator
-    def _validate_cancel(self) -> None:
-        self._require_waiting()
-
-    @workflow.query
-    def state(self) -> ActivationState:
-        return self._state()
+    cancel = cancel_update(ActivationState)  # the order withdrawn; its links stop working
+    state = state_query(ActivationState)
 
 
 def summary(input: StartActivationInput) -> str:

@@ -313,6 +313,8 @@ class ActivationSteps(Published[Status, ActivationState]):
         if self._status not in WAITING_FOR_CUSTOMER:
             raise refused(CLOSED[self._status])
 
+    _require_cancellable = _require_waiting
+
     def _require_step(self, *steps: Status) -> None:
         self._require_waiting()
         if self._status not in steps:

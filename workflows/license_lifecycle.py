@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import publish_status
     from workflows.kit import run_step
     from workflows.kit import send_mail
+    from workflows.kit import state_query
 
 Steps = LicenseLifecycleActivities
 REMINDER_DEADLINE = timedelta(hours=12)  # a reminder that late is no longer worth sending
@@ -77,9 +78,7 @@ class LicenseLifecycleWorkflow:
         """A renewal or a conversion changed the license: read it again (the database says how)."""
         self._changed = True
 
-    @workflow.query
-    def state(self) -> LifecycleState:
-        return self._state()
+    state = state_query(LifecycleState)
 
     async def _remind_until_the_end(self) -> bool:
         """The reminders of the current term, then wait for its end. True: the license changed

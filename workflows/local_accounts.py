@@ -29,8 +29,10 @@ with workflow.unsafe.imports_passed_through():
     from models.local_accounts import StartInvitationInput
     from workflows.answer_by_link import AnswerByLink
     from workflows.kit import FlowStart
+    from workflows.kit import cancel_update
     from workflows.kit import run_step
     from workflows.kit import send_mail
+    from workflows.kit import state_query
 
 PENDING = InvitationStatus.PENDING
 
@@ -100,18 +102,10 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
     def _validate_activate(self, input: ActivateInput) -> None:
         self._validate_link(input.token_hash)
 
-    @workflow.update
-    async def cancel(self) -> InvitationState:
-        """The primary withdraws the invitation: the place is free again."""
-        return await self._cancel()
-
-    @cancel.validator
-    def _validate_cancel(self) -> None:
-        self._require_cancellable()
-
-    @workflow.query
-    def state(self) -> InvitationState:
-        return self._state()
+    cancel = cancel_update(
+        InvitationState
+    )  # the primary withdraws the invitation: the place is free again
+    state = state_query(InvitationState)
 
     async def _send_link(self, context: InvitationContext, *, reminder: bool) -> None:
         self._sending = True

@@ -31,8 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from models.ownership_transfer import flow_id_of
     from workflows.answer_by_link import AnswerByLink
     from workflows.kit import FlowStart
+    from workflows.kit import cancel_update
     from workflows.kit import run_step
     from workflows.kit import send_mail
+    from workflows.kit import state_query
 
 PENDING = TransferStatus.PENDING
 OUTCOME_MAIL_DEADLINE = timedelta(days=1)
@@ -117,18 +119,8 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
     def _validate_decline(self, input: DecisionInput) -> None:
         self._validate_link(input.token_hash)
 
-    @workflow.update
-    async def cancel(self) -> TransferState:
-        """The primary withdraws the offer."""
-        return await self._cancel()
-
-    @cancel.validator
-    def _validate_cancel(self) -> None:
-        self._require_cancellable()
-
-    @workflow.query
-    def state(self) -> TransferState:
-        return self._state()
+    cancel = cancel_update(TransferState)  # the primary withdraws the offer
+    state = state_query(TransferState)
 
     async def _send_link(self, parties: TransferParties) -> None:
         self._sending = True

@@ -38,10 +38,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.email_verification import summary as verification_summary
     from workflows.kit import FlowStart
     from workflows.kit import cancel_child
+    from workflows.kit import cancel_update
     from workflows.kit import refused
     from workflows.kit import run_step
     from workflows.kit import send_mail
     from workflows.kit import start_child_flow
+    from workflows.kit import state_query
 
 Steps = PrimaryChangeActivities
 WAITING = ChangeStatus.WAITING
@@ -105,18 +107,10 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
     def _validate_object(self, input: ObjectInput) -> None:
         self._validate_link(input.token_hash)
 
-    @workflow.update
-    async def cancel(self) -> ChangeState:
-        """Support withdraws the change (while the address is proven or the window is open)."""
-        return await self._cancel()
-
-    @cancel.validator
-    def _validate_cancel(self) -> None:
-        self._require_cancellable()
-
-    @workflow.query
-    def state(self) -> ChangeState:
-        return self._state()
+    cancel = cancel_update(
+        ChangeState
+    )  # support withdraws it (while the address is proven or the window is open)
+    state = state_query(ChangeState)
 
     def _require_cancellable(self) -> None:
         """While the address is proven or the window is open (past it, it completes instead)."""

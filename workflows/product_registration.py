@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import Published
     from workflows.kit import refused
     from workflows.kit import run_step
+    from workflows.kit import state_query
     from workflows.kit import wait_until_recorded
 
 
@@ -157,9 +158,7 @@ class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
                 type=RegistrationError.TOKEN_NOT_ACTIVE,
             )
 
-    @workflow.query
-    def state(self) -> TokenState:
-        return self._state()
+    state = state_query(TokenState)
 
     def _state(self) -> TokenState:
         return TokenState(
