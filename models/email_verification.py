@@ -13,7 +13,6 @@ from models.errors import VerificationError
 
 FLOW_KIND = "email-verification"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
-STATE_MEMO = "state"  # the memo key under which the workflow publishes its VerificationState
 
 
 class VerificationStatus(StrEnum):

@@ -14,15 +14,11 @@ from enum import StrEnum
 
 from models.email_verification import StartVerificationInput
 from models.errors import ActivationError
+from models.flow_ids import flow_ids
 
 FLOW_KIND = "license-activation"
-FLOW_ID_PREFIX = f"{FLOW_KIND}-"
-STATE_MEMO = "state"
-
-
-def flow_id_of(order_id: str) -> str:
-    """An order is activated once: its ID is the workflow's domain key."""
-    return FLOW_ID_PREFIX + order_id
+# An order is activated once: its ID is the workflow's domain key.
+FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
 
 class ActivationStatus(StrEnum):

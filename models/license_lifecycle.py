@@ -8,12 +8,10 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
+from models.flow_ids import flow_ids
+
 FLOW_KIND = "license-lifecycle"
-FLOW_ID_PREFIX = f"{FLOW_KIND}-"
-
-
-def flow_id_of(license_id: str) -> str:
-    return FLOW_ID_PREFIX + license_id
+FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
 
 class LifecycleStatus(StrEnum):

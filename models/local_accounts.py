@@ -13,15 +13,11 @@ from enum import StrEnum
 from core.text import email_key
 from models.answer_by_link import AnswerRules
 from models.errors import LocalAccountError
+from models.flow_ids import flow_ids
 
 FLOW_KIND = "local-account-activation"
-FLOW_ID_PREFIX = f"{FLOW_KIND}-"
-STATE_MEMO = "state"
-
-
-def flow_id_of(flow_key: str) -> str:
-    """One flow per (Business, instance, address): the key is an HMAC of them, see `flow_key`."""
-    return FLOW_ID_PREFIX + flow_key
+# One flow per (Business, instance, address): the key is an HMAC of them, see `flow_key`.
+FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
 
 def flow_key_parts(business_id: str, instance_id: str, email: str) -> tuple[str, ...]:

@@ -11,15 +11,11 @@ from enum import StrEnum
 
 from models.answer_by_link import AnswerRules
 from models.errors import TransferError
+from models.flow_ids import flow_ids
 
 FLOW_KIND = "ownership-transfer"
-FLOW_ID_PREFIX = f"{FLOW_KIND}-"
-STATE_MEMO = "state"
-
-
-def flow_id_of(transfer_id: str) -> str:
-    """One flow per transfer; its id is random (and the public part of its link's token)."""
-    return FLOW_ID_PREFIX + transfer_id
+# One flow per transfer; its id is random (and the public part of its link's token).
+FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
 
 class TransferStatus(StrEnum):

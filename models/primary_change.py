@@ -13,14 +13,11 @@ from enum import StrEnum
 from models.answer_by_link import AnswerRules
 from models.email_verification import StartVerificationInput
 from models.errors import ChangeError
+from models.flow_ids import flow_ids
 
 FLOW_KIND = "primary-change"
-FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 VERIFICATION_PURPOSE = "primary-change"
-
-
-def flow_id_of(change_id: str) -> str:
-    return FLOW_ID_PREFIX + change_id
 
 
 class ChangeStatus(StrEnum):

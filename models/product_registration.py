@@ -11,15 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from models.errors import RegistrationError
+from models.flow_ids import flow_ids
 
 FLOW_KIND = "product-registration"
-FLOW_ID_PREFIX = f"{FLOW_KIND}-"
-STATE_MEMO = "state"
-
-
-def flow_id_of(token_id: str) -> str:
-    """One flow per token; the token's public id is its key (random, never the secret)."""
-    return FLOW_ID_PREFIX + token_id
+# One flow per token; the token's public id is its key (random, never the secret).
+FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
 
 class TokenStatus(StrEnum):
