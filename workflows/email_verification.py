@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import cancel_update
     from workflows.kit import refused
     from workflows.kit import send_mail
+    from workflows.kit import state_of
     from workflows.kit import state_query
 
 PENDING = VerificationStatus.PENDING
@@ -258,16 +259,13 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
 
     def _state(self) -> VerificationState:
         can_resend = self._status == PENDING and self._resends_left() > 0
-        return VerificationState(
+        return state_of(
+            VerificationState,
+            self,
             id=workflow.info().workflow_id,
-            status=self._status,
-            email=self._email,
-            purpose=self._input.purpose,
-            expires_at=self._expires_at,
             resend_available_at=self._resend_available_at() if can_resend else None,
             resends_left=self._resends_left(),
             attempts_left=self._attempts_left(),
-            locale=self._input.locale,
         )
 
 

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -235,6 +236,24 @@ class Published(Generic[StatusT, StateT]):
 
     def _publish(self) -> None:
         publish(self._state())
+
+
+_NOTHING = object()
+
+
+def state_of(state_type: type[StateT], flow: Any, **given: Any) -> StateT:
+    """A flow's public state: each field as `given`, else the flow's own `_<field>`, else the
+    field of its input (what it was started with), else the field's default."""
+    values = {}
+    for name in (field.name for field in dataclasses.fields(state_type)):  # type: ignore[arg-type]
+        own = getattr(flow, f"_{name}", _NOTHING)
+        if name in given:
+            values[name] = given[name]
+        elif own is not _NOTHING and not callable(own):
+            values[name] = own
+        elif hasattr(flow._input, name):
+            values[name] = getattr(flow._input, name)
+    return state_type(**values)
 
 
 def state_query(state_type: type[StateT]) -> Callable[[Any], StateT]:

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import run_with_compensation
     from workflows.kit import send_mail
     from workflows.kit import start_child_flow
+    from workflows.kit import state_of
     from workflows.license_lifecycle import LicenseLifecycleWorkflow
     from workflows.license_lifecycle import summary as lifecycle_summary
     from workflows.license_lifecycle import tell_lifecycle
@@ -334,24 +335,17 @@ class ActivationSteps(Published[Status, ActivationState]):
 
     def _state(self) -> ActivationState:
         waiting_for_choice = self._account is not None and bool(self._awaiting_choice())
-        return ActivationState(
+        account = self._account
+        return state_of(
+            ActivationState,
+            self,
             id=workflow.info().workflow_id,
-            order_id=self._input.order_id,
-            status=self._status,
-            company_name=self._input.company_name,
-            region=self._input.region,
-            contact_email=self._input.contact_email,
-            items=self._items,
-            required_agreements=self._input.required_agreements,
             accepted_agreements=self._accepted,
             link_expires_at=self._expires_at,
-            business_id=self._account.business_id if self._account else None,
-            account_id=self._account.account_id if self._account else None,
-            account_email=self._account.email if self._account else None,
+            business_id=account.business_id if account else None,
+            account_id=account.account_id if account else None,
+            account_email=account.email if account else None,
             verification_id=self._child.id if self._child is not None else None,
             instance_choices=self._instance_choices() if waiting_for_choice else [],
             licenses_awaiting_choice=self._awaiting_choice() if waiting_for_choice else [],
-            problem=self._problem,
-            activated_at=self._activated_at,
-            locale=self._input.locale,
         )

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import publish_status
     from workflows.kit import run_step
     from workflows.kit import send_mail
+    from workflows.kit import state_of
     from workflows.kit import state_query
 
 Steps = LicenseLifecycleActivities
@@ -125,13 +126,7 @@ class LicenseLifecycleWorkflow:
         publish(self._state())
 
     def _state(self) -> LifecycleState:
-        return LifecycleState(
-            license_id=self._input.license_id,
-            status=self._status,
-            expires_on=self._input.expires_on,
-            reminders_sent=list(self._reminded),
-            renewals=self._renewals,
-        )
+        return state_of(LifecycleState, self, reminders_sent=list(self._reminded))
 
 
 async def tell_lifecycle(license_id: str) -> bool:

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import cancel_update
     from workflows.kit import run_step
     from workflows.kit import send_mail
+    from workflows.kit import state_of
     from workflows.kit import state_query
 
 PENDING = InvitationStatus.PENDING
@@ -141,18 +142,7 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
         self._set_status(status)
 
     def _state(self) -> InvitationState:
-        return InvitationState(
-            account_id=self._input.account_id,
-            business_id=self._input.business_id,
-            instance_id=self._input.instance_id,
-            email=self._input.email,
-            display_name=self._input.display_name,
-            status=self._status,
-            invited_at=self._invited_at,
-            expires_at=self._expires_at,
-            activated_at=self._activated_at,
-            problem=self._problem,
-        )
+        return state_of(InvitationState, self)
 
 
 def summary(input: StartInvitationInput) -> str:

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import cancel_update
     from workflows.kit import run_step
     from workflows.kit import send_mail
+    from workflows.kit import state_of
     from workflows.kit import state_query
 
 PENDING = TransferStatus.PENDING
@@ -154,17 +155,7 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
         self._set_status(status)
 
     def _state(self) -> TransferState:
-        return TransferState(
-            transfer_id=self._input.transfer_id,
-            business_id=self._input.business_id,
-            from_account_id=self._input.from_account_id,
-            to_account_id=self._input.to_account_id,
-            status=self._status,
-            created_at=self._created_at,
-            expires_at=self._expires_at,
-            decided_at=self._decided_at,
-            problem=self._problem,
-        )
+        return state_of(TransferState, self)
 
 
 def summary(input: StartTransferInput) -> str:

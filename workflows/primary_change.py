@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import run_step
     from workflows.kit import send_mail
     from workflows.kit import start_child_flow
+    from workflows.kit import state_of
     from workflows.kit import state_query
 
 Steps = PrimaryChangeActivities
@@ -207,20 +208,9 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         self._set_status(status)
 
     def _state(self) -> ChangeState:
-        input = self._input
-        return ChangeState(
-            id=input.change_id,
-            business_id=input.business_id,
-            status=self._status,
-            new_email=input.new_email,
-            ticket=input.ticket,
-            requested_by=input.requested_by,
-            old_primary=input.old_primary,
-            created_at=self._created_at,
-            objection_ends_at=self._objection_ends_at,
-            decided_at=self._decided_at,
-            verification_id=self._child.id if self._child is not None else None,
-            problem=self._problem,
+        verification_id = self._child.id if self._child is not None else None
+        return state_of(
+            ChangeState, self, id=self._input.change_id, verification_id=verification_id
         )
 
 

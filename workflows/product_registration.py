@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import Published
     from workflows.kit import refused
     from workflows.kit import run_step
+    from workflows.kit import state_of
     from workflows.kit import state_query
     from workflows.kit import wait_until_recorded
 
@@ -161,18 +162,8 @@ class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
     state = state_query(TokenState)
 
     def _state(self) -> TokenState:
-        return TokenState(
-            id=self._input.token_id,
-            business_id=self._input.business_id,
-            instance_type=self._input.instance_type,
-            description=self._input.description,
-            status=self._status,
-            created_at=self._created_at,
-            expires_at=self._expires_at,
-            max_uses=self._input.max_uses,
-            uses=self._uses,
-            registered_instances=list(self._registered),
-        )
+        registered = list(self._registered)
+        return state_of(TokenState, self, id=self._input.token_id, registered_instances=registered)
 
 
 def summary(input: StartRegistrationInput) -> str:
