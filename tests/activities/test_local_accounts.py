@@ -64,7 +64,7 @@ async def test_concurrent_invitations_never_pass_the_limit(
     assert {error.type for error in refused} == {LocalAccountError.LIMIT_REACHED}
     assert all(error.non_retryable for error in refused)
     async with sessions() as session:
-        assert await local_accounts_held(session, business_id) == 50
+        assert await local_accounts_held(session, business_id, NOW) == 50
 
 
 async def test_recording_twice_writes_one_account(
@@ -76,7 +76,7 @@ async def test_recording_twice_writes_one_account(
     context = await activities.record_invitation(input)
     assert (context.company_name, context.instance_label) == ("Acme Corp", "Site 1")
     async with sessions() as session:
-        assert await local_accounts_held(session, business_id) == 1
+        assert await local_accounts_held(session, business_id, NOW) == 1
         account = await session.get(Account, input.start.account_id)
     assert account is not None and account.status == "pending"
     assert account.invitation_expires_at == NOW + timedelta(days=7)
@@ -119,7 +119,7 @@ async def test_activation_and_closing_are_idempotent(
         removed = await session.get(Account, second.start.account_id)
         assert active is not None and (active.status, active.activated_at) == ("active", NOW)
         assert removed is not None and removed.status == "removed"
-        assert await local_accounts_held(session, business_id) == 1
+        assert await local_accounts_held(session, business_id, NOW) == 1
     with pytest.raises(ApplicationError) as caught:  # a withdrawn invitation cannot activate
         await activities.activate_account(ActivateAccountInput(second.start.account_id, NOW))
     assert caught.value.type == LocalAccountError.CANCELLED
