@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from typing import Any
+from typing import TypeVar
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
@@ -15,6 +17,8 @@ from activities.mail import OnStore
 from activities.mail import mail_key
 from core.settings import Settings
 
+RowT = TypeVar("RowT")
+
 # This service's page for each kind of link a mail carries (`{token}`: where its token goes).
 LINK_PAGES = {
     "activation": "/activate/{token}",
@@ -23,6 +27,14 @@ LINK_PAGES = {
     "transfer": "/ownership-transfer?token={token}",
     "objection": "/primary-change?token={token}",
 }
+
+
+def new_row(model: type[RowT], source: Any, **given: Any) -> RowT:
+    """A new row of `model`: each column as `given`, else the field of the same name of
+    `source` (a flow's start input names the columns it records), else the column's default."""
+    columns = (column.key for column in sa_inspect(model).column_attrs)
+    found = {name: getattr(source, name) for name in columns if hasattr(source, name)}
+    return model(**(found | given))
 
 
 def refuse(message: str, error: str) -> ApplicationError:

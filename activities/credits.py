@@ -15,6 +15,7 @@ from sqlalchemy import update
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.base import new_row
 from activities.base import refuse
 from models.credit_queries import sandbox_quota
 from models.credits import ResetInput
@@ -53,15 +54,7 @@ class CreditActivities(FlowActivities):
             row = await session.get(CreditAllocation, (input.business_id, input.sensor_code))
             now = datetime.now(UTC)
             if row is None:
-                session.add(
-                    CreditAllocation(
-                        business_id=input.business_id,
-                        sensor_code=input.sensor_code,
-                        units=input.units,
-                        credits=credits,
-                        updated_at=now,
-                    )
-                )
+                session.add(new_row(CreditAllocation, input, credits=credits, updated_at=now))
             elif (row.units, row.credits) != (input.units, credits):
                 row.units, row.credits, row.updated_at = input.units, credits, now
 

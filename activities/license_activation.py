@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import new_row
 from activities.held_licenses import HeldLicenseSteps
 from activities.mail import mail_key
 from core.text import email_key
@@ -81,13 +82,10 @@ class LicenseActivationActivities(HeldLicenseSteps):
             if await session.get(Order, input.order_id) is not None:
                 return
             session.add(
-                Order(
+                new_row(
+                    Order,
+                    input,
                     id=input.order_id,
-                    reference=input.reference,
-                    company_name=input.company_name,
-                    contact_email=input.contact_email,
-                    region=input.region,
-                    locale=input.locale,
                     status="pending",
                     expires_at=as_utc(record.expires_at),
                 )

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.base import new_row
 from activities.base import refuse
 from core.text import email_key
 from models.base import as_utc
@@ -107,16 +108,12 @@ class LocalAccountActivities(FlowActivities):
                     LocalAccountError.ACCOUNT_EXISTS,
                 )
             session.add(
-                Account(
+                new_row(
+                    Account,
+                    start,
                     id=start.account_id,
-                    business_id=start.business_id,
-                    email=start.email,
-                    display_name=start.display_name,
                     kind="local",
                     status="pending",
-                    instance_id=start.instance_id,
-                    locale=start.locale,
-                    invited_by=start.invited_by,
                     invitation_expires_at=as_utc(input.expires_at),
                 )
             )

@@ -15,6 +15,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities
+from activities.base import new_row
 from activities.base import refuse
 from activities.local_accounts import instance_label
 from models.base import as_utc
@@ -63,11 +64,10 @@ class OwnershipTransferActivities(FlowActivities):
                 if (pending := await change_pending(session, start.business_id)) is not None:
                     raise refuse(pending.message, pending.error)
                 session.add(
-                    OwnershipTransfer(
+                    new_row(
+                        OwnershipTransfer,
+                        start,
                         id=start.transfer_id,
-                        business_id=start.business_id,
-                        from_account_id=start.from_account_id,
-                        to_account_id=start.to_account_id,
                         status=TransferStatus.PENDING.value,
                         created_at=as_utc(input.created_at),
                         expires_at=as_utc(input.expires_at),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.base import new_row
 from activities.base import refuse
 from core.text import email_key
 from models.base import as_utc
@@ -56,14 +57,11 @@ class PrimaryChangeActivities(FlowActivities):
             if await session.get(PrimaryChange, start.change_id) is None:
                 await self._require_allowed(session, input, owner)
                 session.add(
-                    PrimaryChange(
+                    new_row(
+                        PrimaryChange,
+                        start,
                         id=start.change_id,
-                        business_id=start.business_id,
-                        new_email=start.new_email,
-                        ticket=start.ticket,
-                        requested_by=start.requested_by,
                         old_primary=start.old_primary.value,
-                        locale=start.locale,
                         from_account_id=owner.id,
                         status=ChangeStatus.VERIFYING.value,
                         created_at=as_utc(input.created_at),

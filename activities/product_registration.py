@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+from activities.base import new_row
 from activities.base import refuse
 from models.base import as_utc
 from models.direct_change import UNREGISTER_INSTANCE
@@ -35,16 +36,12 @@ class ProductRegistrationActivities:
             if await session.get(EnrollmentToken, start.token_id) is not None:
                 return
             session.add(
-                EnrollmentToken(
+                new_row(
+                    EnrollmentToken,
+                    start,
                     id=start.token_id,
-                    business_id=start.business_id,
-                    instance_type=start.instance_type,
-                    description=start.description,
-                    token_hash=start.token_hash,
-                    created_by=start.created_by,
                     created_at=as_utc(input.created_at),
                     expires_at=as_utc(input.expires_at),
-                    max_uses=start.max_uses,
                     uses=0,
                     status=TokenStatus.ACTIVE.value,
                 )
