@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import UpdateMethodMultiParam
 
 with workflow.unsafe.imports_passed_through():
     from models.answer_by_link import AnswerRules
@@ -21,10 +22,17 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import link_known
     from workflows.kit import refused
     from workflows.kit import run_step
+    from workflows.kit import state_update
     from workflows.kit import wait_until_recorded
 
 StateT = TypeVar("StateT")
 StatusT = TypeVar("StatusT", bound=StrEnum)
+
+
+def describe_update(state_type: type[StateT]) -> UpdateMethodMultiParam[[Any], StateT]:
+    """The `describe` update sent with the start: answers once the flow is recorded, or why it
+    was not."""
+    return state_update("describe", state_type, lambda flow: flow._answer_when_recorded())
 
 
 class AnswerByLink(Published[StatusT, StateT]):

@@ -267,22 +267,38 @@ def state_query(state_type: type[StateT]) -> Callable[[Any], StateT]:
     return workflow.query(state)
 
 
+def state_update(
+    name: str,
+    state_type: type[StateT],
+    handle: Callable[[Any], Awaitable[StateT]],
+    validate: Callable[[Any], None] | None = None,
+) -> UpdateMethodMultiParam[[Any], StateT]:
+    """An update `name` without arguments that answers the flow's state (typed as
+    `state_query`): `validate(flow)` may refuse it before it is accepted, then `handle(flow)`."""
+
+    async def update(self: Any) -> StateT:
+        return await handle(self)
+
+    def validator(self: Any) -> None:
+        if validate is not None:
+            validate(self)
+
+    # What Temporal reads at run time: the update's name, the concrete answer type, and `self`
+    # unannotated on both (the validator's parameters must match the update's).
+    update.__name__ = update.__qualname__ = name
+    update.__annotations__, validator.__annotations__ = {"return": state_type}, {}
+    defined = workflow.update(update)
+    if validate is not None:
+        defined.validator(validator)
+    return defined
+
+
 def cancel_update(state_type: type[StateT]) -> UpdateMethodMultiParam[[Any], StateT]:
-    """The `cancel` update of a flow whose state is `state_type` (typed as `state_query`):
-    refused unless the flow's `_require_cancellable` lets it, then the flow's `_cancel`."""
-
-    async def cancel(self: Published[Any, StateT]) -> StateT:
-        return await self._cancel()
-
-    def validate_cancel(self: Published[Any, StateT]) -> None:
-        self._require_cancellable()
-
-    # What Temporal reads at run time: the concrete answer type, and `self` unannotated on both
-    # (the validator's parameters must match the update's).
-    cancel.__annotations__, validate_cancel.__annotations__ = {"return": state_type}, {}
-    update = workflow.update(cancel)
-    update.validator(validate_cancel)
-    return update
+    """The `cancel` update: refused unless the flow's `_require_cancellable` lets it, then the
+    flow's `_cancel`."""
+    return state_update(
+        "cancel", state_type, lambda flow: flow._cancel(), lambda flow: flow._require_cancellable()
+    )
 
 
 # -- steps ------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from models.local_accounts import SendInvitationInput
     from models.local_accounts import StartInvitationInput
     from workflows.answer_by_link import AnswerByLink
+    from workflows.answer_by_link import describe_update
     from workflows.kit import FlowStart
     from workflows.kit import cancel_update
     from workflows.kit import run_step
@@ -79,10 +80,7 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
         await self._wait_for_answer(lapse, reminders, remind)
         return await self._finish()
 
-    @workflow.update
-    async def describe(self) -> InvitationState:
-        """Sent with the start: answers once the account is recorded, or why it was not."""
-        return await self._answer_when_recorded()
+    describe = describe_update(InvitationState)
 
     @workflow.update
     async def activate(self, input: ActivateInput) -> InvitationState:

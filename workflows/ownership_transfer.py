@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from models.ownership_transfer import TransferStatus
     from models.ownership_transfer import flow_id_of
     from workflows.answer_by_link import AnswerByLink
+    from workflows.answer_by_link import describe_update
     from workflows.kit import FlowStart
     from workflows.kit import cancel_update
     from workflows.kit import run_step
@@ -81,10 +82,7 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
         )
         return await self._finish()
 
-    @workflow.update
-    async def describe(self) -> TransferState:
-        """Sent with the start: answers once the transfer is recorded, or why it was not."""
-        return await self._answer_when_recorded()
+    describe = describe_update(TransferState)
 
     @workflow.update
     async def accept(self, input: DecisionInput) -> TransferState:

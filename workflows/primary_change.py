@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from models.primary_change import StepInput
     from models.primary_change import flow_id_of
     from workflows.answer_by_link import AnswerByLink
+    from workflows.answer_by_link import describe_update
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
     from workflows.kit import FlowStart
@@ -91,10 +92,7 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         )
         return await self._finish()
 
-    @workflow.update
-    async def describe(self) -> ChangeState:
-        """Sent with the start: answers once the change is recorded, or why it was not."""
-        return await self._answer_when_recorded()
+    describe = describe_update(ChangeState)
 
     @workflow.update
     async def object(self, input: ObjectInput) -> ChangeState:

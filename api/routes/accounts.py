@@ -181,12 +181,9 @@ async def invite_local_account(
     )
     await require_mail_allowance(session, settings, body.email)
     input = StartInvitationInput(
+        **body.model_dump(),  # the address, name, instance and locale, as asked
         account_id=str(uuid.uuid4()),
         business_id=business_id,
-        instance_id=body.instance_id,
-        email=body.email,
-        display_name=body.display_name,
-        locale=body.locale,
         invited_by=acting,
         expires_in_seconds=settings.local_account_invitation_expiry_seconds,
         reminder_before_seconds=settings.local_account_reminder_before_seconds,
