@@ -3,9 +3,6 @@ or that it has none and how one is made (docs/flows/account-lookup.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from sqlalchemy import select
 from temporalio import activity
 
@@ -42,6 +39,3 @@ class AccountLookupActivities(FlowActivities):
             },
         )
         return True
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [self.send_answer]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from typing import TypeVar
 
@@ -27,6 +28,17 @@ LINK_PAGES = {
     "transfer": "/ownership-transfer?token={token}",
     "objection": "/primary-change?token={token}",
 }
+
+
+def activities_of(*holders: object) -> list[Callable[..., Any]]:
+    """The activities the holders declare (their `@activity.defn` methods), bound, for a
+    worker: an activity added to a class is registered with it."""
+    return [
+        getattr(holder, name)
+        for holder in holders
+        for name in dir(type(holder))
+        if hasattr(getattr(type(holder), name), "__temporal_activity_definition")
+    ]
 
 
 def new_row(model: type[RowT], source: Any, **given: Any) -> RowT:

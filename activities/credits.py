@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from datetime import date
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select
@@ -91,9 +89,6 @@ class CreditActivities(FlowActivities):
                 .execution_options(synchronize_session=False)
             )
         return int(getattr(result, "rowcount", 0) or 0)
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [self.allocate, self.record_sandbox_submissions, self.reset_sandbox_usage]
 
 
 def _today() -> date:

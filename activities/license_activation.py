@@ -4,11 +4,9 @@ Every activity is idempotent: a retry after a commit finds its own rows and does
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from datetime import date
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import exists
@@ -374,25 +372,3 @@ class LicenseActivationActivities(HeldLicenseSteps):
             await session.execute(
                 update(License).where(License.id.in_(license_ids)).values(instance_id=None)
             )
-
-    def all(self) -> list[Callable[..., Any]]:
-        """The bound methods the worker registers."""
-        return [
-            self.record_order,
-            self.send_link,
-            self.close_order,
-            self.send_confirmation,
-            self.load_account,
-            self.find_primary_account,
-            self.create_primary_account,
-            self.match_held_licenses,
-            self.take_over_held_licenses,
-            self.give_back_held_licenses,
-            self.record_acceptances,
-            self.create_instances,
-            self.delete_instances,
-            self.add_credits,
-            self.remove_credits,
-            self.assign_addons,
-            self.unassign_addons,
-        ]

@@ -4,9 +4,7 @@ once whatever the retries (docs/flows/license-lifecycle.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -131,6 +129,3 @@ class LicenseLifecycleActivities(FlowActivities):
         )
         business.credit_balance -= removed
         return removed
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [self.send_reminder, self.read_term, self.end_term, self.expire]

@@ -3,10 +3,8 @@ the invitation emails, activation and the invitation's end. Each is idempotent."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
@@ -188,12 +186,3 @@ class LocalAccountActivities(FlowActivities):
                 )
             for name, value in values.items():
                 setattr(account, name, value)
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.change_account,
-            self.record_invitation,
-            self.send_invitation,
-            self.activate_account,
-            self.close_invitation,
-        ]

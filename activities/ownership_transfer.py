@@ -3,9 +3,7 @@ primary account, done in one transaction so the Business never has zero or two p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update
@@ -202,12 +200,3 @@ class OwnershipTransferActivities(FlowActivities):
             "instance": parties.target_instance,
         }
         await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.open_transfer,
-            self.send_link,
-            self.complete_transfer,
-            self.close_transfer,
-            self.send_outcome,
-        ]

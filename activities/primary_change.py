@@ -5,7 +5,6 @@ primaries (docs/flows/primary-change.md)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -184,15 +183,6 @@ class PrimaryChangeActivities(FlowActivities):
             "owner_email": parties.owner_email,
         }
         await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.open_change,
-            self.record_step,
-            self.complete_change,
-            self.send_objection_link,
-            self.send_outcome,
-        ]
 
 
 def _event(change_id: str, step: str, at: Any) -> PrimaryChangeEvent:

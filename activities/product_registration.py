@@ -3,7 +3,6 @@ and the token's final status. Each is idempotent (a retry after commit changes n
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -104,11 +103,3 @@ class ProductRegistrationActivities:
                     registration_status="unregistered", enrollment_token_id=None, registered_at=None
                 )
             )
-
-    def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.record_token,
-            self.register_instance,
-            self.close_token,
-            self.unregister_instance,
-        ]

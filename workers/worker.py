@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.account_lookup import AccountLookupActivities
+from activities.base import activities_of
 from activities.credits import CreditActivities
 from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
@@ -86,18 +87,17 @@ def build_worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=[
-            verification.send_link,
-            verification.record_outcome,
-            *activation.all(),
-            *registration.all(),
-            *local_accounts.all(),
-            *transfers.all(),
-            *lookups.all(),
-            *primary_changes.all(),
-            *credits.all(),
-            *lifecycles.all(),
-        ],
+        activities=activities_of(
+            verification,
+            activation,
+            registration,
+            local_accounts,
+            transfers,
+            lookups,
+            primary_changes,
+            credits,
+            lifecycles,
+        ),
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
