@@ -13,9 +13,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Annotated
 from typing import Any
 from urllib.parse import parse_qs
 
+from fastapi import Depends
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.responses import RedirectResponse
@@ -99,6 +101,14 @@ async def read_form(request: Request) -> dict[str, list[str]]:
 def field(form: dict[str, list[str]], name: str, limit: int = 320) -> str:
     """A form field's first value ("" when absent); a token's field is cut at 200."""
     return (form.get(name) or [""])[0][:limit]
+
+
+async def _posted_token(request: Request) -> str:
+    return field(await read_form(request), "token", 200)
+
+
+# The token a link page's form posts back (its confirm button).
+PostedToken = Annotated[str, Depends(_posted_token)]
 
 
 def moment(at: datetime) -> str:

@@ -23,6 +23,7 @@ from api.flows.ownership_transfer import transfer_of_link
 from api.flows.primary_change import change_of_link
 from api.flows.primary_change import object_with_token
 from api.page_text import text
+from api.pages import PostedToken
 from api.pages import field
 from api.pages import moment
 from api.pages import page_locale
@@ -133,10 +134,8 @@ async def activate_account_page(
 
 @router.post("/activate-account", response_class=HTMLResponse)
 async def activate_account_submit(
-    request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
+    request: Request, token: PostedToken, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
-    form = await read_form(request)
-    token = field(form, "token", 200)
     try:
         state = await activate_with_token(client, db, token)
     except ApiError:  # the page as it stands now says why (used up, lapsed, cancelled…)
@@ -243,10 +242,8 @@ async def primary_change_page(
 
 @router.post("/primary-change", response_class=HTMLResponse)
 async def primary_change_submit(
-    request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
+    request: Request, token: PostedToken, settings: SettingsDep, client: TemporalDep, db: SessionDep
 ) -> HTMLResponse:
-    form = await read_form(request)
-    token = field(form, "token", 200)
     try:
         stopped = await object_with_token(client, db, token)
     except ApiError:  # the page as it stands now says why (done, cancelled…)

@@ -18,9 +18,8 @@ from api.errors import ApiError
 from api.flows.email_verification import confirm_token
 from api.flows.email_verification import inspect_token
 from api.page_text import text
-from api.pages import field
+from api.pages import PostedToken
 from api.pages import page_locale
-from api.pages import read_form
 from api.pages import render
 from core.settings import Settings
 from core.tokens import mask_email
@@ -89,11 +88,13 @@ async def verify_email_page(
 
 @router.post("/verify-email", response_class=HTMLResponse)
 async def verify_email_submit(
-    request: Request, settings: SettingsDep, client: TemporalDep, session: SessionDep
+    request: Request,
+    token: PostedToken,
+    settings: SettingsDep,
+    client: TemporalDep,
+    session: SessionDep,
 ) -> HTMLResponse:
     """The confirm button: a plain form post, so it works without JavaScript."""
-    form = await read_form(request)
-    token = field(form, "token", 200)
     try:
         state = await confirm_token(client, session, token)
     except ApiError as err:
