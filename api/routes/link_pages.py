@@ -5,6 +5,7 @@ the link is about and shows the choice; the buttons POST the token (the credenti
 from __future__ import annotations
 
 from typing import Annotated
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi import Query
@@ -44,31 +45,11 @@ Token = Annotated[str, Query(max_length=200)]
 
 
 def _page(
-    request: Request,
-    settings: Settings,
-    locale: str,
-    title: str,
-    lead: str,
-    *,
-    status_code: int = 200,
-    form_action: str = "",
-    token: str = "",
-    actions: list[tuple[str, str]] | None = None,
+    request: Request, settings: Settings, locale: str, title: str, lead: str, **form: Any
 ) -> HTMLResponse:
-    return render(
-        request,
-        settings,
-        "link",
-        locale=locale,
-        status_code=status_code,
-        title=title,
-        lead=lead,
-        form_action=form_action,
-        token=token,
-        actions=actions or [],
-        next_url=None,
-        next_label="",
-    )
+    """A link page: its title and lead, and the button's form if it has one (`form_action`,
+    `token`, `actions`), or `status_code`."""
+    return render(request, settings, "link", locale=locale, title=title, lead=lead, **form)
 
 
 def _closed(
