@@ -7,6 +7,7 @@ from sqlalchemy import select
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.mail import Mail
 from activities.mail import mail_key
 from core.text import email_key
 from core.tokens import mask_name
@@ -27,15 +28,12 @@ class AccountLookupActivities(FlowActivities):
                 .join(Account, Account.business_id == Business.id)
                 .where(Account.kind == "primary", Account.email_key == email_key(input.email))
             )
+        context = {
+            "company": mask_name(company) if company else None,
+            "console_url": self._settings.console_url,
+            "support": self._settings.support_contact,
+        }
         await self._mail.send(
-            idempotency_key=mail_key("answer"),
-            template=ANSWER_TEMPLATE,
-            locale=input.locale,
-            to=input.email,
-            context={
-                "company": mask_name(company) if company else None,
-                "console_url": self._settings.console_url,
-                "support": self._settings.support_contact,
-            },
+            mail_key("answer"), Mail(ANSWER_TEMPLATE, input.email, input.locale, context)
         )
         return True

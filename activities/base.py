@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from activities.mail import Link
+from activities.mail import Mail
 from activities.mail import MailSender
 from activities.mail import OnStore
 from activities.mail import mail_key
@@ -79,34 +80,14 @@ class FlowActivities:
         """Mail how a flow ended: each `(outcome, to, locale)` once (docs/mail.md), with the
         outcome in the template's context."""
         for outcome, to, locale in mails:
-            await self._mail.send(
-                idempotency_key=mail_key(f"outcome/{outcome}"),
-                template=template,
-                locale=locale,
-                to=to,
-                context=context | {"outcome": outcome},
-            )
+            mail = Mail(template, to, locale, context | {"outcome": outcome})
+            await self._mail.send(mail_key(f"outcome/{outcome}"), mail)
 
     async def mail_link(
-        self,
-        kind: str,
-        key: str,
-        *,
-        template: str,
-        locale: str,
-        to: str,
-        context: dict[str, Any],
-        on_store: OnStore | None = None,
+        self, kind: str, key: str, mail: Mail, on_store: OnStore | None = None
     ) -> str:
         """Mail a link of this flow run, with a fresh token, once per `key` (docs/mail.md);
         return only the token's hash."""
-        sent = await self._mail.send(
-            idempotency_key=mail_key(key),
-            template=template,
-            locale=locale,
-            to=to,
-            context=context,
-            link=Link.for_this_run(self.link_url(kind)),
-            on_store=on_store,
-        )
+        link = Link.for_this_run(self.link_url(kind))
+        sent = await self._mail.send(mail_key(key), mail, link, on_store)
         return sent.link_hash

@@ -5,6 +5,8 @@ from __future__ import annotations
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.mail import Mail
+from activities.mail import mail_context
 from models.base import as_utc
 from models.email_verification import RecordOutcomeInput
 from models.email_verification import SendLinkInput
@@ -17,18 +19,8 @@ class EmailVerificationActivities(FlowActivities):
     @activity.defn(name="email_verification.send_link")
     async def send_link(self, input: SendLinkInput) -> str:
         """Email a single-use link (once per link number); return only the token's hash."""
-        return await self.mail_link(
-            "verification",
-            f"link/{input.link_number}",
-            template=LINK_TEMPLATE,
-            locale=input.locale,
-            to=input.email,
-            context={
-                "expires_at": input.expires_at,
-                "purpose": input.purpose,
-                "about": input.about,
-            },
-        )
+        mail = Mail(LINK_TEMPLATE, input.email, input.locale, mail_context(input))
+        return await self.mail_link("verification", f"link/{input.link_number}", mail)
 
     @activity.defn(name="email_verification.record_outcome")
     async def record_outcome(self, input: RecordOutcomeInput) -> None:

@@ -19,6 +19,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import new_row
 from activities.held_licenses import HeldLicenseSteps
+from activities.mail import Mail
+from activities.mail import mail_context
 from activities.mail import mail_key
 from core.text import email_key
 from models.base import as_utc
@@ -117,20 +119,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 )
             )
 
-        await self.mail_link(
-            "activation",
-            f"link/{input.link_number}",
-            template=LINK_TEMPLATE,
-            locale=input.locale,
-            to=input.to,
-            context={
-                "company_name": input.company_name,
-                "items": input.items,
-                "expires_at": input.expires_at,
-                "reminder": input.reminder,
-            },
-            on_store=record_code,
-        )
+        mail = Mail(LINK_TEMPLATE, input.to, input.locale, mail_context(input))
+        await self.mail_link("activation", f"link/{input.link_number}", mail, record_code)
 
     @activity.defn(name="license_activation.close_order")
     async def close_order(self, input: CloseOrderInput) -> None:
@@ -158,13 +148,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
 
     @activity.defn(name="license_activation.send_confirmation")
     async def send_confirmation(self, input: SendConfirmationInput) -> None:
-        await self._mail.send(
-            idempotency_key=mail_key("confirmation"),
-            template=CONFIRMATION_TEMPLATE,
-            locale=input.locale,
-            to=input.to,
-            context={"company_name": input.company_name, "items": input.items},
-        )
+        mail = Mail(CONFIRMATION_TEMPLATE, input.to, input.locale, mail_context(input))
+        await self._mail.send(mail_key("confirmation"), mail)
 
     # -- accounts and agreements ----------------------------------------------------------------
 

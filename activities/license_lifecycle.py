@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.mail import Mail
+from activities.mail import mail_context
 from activities.mail import mail_key
 from models.base import as_utc
 from models.domain import Account
@@ -46,22 +48,9 @@ class LicenseLifecycleActivities(FlowActivities):
         if found is None:  # a Business always has a primary; nothing to tell otherwise
             return
         email, locale, company = found
-        await self._mail.send(
-            idempotency_key=mail_key(f"reminder/{license.expires_on}/{input.days_left}"),
-            template=REMINDER_TEMPLATE,
-            locale=locale or "en",
-            to=email,
-            context={
-                "company_name": company,
-                "product_name": license.product_name,
-                "kind": license.kind,
-                "amount": license.amount,
-                "expires_on": license.expires_on,
-                "days_left": input.days_left,
-                "trial": license.trial,
-                "support": self._settings.support_contact,
-            },
-        )
+        context = mail_context(input, company_name=company, support=self._settings.support_contact)
+        key = mail_key(f"reminder/{license.expires_on}/{input.days_left}")
+        await self._mail.send(key, Mail(REMINDER_TEMPLATE, email, locale or "en", context))
 
     @activity.defn(name="license_lifecycle.read_term")
     async def read_term(self, license_id: str) -> Term:

@@ -18,6 +18,8 @@ from temporalio import activity
 from activities.base import FlowActivities
 from activities.base import new_row
 from activities.base import refuse
+from activities.mail import Mail
+from activities.mail import mail_context
 from core.text import email_key
 from models.base import as_utc
 from models.direct_change import CHANGE_ACCOUNT
@@ -128,20 +130,8 @@ class LocalAccountActivities(FlowActivities):
     @activity.defn(name="local_accounts.send_invitation")
     async def send_invitation(self, input: SendInvitationInput) -> str:
         """Email a link with a fresh token (once per link number); return only its hash."""
-        return await self.mail_link(
-            "invitation",
-            f"link/{input.link_number}",
-            template=INVITATION_TEMPLATE,
-            locale=input.locale,
-            to=input.email,
-            context={
-                "display_name": input.display_name,
-                "company_name": input.context.company_name,
-                "instance": input.context.instance_label,
-                "expires_at": input.expires_at,
-                "reminder": input.reminder,
-            },
-        )
+        mail = Mail(INVITATION_TEMPLATE, input.email, input.locale, mail_context(input))
+        return await self.mail_link("invitation", f"link/{input.link_number}", mail)
 
     @activity.defn(name="local_accounts.activate_account")
     async def activate_account(self, input: ActivateAccountInput) -> None:

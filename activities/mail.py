@@ -9,6 +9,7 @@ sent and its body erased; a later retry sends nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -66,6 +67,28 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One mail: its template, who it goes to and in which language, what the template reads."""
+
+    template: str
+    to: str
+    locale: str
+    context: dict[str, Any]
+
+
+def mail_context(source: Any, **more: Any) -> dict[str, Any]:
+    """What a mail's template reads: the fields of the activity's input and of the dataclasses
+    it carries (its parties, say), then `more`; each template names the fields it shows."""
+    context: dict[str, Any] = {}
+    for field in dataclasses.fields(source):
+        value = getattr(source, field.name)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            context |= mail_context(value)
+        context[field.name] = value
+    return context | more
 
 
 @dataclass
@@ -145,58 +168,46 @@ class MailSender:
             return await session.get(OutboxMessage, idempotency_key)
 
     async def send(
-        self,
-        *,
-        idempotency_key: str,
-        template: str,
-        locale: str,
-        to: str,
-        context: dict[str, Any],
-        link: Link | None = None,
-        on_store: OnStore | None = None,
+        self, key: str, mail: Mail, link: Link | None = None, on_store: OnStore | None = None
     ) -> Sent:
-        """Send this mail once: store it (with a fresh link token) unless stored already, then
-        deliver the stored bytes unless the server has accepted them before."""
-        row = await self.find(idempotency_key)
+        """Send this mail once per idempotency `key`: store it (with a fresh link token) unless
+        stored already, then deliver the stored bytes unless the server has accepted them before."""
+        row = await self.find(key)
         if row is None:
-            row = await self._store(idempotency_key, template, locale, to, context, link, on_store)
+            row = await self._store(key, mail, link, on_store)
         if row.sent_at is None and row.body is not None:
             await self._deliver(row.recipient, row.body)
             async with self._sessions.begin() as session:
                 await session.execute(
                     update(OutboxMessage)
-                    .where(OutboxMessage.idempotency_key == idempotency_key)
+                    .where(OutboxMessage.idempotency_key == key)
                     .values(sent_at=datetime.now(UTC), body=None)
                 )
         return Sent(row.message_id, row.secret_hash)
 
     async def _store(
-        self,
-        key: str,
-        template: str,
-        locale: str,
-        to: str,
-        context: dict[str, Any],
-        link: Link | None,
-        on_store: OnStore | None,
+        self, key: str, mail: Mail, link: Link | None, on_store: OnStore | None
     ) -> OutboxMessage:
         link_id = token = secret_hash = None
         if link is not None:
             link_id = random_key()
             token = new_token(link_id)
             secret_hash = hash_token(token)
-            context = context | {"link": link.url.replace("{token}", token)}
+            mail = dataclasses.replace(
+                mail, context=mail.context | {"link": link.url.replace("{token}", token)}
+            )
+        to = mail.to
         row = OutboxMessage(
             idempotency_key=key,
             message_id=self.message_id(key),
-            template=template,
+            template=mail.template,
             recipient=to,
             recipient_key=email_key(to),
             secret_hash=secret_hash,
             link_id=link_id,
             flow_id=link.flow_id if link else None,
             run_id=link.run_id if link else None,
-            body=self._compose(key, template, locale, to, context),
+            body=self._compose(key, mail),
             created_at=datetime.now(UTC),
         )
         try:
@@ -227,11 +238,10 @@ class MailSender:
                 non_retryable=True,
             )
 
-    def _compose(
-        self, key: str, template: str, locale: str, to: str, context: dict[str, Any]
-    ) -> bytes:
+    def _compose(self, key: str, mail: Mail) -> bytes:
+        template, to = mail.template, mail.to
         try:
-            rendered = self.render(template, locale, context)
+            rendered = self.render(template, mail.locale, mail.context)
             if unsafe_character(rendered.subject) or unsafe_character(to):
                 raise ValueError("a control character in a header")
             message = EmailMessage()

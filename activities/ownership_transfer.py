@@ -16,6 +16,8 @@ from activities.base import FlowActivities
 from activities.base import new_row
 from activities.base import refuse
 from activities.local_accounts import instance_label
+from activities.mail import Mail
+from activities.mail import mail_context
 from models.base import as_utc
 from models.domain import Account
 from models.domain import OwnershipTransfer
@@ -116,19 +118,10 @@ class OwnershipTransferActivities(FlowActivities):
     async def send_link(self, input: SendTransferLinkInput) -> str:
         """Email the target a link with a fresh token; return only its hash."""
         parties = input.parties
-        return await self.mail_link(
-            "transfer",
-            "link",
-            template=REQUEST_TEMPLATE,
-            locale=parties.target_locale,
-            to=parties.target_email,
-            context={
-                "company_name": parties.company_name,
-                "owner_email": parties.owner_email,
-                "display_name": parties.target_name,
-                "expires_at": input.expires_at,
-            },
+        mail = Mail(
+            REQUEST_TEMPLATE, parties.target_email, parties.target_locale, mail_context(input)
         )
+        return await self.mail_link("transfer", "link", mail)
 
     @activity.defn(name="ownership_transfer.complete")
     async def complete_transfer(self, input: CompleteTransferInput) -> None:
@@ -193,10 +186,4 @@ class OwnershipTransferActivities(FlowActivities):
             TransferStatus.EXPIRED: [("expired", *owner)],
             TransferStatus.CANCELLED: [("cancelled", *target)],
         }.get(status, [])
-        context = {
-            "company_name": parties.company_name,
-            "owner_email": parties.owner_email,
-            "target_email": parties.target_email,
-            "instance": parties.target_instance,
-        }
-        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)
+        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, mail_context(input))

@@ -15,6 +15,8 @@ from temporalio import activity
 from activities.base import FlowActivities
 from activities.base import new_row
 from activities.base import refuse
+from activities.mail import Mail
+from activities.mail import mail_context
 from core.text import email_key
 from models.base import as_utc
 from models.domain import Account
@@ -152,19 +154,9 @@ class PrimaryChangeActivities(FlowActivities):
     async def send_objection_link(self, input: SendObjectionLinkInput) -> str:
         """Tell the current primary, with a link to stop the change; return only its hash."""
         parties = input.parties
-        return await self.mail_link(
-            "objection",
-            "objection",
-            template=OBJECTION_TEMPLATE,
-            locale=parties.owner_locale,
-            to=parties.owner_email,
-            context={
-                "company_name": parties.company_name,
-                "new_email": input.new_email,
-                "ends_at": input.objection_ends_at,
-                "support": self._settings.support_contact,
-            },
-        )
+        context = mail_context(input, support=self._settings.support_contact)
+        mail = Mail(OBJECTION_TEMPLATE, parties.owner_email, parties.owner_locale, context)
+        return await self.mail_link("objection", "objection", mail)
 
     @activity.defn(name="primary_change.send_outcome")
     async def send_outcome(self, input: SendOutcomeInput) -> None:
@@ -177,12 +169,7 @@ class PrimaryChangeActivities(FlowActivities):
             ],
             ChangeStatus.OBJECTED: [("objected", parties.owner_email, parties.owner_locale)],
         }.get(input.status, [])
-        context = {
-            "company_name": parties.company_name,
-            "new_email": input.new_email,
-            "owner_email": parties.owner_email,
-        }
-        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)
+        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, mail_context(input))
 
 
 def _event(change_id: str, step: str, at: Any) -> PrimaryChangeEvent:

@@ -21,6 +21,7 @@ from activities.mail import EMAIL_REJECTED
 from activities.mail import MAIL_RATE_LIMITED
 from activities.mail import MAIL_UNBUILDABLE
 from activities.mail import Link
+from activities.mail import Mail
 from activities.mail import MailSender
 from activities.mail import Sent
 from core.settings import Settings
@@ -47,14 +48,8 @@ def mail(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Mail
 
 
 async def send(mail: MailSender, key: str = "k1", to: str = "ada@example.com") -> Sent:
-    return await mail.send(
-        idempotency_key=key,
-        template="email_verification",
-        locale="en",
-        to=to,
-        context=CONTEXT,
-        link=Link("http://x/verify-email?token={token}", "flow-1", "run-1"),
-    )
+    link = Link("http://x/verify-email?token={token}", "flow-1", "run-1")
+    return await mail.send(key, Mail("email_verification", to, "en", CONTEXT), link)
 
 
 async def test_a_sent_message_is_recorded_with_a_stable_message_id(
@@ -110,19 +105,14 @@ async def test_a_mail_whose_subject_cannot_be_built_fails_for_good_and_stores_no
     mail: MailSender,
 ) -> None:
     with pytest.raises(ApplicationError) as caught:
-        await mail.send(
-            idempotency_key="k1",
-            template="activation_link",
-            locale="en",
-            to="ada@example.com",
-            context={
-                "company_name": "Acme\nBcc: x@evil.example",
-                "items": [],
-                "expires_at": CONTEXT["expires_at"],
-                "reminder": False,
-            },
-            link=Link("http://x/a/{token}", "flow-1", "run-1"),
-        )
+        context = {
+            "company_name": "Acme\nBcc: x@evil.example",
+            "items": [],
+            "expires_at": CONTEXT["expires_at"],
+            "reminder": False,
+        }
+        mail_to_ada = Mail("activation_link", "ada@example.com", "en", context)
+        await mail.send("k1", mail_to_ada, Link("http://x/a/{token}", "flow-1", "run-1"))
     assert caught.value.type == MAIL_UNBUILDABLE and caught.value.non_retryable
     assert "evil" not in str(caught.value)
     assert await mail.find("k1") is None
