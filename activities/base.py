@@ -8,6 +8,7 @@ from typing import Any
 from typing import TypeVar
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
@@ -48,6 +49,21 @@ def new_row(model: type[RowT], source: Any, **given: Any) -> RowT:
     columns = (column.key for column in sa_inspect(model).column_attrs)
     found = {name: getattr(source, name) for name in columns if hasattr(source, name)}
     return model(**(found | given))
+
+
+async def close_row(
+    sessions: async_sessionmaker[AsyncSession],
+    model: Any,
+    row_id: str,
+    open_status: str,
+    **values: Any,
+) -> None:
+    """Record how a flow's row ended, only while it is still `open_status`: a retry after the
+    commit, or a row another step closed first, changes nothing."""
+    async with sessions.begin() as session:
+        await session.execute(
+            update(model).where(model.id == row_id, model.status == open_status).values(**values)
+        )
 
 
 def refuse(message: str, error: str) -> ApplicationError:

@@ -92,16 +92,14 @@ class LicenseActivationActivities(HeldLicenseSteps):
             )
             await session.flush()
             session.add_all(
-                License(
+                new_row(
+                    License,
+                    item,
                     id=item.license_id,
                     order_id=input.order_id,
-                    product_code=item.product_code,
-                    kind=item.kind,
-                    units=item.units,
-                    credits=item.credits,
                     expires_on=date.fromisoformat(item.expires_on),
                     status="issued",
-                    trial=item.trial,
+                    instance_id=None,  # set when provisioning creates or assigns it
                 )
                 for item in input.items
             )
@@ -239,13 +237,11 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 )
                 if not recorded:
                     session.add(
-                        AgreementAcceptance(
-                            account_id=input.account_id,
+                        new_row(
+                            AgreementAcceptance,
+                            input,
                             agreement_id=agreement.id,
                             version=agreement.version,
-                            order_id=input.order_id,
-                            client_address=input.client_address,
-                            user_agent=input.user_agent,
                             accepted_at=as_utc(input.accepted_at),
                         )
                     )

@@ -11,11 +11,11 @@ from sqlalchemy import and_
 from sqlalchemy import func
 from sqlalchemy import or_
 from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.base import close_row
 from activities.base import new_row
 from activities.base import refuse
 from activities.mail import Mail
@@ -147,12 +147,9 @@ class LocalAccountActivities(FlowActivities):
     @activity.defn(name="local_accounts.close_invitation")
     async def close_invitation(self, input: CloseInvitationInput) -> None:
         """A lapsed or withdrawn invitation frees its place (only while still pending)."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Account)
-                .where(Account.id == input.account_id, Account.status == "pending")
-                .values(status=CLOSED_AS[input.status])
-            )
+        await close_row(
+            self._sessions, Account, input.account_id, "pending", status=CLOSED_AS[input.status]
+        )
 
     @activity.defn(name=CHANGE_ACCOUNT)
     async def change_account(self, input: ChangeAccountInput) -> None:

@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities
+from activities.base import close_row
 from activities.base import new_row
 from activities.base import refuse
 from activities.local_accounts import instance_label
@@ -163,15 +164,14 @@ class OwnershipTransferActivities(FlowActivities):
     @activity.defn(name="ownership_transfer.close")
     async def close_transfer(self, input: CloseTransferInput) -> None:
         """Record how a transfer ended without a swap (only while it is still pending)."""
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(OwnershipTransfer)
-                .where(
-                    OwnershipTransfer.id == input.transfer_id,
-                    OwnershipTransfer.status == TransferStatus.PENDING.value,
-                )
-                .values(status=input.status.value, decided_at=as_utc(input.at))
-            )
+        await close_row(
+            self._sessions,
+            OwnershipTransfer,
+            input.transfer_id,
+            TransferStatus.PENDING.value,
+            status=input.status.value,
+            decided_at=as_utc(input.at),
+        )
 
     @activity.defn(name="ownership_transfer.send_outcome")
     async def send_outcome(self, input: SendTransferOutcomeInput) -> None:

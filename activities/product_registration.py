@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+from activities.base import close_row
 from activities.base import new_row
 from activities.base import refuse
 from models.base import as_utc
@@ -82,15 +83,9 @@ class ProductRegistrationActivities:
         values: dict[str, Any] = {"status": input.status.value}
         if input.status == TokenStatus.REVOKED:
             values["revoked_at"] = as_utc(input.at)
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(EnrollmentToken)
-                .where(
-                    EnrollmentToken.id == input.token_id,
-                    EnrollmentToken.status == TokenStatus.ACTIVE.value,
-                )
-                .values(**values)
-            )
+        await close_row(
+            self._sessions, EnrollmentToken, input.token_id, TokenStatus.ACTIVE.value, **values
+        )
 
     @activity.defn(name=UNREGISTER_INSTANCE)
     async def unregister_instance(self, input: UnregisterInstanceInput) -> None:
