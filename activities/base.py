@@ -19,6 +19,9 @@ from activities.mail import MailSender
 from activities.mail import OnStore
 from activities.mail import mail_key
 from core.settings import Settings
+from models.domain import Business
+from models.errors import DomainError
+from models.ownership_rules import lock_business
 
 RowT = TypeVar("RowT")
 
@@ -49,6 +52,27 @@ def new_row(model: type[RowT], source: Any, **given: Any) -> RowT:
     columns = (column.key for column in sa_inspect(model).column_attrs)
     found = {name: getattr(source, name) for name in columns if hasattr(source, name)}
     return model(**(found | given))
+
+
+async def add_once(session: AsyncSession, row: Any) -> bool:
+    """Add a flow's first row unless it is there already (a retry after the commit finds it);
+    whether it was added."""
+    key = sa_inspect(type(row)).primary_key_from_instance(row)
+    if await session.get(type(row), key) is not None:
+        return False
+    session.add(row)
+    return True
+
+
+async def locked_business(
+    session: AsyncSession, business_id: str, missing: DomainError
+) -> Business:
+    """The Business, locked for this transaction (`lock_business`); refused as `missing` when
+    there is none."""
+    business = await lock_business(session, business_id)
+    if business is None:
+        raise refuse("no such Business", missing)
+    return business
 
 
 async def close_row(

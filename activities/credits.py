@@ -13,6 +13,7 @@ from sqlalchemy import update
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.base import locked_business
 from activities.base import new_row
 from activities.base import refuse
 from models.credit_queries import sandbox_quota
@@ -34,9 +35,9 @@ class CreditActivities(FlowActivities):
         more credits than the Business has. Setting the same units again changes nothing."""
         credits = input.units * input.credits_per_unit
         async with self._sessions.begin() as session:
-            business = await lock_business(session, input.business_id)
-            if business is None:
-                raise refuse("no such Business", CreditError.BUSINESS_NOT_FOUND)
+            business = await locked_business(
+                session, input.business_id, CreditError.BUSINESS_NOT_FOUND
+            )
             others = await session.scalar(
                 select(func.coalesce(func.sum(CreditAllocation.credits), 0)).where(
                     CreditAllocation.business_id == input.business_id,

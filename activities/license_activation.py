@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import add_once
 from activities.base import new_row
 from activities.held_licenses import HeldLicenseSteps
 from activities.mail import Mail
@@ -79,17 +80,15 @@ class LicenseActivationActivities(HeldLicenseSteps):
         """Write the order and its licenses once (a retry finds them)."""
         input = record.order
         async with self._sessions.begin() as session:
-            if await session.get(Order, input.order_id) is not None:
-                return
-            session.add(
-                new_row(
-                    Order,
-                    input,
-                    id=input.order_id,
-                    status="pending",
-                    expires_at=as_utc(record.expires_at),
-                )
+            order = new_row(
+                Order,
+                input,
+                id=input.order_id,
+                status="pending",
+                expires_at=as_utc(record.expires_at),
             )
+            if not await add_once(session, order):
+                return
             await session.flush()
             session.add_all(
                 new_row(

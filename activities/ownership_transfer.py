@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities
 from activities.base import close_row
+from activities.base import locked_business
 from activities.base import new_row
 from activities.base import refuse
 from activities.local_accounts import instance_label
@@ -25,7 +26,6 @@ from models.domain import OwnershipTransfer
 from models.domain import ProductInstance
 from models.errors import TransferError
 from models.ownership_rules import change_pending
-from models.ownership_rules import lock_business
 from models.ownership_rules import transfer_problem
 from models.ownership_transfer import CloseTransferInput
 from models.ownership_transfer import CompleteTransferInput
@@ -52,9 +52,7 @@ class OwnershipTransferActivities(FlowActivities):
         """Record the pending transfer if it qualifies (a retry after the commit finds it)."""
         start = input.start
         async with self._sessions.begin() as session:
-            business = await lock_business(session, start.business_id)
-            if business is None:
-                raise refuse("no such Business", TransferError.NOT_PRIMARY)
+            business = await locked_business(session, start.business_id, TransferError.NOT_PRIMARY)
             if await session.get(OwnershipTransfer, start.transfer_id) is None:
                 problem = await transfer_problem(
                     session, start.business_id, start.from_account_id, start.to_account_id

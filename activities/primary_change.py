@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities
+from activities.base import locked_business
 from activities.base import new_row
 from activities.base import refuse
 from activities.mail import Mail
@@ -26,7 +27,6 @@ from models.domain import ProductInstance
 from models.errors import ChangeError
 from models.errors import TransferError
 from models.ownership_rules import change_pending
-from models.ownership_rules import lock_business
 from models.primary_change import ChangeParties
 from models.primary_change import ChangeStatus
 from models.primary_change import OldPrimary
@@ -45,9 +45,7 @@ class PrimaryChangeActivities(FlowActivities):
         """Record the change if it may happen now (a retry after the commit finds it)."""
         start = input.start
         async with self._sessions.begin() as session:
-            business = await lock_business(session, start.business_id)
-            if business is None:
-                raise refuse("no such Business", ChangeError.NOT_FOUND)
+            business = await locked_business(session, start.business_id, ChangeError.NOT_FOUND)
             owner = await session.scalar(
                 select(Account).where(
                     Account.business_id == start.business_id, Account.kind == "primary"

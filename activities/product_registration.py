@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
+from activities.base import add_once
 from activities.base import close_row
 from activities.base import new_row
 from activities.base import refuse
@@ -33,9 +34,8 @@ class ProductRegistrationActivities:
     async def record_token(self, input: RecordTokenInput) -> None:
         start = input.start
         async with self._sessions.begin() as session:
-            if await session.get(EnrollmentToken, start.token_id) is not None:
-                return
-            session.add(
+            await add_once(
+                session,
                 new_row(
                     EnrollmentToken,
                     start,
@@ -44,7 +44,7 @@ class ProductRegistrationActivities:
                     expires_at=as_utc(input.expires_at),
                     uses=0,
                     status=TokenStatus.ACTIVE.value,
-                )
+                ),
             )
 
     @activity.defn(name="product_registration.register_instance")
