@@ -12,6 +12,8 @@ from typing import Any
 from typing import TypeVar
 
 from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 from temporalio.client import WorkflowUpdateFailedError
@@ -121,3 +123,13 @@ async def act(
             raise
     published = await read_state(handle, not_found)
     raise closed_error(published, closed)
+
+
+async def newest_first(session: AsyncSession, model: Any, business_id: str) -> list[Any]:
+    """A Business's rows of one kind of flow (tokens, transfers, changes), newest first."""
+    rows = await session.scalars(
+        select(model)
+        .where(model.business_id == business_id)
+        .order_by(model.created_at.desc(), model.id)
+    )
+    return list(rows)

@@ -13,7 +13,6 @@ from fastapi import APIRouter
 from fastapi import Path
 from fastapi import status
 from pydantic import Field
-from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.service import RPCStatusCode
@@ -38,6 +37,7 @@ from api.fields import KEY_PATTERN
 from api.fields import UUID_PATTERN
 from api.fields import Body
 from api.fields import BusinessId
+from api.flows import newest_first
 from api.flows.ownership_transfer import Error
 from api.flows.ownership_transfer import TransferHandle
 from api.flows.ownership_transfer import TransferPublic
@@ -124,11 +124,7 @@ async def list_ownership_transfers(
     business_id: BusinessId, session: SessionDep
 ) -> list[TransferPublic]:
     """The Business's transfers, newest first."""
-    rows = await session.scalars(
-        select(OwnershipTransfer)
-        .where(OwnershipTransfer.business_id == business_id)
-        .order_by(OwnershipTransfer.created_at.desc(), OwnershipTransfer.id)
-    )
+    rows = await newest_first(session, OwnershipTransfer, business_id)
     return [TransferPublic.of_row(row) for row in rows]
 
 

@@ -35,6 +35,7 @@ from api.fields import UUID_PATTERN
 from api.fields import Body
 from api.fields import Locale
 from api.fields import OneLine
+from api.flows import newest_first
 from api.flows import public
 from api.flows.primary_change import ChangeEvent
 from api.flows.primary_change import ChangePublic
@@ -126,11 +127,7 @@ async def list_primary_changes(
     business: KnownBusinessRow, session: SessionDep
 ) -> list[ChangePublic]:
     """The Business's changes, newest first, each with its audit trail."""
-    rows = await session.scalars(
-        select(PrimaryChange)
-        .where(PrimaryChange.business_id == business.id)
-        .order_by(PrimaryChange.created_at.desc(), PrimaryChange.id)
-    )
+    rows = await newest_first(session, PrimaryChange, business.id)
     return [await _public(session, row) for row in rows]
 
 

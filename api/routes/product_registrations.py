@@ -19,7 +19,6 @@ from fastapi import status
 from pydantic import AliasChoices
 from pydantic import BaseModel
 from pydantic import Field
-from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 from temporalio.client import WorkflowUpdateFailedError
@@ -42,6 +41,7 @@ from api.fields import Body
 from api.fields import BusinessId
 from api.fields import InstanceId
 from api.fields import OneLine
+from api.flows import newest_first
 from api.flows import run_change
 from core.tokens import hash_token
 from core.tokens import is_domain_key
@@ -181,11 +181,7 @@ async def list_enrollment_tokens(
     business_id: BusinessId, acting: ActingPrimary, session: SessionDep
 ) -> list[TokenPublic]:
     """The Business's tokens, newest first, with their status now (never the token itself)."""
-    tokens = await session.scalars(
-        select(EnrollmentToken)
-        .where(EnrollmentToken.business_id == business_id)
-        .order_by(EnrollmentToken.created_at.desc(), EnrollmentToken.id)
-    )
+    tokens = await newest_first(session, EnrollmentToken, business_id)
     return [_public(token) for token in tokens]
 
 
