@@ -52,6 +52,21 @@ def _page(
     return render(request, settings, "link", locale=locale, title=title, lead=lead, **form)
 
 
+def _ask(
+    request: Request,
+    settings: Settings,
+    locale: str,
+    title: str,
+    lead: str,
+    token: str,
+    actions: list[tuple[str, str]],
+) -> HTMLResponse:
+    """A link page that asks for a choice: each button posts the token and its action back to
+    this page's address."""
+    form = {"form_action": request.url.path, "token": token, "actions": actions}
+    return _page(request, settings, locale, title, lead, **form)
+
+
 def _closed(
     request: Request, settings: Settings, locale: str, what: str, status: str
 ) -> HTMLResponse:
@@ -101,16 +116,8 @@ async def activate_account_page(
     lead = text(
         locale, "invite.text", company=company, email=mask_email(state.email), instance=instance
     )
-    return _page(
-        request,
-        settings,
-        locale,
-        text(locale, "invite.title"),
-        lead,
-        form_action="/activate-account",
-        token=token,
-        actions=[("activate", text(locale, "invite.button"))],
-    )
+    title, actions = text(locale, "invite.title"), [("activate", text(locale, "invite.button"))]
+    return _ask(request, settings, locale, title, lead, token, actions)
 
 
 @router.post("/activate-account", response_class=HTMLResponse)
@@ -144,19 +151,10 @@ async def ownership_transfer_page(
     company, _ = await _names(db, row.business_id, None)
     target = await db.get(Account, row.to_account_id)
     email = mask_email(target.email) if target else ""
-    return _page(
-        request,
-        settings,
-        locale,
-        text(locale, "transfer.title", company=company),
-        text(locale, "transfer.text", company=company, email=email),
-        form_action="/ownership-transfer",
-        token=token,
-        actions=[
-            ("accept", text(locale, "transfer.accept")),
-            ("decline", text(locale, "transfer.decline")),
-        ],
-    )
+    title = text(locale, "transfer.title", company=company)
+    lead = text(locale, "transfer.text", company=company, email=email)
+    actions = [(action, text(locale, f"transfer.{action}")) for action in ("accept", "decline")]
+    return _ask(request, settings, locale, title, lead, token, actions)
 
 
 @router.post("/ownership-transfer", response_class=HTMLResponse)
@@ -209,16 +207,8 @@ async def primary_change_page(
         moment=moment(ends) if ends else "",
         support=settings.support_contact,
     )
-    return _page(
-        request,
-        settings,
-        locale,
-        text(locale, "change.title"),
-        lead,
-        form_action="/primary-change",
-        token=token,
-        actions=[("object", text(locale, "change.button"))],
-    )
+    title, actions = text(locale, "change.title"), [("object", text(locale, "change.button"))]
+    return _ask(request, settings, locale, title, lead, token, actions)
 
 
 @router.post("/primary-change", response_class=HTMLResponse)
