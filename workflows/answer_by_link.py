@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import link_known
     from workflows.kit import refused
     from workflows.kit import run_step
+    from workflows.kit import send_mail
     from workflows.kit import state_update
     from workflows.kit import wait_until_recorded
 
@@ -82,8 +83,9 @@ class AnswerByLink(Published[StatusT, StateT]):
         self._require_pending()
 
     async def _record(self, step: Callable[..., Awaitable[Any]], arg: Any) -> Any | None:
-        """Run the flow's first step, which records it; refused, the flow reads `refused` (the
-        update sent with its start answers why) and None is returned."""
+        """Publish the flow, then run its first step, which records it; refused, the flow reads
+        `refused` (the update sent with its start answers why) and None is returned."""
+        self._publish()
         try:
             record = await run_step(step, arg)
         except ApplicationError as refusal:
@@ -92,6 +94,22 @@ class AnswerByLink(Published[StatusT, StateT]):
             return None
         self._recorded = True
         return record
+
+    async def _mail_link(
+        self, step: Callable[..., Awaitable[Any]], arg: Any, *, details: str
+    ) -> str | None:
+        """Mail one of the flow's links by its expiry, and keep its hash. While the mail is on
+        its way, a presented link may be this one (`_check_link` waits for it). None when it
+        could not be sent (`details`: what an operator reads then)."""
+        self._sending = True
+        try:
+            deadline = self._expires_at - workflow.now()
+            link_hash: str | None = await send_mail(step, arg, details=details, deadline=deadline)
+        finally:
+            self._sending = False
+        if link_hash is not None:
+            self._link_hashes.append(link_hash)
+        return link_hash
 
     async def _wait_for_answer(
         self,

@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import FlowStart
     from workflows.kit import cancel_update
     from workflows.kit import run_step
-    from workflows.kit import send_mail
     from workflows.kit import state_of
     from workflows.kit import state_query
 
@@ -54,7 +53,6 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
 
     @workflow.run
     async def run(self, input: StartInvitationInput) -> InvitationState:
-        self._publish()
         # Refused: over the limit, or the account exists.
         context: InvitationContext | None = await self._record(
             LocalAccountActivities.record_invitation,
@@ -101,35 +99,28 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
     def _validate_activate(self, input: ActivateInput) -> None:
         self._validate_link(input.token_hash)
 
-    cancel = cancel_update(
-        InvitationState
-    )  # the primary withdraws the invitation: the place is free again
+    # The primary withdraws the invitation: the place is free again.
+    cancel = cancel_update(InvitationState)
     state = state_query(InvitationState)
 
     async def _send_link(self, context: InvitationContext, *, reminder: bool) -> None:
-        self._sending = True
-        try:
-            token_hash = await send_mail(
-                LocalAccountActivities.send_invitation,
-                SendInvitationInput(
-                    flow_id=workflow.info().workflow_id,
-                    link_number=len(self._link_hashes) + 1,
-                    email=self._input.email,
-                    display_name=self._input.display_name,
-                    locale=self._input.locale,
-                    context=context,
-                    expires_at=self._expires_at,
-                    reminder=reminder,
-                ),
-                details="The invitation email could not be sent.",
-                deadline=self._expires_at - workflow.now(),
-            )
-        finally:
-            self._sending = False
-        if token_hash is None:
+        input = self._input
+        sent = await self._mail_link(
+            LocalAccountActivities.send_invitation,
+            SendInvitationInput(
+                workflow.info().workflow_id,
+                len(self._link_hashes) + 1,
+                input.email,
+                input.display_name,
+                input.locale,
+                context,
+                self._expires_at,
+                reminder,
+            ),
+            details="The invitation email could not be sent.",
+        )
+        if sent is None:
             self._problem = "the invitation email could not be sent"
-        else:
-            self._link_hashes.append(token_hash)
         self._publish()
 
     async def _close(self, status: InvitationStatus) -> None:

@@ -57,7 +57,6 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
 
     @workflow.run
     async def run(self, input: StartTransferInput) -> TransferState:
-        self._publish()
         # Refused: the target does not qualify.
         parties: TransferParties | None = await self._record(
             OwnershipTransferActivities.open_transfer,
@@ -122,25 +121,14 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
     state = state_query(TransferState)
 
     async def _send_link(self, parties: TransferParties) -> None:
-        self._sending = True
-        try:
-            link_hash = await send_mail(
-                OwnershipTransferActivities.send_link,
-                SendTransferLinkInput(
-                    flow_id=workflow.info().workflow_id,
-                    transfer_id=self._input.transfer_id,
-                    parties=parties,
-                    expires_at=self._expires_at,
-                ),
-                details="The transfer link email could not be sent.",
-                deadline=self._expires_at - workflow.now(),
-            )
-        finally:
-            self._sending = False
-        if link_hash is None:
+        flow_id, transfer_id = workflow.info().workflow_id, self._input.transfer_id
+        sent = await self._mail_link(
+            OwnershipTransferActivities.send_link,
+            SendTransferLinkInput(flow_id, transfer_id, parties, self._expires_at),
+            details="The transfer link email could not be sent.",
+        )
+        if sent is None:
             self._problem = "the email to the target account could not be sent"
-        else:
-            self._link_hashes.append(link_hash)
         self._publish()
 
     async def _close(self, status: TransferStatus) -> None:

@@ -71,7 +71,6 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
 
     @workflow.run
     async def run(self, input: StartChangeInput) -> ChangeState:
-        self._publish()
         # Refused: it may not happen now, and nothing was recorded.
         parties: ChangeParties | None = await self._record(
             Steps.open_change, OpenChangeInput(input, self._created_at)
@@ -158,16 +157,11 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
             )
             self._objection_ends_at = self._expires_at = ends
             self._set_status(WAITING)
-        self._sending = True
-        try:
-            link_hash = await send_mail(
-                Steps.send_objection_link,
-                SendObjectionLinkInput(parties, self._input.new_email, ends),
-                details="The objection link email could not be sent.",
-                deadline=ends - now,
-            )
-        finally:
-            self._sending = False
+        link_hash = await self._mail_link(
+            Steps.send_objection_link,
+            SendObjectionLinkInput(parties, self._input.new_email, ends),
+            details="The objection link email could not be sent.",
+        )
         if link_hash is None:
             # Never change an owner who was not told: a change nobody could object to stops.
             async with self._turns.take(lambda: None):
@@ -175,7 +169,6 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
                     self._problem = "the current primary could not be told; the change stopped"
                     await self._close(ChangeStatus.FAILED)
             return
-        self._link_hashes.append(link_hash)
         await run_step(
             Steps.record_step, StepInput(self._input.change_id, "owner_told", workflow.now())
         )
