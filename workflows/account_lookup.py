@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from models.account_lookup import LookupInput
     from models.account_lookup import LookupState
     from models.account_lookup import LookupStatus
-    from workflows.kit import FlowStart
+    from workflows.flow_start import FlowStart
     from workflows.kit import publish_status
     from workflows.kit import send_mail
 

@@ -18,10 +18,10 @@ with workflow.unsafe.imports_passed_through():
     from models.direct_change import FLOW_KIND
     from models.direct_change import DirectChangeInput
     from models.direct_change import DirectChangeOutcome
+    from workflows.flow_start import start_flow
     from workflows.kit import RETRY
     from workflows.kit import STEP_TIMEOUT
     from workflows.kit import publish_status
-    from workflows.kit import start_flow
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.

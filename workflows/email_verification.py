@@ -32,10 +32,10 @@ with workflow.unsafe.imports_passed_through():
     from models.email_verification import VerificationState
     from models.email_verification import VerificationStatus
     from models.errors import VerificationError
+    from workflows.flow_start import FlowStart
     from workflows.kit import LINK_SETTLE
     from workflows.kit import RETRY
     from workflows.kit import STEP_TIMEOUT
-    from workflows.kit import FlowStart
     from workflows.kit import Published
     from workflows.kit import cancel_update
     from workflows.kit import refused

@@ -38,12 +38,12 @@ with workflow.unsafe.imports_passed_through():
     from models.license_activation import flow_id_of
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
-    from workflows.kit import FlowStart
+    from workflows.flow_start import FlowStart
+    from workflows.flow_start import cancel_child
+    from workflows.flow_start import start_child_flow
     from workflows.kit import Turns
-    from workflows.kit import cancel_child
     from workflows.kit import cancel_update
     from workflows.kit import run_step
-    from workflows.kit import start_child_flow
     from workflows.kit import state_query
     from workflows.kit import wait_until_recorded
     from workflows.license_activation_steps import ActivationSteps

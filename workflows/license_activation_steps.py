@@ -42,14 +42,14 @@ with workflow.unsafe.imports_passed_through():
     from models.license_lifecycle import LifecycleInput
     from models.license_lifecycle import LifecycleStatus
     from models.license_lifecycle import flow_id_of as lifecycle_flow_id
+    from workflows.flow_start import cancel_child
+    from workflows.flow_start import start_child_flow
     from workflows.kit import Published
     from workflows.kit import Turns
-    from workflows.kit import cancel_child
     from workflows.kit import refused
     from workflows.kit import run_step
     from workflows.kit import run_with_compensation
     from workflows.kit import send_mail
-    from workflows.kit import start_child_flow
     from workflows.kit import state_of
     from workflows.license_lifecycle import LicenseLifecycleWorkflow
     from workflows.license_lifecycle import summary as lifecycle_summary

@@ -29,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from models.local_accounts import StartInvitationInput
     from workflows.answer_by_link import AnswerByLink
     from workflows.answer_by_link import describe_update
-    from workflows.kit import FlowStart
+    from workflows.flow_start import FlowStart
     from workflows.kit import cancel_update
     from workflows.kit import run_step
     from workflows.kit import state_of

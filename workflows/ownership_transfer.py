@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from models.ownership_transfer import flow_id_of
     from workflows.answer_by_link import AnswerByLink
     from workflows.answer_by_link import describe_update
-    from workflows.kit import FlowStart
+    from workflows.flow_start import FlowStart
     from workflows.kit import cancel_update
     from workflows.kit import run_step
     from workflows.kit import send_mail

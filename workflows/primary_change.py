@@ -37,13 +37,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.answer_by_link import describe_update
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
-    from workflows.kit import FlowStart
-    from workflows.kit import cancel_child
+    from workflows.flow_start import FlowStart
+    from workflows.flow_start import cancel_child
+    from workflows.flow_start import start_child_flow
     from workflows.kit import cancel_update
     from workflows.kit import refused
     from workflows.kit import run_step
     from workflows.kit import send_mail
-    from workflows.kit import start_child_flow
     from workflows.kit import state_of
     from workflows.kit import state_query
 

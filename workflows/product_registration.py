@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from models.product_registration import TokenState
     from models.product_registration import TokenStatus
     from models.product_registration import flow_id_of
-    from workflows.kit import FlowStart
+    from workflows.flow_start import FlowStart
     from workflows.kit import Published
     from workflows.kit import refused
     from workflows.kit import run_step
