@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
 
@@ -73,6 +74,29 @@ async def locked_business(
     if business is None:
         raise refuse("no such Business", missing)
     return business
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The step that completes a flow's row, in one transaction: the row moves from `waiting` to
+    `done`; `failed` is the refusal when it no longer can (`what`: the row, in its words)."""
+
+    model: Any
+    waiting: str
+    done: str
+    failed: DomainError
+    what: str
+
+    async def lock(self, session: AsyncSession, row_id: str) -> Any | None:
+        """The row, locked; None when this step has committed already (a retry)."""
+        row = await session.get(self.model, row_id, with_for_update=True)
+        if row is None:
+            raise refuse(f"no such {self.what}", self.failed)
+        if row.status == self.done:
+            return None
+        if row.status != self.waiting:
+            raise refuse(f"the {self.what} is {row.status}", self.failed)
+        return row
 
 
 async def close_row(

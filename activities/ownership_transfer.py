@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import Completion
 from activities.base import FlowActivities
 from activities.base import close_row
 from activities.base import locked_business
@@ -44,6 +45,16 @@ def _pending_exists() -> ApplicationError:
         "the Business has a pending ownership transfer; cancel it first",
         TransferError.PENDING_EXISTS,
     )
+
+
+# The target's acceptance completes a pending transfer.
+ACCEPTING = Completion(
+    OwnershipTransfer,
+    TransferStatus.PENDING,
+    TransferStatus.ACCEPTED,
+    TransferError.FAILED,
+    "transfer",
+)
 
 
 class OwnershipTransferActivities(FlowActivities):
@@ -128,13 +139,9 @@ class OwnershipTransferActivities(FlowActivities):
         primary a local account on the target's instance. A retry after the commit finds the
         transfer accepted and changes nothing."""
         async with self._sessions.begin() as session:
-            transfer = await session.get(OwnershipTransfer, input.transfer_id, with_for_update=True)
+            transfer = await ACCEPTING.lock(session, input.transfer_id)
             if transfer is None:
-                raise refuse("no such transfer", TransferError.FAILED)
-            if transfer.status == TransferStatus.ACCEPTED:
                 return
-            if transfer.status != TransferStatus.PENDING:
-                raise refuse(f"the transfer is {transfer.status}", TransferError.FAILED)
             # Lock both accounts before checking them: an edit through the API waits, then
             # finds the account changed (and refuses) instead of changing a new primary.
             await session.execute(

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
+from activities.base import Completion
 from activities.base import FlowActivities
 from activities.base import locked_business
 from activities.base import new_row
@@ -37,6 +38,11 @@ from models.primary_change import StepInput
 
 OBJECTION_TEMPLATE = "primary_change_objection"
 OUTCOME_TEMPLATE = "primary_change_outcome"
+
+# The end of the objection window completes a waiting change.
+COMPLETING = Completion(
+    PrimaryChange, ChangeStatus.WAITING, ChangeStatus.COMPLETED, ChangeError.FAILED, "change"
+)
 
 
 class PrimaryChangeActivities(FlowActivities):
@@ -123,13 +129,9 @@ class PrimaryChangeActivities(FlowActivities):
         account of the Business with it is promoted, else one is created), the old primary a
         local account or disabled. A retry after the commit finds it completed."""
         async with self._sessions.begin() as session:
-            change = await session.get(PrimaryChange, input.change_id, with_for_update=True)
+            change = await COMPLETING.lock(session, input.change_id)
             if change is None:
-                raise refuse("no such change", ChangeError.FAILED)
-            if change.status == ChangeStatus.COMPLETED:
                 return
-            if change.status != ChangeStatus.WAITING:
-                raise refuse(f"the change is {change.status}", ChangeError.FAILED)
             owner = await session.get(Account, change.from_account_id, with_for_update=True)
             if owner is None or owner.kind != "primary" or owner.status != "active":
                 raise refuse("the primary account changed meanwhile", ChangeError.FAILED)
