@@ -108,14 +108,14 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
         sent = await self._mail_link(
             LocalAccountActivities.send_invitation,
             SendInvitationInput(
-                workflow.info().workflow_id,
-                len(self._link_hashes) + 1,
-                input.email,
-                input.display_name,
-                input.locale,
-                context,
-                self._expires_at,
-                reminder,
+                flow_id=workflow.info().workflow_id,
+                link_number=len(self._link_hashes) + 1,
+                email=input.email,
+                display_name=input.display_name,
+                locale=input.locale,
+                context=context,
+                expires_at=self._expires_at,
+                reminder=reminder,
             ),
             details="The invitation email could not be sent.",
         )
