@@ -172,9 +172,7 @@ class MailSender:
     ) -> Sent:
         """Send this mail once per idempotency `key`: store it (with a fresh link token) unless
         stored already, then deliver the stored bytes unless the server has accepted them before."""
-        row = await self.find(key)
-        if row is None:
-            row = await self._store(key, mail, link, on_store)
+        row = await self._store(key, mail, link, on_store)
         if row.sent_at is None and row.body is not None:
             await self._deliver(row.recipient, row.body)
             async with self._sessions.begin() as session:
@@ -220,7 +218,8 @@ class MailSender:
                 if on_store is not None and secret_hash is not None:
                     await on_store(session, secret_hash)
         except IntegrityError:
-            # A concurrent attempt stored it first: send what it stored, never a second version.
+            # A retry, or a concurrent attempt, stored it first: send what is stored, never a
+            # second version. (Storing first spares the first attempt, the usual one, a read.)
             stored = await self.find(key)
             if stored is None:
                 raise
