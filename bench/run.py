@@ -12,7 +12,8 @@ In one run, on one Temporal dev server started here:
    idle, and p99 of `GET /v1/email-verifications/{id}` under that load;
 5. the payload codec's cost: the email verifications of 1 again with plain payloads;
 6. on SQLite, and (1 and 4) on PostgreSQL when 127.0.0.1:5432 answers;
-7. the CPU each process spent per flow in 1, 2 and 5 (server, worker, API, load generator).
+7. the CPU each process spent per flow in 1, 2 and 5 (server, worker, API, load generator), and
+   what the product may spend per flow for a ratio of 0.8.
 On SQLite, 1, 2 and 5 run in R rounds, each run taking its turn in every round, so that a machine
 whose speed drifts during the bench (a shared VM's does) moves the product and its baseline alike.
 The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
@@ -536,6 +537,24 @@ def cpu_row(name: str, t: Timings) -> str:
     return f"{name:<14}" + "".join(f"{ms:>8.1f}" for ms in per_flow) + f"{sum(per_flow):>8.1f}"
 
 
+TARGET_RATIO = 0.8
+
+
+def cpu_budget(name: str, product: Timings, baseline: Timings) -> str:
+    """What the product may spend per flow for the target ratio (a CPU-bound run's throughput
+    follows its CPU per flow), what it spends, and where it spends more than the baseline."""
+    allowed = sum(baseline.cpu_ms_per_flow(p) for p in CPU_PROCESSES) / TARGET_RATIO
+    spent = sum(product.cpu_ms_per_flow(p) for p in CPU_PROCESSES)
+    extra = ", ".join(
+        f"{p} {product.cpu_ms_per_flow(p) - baseline.cpu_ms_per_flow(p):+.1f}"
+        for p in CPU_PROCESSES
+    )
+    return (
+        f"{name:<14}may spend {allowed:.1f} for ratio {TARGET_RATIO}, spends {spent:.1f} "
+        f"(over the baseline: {extra})"
+    )
+
+
 # -- stores ------------------------------------------------------------------------------------
 
 
@@ -792,6 +811,8 @@ async def main(args: argparse.Namespace) -> None:
         ("sqlite acts", activations),
     ):
         print(cpu_row(name, t))
+    print(cpu_budget("sqlite", rounds["sqlite"], baseline))
+    print(cpu_budget("sqlite acts", activations, baseline_activations))
     flows, _ = results["sqlite"]
     codec_cost = (plain.per_s / flows.per_s - 1) * 100
     print(f"\nPayload codec (SQLite, email verifications, N={args.n}, concurrency={c}):")

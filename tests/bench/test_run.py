@@ -27,3 +27,10 @@ def test_the_quick_bench_runs_and_prints_the_summary_line_last() -> None:
     for run in ("baseline ", "sqlite ", "plain ", "baseline acts", "sqlite acts"):
         server, worker = next(line for line in cpu if line.startswith(run)).split()[-5:-3]
         assert float(server) > 0 and float(worker) > 0, run
+    # The budget for the target ratio is the baseline's CPU per flow over that ratio.
+    for run, baseline in (("sqlite ", "baseline "), ("sqlite acts", "baseline acts")):
+        budget = next(line for line in cpu if line.startswith(run) and "may spend" in line)
+        allowed, spent = map(float, re.findall(r"spends? ([\d.]+)", budget))
+        baseline_total = float(next(line for line in cpu if line.startswith(baseline)).split()[-1])
+        assert abs(allowed - baseline_total / 0.8) < 0.2, budget
+        assert spent > 0, budget
