@@ -46,11 +46,21 @@ HEADERS = {
         "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+TEMPLATES_DIR = Path(__file__).parent / "templates"
 _templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(TEMPLATES_DIR),
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
 )
+
+
+def compile_templates() -> list[str]:
+    """Compile every page's template now, at startup, rather than in a customer's first visit
+    (a template that does not compile then stops the start); the names compiled."""
+    names = _templates.list_templates(extensions=["html"])
+    for name in names:
+        _templates.get_template(name)
+    return names
 
 
 @dataclass

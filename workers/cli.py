@@ -41,9 +41,12 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(run_worker(settings))
     elif args.command == "api":
         from api.app import create_app
+        from api.app import warm_up
 
+        app = create_app(settings)
+        warm_up(app)
         uvicorn.run(
-            create_app(settings),
+            app,
             host=settings.api_host,
             port=settings.api_port,
             log_config=uvicorn_log_config(),

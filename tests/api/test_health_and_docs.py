@@ -5,6 +5,9 @@ import pytest
 from temporalio.client import Client
 
 from api.app import create_app
+from api.app import warm_up
+from api.pages import TEMPLATES_DIR
+from api.pages import compile_templates
 from core.settings import Settings
 
 pytestmark = pytest.mark.asyncio
@@ -79,3 +82,12 @@ async def test_the_docs_work_offline_with_assets_from_a_package(api: httpx.Async
         assert f"/static-offline-docs/{asset}" in html and "cdn.jsdelivr" not in html
         served = await api.get(f"/static-offline-docs/{asset}")
         assert served.status_code == 200 and len(served.content) > 100_000
+
+
+async def test_warm_up_prepares_every_route_and_compiles_every_page(settings: Settings) -> None:
+    app = create_app(settings)
+    assert app.openapi_schema is None
+    warm_up(app)
+    assert app.openapi_schema is not None and "/v1/orders" in app.openapi_schema["paths"]
+    on_disk = {f"pages/{page.name}" for page in (TEMPLATES_DIR / "pages").glob("*.html")}
+    assert set(compile_templates()) == on_disk and "pages/activate.html" in on_disk
