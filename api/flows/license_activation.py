@@ -5,6 +5,7 @@ activation.md)."""
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from datetime import UTC
 from datetime import date
 from datetime import datetime
@@ -249,15 +250,31 @@ def order_terms(order: ActivationPublic | StartActivationInput) -> tuple[object,
     return order.company_name, order.contact_email, order.region, items
 
 
+# A code, once stored, leads to the same order for good (codes are never deleted or moved), so
+# the orders of the codes seen last are kept in memory, by the code's hash: the customer's page
+# polls the status every second, and a known code then costs no database read. Unknown codes
+# are not kept, so made-up codes cannot fill it.
+KNOWN_CODES_KEPT = 10_000
+_known_codes: OrderedDict[str, str] = OrderedDict()
+
+
 async def order_of_code(session: SessionDep, code: str) -> str:
     parts = split_token(code)
     if parts is None or not is_domain_key(parts[0]):
         raise ApiError(Error.NOT_FOUND)
+    code_hash = hash_token(code)
+    order_id = _known_codes.get(code_hash)
+    if order_id is not None:
+        _known_codes.move_to_end(code_hash)
+        return order_id
     order_id = await session.scalar(
-        select(ActivationCode.order_id).where(ActivationCode.code_hash == hash_token(code))
+        select(ActivationCode.order_id).where(ActivationCode.code_hash == code_hash)
     )
     if order_id is None:
         raise ApiError(Error.NOT_FOUND)
+    _known_codes[code_hash] = order_id
+    while len(_known_codes) > KNOWN_CODES_KEPT:
+        _known_codes.popitem(last=False)
     return order_id
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +20,11 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from api.flows import license_activation
+from core.tokens import hash_token
+from core.tokens import new_token
+from core.tokens import random_key
+from models.domain import ActivationCode
 from models.domain import Order
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
@@ -82,6 +88,30 @@ async def test_an_order_is_created_and_its_link_shows_what_will_be_activated(
     by_id = await api.get(f"/v1/orders/{order['order_id']}", headers=AUTH)
     assert by_id.json() == shown
     assert (await api.get(f"/v1/orders/{order['order_id']}")).status_code == 401
+
+
+async def test_a_code_once_read_needs_no_database_read_and_an_unknown_code_is_not_kept(
+    place_order: Place, api: httpx.AsyncClient, app_sessions: Sessions, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(license_activation, "KNOWN_CODES_KEPT", 1)
+    order, code = await place_order([SERVICE])
+    unknown = new_token(random_key())  # well formed, stored only later
+    assert (await api.get(f"/v1/activations/{unknown}")).status_code == 404
+    async with app_sessions.begin() as session:
+        row = await session.get_one(ActivationCode, hash_token(code))
+        session.add(
+            ActivationCode(code_hash=hash_token(unknown), order_id=row.order_id, link_number=2)
+        )
+    # A code stored after a miss is found: misses are not kept.
+    shown = await api.get(f"/v1/activations/{unknown}")
+    assert shown.json()["order_id"] == order["order_id"]
+    # The last code read is kept: it reads with its row gone (codes are never deleted; this only
+    # shows that no row is read). The one read before it has made room, so it is read again.
+    assert (await api.get(f"/v1/activations/{code}")).status_code == 200
+    async with app_sessions.begin() as session:
+        await session.execute(delete(ActivationCode))
+    assert (await api.get(f"/v1/activations/{code}")).json()["order_id"] == order["order_id"]
+    assert (await api.get(f"/v1/activations/{unknown}")).status_code == 404
 
 
 async def test_an_order_repeated_with_its_reference_is_the_same_order(
