@@ -11,18 +11,39 @@ database, SMTP or codec. Run as their own worker process.
   second wait with a timer; an update running one activity (the acceptances); seven regular
   activities (matching, the four provisioning steps, closing the order) and a lifecycle child
   that outlives it (a timer); the confirmation mail's activity; result.
+
+With `--smtp-port` and `--database`, the email verification's activities do the product's external
+work, written plainly (`SameWork`): the link mail is composed (text and HTML, a fresh token),
+stored in an outbox row, delivered over SMTP and marked sent; the outcome is a row. That baseline
+says what the product costs over the same work; the bare one, over Temporal alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
+import secrets
 import signal
 from collections.abc import Awaitable
+from datetime import UTC
+from datetime import datetime
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 
+import aiosmtplib
 import uvloop
+from sqlalchemy import Column
+from sqlalchemy import DateTime
+from sqlalchemy import MetaData
+from sqlalchemy import String
+from sqlalchemy import Table
+from sqlalchemy import Text
+from sqlalchemy import insert
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio import activity
 from temporalio import workflow
 from temporalio.client import Client
@@ -42,6 +63,87 @@ async def send(flow_id: str) -> str:
 @activity.defn(name="baseline.record")
 async def record(flow_id: str) -> None:
     return None
+
+
+METADATA = MetaData()
+OUTBOX = Table(
+    "outbox",
+    METADATA,
+    Column("key", String(80), primary_key=True),
+    Column("recipient", String(200)),
+    Column("body", Text),
+    Column("created_at", DateTime),
+    Column("sent_at", DateTime),
+)
+OUTCOMES = Table(
+    "outcomes",
+    METADATA,
+    Column("flow_id", String(80), primary_key=True),
+    Column("status", String(20)),
+    Column("finished_at", DateTime),
+)
+SMTP_CONNECTIONS = 8  # kept open, as the product's worker keeps its SMTP connections
+
+
+class SameWork:
+    """`send` and `record` doing the product's external work: the mail goes to
+    `<flow_id>@example.com`, carrying `token=<token>`; the workflow gets the token's hash."""
+
+    def __init__(self, engine: AsyncEngine, smtp_port: int) -> None:
+        self._engine = engine
+        self._smtp: asyncio.Queue[aiosmtplib.SMTP] = asyncio.Queue()
+        for _ in range(SMTP_CONNECTIONS):
+            self._smtp.put_nowait(aiosmtplib.SMTP(hostname="127.0.0.1", port=smtp_port))
+
+    @activity.defn(name="baseline.send")
+    async def send(self, flow_id: str) -> str:
+        token = secrets.token_urlsafe(32)
+        link = f"http://127.0.0.1/verify?token={token}"
+        mail = EmailMessage()
+        mail["From"] = "Activation <no-reply@example.com>"
+        mail["To"] = f"{flow_id}@example.com"
+        mail["Subject"] = "Verify your email address"
+        mail["Message-ID"] = f"<{hashlib.sha256(flow_id.encode()).hexdigest()[:40]}@example.com>"
+        mail.set_content(f"Hello,\n\nconfirm your address: {link}\n\nIt expires in 24 hours.\n")
+        mail.add_alternative(f'<p>Hello,</p><p><a href="{link}">Verify</a></p>', subtype="html")
+        key = f"link-{flow_id}"
+        async with self._engine.begin() as db:
+            await db.execute(
+                insert(OUTBOX).values(
+                    key=key, recipient=mail["To"], body=str(mail), created_at=datetime.now(UTC)
+                )
+            )
+        smtp = await self._smtp.get()
+        try:
+            if not smtp.is_connected:
+                await smtp.connect()
+            await smtp.send_message(mail)
+        finally:
+            self._smtp.put_nowait(smtp)
+        async with self._engine.begin() as db:
+            await db.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.key == key)
+                .values(sent_at=datetime.now(UTC), body=None)
+            )
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @activity.defn(name="baseline.record")
+    async def record(self, flow_id: str) -> None:
+        async with self._engine.begin() as db:
+            await db.execute(
+                insert(OUTCOMES).values(
+                    flow_id=flow_id, status="verified", finished_at=datetime.now(UTC)
+                )
+            )
+
+    @classmethod
+    async def open(cls, database: str, smtp_port: int) -> SameWork:
+        engine = create_async_engine(f"sqlite+aiosqlite:///{database}")
+        async with engine.begin() as db:
+            await db.exec_driver_sql("PRAGMA journal_mode=WAL")  # as the product's SQLite
+            await db.run_sync(METADATA.create_all)
+        return cls(engine, smtp_port)
 
 
 @activity.defn(name="baseline.step")
@@ -154,7 +256,7 @@ class BaselineActivationWorkflow:
         return self._status
 
 
-async def serve(address: str, task_queue: str) -> None:
+async def serve(address: str, task_queue: str, work: SameWork | None = None) -> None:
     client = await Client.connect(address)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -167,7 +269,7 @@ async def serve(address: str, task_queue: str) -> None:
         client,
         task_queue=task_queue,
         workflows=[BaselineWorkflow, BaselineActivationWorkflow, BaselineLifecycleWorkflow],
-        activities=[send, record, step],
+        activities=[work.send, work.record, step] if work else [send, record, step],
         workflow_runner=runner,
     ):
         await stop.wait()
@@ -177,10 +279,18 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--address", required=True)
     parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--smtp-port", type=int, help="with --database: do the same work")
+    parser.add_argument("--database", help="a SQLite file for the same work's rows")
     args = parser.parse_args()
     # Run the definitions from `bench.baseline`, not `__main__`: the sandbox passes modules
     # through by name.
     from bench import baseline
 
     # The product's worker runs on uvloop too: the ratio measures the product, not the loop.
-    uvloop.run(baseline.serve(args.address, args.task_queue))
+    async def main() -> None:
+        work = None
+        if args.database:
+            work = await baseline.SameWork.open(args.database, args.smtp_port)
+        await baseline.serve(args.address, args.task_queue, work)
+
+    uvloop.run(main())

@@ -3,7 +3,8 @@
 In one run, on one Temporal dev server started here:
 1. throughput: N complete email verifications over HTTP by C concurrent clients (start -> the mail
    reaches a real SMTP server on loopback -> the token is confirmed -> verified), against the
-   bare Temporal program of the same shape (bench/baseline.py), same N and C;
+   bare Temporal program of the same shape (bench/baseline.py), same N and C, and against that
+   program with its activities doing the product's external work (mail, outbox and outcome rows);
 2. license activation: A new customers over HTTP (order -> the Activation Link mail -> sign-up ->
    the verification mail, confirmed -> agreements -> provisioning -> the confirmation mail),
    against its same-shape baseline;
@@ -19,6 +20,7 @@ whose speed drifts during the bench (a shared VM's does) moves the product and i
 The last line is the summary: ratio=… flows_per_s=… baseline_per_s=… p50_inbox_ms=… p99_inbox_ms=…
 activation_ratio=… start_ratio=… (the product's start p50 over the same-shape baseline's)
 page_p99_ms=… (the slowest customer page's p99) codec_cost=…% (throughput lost to encryption)
+work_ratio=… (the product's flows/s over the same-work baseline's)
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import email
+import hashlib
 import os
 import random
 import re
@@ -285,21 +288,31 @@ async def start_baseline(
     return await start.workflow_handle()
 
 
-async def baseline_throughput(client: Client, task_queue: str, n: int, concurrency: int) -> Timings:
+async def baseline_throughput(
+    client: Client, task_queue: str, n: int, concurrency: int, inbox: Inbox | None = None
+) -> Timings:
+    """The bare baseline; with `inbox`, the one doing the same work (its token comes by mail)."""
     timings = Timings(count=n)
     run = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> None:
+        flow_id = f"b-{run}-{i}"
+        delivered = inbox.expect(f"{flow_id}@example.com") if inbox else None
         t0 = time.perf_counter()
         handle: WorkflowHandle[Any, Any] = await start_baseline(
-            client, BaselineWorkflow.run, BaselineWorkflow.describe, f"b-{run}-{i}", task_queue
+            client, BaselineWorkflow.run, BaselineWorkflow.describe, flow_id, task_queue
         )
         t1 = time.perf_counter()
-        await handle.execute_update(BaselineWorkflow.confirm, "0" * 64)
+        token_hash = "0" * 64
+        if delivered is not None:
+            token, _ = await asyncio.wait_for(delivered, timeout=120)
+            token_hash = hashlib.sha256(token.encode()).hexdigest()
+        if await handle.execute_update(BaselineWorkflow.confirm, token_hash) != "verified":
+            raise RuntimeError(f"the baseline {flow_id} was not verified")
         t2 = time.perf_counter()
         await handle.result()
         timings.start.append(t1 - t0)
-        timings.inbox.append(t2 - t0)  # start -> first activity done -> update answered
+        timings.inbox.append(t2 - t0)  # start -> the first activity done -> update answered
         timings.confirm.append(time.perf_counter() - t2)
 
     timings.wall = await drive(n, concurrency, one)
@@ -609,7 +622,7 @@ async def main(args: argparse.Namespace) -> None:
     results: dict[str, tuple[Timings, Parked]] = {}
     pages: dict[str, list[float]] = {}
     rounds: dict[str, Timings] = {
-        name: Timings() for name in ("baseline", "sqlite", "plain", "baseline_acts", "acts")
+        name: Timings() for name in ("baseline", "work", "sqlite", "plain", "baseline_acts", "acts")
     }
     ratios: list[float] = []
     activation_ratios: list[float] = []
@@ -618,6 +631,22 @@ async def main(args: argparse.Namespace) -> None:
     baseline_worker = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
     )
+    # The email verification's baseline once more, its activities doing the product's work.
+    work_queue = f"same-work-{uuid.uuid4().hex[:8]}"
+    work_worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.baseline",
+        "--address",
+        address,
+        "--task-queue",
+        work_queue,
+        "--smtp-port",
+        str(inbox.port),
+        "--database",
+        str(work / "same-work.db"),
+    )
+    baselines = {"baseline": baseline_worker, "work": work_worker}
     products: dict[str, Product] = {}
     try:
         # SQLite first; "plain" is the same product with every payload in plain text (the
@@ -640,8 +669,8 @@ async def main(args: argparse.Namespace) -> None:
                 """A run of `name` (a product, or the baseline), with the CPU of the processes
                 it works in; it fails at once if its worker dies."""
                 pids = {"server": temporal.process.pid, "driver": os.getpid()}
-                if name == "baseline":
-                    worker_process = baseline_worker
+                if name in baselines:
+                    worker_process = baselines[name]
                 else:
                     worker_process = products[name].worker
                     pids["api"] = products[name].api.pid
@@ -657,6 +686,9 @@ async def main(args: argparse.Namespace) -> None:
             # pools are filled before the clock runs.
             warm, warm_acts = max(3, args.n // 10), max(2, args.activations // 10)
             await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, warm, c))
+            await until_exit(
+                work_worker, baseline_throughput(temporal.client, work_queue, warm, c, inbox)
+            )
             await until_exit(
                 baseline_worker,
                 baseline_activation_throughput(temporal.client, queue, warm_acts, c),
@@ -675,6 +707,11 @@ async def main(args: argparse.Namespace) -> None:
                 baseline = await measured(
                     "baseline", baseline_throughput(temporal.client, queue, n, c)
                 )
+                rounds["work"].add(
+                    await measured(
+                        "work", baseline_throughput(temporal.client, work_queue, n, c, inbox)
+                    )
+                )
                 flows = await product_round("sqlite", f"sqlite-{r}", n, c)
                 rounds["plain"].add(await product_round("plain", f"plain-{r}", n, c))
                 baseline_acts = await measured(
@@ -687,8 +724,9 @@ async def main(args: argparse.Namespace) -> None:
                 rounds["acts"].add(acts)
                 rounds["baseline"].add(baseline)
                 rounds["sqlite"].add(flows)
-            baseline_worker.send_signal(signal.SIGTERM)
-            await baseline_worker.wait()
+            for process in baselines.values():
+                process.send_signal(signal.SIGTERM)
+                await process.wait()
             await products.pop("plain").stop()
             progress(f"sqlite: the customer's pages, concurrency {c}")
             count = max(20, args.n // 5)
@@ -747,14 +785,15 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         for product in products.values():
             await product.stop()
-        if baseline_worker.returncode is None:
-            baseline_worker.send_signal(signal.SIGTERM)
-            await baseline_worker.wait()
+        for process in (baseline_worker, work_worker):
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                await process.wait()
         inbox.stop()
         await temporal.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    baseline, activations = rounds["baseline"], rounds["acts"]
+    baseline, same_work, activations = rounds["baseline"], rounds["work"], rounds["acts"]
     baseline_activations, plain = rounds["baseline_acts"], rounds["plain"]
     a = args.activations
     print(
@@ -766,6 +805,7 @@ async def main(args: argparse.Namespace) -> None:
         f"{'to inbox':>15} {'confirm':>15}"
     )
     print(row("baseline", baseline, args.n, args.concurrency))
+    print(row("same work", same_work, args.n, args.concurrency))
     for name, (flows, _) in results.items():
         print(row(name, flows, args.n, args.concurrency))
     print("ratio by round (SQLite): " + " ".join(f"{ratio:.2f}" for ratio in ratios))
@@ -805,6 +845,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{'run':<14}" + "".join(f"{process:>8}" for process in (*CPU_PROCESSES, "total")))
     for name, t in (
         ("baseline", baseline),
+        ("same work", same_work),
         ("sqlite", rounds["sqlite"]),
         ("plain", plain),
         ("baseline acts", baseline_activations),
@@ -812,6 +853,7 @@ async def main(args: argparse.Namespace) -> None:
     ):
         print(cpu_row(name, t))
     print(cpu_budget("sqlite", rounds["sqlite"], baseline))
+    print(cpu_budget("sqlite ~ work", rounds["sqlite"], same_work))
     print(cpu_budget("sqlite acts", activations, baseline_activations))
     flows, _ = results["sqlite"]
     codec_cost = (plain.per_s / flows.per_s - 1) * 100
@@ -828,7 +870,8 @@ async def main(args: argparse.Namespace) -> None:
         f"p99_inbox_ms={pct(flows.inbox, 0.99):.0f} "
         f"activation_ratio={activations.per_s / baseline_activations.per_s:.2f} "
         f"start_ratio={pct(flows.start, 0.5) / pct(baseline.start, 0.5):.2f} "
-        f"page_p99_ms={page_p99:.0f} codec_cost={codec_cost:.1f}%"
+        f"page_p99_ms={page_p99:.0f} codec_cost={codec_cost:.1f}% "
+        f"work_ratio={flows.per_s / same_work.per_s:.2f}"
     )
 
 
