@@ -633,24 +633,16 @@ async def main(args: argparse.Namespace) -> None:
     ratios: list[float] = []
     activation_ratios: list[float] = []
     c = args.concurrency
-    queue = f"baseline-{uuid.uuid4().hex[:8]}"
-    baseline_worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.baseline", "--address", address, "--task-queue", queue
-    )
+    queue, work_queue = (f"{kind}-{uuid.uuid4().hex[:8]}" for kind in ("baseline", "same-work"))
+
+    def baseline_process(task_queue: str, *options: str) -> Awaitable[asyncio.subprocess.Process]:
+        command = ("-m", "bench.baseline", "--address", address, "--task-queue", task_queue)
+        return asyncio.create_subprocess_exec(sys.executable, *command, *options)
+
+    baseline_worker = await baseline_process(queue)
     # The email verification's baseline once more, its activities doing the product's work.
-    work_queue = f"same-work-{uuid.uuid4().hex[:8]}"
-    work_worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.baseline",
-        "--address",
-        address,
-        "--task-queue",
-        work_queue,
-        "--smtp-port",
-        str(inbox.port),
-        "--database",
-        str(work / "same-work.db"),
+    work_worker = await baseline_process(
+        work_queue, "--smtp-port", str(inbox.port), "--database", str(work / "same-work.db")
     )
     baselines = {"baseline": baseline_worker, "work": work_worker}
     products: dict[str, Product] = {}
@@ -791,7 +783,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         for product in products.values():
             await product.stop()
-        for process in (baseline_worker, work_worker):
+        for process in baselines.values():
             if process.returncode is None:
                 process.send_signal(signal.SIGTERM)
                 await process.wait()
