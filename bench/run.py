@@ -631,6 +631,7 @@ async def main(args: argparse.Namespace) -> None:
         name: Timings() for name in ("baseline", "work", "sqlite", "plain", "baseline_acts", "acts")
     }
     ratios: list[float] = []
+    work_ratios: list[float] = []
     activation_ratios: list[float] = []
     c = args.concurrency
     queue, work_queue = (f"{kind}-{uuid.uuid4().hex[:8]}" for kind in ("baseline", "same-work"))
@@ -705,10 +706,8 @@ async def main(args: argparse.Namespace) -> None:
                 baseline = await measured(
                     "baseline", baseline_throughput(temporal.client, queue, n, c)
                 )
-                rounds["work"].add(
-                    await measured(
-                        "work", baseline_throughput(temporal.client, work_queue, n, c, inbox)
-                    )
+                same_work = await measured(
+                    "work", baseline_throughput(temporal.client, work_queue, n, c, inbox)
                 )
                 flows = await product_round("sqlite", f"sqlite-{r}", n, c)
                 rounds["plain"].add(await product_round("plain", f"plain-{r}", n, c))
@@ -717,10 +716,12 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 acts = await measured("sqlite", activation_throughput(http, inbox, f"r{r}", a, c))
                 ratios.append(flows.per_s / baseline.per_s)
+                work_ratios.append(flows.per_s / same_work.per_s)
                 activation_ratios.append(acts.per_s / baseline_acts.per_s)
                 rounds["baseline_acts"].add(baseline_acts)
                 rounds["acts"].add(acts)
                 rounds["baseline"].add(baseline)
+                rounds["work"].add(same_work)
                 rounds["sqlite"].add(flows)
             for process in baselines.values():
                 process.send_signal(signal.SIGTERM)
@@ -807,6 +808,7 @@ async def main(args: argparse.Namespace) -> None:
     for name, (flows, _) in results.items():
         print(row(name, flows, args.n, args.concurrency))
     print("ratio by round (SQLite): " + " ".join(f"{ratio:.2f}" for ratio in ratios))
+    print("work_ratio by round: " + " ".join(f"{ratio:.2f}" for ratio in work_ratios))
     print(f"\nParked flows (M={args.parked}):")
     print(
         f"{'store':<10} {'parked':>7} {'start/s':>8} {'worker RSS':>11} {'peak':>7} "
