@@ -1,5 +1,6 @@
 """Bare Temporal programs with exactly the shape of the product's flows and nothing else: no API,
-database, SMTP or codec. Run as their own worker process.
+database, SMTP or codec. Run as their own worker process. In place of the link mail, the bare
+link activity rings the load generator's doorbell (bench/doorbell.py), its cue to confirm.
 
 - `BaselineWorkflow`, the email verification's shape: a start with an update answered at once
   (update-with-start), one regular activity, a wait with a timer (the link's expiry), one update,
@@ -52,17 +53,26 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
+from bench.doorbell import Bell
+
 RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
 
 
-@activity.defn(name="baseline.send")
-async def send(flow_id: str) -> str:
-    return "0" * 64
+class Bare:
+    """`send` and `record` doing nothing, but for the doorbell `send` rings as the link "goes
+    out": the load generator's cue to confirm (bench/doorbell.py)."""
 
+    def __init__(self, bell: Bell) -> None:
+        self._bell = bell
 
-@activity.defn(name="baseline.record")
-async def record(flow_id: str) -> None:
-    return None
+    @activity.defn(name="baseline.send")
+    async def send(self, flow_id: str) -> str:
+        self._bell.ring(flow_id)
+        return "0" * 64
+
+    @activity.defn(name="baseline.record")
+    async def record(self, flow_id: str) -> None:
+        return None
 
 
 METADATA = MetaData()
@@ -159,12 +169,12 @@ class BaselineWorkflow:
 
     @workflow.run
     async def run(self, flow_id: str) -> str:
-        self._hash = await workflow.execute_activity(
-            send, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+        self._hash = await workflow.execute_activity_method(
+            Bare.send, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
         )
         await workflow.wait_condition(lambda: self._confirmed, timeout=timedelta(hours=24))
-        await workflow.execute_local_activity(
-            record, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
+        await workflow.execute_local_activity_method(
+            Bare.record, flow_id, start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY
         )
         return "verified"
 
@@ -256,7 +266,7 @@ class BaselineActivationWorkflow:
         return self._status
 
 
-async def serve(address: str, task_queue: str, work: SameWork | None = None) -> None:
+async def serve(address: str, task_queue: str, work: Bare | SameWork) -> None:
     client = await Client.connect(address)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -269,7 +279,7 @@ async def serve(address: str, task_queue: str, work: SameWork | None = None) -> 
         client,
         task_queue=task_queue,
         workflows=[BaselineWorkflow, BaselineActivationWorkflow, BaselineLifecycleWorkflow],
-        activities=[work.send, work.record, step] if work else [send, record, step],
+        activities=[work.send, work.record, step],
         workflow_runner=runner,
     ):
         await stop.wait()
@@ -281,6 +291,7 @@ if __name__ == "__main__":
     parser.add_argument("--task-queue", required=True)
     parser.add_argument("--smtp-port", type=int, help="with --database: do the same work")
     parser.add_argument("--database", help="a SQLite file for the same work's rows")
+    parser.add_argument("--doorbell-port", type=int, help="without --database: the doorbell's")
     args = parser.parse_args()
     # Run the definitions from `bench.baseline`, not `__main__`: the sandbox passes modules
     # through by name.
@@ -288,9 +299,12 @@ if __name__ == "__main__":
 
     # The product's worker runs on uvloop too: the ratio measures the product, not the loop.
     async def main() -> None:
-        work = None
         if args.database:
-            work = await baseline.SameWork.open(args.database, args.smtp_port)
+            work: baseline.Bare | baseline.SameWork = await baseline.SameWork.open(
+                args.database, args.smtp_port
+            )
+        else:
+            work = baseline.Bare(Bell(args.doorbell_port))
         await baseline.serve(args.address, args.task_queue, work)
 
     uvloop.run(main())

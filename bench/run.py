@@ -60,7 +60,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 
 from bench.baseline import BaselineActivationWorkflow
 from bench.baseline import BaselineWorkflow
+from bench.doorbell import Doorbell
 from bench.http import LeanClient
+from bench.shape import header as shape_header
+from bench.shape import shape_of
 from core.payload_codec import new_key_entry
 from models.catalog import load_catalog
 from models.migrate import upgrade
@@ -210,6 +213,7 @@ class Timings:
     wall: float = 0.0
     count: int = 0
     cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds spent, by process
+    ids: list[str] = field(default_factory=list)  # the flows' workflow ids
 
     @property
     def per_s(self) -> float:
@@ -225,6 +229,7 @@ class Timings:
         self.confirm += other.confirm
         self.wall += other.wall
         self.count += other.count
+        self.ids += other.ids
         for process, seconds in other.cpu.items():
             self.cpu[process] = self.cpu.get(process, 0.0) + seconds
 
@@ -265,6 +270,7 @@ async def product_throughput(
         t3 = time.perf_counter()
         if confirmed.json().get("status") != "verified":
             raise RuntimeError(f"confirm failed: {confirmed.text}")
+        timings.ids.append(started.json()["id"])
         timings.start.append(t1 - t0)
         timings.inbox.append(arrived - t0)
         timings.confirm.append(t3 - t2)
@@ -289,37 +295,35 @@ async def start_baseline(
 
 
 async def baseline_throughput(
-    client: Client, task_queue: str, n: int, concurrency: int, inbox: Inbox | None = None
+    client: Client, task_queue: str, n: int, concurrency: int, links: Doorbell | Inbox
 ) -> Timings:
-    """The bare baseline; with `inbox`, the one doing the same work (its token comes by mail)."""
+    """A baseline driven as the product is: confirmed once its link is out. The bare one rings
+    `links`, a doorbell; the one doing the same work mails its token to `links`, an inbox."""
     timings = Timings(count=n)
     run = uuid.uuid4().hex[:8]
 
     async def one(i: int) -> None:
         flow_id = f"b-{run}-{i}"
-        delivered = inbox.expect(f"{flow_id}@example.com") if inbox else None
+        if isinstance(links, Inbox):
+            delivered = links.expect(f"{flow_id}@example.com")
+        else:
+            delivered = links.expect(flow_id)
         t0 = time.perf_counter()
         handle: WorkflowHandle[Any, Any] = await start_baseline(
             client, BaselineWorkflow.run, BaselineWorkflow.describe, flow_id, task_queue
         )
         t1 = time.perf_counter()
-        if delivered is None:  # no mail: the update waits for the first activity instead
-            token_hash, arrived = "0" * 64, None
-        else:
-            token, arrived = await asyncio.wait_for(delivered, timeout=120)
-            token_hash = hashlib.sha256(token.encode()).hexdigest()
+        token, arrived = await asyncio.wait_for(delivered, timeout=120)
+        token_hash = hashlib.sha256(token.encode()).hexdigest() if token else "0" * 64
         t2 = time.perf_counter()
         if await handle.execute_update(BaselineWorkflow.confirm, token_hash) != "verified":
             raise RuntimeError(f"the baseline {flow_id} was not verified")
         t3 = time.perf_counter()
         await handle.result()
+        timings.ids.append(handle.id)
         timings.start.append(t1 - t0)
-        if arrived is None:  # start -> the first activity done -> the update answered; the rest
-            timings.inbox.append(t3 - t0)
-            timings.confirm.append(time.perf_counter() - t3)
-        else:  # as the product's: the mail's arrival, and the confirming update
-            timings.inbox.append(arrived - t0)
-            timings.confirm.append(t3 - t2)
+        timings.inbox.append(arrived - t0)
+        timings.confirm.append(t3 - t2)
 
     timings.wall = await drive(n, concurrency, one)
     return timings
@@ -384,9 +388,10 @@ async def activation_throughput(
 
 
 async def baseline_activation_throughput(
-    client: Client, task_queue: str, n: int, concurrency: int
+    client: Client, task_queue: str, n: int, concurrency: int, doorbell: Doorbell
 ) -> Timings:
-    """The same journey against `BaselineActivationWorkflow`, driven by its updates."""
+    """The same journey against `BaselineActivationWorkflow`, driven by its updates; the
+    sign-up's verification is confirmed once its link is out, as the product's is."""
     timings = Timings(count=n)
     run = uuid.uuid4().hex[:8]
 
@@ -401,11 +406,13 @@ async def baseline_activation_throughput(
         )
         t1 = time.perf_counter()
         verification_id = f"baseline-signup-{run}-{i}"
+        link_out = doorbell.expect(verification_id)
         await handle.execute_update(BaselineActivationWorkflow.create_account, verification_id)
         t2 = time.perf_counter()
         child: WorkflowHandle[BaselineWorkflow, str] = client.get_workflow_handle_for(
             BaselineWorkflow.run, verification_id
         )
+        await asyncio.wait_for(link_out, timeout=120)
         await child.execute_update(BaselineWorkflow.confirm, "0" * 64)
         await handle.execute_update(BaselineActivationWorkflow.accept_agreements)
         await handle.result()
@@ -616,6 +623,7 @@ async def main(args: argparse.Namespace) -> None:
         log_file=work / "temporal.log",
     )
     inbox = Inbox(asyncio.get_running_loop())
+    doorbell = await Doorbell.open()
     base_env = os.environ | {
         "ACTIVATION_ENVIRONMENT": "test",
         "ACTIVATION_TEMPORAL_ADDRESS": address,
@@ -640,7 +648,7 @@ async def main(args: argparse.Namespace) -> None:
         command = ("-m", "bench.baseline", "--address", address, "--task-queue", task_queue)
         return asyncio.create_subprocess_exec(sys.executable, *command, *options)
 
-    baseline_worker = await baseline_process(queue)
+    baseline_worker = await baseline_process(queue, "--doorbell-port", str(doorbell.port))
     # The email verification's baseline once more, its activities doing the product's work.
     work_worker = await baseline_process(
         work_queue, "--smtp-port", str(inbox.port), "--database", str(work / "same-work.db")
@@ -684,13 +692,15 @@ async def main(args: argparse.Namespace) -> None:
             # Untimed warm-up at full concurrency, alike for every run: workers poll, caches and
             # pools are filled before the clock runs.
             warm, warm_acts = max(3, args.n // 10), max(2, args.activations // 10)
-            await until_exit(baseline_worker, baseline_throughput(temporal.client, queue, warm, c))
+            await until_exit(
+                baseline_worker, baseline_throughput(temporal.client, queue, warm, c, doorbell)
+            )
             await until_exit(
                 work_worker, baseline_throughput(temporal.client, work_queue, warm, c, inbox)
             )
             await until_exit(
                 baseline_worker,
-                baseline_activation_throughput(temporal.client, queue, warm_acts, c),
+                baseline_activation_throughput(temporal.client, queue, warm_acts, c, doorbell),
             )
             for name in ("sqlite", "plain"):
                 await product_round(name, f"{name}-w", warm, c)
@@ -704,7 +714,7 @@ async def main(args: argparse.Namespace) -> None:
                     f"round {r + 1}/{args.rounds}: {n} flows, {a} activations, concurrency {c}"
                 )
                 baseline = await measured(
-                    "baseline", baseline_throughput(temporal.client, queue, n, c)
+                    "baseline", baseline_throughput(temporal.client, queue, n, c, doorbell)
                 )
                 same_work = await measured(
                     "work", baseline_throughput(temporal.client, work_queue, n, c, inbox)
@@ -712,7 +722,8 @@ async def main(args: argparse.Namespace) -> None:
                 flows = await product_round("sqlite", f"sqlite-{r}", n, c)
                 rounds["plain"].add(await product_round("plain", f"plain-{r}", n, c))
                 baseline_acts = await measured(
-                    "baseline", baseline_activation_throughput(temporal.client, queue, a, c)
+                    "baseline",
+                    baseline_activation_throughput(temporal.client, queue, a, c, doorbell),
                 )
                 acts = await measured("sqlite", activation_throughput(http, inbox, f"r{r}", a, c))
                 ratios.append(flows.per_s / baseline.per_s)
@@ -727,6 +738,14 @@ async def main(args: argparse.Namespace) -> None:
                 process.send_signal(signal.SIGTERM)
                 await process.wait()
             await products.pop("plain").stop()
+            shapes = {
+                name: await shape_of(temporal.client, rounds[key].ids)
+                for name, key in (
+                    ("baseline", "baseline"),
+                    ("same work", "work"),
+                    ("sqlite", "sqlite"),
+                )
+            }
             progress(f"sqlite: the customer's pages, concurrency {c}")
             count = max(20, args.n // 5)
             pages = await until_exit(worker, page_latencies(http, inbox, "sqlite", count, c))
@@ -789,6 +808,7 @@ async def main(args: argparse.Namespace) -> None:
                 process.send_signal(signal.SIGTERM)
                 await process.wait()
         inbox.stop()
+        doorbell.close()
         await temporal.stop()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -809,6 +829,10 @@ async def main(args: argparse.Namespace) -> None:
         print(row(name, flows, args.n, args.concurrency))
     print("ratio by round (SQLite): " + " ".join(f"{ratio:.2f}" for ratio in ratios))
     print("work_ratio by round: " + " ".join(f"{ratio:.2f}" for ratio in work_ratios))
+    print("\nHistory events per email verification (a sample of each run's flows):")
+    print(shape_header())
+    for name, shape in shapes.items():
+        print(shape.row(name))
     print(f"\nParked flows (M={args.parked}):")
     print(
         f"{'store':<10} {'parked':>7} {'start/s':>8} {'worker RSS':>11} {'peak':>7} "

@@ -23,6 +23,22 @@ def test_the_quick_bench_runs_and_prints_the_summary_line_last() -> None:
     assert SUMMARY.match(lines[-1]), lines[-1]
     assert any(line.startswith("baseline ") for line in lines)
     assert any(line.startswith("sqlite ") for line in lines)
+    # The baselines run in the product's shape: per email verification, the same activities,
+    # local activities and updates in their histories; the product alone publishes its state.
+    first = lines.index(next(line for line in lines if line.startswith("History events")))
+    shapes = lines[first : lines.index("", first)]
+    columns = shapes[1].split()
+    per_flow = {
+        run: dict(zip(columns[2:], map(float, line[len(run) :].split()[1:]), strict=True))
+        for run in ("baseline ", "same work ", "sqlite ")
+        for line in shapes
+        if line.startswith(run)
+    }
+    for run in ("baseline ", "same work "):
+        for column in ("acts", "local", "updates"):
+            assert per_flow[run][column] == per_flow["sqlite "][column], (run, column)
+        assert per_flow[run]["published"] == 0
+    assert per_flow["sqlite "]["published"] > 0
     # Where the CPU went, by process: every run spent some in the server and its worker.
     cpu = lines[lines.index(next(line for line in lines if line.startswith("CPU per flow"))) :]
     for run in ("baseline ", "same work ", "sqlite ", "plain ", "baseline acts", "sqlite acts"):

@@ -1,0 +1,61 @@
+"""What a run's flows did, read from their histories: the check that a baseline runs in the
+product's shape, and what the product writes to the server besides."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass
+
+from temporalio.client import Client
+
+SAMPLE = 50  # histories read a run, after it is timed
+
+# Each column: the history events it counts.
+COLUMNS = {
+    "events": (),
+    "tasks": ("workflow_task_completed_event_attributes",),
+    "timers": ("timer_started_event_attributes",),
+    "acts": ("activity_task_scheduled_event_attributes",),
+    "local": ("local_activity",),  # a marker, told apart by its name below
+    "updates": ("workflow_execution_update_accepted_event_attributes",),
+    "published": (  # the memo and the search attributes the product keeps current
+        "workflow_properties_modified_event_attributes",
+        "upsert_workflow_search_attributes_event_attributes",
+    ),
+}
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
+@dataclass
+class Shape:
+    """Events per flow, by column, averaged over the flows read."""
+
+    flows: int
+    per_flow: dict[str, float]
+
+    def row(self, name: str) -> str:
+        return f"{name:<10} {self.flows:>6}" + "".join(
+            f"{self.per_flow[column]:>10.2f}" for column in COLUMNS
+        )
+
+
+def header() -> str:
+    return f"{'run':<10} {'flows':>6}" + "".join(f"{column:>10}" for column in COLUMNS)
+
+
+async def shape_of(client: Client, workflow_ids: list[str]) -> Shape:
+    sample = random.sample(workflow_ids, min(SAMPLE, len(workflow_ids)))
+    counts: Counter[str] = Counter()
+    for workflow_id in sample:
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        for event in history.events:
+            kind: str = event.WhichOneof("attributes") or ""
+            if kind == "marker_recorded_event_attributes":
+                marker = event.marker_recorded_event_attributes.marker_name
+                kind = "local_activity" if marker == LOCAL_ACTIVITY_MARKER else kind
+            counts["events"] += 1
+            for column, kinds in COLUMNS.items():
+                counts[column] += kind in kinds  # "events" names none: counted above
+    flows = len(sample)
+    return Shape(flows, {column: counts[column] / flows if flows else 0.0 for column in COLUMNS})
