@@ -7,6 +7,7 @@ import hmac
 from collections.abc import Awaitable
 from collections.abc import Callable
 from datetime import datetime
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 from typing import TypeVar
@@ -28,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
 
 StateT = TypeVar("StateT")
 StatusT = TypeVar("StatusT", bound=StrEnum)
+
+OUTCOME_MAIL_DEADLINE = timedelta(days=1)  # how long the mail that says how it ended may take
 
 
 def describe_update(state_type: type[StateT]) -> UpdateMethodMultiParam[[Any], StateT]:
@@ -110,6 +113,14 @@ class AnswerByLink(Published[StatusT, StateT]):
         if link_hash is not None:
             self._link_hashes.append(link_hash)
         return link_hash
+
+    async def _mail_outcome(
+        self, step: Callable[..., Awaitable[Any]], arg: Callable[[StatusT], Any], *, details: str
+    ) -> None:
+        """Tell the parties how it ended, once no update holds its turn (its status is final
+        then): `arg` gives the step's input for that status."""
+        await workflow.wait_condition(lambda: not self._turns.busy)
+        await send_mail(step, arg(self._status), details=details, deadline=OUTCOME_MAIL_DEADLINE)
 
     async def _wait_for_answer(
         self,

@@ -34,12 +34,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.flow_start import FlowStart
     from workflows.kit import cancel_update
     from workflows.kit import run_step
-    from workflows.kit import send_mail
     from workflows.kit import state_of
     from workflows.kit import state_query
 
 PENDING = TransferStatus.PENDING
-OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
@@ -72,12 +70,10 @@ class OwnershipTransferWorkflow(AnswerByLink[TransferStatus, TransferState]):
             await self._close(TransferStatus.EXPIRED)
 
         await self._wait_for_answer(expire)
-        await workflow.wait_condition(lambda: not self._turns.busy)
-        await send_mail(
+        await self._mail_outcome(
             OwnershipTransferActivities.send_outcome,
-            SendTransferOutcomeInput(input.transfer_id, parties, self._status),
+            lambda status: SendTransferOutcomeInput(input.transfer_id, parties, status),
             details="The transfer outcome email could not be sent.",
-            deadline=OUTCOME_MAIL_DEADLINE,
         )
         return await self._finish()
 

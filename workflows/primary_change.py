@@ -43,14 +43,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import cancel_update
     from workflows.kit import refused
     from workflows.kit import run_step
-    from workflows.kit import send_mail
     from workflows.kit import state_of
     from workflows.kit import state_query
 
 Steps = PrimaryChangeActivities
 WAITING = ChangeStatus.WAITING
 OPEN = (ChangeStatus.VERIFYING, ChangeStatus.WAITING)
-OUTCOME_MAIL_DEADLINE = timedelta(days=1)
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
@@ -82,12 +80,10 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
             await self._open_window(parties)
             # Returns at once if the change closed meanwhile; past the window, it completes.
             await self._wait_for_answer(self._complete)
-        await workflow.wait_condition(lambda: not self._turns.busy)
-        await send_mail(
+        await self._mail_outcome(
             Steps.send_outcome,
-            SendOutcomeInput(parties, input.new_email, input.locale, self._status),
+            lambda status: SendOutcomeInput(parties, input.new_email, input.locale, status),
             details="The primary change outcome email could not be sent.",
-            deadline=OUTCOME_MAIL_DEADLINE,
         )
         return await self._finish()
 
