@@ -11,6 +11,7 @@ from temporalio.client import Client
 
 SAMPLE = 50  # histories read a run, after it is timed
 
+CHILD = "start_child_workflow_execution_initiated_event_attributes"
 # Each column: the history events it counts.
 COLUMNS = {
     "events": (),
@@ -19,6 +20,7 @@ COLUMNS = {
     "acts": ("activity_task_scheduled_event_attributes",),
     "local": ("local_activity",),  # a marker, told apart by its name below
     "updates": ("workflow_execution_update_accepted_event_attributes",),
+    "children": (CHILD,),
     "published": (  # the memo and the search attributes the product keeps current
         "workflow_properties_modified_event_attributes",
         "upsert_workflow_search_attributes_event_attributes",
@@ -29,33 +31,44 @@ LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 @dataclass
 class Shape:
-    """Events per flow, by column, averaged over the flows read."""
+    """Events per flow, by column, and the kB of history they make, averaged over the flows read."""
 
     flows: int
     per_flow: dict[str, float]
 
     def row(self, name: str) -> str:
-        return f"{name:<10} {self.flows:>6}" + "".join(
-            f"{self.per_flow[column]:>10.2f}" for column in COLUMNS
+        return (
+            f"{name:<10} {self.flows:>6}"
+            + "".join(f"{self.per_flow[column]:>10.2f}" for column in COLUMNS)
+            + f"{self.per_flow['kB']:>8.1f}"
         )
 
 
 def header() -> str:
-    return f"{'run':<10} {'flows':>6}" + "".join(f"{column:>10}" for column in COLUMNS)
+    return f"{'run':<10} {'flows':>6}" + "".join(f"{column:>10}" for column in COLUMNS) + "      kB"
 
 
-async def shape_of(client: Client, workflow_ids: list[str]) -> Shape:
+async def shape_of(client: Client, workflow_ids: list[str], *, children: bool = False) -> Shape:
+    """`children`: each flow's child workflows count as part of it (their whole histories)."""
     sample = random.sample(workflow_ids, min(SAMPLE, len(workflow_ids)))
     counts: Counter[str] = Counter()
     for workflow_id in sample:
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-        for event in history.events:
-            kind: str = event.WhichOneof("attributes") or ""
-            if kind == "marker_recorded_event_attributes":
-                marker = event.marker_recorded_event_attributes.marker_name
-                kind = "local_activity" if marker == LOCAL_ACTIVITY_MARKER else kind
-            counts["events"] += 1
-            for column, kinds in COLUMNS.items():
-                counts[column] += kind in kinds  # "events" names none: counted above
+        family = [workflow_id]
+        while family:
+            history = await client.get_workflow_handle(family.pop()).fetch_history()
+            for event in history.events:
+                kind: str = event.WhichOneof("attributes") or ""
+                if kind == "marker_recorded_event_attributes":
+                    marker = event.marker_recorded_event_attributes.marker_name
+                    kind = "local_activity" if marker == LOCAL_ACTIVITY_MARKER else kind
+                elif kind == CHILD and children:
+                    family.append(
+                        event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+                    )
+                counts["events"] += 1
+                counts["bytes"] += event.ByteSize()  # what the server stores
+                for column, kinds in COLUMNS.items():
+                    counts[column] += kind in kinds  # "events" names none: counted above
     flows = len(sample)
-    return Shape(flows, {column: counts[column] / flows if flows else 0.0 for column in COLUMNS})
+    per_flow = {column: counts[column] / flows if flows else 0.0 for column in COLUMNS}
+    return Shape(flows, per_flow | {"kB": counts["bytes"] / 1000 / flows if flows else 0.0})
