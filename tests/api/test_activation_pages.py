@@ -92,7 +92,19 @@ async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterato
     await context.close()
 
 
+# What sticks out of the page's content box (on a phone: a table too wide, a word too long).
+STICKING_OUT = """() => {
+  const main = document.querySelector("main"), box = main.getBoundingClientRect();
+  const right = box.right - parseFloat(getComputedStyle(main).paddingRight) + 0.5;
+  return [...main.querySelectorAll("*")]
+    .filter((e) => e.getBoundingClientRect().right > right)
+    .map((e) => e.tagName + ": " + e.textContent.trim().slice(0, 40));
+}"""
+
+
 async def shot(page: Page, name: str) -> None:
+    """A screenshot, once the page is seen to fit the phone's width."""
+    assert await page.evaluate(STICKING_OUT) == [], name
     SHOTS.mkdir(exist_ok=True)
     await page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
