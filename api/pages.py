@@ -122,8 +122,9 @@ PostedToken = Annotated[str, Depends(_posted_token)]
 
 
 def moment(at: datetime) -> str:
-    """A time as the pages show it: UTC, to the minute."""
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    """A time as the pages show it: UTC, to the minute, never broken across lines (non-breaking
+    hyphens and spaces: a phone's narrow column broke "2026-" from "12-04")."""
+    return at.strftime("%Y\u2011%m\u2011%d\u00a0%H:%M\u00a0UTC")
 
 
 def csrf_ok(session: PageSession, form: dict[str, list[str]]) -> bool:
