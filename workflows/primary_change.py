@@ -101,9 +101,8 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
     def _validate_object(self, input: ObjectInput) -> None:
         self._validate_link(input.token_hash)
 
-    cancel = cancel_update(
-        ChangeState
-    )  # support withdraws it (while the address is proven or the window is open)
+    # Support withdraws it (while the address is proven or the window is open).
+    cancel = cancel_update(ChangeState)
     state = state_query(ChangeState)
 
     def _require_cancellable(self) -> None:
