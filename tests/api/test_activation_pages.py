@@ -168,6 +168,11 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     await shot(mail_tab, f"3-confirmed-{locale}")
     await mail_tab.close()
     await page.wait_for_selector(f"text={t('agreements.title')}", timeout=10_000)
+    # Every checkbox keeps its size, however long its label (a long one used to squeeze it).
+    sizes = await page.eval_on_selector_all(
+        "input[type=checkbox]", "boxes => boxes.map(b => b.getBoundingClientRect().width)"
+    )
+    assert len(sizes) == 3 and len(set(sizes)) == 1, sizes
     await shot(page, f"4-agreements-{locale}")
     await page.get_by_role("button", name=t("continue")).click()  # nothing ticked
     assert t("agreements.error") in await page.locator(".error-summary").inner_text()
