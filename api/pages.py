@@ -122,8 +122,8 @@ PostedToken = Annotated[str, Depends(_posted_token)]
 
 
 def moment(at: datetime) -> str:
-    """A time as the pages show it: UTC, to the minute, never broken across lines (non-breaking
-    hyphens and spaces: a phone's narrow column broke "2026-" from "12-04")."""
+    """A time as the pages show it: UTC, to the minute, with non-breaking hyphens and spaces so
+    that a narrow screen never breaks it across lines."""
     return at.strftime("%Y\u2011%m\u2011%d\u00a0%H:%M\u00a0UTC")
 
 

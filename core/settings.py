@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     brand_logo_file: Path | None = None  # an image served with the pages (same origin, for CSP)
     brand_color: str = Field("#d71920", pattern=r"^#[0-9a-fA-F]{6}$")
     # Who to ask, as it stands in a sentence of every language ("Contact {support}."): an
-    # address or a name, not English prose (the default was, and showed so on Chinese pages).
+    # address or a name, not prose in one language.
     support_contact: str = "support@example.com"
     console_url: str = "http://127.0.0.1:8000/docs"
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
