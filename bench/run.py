@@ -754,7 +754,7 @@ async def main(args: argparse.Namespace) -> None:
                 )
             }
             activation_shapes = {
-                name: await shape_of(temporal.client, rounds[key].ids, children=True)
+                name: await shape_of(temporal.client, rounds[key].ids)
                 for name, key in (("baseline", "baseline_acts"), ("sqlite", "acts"))
             }
             progress(f"sqlite: the customer's pages, concurrency {c}")

@@ -48,8 +48,8 @@ def header() -> str:
     return f"{'run':<10} {'flows':>6}" + "".join(f"{column:>10}" for column in COLUMNS) + "      kB"
 
 
-async def shape_of(client: Client, workflow_ids: list[str], *, children: bool = False) -> Shape:
-    """`children`: each flow's child workflows count as part of it (their whole histories)."""
+async def shape_of(client: Client, workflow_ids: list[str]) -> Shape:
+    """A flow's child workflows count as part of it (their whole histories)."""
     sample = random.sample(workflow_ids, min(SAMPLE, len(workflow_ids)))
     counts: Counter[str] = Counter()
     for workflow_id in sample:
@@ -61,7 +61,7 @@ async def shape_of(client: Client, workflow_ids: list[str], *, children: bool = 
                 if kind == "marker_recorded_event_attributes":
                     marker = event.marker_recorded_event_attributes.marker_name
                     kind = "local_activity" if marker == LOCAL_ACTIVITY_MARKER else kind
-                elif kind == CHILD and children:
+                elif kind == CHILD:
                     family.append(
                         event.start_child_workflow_execution_initiated_event_attributes.workflow_id
                     )
