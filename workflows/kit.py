@@ -260,6 +260,10 @@ class Turns:
     @asynccontextmanager
     async def take(self, check: Callable[[], None]) -> AsyncIterator[None]:
         await workflow.wait_condition(lambda: not self.busy)
+        # The SDK wakes every satisfied wait in one pass: updates that arrived in one workflow
+        # task all see "not busy", and the first to run takes the turn. The others wait again.
+        while self.busy:
+            await workflow.wait_condition(lambda: not self.busy)
         check()
         self.busy = True
         try:
