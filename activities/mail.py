@@ -3,8 +3,10 @@
 A mail is rendered once, with its link's token, and stored by its idempotency key before it is
 handed to SMTP. A retry (a lost "250 OK", a worker killed between the server's acceptance and
 the record) sends the stored bytes again: the same Message-ID, the same link, the same bytes, so
-the first link a person receives always works. Once the server accepts it, the row is marked
-sent and its body erased; a later retry sends nothing.
+the first link a person receives always works. The stored body is sealed with a key the
+database does not hold, so the link's token is not readable from the database, its log or its
+dead rows; once the server accepts the mail, the row is marked sent and its body erased; a later
+retry sends nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import SmtpPool
+from core.sealing import Sealer
 from core.settings import Settings
 from core.text import email_key
 from core.text import unsafe_character
@@ -149,6 +152,7 @@ class MailSender:
         )
         self._templates.filters["utc"] = format_utc
         self._smtp = SmtpPool(settings)
+        self._sealer = Sealer(settings.payload_keys, "mail outbox")
 
     def message_id(self, idempotency_key: str) -> str:
         """Stable per idempotency key, so even a duplicate delivery is one message to the client."""
@@ -174,7 +178,7 @@ class MailSender:
         stored already, then deliver the stored bytes unless the server has accepted them before."""
         row = await self._store(key, mail, link, on_store)
         if row.sent_at is None and row.body is not None:
-            await self._deliver(row.recipient, row.body)
+            await self._deliver(row.recipient, self._sealer.open(row.body, key))
             async with self._sessions.begin() as session:
                 await session.execute(
                     update(OutboxMessage)
@@ -205,7 +209,7 @@ class MailSender:
             link_id=link_id,
             flow_id=link.flow_id if link else None,
             run_id=link.run_id if link else None,
-            body=self._compose(key, mail),
+            body=self._sealer.seal(self._compose(key, mail), key),
             created_at=datetime.now(UTC),
         )
         try:

@@ -18,7 +18,8 @@ class OutboxMessage(Base):
     """One row per email, by idempotency key, written before the mail is handed to SMTP: the
     rendered message (with its link) is kept until the server accepts it, so a retry after a
     lost reply sends the identical bytes, and the link the person receives first always works.
-    The stored body is erased once the send is confirmed (docs/mail.md)."""
+    The body is sealed with a key the database does not hold, and erased once the send is
+    confirmed (docs/mail.md)."""
 
     __tablename__ = "mail_outbox"
 
@@ -28,8 +29,8 @@ class OutboxMessage(Base):
     recipient: Mapped[str] = mapped_column(String(320))
     # The address as it decides identity (lower case): what the per-address limit counts.
     recipient_key: Mapped[str] = mapped_column(String(320))
-    # SHA-256 of the secret the message carried, if any (the plain secret is never stored
-    # outside `body`, which is erased once the server accepted the message).
+    # SHA-256 of the secret the message carried, if any (the plain secret is never stored: the
+    # sealed `body` holds it until the server accepted the message).
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     # The random public part of the link's token, and the flow run it belongs to: a presented
     # token routes only to that run (knowing a flow's id leads nowhere).
