@@ -312,15 +312,30 @@ def agreement_problems(
 
 
 def instance_choices(
-    items: list[LicenseItem], existing: list[InstanceChoice], region: str
+    items: list[LicenseItem],
+    existing: list[InstanceChoice],
+    region: str,
+    *,
+    renewals_keep_instances: bool = True,
 ) -> list[InstanceChoice]:
-    """Where an add-on may go: the Business's instances and those this order creates."""
+    """Where an add-on may go: the Business's instances and those this order creates. A paid
+    service license of a product the Business has renews that product's license and keeps its
+    instance (`match_held_licenses`), so it creates none. (`renewals_keep_instances=False`:
+    as flows started before this rule offered them.)"""
+    held = {choice.product_code for choice in existing}
     created = [
         InstanceChoice(item.instance_id or "", item.product_code, region, None, True)
         for item in items
         if item.kind == "service"
+        and not (renewals_keep_instances and renews_held_product(item, held))
     ]
     return existing + created
+
+
+def renews_held_product(item: LicenseItem, held_products: set[str]) -> bool:
+    """Whether a service item renews (or converts) a license of a product the Business holds,
+    instead of creating an instance: the rule `match_held_licenses` applies."""
+    return not item.trial and not item.new_instance and item.product_code in held_products
 
 
 def awaiting_choice(items: list[LicenseItem]) -> list[str]:

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.kit import run_step
     from workflows.kit import state_query
     from workflows.kit import wait_until_recorded
+    from workflows.license_activation_steps import RENEWALS_KEEP_INSTANCES
     from workflows.license_activation_steps import ActivationSteps
 
 Status = ActivationStatus
@@ -70,6 +71,7 @@ class LicenseActivationWorkflow(ActivationSteps):
         self._turns = Turns()  # one action at a time runs its step; the others wait
         self._problem: str | None = None
         self._activated_at: datetime | None = None
+        self._renewals_keep_instances = workflow.patched(RENEWALS_KEEP_INSTANCES)
 
     @workflow.run
     async def run(self, input: StartActivationInput) -> ActivationState:

@@ -63,6 +63,9 @@ Steps = LicenseActivationActivities
 SIGNUP_SIGNS_IN = "signup-signs-in-existing-primary"
 LICENSE_LIFECYCLES = "license-lifecycles"
 RENEWALS = "renewals-and-trial-conversions"
+# Flows started before this change offered an instance to an add-on that a renewal in the same
+# order would never create.
+RENEWALS_KEEP_INSTANCES = "renewal-offers-no-new-instance"
 # How long the confirmation mail is retried (the licenses are active either way).
 CONFIRMATION_DEADLINE = timedelta(days=1)
 # A provisioning step still failing after this long has failed for good: undo and report.
@@ -84,6 +87,7 @@ class ActivationSteps(Published[Status, ActivationState]):
     _turns: Turns
     _problem: str | None
     _activated_at: datetime | None
+    _renewals_keep_instances: bool
 
     async def _finish_signup(self, child: workflow.ChildWorkflowHandle[Any, Any]) -> None:
         self._child = None
@@ -287,7 +291,12 @@ class ActivationSteps(Published[Status, ActivationState]):
         super()._set_status(status)
 
     def _choices(self, existing: list[InstanceChoice]) -> list[InstanceChoice]:
-        return instance_choices(self._items, existing, self._input.region)
+        return instance_choices(
+            self._items,
+            existing,
+            self._input.region,
+            renewals_keep_instances=self._renewals_keep_instances,
+        )
 
     def _instance_choices(self) -> list[InstanceChoice]:
         return self._choices(self._account.instances if self._account else [])

@@ -208,6 +208,40 @@ async def test_an_addon_renewal_extends_the_addon_on_its_instance(shop: Vendor) 
     assert state.expires_on == later.isoformat()
 
 
+async def test_renewing_a_product_and_its_addon_in_one_order_asks_no_instance(
+    shop: Vendor,
+) -> None:
+    """Both renew on the instance they are on: no choice of an instance that would never
+    exist, and no second add-on license on it."""
+    today = await shop.today()
+    _, account_id, _ = await shop.customer(0)
+    first_day = today + timedelta(days=40)
+    first, _ = await shop.activate(account_id, [service(first_day), addon(first_day)])
+    held = {item.kind: item for item in first.items}
+    later = today + timedelta(days=405)
+    _, handle = await place_order(shop.client, shop.settings, [service(later), addon(later)])
+    state = await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
+    assert state.status == ActivationStatus.AWAITING_AGREEMENTS
+    assert state.instance_choices == []
+    await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
+    renewal = await shop.finished(handle)
+    assert renewal.status == ActivationStatus.ACTIVATED, renewal.problem
+    for item in renewal.items:
+        assert item.replaces is not None
+        assert item.replaces.license_id == held[item.kind].license_id
+        assert item.instance_id == held["service"].instance_id
+    async with shop.sessions() as session:
+        instances = await session.scalars(select(ProductInstance.id))
+        assert list(instances) == [held["service"].instance_id]
+        live = await session.execute(
+            select(License.product_code, License.expires_on).where(License.status == "active")
+        )
+        assert sorted(tuple(row) for row in live) == [
+            ("edr-addon", later),
+            ("endpoint-protection", later),
+        ]
+
+
 async def test_a_renewal_after_the_license_expired_starts_its_lifecycle_again(shop: Vendor) -> None:
     today = await shop.today()
     business_id, account_id, _ = await shop.customer(0)
