@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 from temporalio.service import RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
+from api.errors import document_common_answers
 from api.errors import install_error_handlers
 from api.errors import problem_response
 from api.pages import ShowPage
@@ -148,6 +149,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/codec/": CODEC_MAX_BYTES}
     )
+    document_common_answers(app)
     return app
 
 

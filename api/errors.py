@@ -105,6 +105,39 @@ _HTTP_PROBLEMS = {
 }
 
 
+def document_common_answers(app: FastAPI) -> None:
+    """What every route can answer, said once in the OpenAPI document (by construction, so a
+    route declares only its own refusals): FastAPI documents a 422 of its own shape for a route
+    with parameters, where this service answers `invalid_request` in its error body; and any
+    route that reads the database or calls Temporal may find it down (503)."""
+    generate = app.openapi
+
+    def answer(*problems: DomainError) -> dict[str, Any]:
+        codes = ", ".join(f"`{problem.value}`" for problem in problems)
+        error_body = {"$ref": "#/components/schemas/ErrorBody"}
+        return {
+            "description": f"One of: {codes}",
+            "content": {"application/json": {"schema": error_body}},
+        }
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        unavailable = answer(ApiProblem.DATABASE_UNAVAILABLE, ApiProblem.TEMPORAL_UNAVAILABLE)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                answers = operation.setdefault("responses", {})
+                if answers.get("422", {}).get("description") == "Validation Error":
+                    answers["422"] = answer(ApiProblem.INVALID_REQUEST)
+                answers.setdefault("503", unavailable)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:

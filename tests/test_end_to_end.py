@@ -26,6 +26,7 @@ from tests.conftest import code_in
 from tests.conftest import free_port
 from tests.conftest import text_of
 from tests.conftest import token_in
+from tests.support.declared_refusals import DeclaredRefusals
 from tests.workflows.activation_helpers import ADDON
 from tests.workflows.activation_helpers import CREDITS
 from tests.workflows.activation_helpers import SERVICE
@@ -45,9 +46,10 @@ async def served(dev_client: Client, settings: Settings) -> AsyncIterator[tuple[
     logs = io.StringIO()
     saved = logging.getLogger().handlers[:], logging.getLogger().level
     configure_logging("INFO", stream=logs)
+    observed = DeclaredRefusals(create_app(settings, temporal=dev_client))
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, temporal=dev_client),
+            observed,
             host="127.0.0.1",
             port=port,
             log_config=uvicorn_log_config(),
@@ -59,6 +61,7 @@ async def served(dev_client: Client, settings: Settings) -> AsyncIterator[tuple[
     yield settings.public_base_url, logs
     server.should_exit = True
     await serving
+    observed.assert_declared()
     logging.getLogger().handlers[:], _ = saved
     logging.getLogger().setLevel(saved[1])
 

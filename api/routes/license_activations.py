@@ -161,7 +161,13 @@ async def get_activation(code: Code, session: SessionDep, client: TemporalDep) -
 
 @router.post(
     "/activations/{code}/sign-in",
-    **keyed(*BAD_BODY, *LINK_ERRORS, Error.ACCOUNT_NOT_FOUND, Error.NO_INSTANCE_FOR_ADDON),
+    **keyed(
+        *BAD_BODY,
+        *LINK_ERRORS,
+        Error.ACCOUNT_NOT_FOUND,
+        Error.NO_INSTANCE_FOR_ADDON,
+        Error.TRIAL_NOT_AVAILABLE,
+    ),
 )
 async def sign_in(
     code: Code, body: SignInBody, session: SessionDep, client: TemporalDep

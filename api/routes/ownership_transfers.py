@@ -79,6 +79,7 @@ class DecisionCreate(Body):
         *OWNER_ERRORS,
         *MAILS,
         Error.PENDING_EXISTS,
+        Error.PRIMARY_CHANGE_PENDING,
         Error.TARGET_NOT_FOUND,
         Error.TARGET_NOT_ELIGIBLE,
         Error.NOT_RECORDED,

@@ -23,6 +23,7 @@ from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.conftest import code_in
 from tests.conftest import free_port
+from tests.support.declared_refusals import DeclaredRefusals
 from tests.workflows.activation_helpers import SERVICE
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.activation_helpers import order_body
@@ -141,8 +142,9 @@ async def test_concurrent_repeats_of_one_registration_all_answer_200(
 async def test_a_temporal_server_that_is_not_there_is_a_503(settings: Settings) -> None:
     settings.temporal_address = f"127.0.0.1:{free_port()}"  # nothing listens
     app = create_app(settings)
+    observed = DeclaredRefusals(app)
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=observed)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             answers = [
                 await client.get(
@@ -156,6 +158,7 @@ async def test_a_temporal_server_that_is_not_there_is_a_503(settings: Settings) 
         assert response.status_code == 503, response.text
         assert response.json()["code"] == "temporal_unavailable"
         assert response.headers["Retry-After"] == "5"
+    observed.assert_declared()  # every route says it may answer so
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ from tests.conftest import TEST_OPERATOR_KEY
 from tests.conftest import MailSink
 from tests.conftest import free_port
 from tests.conftest import text_of
+from tests.support.declared_refusals import DeclaredRefusals
 from tests.workflows.activation_helpers import ADDON
 from tests.workflows.activation_helpers import CREDITS
 from tests.workflows.activation_helpers import SERVICE
@@ -68,9 +69,10 @@ async def site(dev_client: Client, settings: Settings) -> AsyncIterator[str]:
     """The API and its pages on a free loopback port."""
     port = free_port()
     settings.public_base_url = f"http://127.0.0.1:{port}"
+    observed = DeclaredRefusals(create_app(settings, temporal=dev_client))
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, temporal=dev_client),
+            observed,
             host="127.0.0.1",
             port=port,
             log_config=uvicorn_log_config(),  # redacting, as in production
@@ -82,6 +84,7 @@ async def site(dev_client: Client, settings: Settings) -> AsyncIterator[str]:
     yield settings.public_base_url
     server.should_exit = True
     await serving
+    observed.assert_declared()
 
 
 @pytest.fixture

@@ -45,6 +45,13 @@ async def test_openapi_docs_describe_the_flow_and_its_auth(api: httpx.AsyncClien
     assert "`resend_cooldown`" in resend["429"]["description"]
     assert "`mail_rate_limited`" in resend["429"]["description"]
     assert "`verification_locked`" in resend["423"]["description"]
+    # What every route can answer is said for each: its own error body for a bad parameter,
+    # and a 503 when the database or Temporal is down.
+    read = spec["paths"]["/v1/activations/{code}"]["get"]["responses"]
+    assert read["422"]["description"] == "One of: `invalid_request`"
+    assert read["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert "`temporal_unavailable`" in read["503"]["description"]
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
 
 
 @pytest.mark.parametrize(
