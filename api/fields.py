@@ -9,6 +9,7 @@ from fastapi import Path
 from pydantic import AfterValidator
 from pydantic import BaseModel
 from pydantic import ConfigDict
+from pydantic import Strict
 
 from core.text import unsafe_character
 
@@ -23,6 +24,8 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# A count (units, credits, seconds, uses): a JSON integer, never `true` or "7".
+Count = Annotated[int, Strict()]
 Locale = Literal["en", "zh-TW"]
 BusinessId = Annotated[str, Path(pattern=UUID_PATTERN, description="The Business's id")]
 AccountId = Annotated[str, Path(pattern=UUID_PATTERN, description="The account's id")]

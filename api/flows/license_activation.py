@@ -23,6 +23,7 @@ from temporalio.client import WorkflowHandle
 from api.deps import SessionDep
 from api.errors import ApiError
 from api.fields import Body
+from api.fields import Count
 from api.fields import Locale
 from api.fields import OneLine
 from api.flows import act
@@ -54,8 +55,8 @@ Error = ActivationError
 
 class OrderItemCreate(Body):
     product: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")
-    units: int = Field(0, ge=0, le=1_000_000)
-    credits: int = Field(0, ge=0, le=1_000_000_000)
+    units: Count = Field(0, ge=0, le=1_000_000)
+    credits: Count = Field(0, ge=0, le=1_000_000_000)
     # The last day it is valid; a trial's defaults to the trial term (`trial_days`).
     expires_on: date | None = None
     # Another instance even if the Business has this product already (otherwise the order

@@ -30,6 +30,7 @@ from api.errors import OWNER_ERRORS
 from api.errors import ApiError
 from api.errors import responses
 from api.fields import Body
+from api.fields import Count
 from api.flows import run_change
 from models.catalog import Catalog
 from models.catalog import Sensor
@@ -73,11 +74,11 @@ class CreditsPublic(BaseModel):
 
 
 class AllocationSet(Body):
-    units: int = Field(ge=0, le=MAX_UNITS, description="0 releases the allocation")
+    units: Count = Field(ge=0, le=MAX_UNITS, description="0 releases the allocation")
 
 
 class CalculatorAsk(Body):
-    sensors: dict[str, Annotated[int, Field(ge=0, le=MAX_UNITS)]] = Field(
+    sensors: dict[str, Annotated[Count, Field(ge=0, le=MAX_UNITS)]] = Field(
         description='Units per sensor kind, e.g. {"xdr-endpoint": 7}', max_length=20
     )
     business_id: str | None = Field(None, pattern=r"^[0-9a-f-]{36}$")

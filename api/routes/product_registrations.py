@@ -39,6 +39,7 @@ from api.errors import refusal
 from api.errors import responses
 from api.fields import Body
 from api.fields import BusinessId
+from api.fields import Count
 from api.fields import InstanceId
 from api.fields import OneLine
 from api.flows import newest_first
@@ -71,8 +72,8 @@ TokenId = Annotated[str, Path(pattern=r"^[a-z2-7]{24}$", description="The token'
 class TokenCreate(Body):
     instance_type: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,49}$")
     description: OneLine = Field(min_length=1, max_length=200)
-    expires_in: int = Field(24 * 3600, ge=300, le=30 * 24 * 3600, description="Seconds")
-    max_uses: int = Field(1, ge=1, le=1000)
+    expires_in: Count = Field(24 * 3600, ge=300, le=30 * 24 * 3600, description="Seconds")
+    max_uses: Count = Field(1, ge=1, le=1000)
 
 
 class TokenPublic(BaseModel):

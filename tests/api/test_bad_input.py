@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from tests.api.conftest import AUTH
 from tests.conftest import MailSink
+from tests.workflows.activation_helpers import existing_business
 
 pytestmark = pytest.mark.asyncio
 UNKNOWN_ID = "email-verification-" + "a" * 24
@@ -115,3 +119,51 @@ async def test_a_rejected_token_is_not_echoed_back(api: httpx.AsyncClient) -> No
 async def test_the_mailbox_is_404_outside_development(api: httpx.AsyncClient) -> None:
     response = await api.get("/dev/mailbox")
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("count", [True, "7", 7.0, 7.5])
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("/v1/credit-calculator", lambda n: {"sensors": {"xdr-endpoint": n}}, "xdr-endpoint"),
+        (
+            "/v1/orders",
+            lambda n: {
+                "company_name": "Acme Corp",
+                "contact_email": "buyer@acme.example",
+                "items": [
+                    {"product": "endpoint-protection", "units": n, "expires_on": "2099-12-31"}
+                ],
+            },
+            "units",
+        ),  # fmt: skip
+        (
+            "/v1/businesses/{business}/credit-allocations/mobile",
+            lambda n: {"units": n},
+            "units",
+        ),
+        (
+            "/v1/businesses/{business}/enrollment-tokens",
+            lambda n: {"instance_type": "endpoint-protection", "description": "x", "max_uses": n},
+            "max_uses",
+        ),
+    ],
+)
+async def test_counts_are_json_integers_and_nothing_else(
+    api: httpx.AsyncClient,
+    smtp: MailSink,
+    app_sessions: async_sessionmaker[AsyncSession],
+    path: str,
+    body: Any,
+    field: str,
+    count: object,
+) -> None:
+    """`true` is not one unit and "7" is not seven: a wrong type is a 422 naming the field."""
+    business_id, owner_id, _ = await existing_business(app_sessions, 0)
+    headers = AUTH | {"X-Acting-Account": owner_id}
+    method = api.put if "allocations" in path else api.post
+    response = await method(path.format(business=business_id), json=body(count), headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_request"
+    assert any(field in detail["loc"] for detail in response.json()["details"])
+    assert smtp.messages() == []
