@@ -11,10 +11,13 @@ retry sends nothing.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
+from collections.abc import AsyncIterator
 from collections.abc import Awaitable
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC
 from datetime import datetime
@@ -63,6 +66,8 @@ MAIL_UNBUILDABLE = "mail_unbuildable"
 MAIL_RATE_LIMITED = "mail_rate_limited"
 # The failures after which a mail step gives up at once (the flows' retry policies name them).
 PERMANENT_MAIL_ERRORS = [EMAIL_REJECTED, MAIL_UNBUILDABLE, MAIL_RATE_LIMITED]
+# How often a send that waits for its server heartbeats (the flows' mail steps allow 30 s).
+HEARTBEAT_EVERY_SECONDS = 10.0
 
 
 @dataclass
@@ -133,6 +138,26 @@ class Sent:
 # Called inside the transaction that stores the mail, with the link's token hash: a record that
 # must exist exactly when the link does (an Activation Link's code row).
 OnStore = Callable[[AsyncSession, str], Awaitable[None]]
+
+
+@asynccontextmanager
+async def heartbeating(every: float = HEARTBEAT_EVERY_SECONDS) -> AsyncIterator[None]:
+    """While waiting on another system, tell Temporal the worker is alive (a lost worker is then
+    noticed within the step's heartbeat timeout, not its whole start-to-close timeout)."""
+    if not activity.in_activity():
+        yield
+        return
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(every)
+
+    beating = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        beating.cancel()
 
 
 def format_utc(moment: datetime) -> str:
@@ -268,7 +293,8 @@ class MailSender:
     async def _deliver(self, to: str, body: bytes) -> None:
         sender = parseaddr(self._settings.mail_from)[1]
         try:
-            await self._smtp.send(sender, to, body)
+            async with heartbeating():  # a slow server may take minutes to accept it
+                await self._smtp.send(sender, to, body)
         except aiosmtplib.SMTPRecipientsRefused as err:
             if all(refusal.code in PERMANENT_SMTP_CODES for refusal in err.recipients):
                 raise ApplicationError(

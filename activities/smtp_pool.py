@@ -37,17 +37,25 @@ class SmtpPool:
                 if client is None or not client.is_connected:
                     client = await self._connect()
                 try:
-                    await client.sendmail(sender, [recipient], message)
+                    await self._transmit(client, sender, recipient, message)
                 except aiosmtplib.SMTPServerDisconnected:
                     client.close()
                     client = await self._connect()
-                    await client.sendmail(sender, [recipient], message)
+                    await self._transmit(client, sender, recipient, message)
             except BaseException:
                 # After a refusal or an error the session state is unknown: never reuse it.
                 if client is not None:
                     client.close()
                 raise
             self._idle.append(client)
+
+    async def _transmit(
+        self, client: aiosmtplib.SMTP, sender: str, recipient: str, message: bytes
+    ) -> None:
+        """The message's transaction, its replies awaited as long as RFC 5321 lets a server
+        take: giving up on a slow "250" would only send the same message again."""
+        timeout = self._settings.smtp_message_timeout_seconds
+        await client.sendmail(sender, [recipient], message, timeout=timeout)
 
     async def close(self) -> None:
         while self._idle:

@@ -49,7 +49,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    # Connecting and greeting; a message's own replies (MAIL, RCPT, DATA) are awaited longer:
+    # RFC 5321 §4.5.3.2 gives a server up to 10 minutes to accept a message, and a client that
+    # gives up sooner sends it again.
     smtp_timeout_seconds: float = 10.0
+    smtp_message_timeout_seconds: float = 600.0
     mail_from: str = "Activation <no-reply@activation.localhost>"
     # Mails one address may receive per hour across all flows (a real activation sends ~5);
     # more are refused (429 `mail_rate_limited` at the API; not sent by a flow).

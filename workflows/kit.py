@@ -54,12 +54,16 @@ RECORD_WAIT = timedelta(seconds=30)
 # How long a link's action waits for the link being sent (see `link_known`).
 LINK_SETTLE = timedelta(seconds=30)
 # A refused, unbuildable or rate-limited mail will not change on retry; anything else is
-# retried until the deadline.
+# retried until the deadline, backing off: a retry may send the same message again.
 MAIL_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(minutes=1),
+    initial_interval=timedelta(seconds=5),
+    maximum_interval=timedelta(minutes=5),
     non_retryable_error_types=PERMANENT_MAIL_ERRORS,
 )
+# A mail server may take 10 minutes to accept a message (RFC 5321): a send may last that long,
+# heartbeating, so a lost worker is still noticed within MAIL_HEARTBEAT.
+MAIL_STEP_TIMEOUT = timedelta(minutes=12)
+MAIL_HEARTBEAT = timedelta(seconds=30)
 
 
 # -- publishing -------------------------------------------------------------------------------
@@ -219,7 +223,8 @@ async def send_mail(
         return await workflow.execute_activity_method(
             activity,
             arg,
-            start_to_close_timeout=STEP_TIMEOUT,
+            start_to_close_timeout=MAIL_STEP_TIMEOUT,
+            heartbeat_timeout=MAIL_HEARTBEAT,
             schedule_to_close_timeout=max(deadline, STEP_TIMEOUT),
             retry_policy=MAIL_RETRY,
         )

@@ -85,7 +85,7 @@ async def test_sending_the_same_key_again_sends_nothing_and_keeps_one_row(
 async def test_a_lost_reply_is_retried_with_the_identical_message(
     settings: Settings, sessions: async_sessionmaker[AsyncSession], smtp: MailSink
 ) -> None:
-    settings.smtp_timeout_seconds = 0.5
+    settings.smtp_message_timeout_seconds = 0.5
     mail = MailSender(settings, sessions)
     smtp.lose_replies(1, late_by=1.5)  # the server keeps the mail; its "250" comes too late
     with pytest.raises(aiosmtplib.SMTPException):
@@ -206,3 +206,17 @@ async def test_a_pooled_connection_the_server_dropped_is_replaced(
     smtp.restart()  # the server goes away and comes back: the pooled connection is dead
     await send(mail, "k2")
     assert len(await smtp.wait_for(2)) == 2
+
+
+async def test_a_slow_server_gets_the_mail_once(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], smtp: MailSink
+) -> None:
+    """Its "250 OK" takes longer than connecting may, within RFC 5321's 10 minutes: the sender
+    waits for it instead of giving up and sending the mail again."""
+    settings.smtp_timeout_seconds = 0.5
+    smtp.lose_replies(1, late_by=1.5)
+    sent = await send(MailSender(settings, sessions))
+    record = await MailSender(settings, sessions).find("k1")
+    assert record is not None and record.sent_at is not None
+    (received,) = await smtp.wait_for(1)
+    assert received["Message-ID"] == sent.message_id

@@ -129,7 +129,7 @@ def link_in(message: Any, path: str) -> str:
 async def test_a_lost_reply_is_followed_by_the_identical_mail(
     kind: Kind, settings: Settings, sessions: Sessions, smtp: MailSink
 ) -> None:
-    settings.smtp_timeout_seconds = 0.5
+    settings.smtp_message_timeout_seconds = 0.5
     smtp.lose_replies(1, late_by=1.5)
     with pytest.raises(aiosmtplib.SMTPException):  # the first attempt gives up waiting
         await kind.send(settings, sessions, MailSender(settings, sessions))
