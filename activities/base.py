@@ -12,7 +12,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio import activity
 from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationErrorCategory
 
 from activities.mail import Link
 from activities.mail import Mail
@@ -115,8 +117,13 @@ async def close_row(
 
 
 def refuse(message: str, error: str) -> ApplicationError:
-    """A business refusal: retrying cannot change it."""
-    return ApplicationError(message, type=error, non_retryable=True)
+    """A business refusal: retrying cannot change it. Benign: the worker logs it as one line,
+    not as a failure with a traceback (those are for the unexpected)."""
+    if activity.in_activity():
+        activity.logger.info("refused: %s", error)  # the code: the message may quote input
+    return ApplicationError(
+        message, type=error, non_retryable=True, category=ApplicationErrorCategory.BENIGN
+    )
 
 
 class FlowActivities:

@@ -11,9 +11,9 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.base import FlowActivities
+from activities.base import refuse
 from models.domain import License
 from models.domain import ProductInstance
 from models.errors import ActivationError
@@ -108,10 +108,9 @@ class HeldLicenseSteps(FlowActivities):
                 if new.renews_license_id or new.converts_license_id:
                     continue  # taken over by an earlier attempt
                 if old is None or instance is None or old.status not in ("active", "expired"):
-                    raise ApplicationError(
+                    raise refuse(
                         "the license this order renews changed meanwhile",
-                        type=ActivationError.INSTANCE_UNAVAILABLE,
-                        non_retryable=True,
+                        ActivationError.INSTANCE_UNAVAILABLE,
                     )
                 new.instance_id = instance.id
                 if held.renewal:

@@ -15,10 +15,10 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from activities.base import add_once
 from activities.base import new_row
+from activities.base import refuse
 from activities.held_licenses import HeldLicenseSteps
 from activities.mail import Mail
 from activities.mail import mail_context
@@ -156,10 +156,9 @@ class LicenseActivationActivities(HeldLicenseSteps):
         async with self._sessions() as session:
             account = await session.get(Account, input.account_id)
             if account is None or account.kind != "primary" or account.status != "active":
-                raise ApplicationError(
+                raise refuse(
                     "no active primary account with this id",
-                    type=ActivationError.ACCOUNT_NOT_FOUND,
-                    non_retryable=True,
+                    ActivationError.ACCOUNT_NOT_FOUND,
                 )
             instances = await business_instances(session, account.business_id)
         return AccountInfo(account.id, account.business_id, account.email, instances)
@@ -212,10 +211,9 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 if await session.get(Account, input.account_id) is not None:
                     return info  # a concurrent attempt committed first
             # The one-primary-per-email index: this address already owns a Business.
-            raise ApplicationError(
+            raise refuse(
                 "this email address already has a primary account; sign in with it instead",
-                type=ActivationError.ACCOUNT_EXISTS,
-                non_retryable=True,
+                ActivationError.ACCOUNT_EXISTS,
             ) from None
         return info
 
@@ -334,10 +332,9 @@ class LicenseActivationActivities(HeldLicenseSteps):
             for item in _of_kind(input.items, "addon"):
                 instance = await session.get(ProductInstance, item.instance_id or "")
                 if instance is None or instance.business_id != input.business_id:
-                    raise ApplicationError(
+                    raise refuse(
                         "the instance chosen for an add-on no longer exists",
-                        type=ActivationError.INSTANCE_UNAVAILABLE,
-                        non_retryable=True,
+                        ActivationError.INSTANCE_UNAVAILABLE,
                     )
                 await session.execute(
                     update(License)

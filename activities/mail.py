@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationErrorCategory
 
 from activities.smtp_pool import SmtpPool
 from core.sealing import Sealer
@@ -66,6 +67,9 @@ MAIL_UNBUILDABLE = "mail_unbuildable"
 MAIL_RATE_LIMITED = "mail_rate_limited"
 # The failures after which a mail step gives up at once (the flows' retry policies name them).
 PERMANENT_MAIL_ERRORS = [EMAIL_REJECTED, MAIL_UNBUILDABLE, MAIL_RATE_LIMITED]
+# A mail that will not go out is the flow's to report (one line, `mail_not_sent`): the worker
+# logs it without a traceback, which is for the unexpected.
+BENIGN = ApplicationErrorCategory.BENIGN
 # How often a send that waits for its server heartbeats (the flows' mail steps allow 30 s).
 HEARTBEAT_EVERY_SECONDS = 10.0
 
@@ -264,6 +268,7 @@ class MailSender:
                 wait,
                 type=MAIL_RATE_LIMITED,
                 non_retryable=True,
+                category=BENIGN,
             )
 
     def _compose(self, key: str, mail: Mail) -> bytes:
@@ -288,6 +293,7 @@ class MailSender:
                 f"the {template} mail cannot be built ({type(err).__name__}); fix the data",
                 type=MAIL_UNBUILDABLE,
                 non_retryable=True,
+                category=BENIGN,
             ) from None
 
     async def _deliver(self, to: str, body: bytes) -> None:
@@ -301,6 +307,7 @@ class MailSender:
                     "the mail server refused the recipient",
                     type=EMAIL_REJECTED,
                     non_retryable=True,
+                    category=BENIGN,
                 ) from err
             raise
         except aiosmtplib.SMTPResponseException as err:
@@ -309,5 +316,6 @@ class MailSender:
                     f"the mail server refused the message ({err.code})",
                     type=EMAIL_REJECTED,
                     non_retryable=True,
+                    category=BENIGN,
                 ) from err
             raise

@@ -70,6 +70,7 @@ class PrimaryChangeActivities(FlowActivities):
                         from_account_id=owner.id,
                         status=ChangeStatus.VERIFYING.value,
                         created_at=as_utc(input.created_at),
+                        verification_id=start.verification_flow_id,
                     )
                 )
                 session.add(_event(start.change_id, "requested", input.created_at))

@@ -105,6 +105,8 @@ class PrimaryChange(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     objection_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The child flow that proves the new address (for operators: its id in the Temporal UI).
+    verification_id: Mapped[str | None] = mapped_column(String(120))
 
     __table_args__ = (
         # One pending change per Business (the last word, whatever raced).

@@ -121,25 +121,27 @@ async def start_child_flow(
     kind: str,
     status: str,
     summary: str,
+    business_id: str | None = None,
     outlives_parent: bool = False,
 ) -> workflow.ChildWorkflowHandle[SelfT, StateT]:
-    """Start a flow as a child, found by operators like any other. By default it is cancelled
-    when its parent ends, so a parent never leaves a live link behind; `outlives_parent` (a
-    license's lifecycle) lets it run on."""
+    """Start a flow as a child, found by operators like any other (by its Business too, when
+    it has one). By default it is cancelled when its parent ends, so a parent never leaves a
+    live link behind; `outlives_parent` (a license's lifecycle) lets it run on."""
     policy = workflow.ParentClosePolicy.REQUEST_CANCEL
     if outlives_parent:
         policy = workflow.ParentClosePolicy.ABANDON
+    attributes = [
+        SearchAttributePair(ACTIVATION_FLOW, kind),
+        SearchAttributePair(ACTIVATION_STATUS, status),
+    ]
+    if business_id:
+        attributes.append(SearchAttributePair(BUSINESS_ID, business_id))
     return await workflow.start_child_workflow(
         run,
         input,
         id=flow_id,
         parent_close_policy=policy,
-        search_attributes=TypedSearchAttributes(
-            [
-                SearchAttributePair(ACTIVATION_FLOW, kind),
-                SearchAttributePair(ACTIVATION_STATUS, status),
-            ]
-        ),
+        search_attributes=TypedSearchAttributes(attributes),
         static_summary=summary,
     )
 

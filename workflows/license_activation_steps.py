@@ -185,6 +185,7 @@ class ActivationSteps(Published[Status, ActivationState]):
                 kind=LIFECYCLE_KIND,
                 status=LifecycleStatus.ACTIVE.value,
                 summary=lifecycle_summary(lifecycle),
+                business_id=lifecycle.business_id,
                 outlives_parent=True,
             )
         except WorkflowAlreadyStartedError:  # still ending its last term: it reads the change

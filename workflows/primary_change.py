@@ -125,6 +125,7 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
             kind=verification.FLOW_KIND,
             status=verification.VerificationStatus.PENDING.value,
             summary=verification_summary(start),
+            business_id=self._input.business_id,
         )
         self._publish()
         try:
@@ -194,7 +195,8 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         self._set_status(status)
 
     def _state(self) -> ChangeState:
-        verification_id = self._child.id if self._child is not None else None
+        # Known from the start (the API derives it): operators can follow it at once.
+        verification_id = self._input.verification_flow_id
         return state_of(
             ChangeState, self, id=self._input.change_id, verification_id=verification_id
         )

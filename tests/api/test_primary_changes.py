@@ -48,6 +48,7 @@ async def start(api: httpx.AsyncClient, client: Client, business_id: str, **extr
     )
     assert started.status_code == 202, started.text
     assert started.json()["status"] == "verifying"
+    assert started.json()["verification_id"].startswith("email-verification-")
     STARTED_FLOWS.append(client.get_workflow_handle(f"primary-change-{started.json()['id']}"))
     return str(started.json()["id"])
 
@@ -112,6 +113,7 @@ async def test_with_no_objection_the_new_address_becomes_the_primary_after_72_ho
         (OWNER, "local/active"),  # on the Business's first instance
     ]
     shown = await status_of(api, business_id, change_id)
+    assert shown["verification_id"].startswith("email-verification-")  # its proof, for operators
     assert [event["step"] for event in shown["events"]] == [
         "requested",
         "verified",

@@ -3,6 +3,7 @@ real child email verification, SQLite and a real SMTP server on loopback."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -415,3 +416,24 @@ async def test_a_repeated_order_joins_the_same_flow(
     async with app_sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Order)) == 1
     assert len(smtp.messages()) == 1
+
+
+async def test_a_business_refusal_is_no_failure_in_the_worker_log(
+    time_client: Client, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An unknown account is the customer's answer, not the worker's failure: no WARNING and
+    no traceback (those are for the unexpected)."""
+    _, handle = await place_order(time_client, settings, [SERVICE])
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                LicenseActivationWorkflow.sign_in, SignInInput("no-such-account")
+            )
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == ActivationError.ACCOUNT_NOT_FOUND
+    loud = [record for record in caplog.records if record.levelno >= logging.WARNING]
+    assert loud == [], [record.getMessage() for record in loud]
+    shown = [record for record in caplog.records if record.levelno >= logging.INFO]
+    assert not any(record.exc_info for record in shown)
+    said = [record.getMessage() for record in shown if "refused" in record.getMessage()]
+    assert len(said) == 1 and "refused: account_not_found" in said[0]

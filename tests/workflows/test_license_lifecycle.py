@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from api.flows import published_state
 from core.settings import Settings
 from models.domain import Business
 from models.domain import CreditLedgerEntry
@@ -107,6 +108,8 @@ async def test_reminders_go_to_the_primary_then_the_credits_expire(
         "XDR Credits for Acme Corp expires in 1 day",
     ]
     assert "Credits still in the balance then leave it" in text_of(reminders[0])
+    published = await published_state(handle)  # what operators and reads see
+    assert published is not None and published["reminders_sent"] == [30, 7, 1]
     assert (await handle.query(LicenseLifecycleWorkflow.state)).status == LifecycleStatus.ACTIVE
 
     await time_env.sleep(timedelta(days=1))

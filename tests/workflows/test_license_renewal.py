@@ -48,6 +48,7 @@ from tests.workflows.helpers import keep_history
 from workflows.license_activation import LicenseActivationWorkflow
 from workflows.license_lifecycle import LicenseLifecycleWorkflow
 from workflows.license_lifecycle import expiry_moment
+from workflows.search_attributes import BUSINESS_ID
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
@@ -187,7 +188,7 @@ async def test_a_renewal_extends_the_license_and_keeps_its_instance(shop: Vendor
 
 async def test_an_addon_renewal_extends_the_addon_on_its_instance(shop: Vendor) -> None:
     today = await shop.today()
-    _, account_id, _ = await shop.customer(0)
+    business_id, account_id, _ = await shop.customer(0)
     first_day = today + timedelta(days=40)
     first, _ = await shop.activate(account_id, [service(first_day), addon(first_day)])
     held = next(item for item in first.items if item.kind == "addon")
@@ -206,6 +207,9 @@ async def test_an_addon_renewal_extends_the_addon_on_its_instance(shop: Vendor) 
         )
     state = await shop.lifecycle_state(held.license_id, lambda s: s.renewals == 1)
     assert state.expires_on == later.isoformat()
+    # Operators find a license's lifecycle by its Business, as every other flow.
+    described = await shop.lifecycle(held.license_id).describe()
+    assert described.typed_search_attributes.get(BUSINESS_ID) == business_id
 
 
 async def test_renewing_a_product_and_its_addon_in_one_order_asks_no_instance(
