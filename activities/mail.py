@@ -48,6 +48,7 @@ from core.settings import Settings
 from core.text import email_key
 from core.text import unsafe_character
 from core.tokens import hash_token
+from core.tokens import mask_email
 from core.tokens import new_token
 from core.tokens import random_key
 from models.mail_limits import lock_address
@@ -180,6 +181,8 @@ class MailSender:
             enable_async=False,
         )
         self._templates.filters["utc"] = format_utc
+        # Anyone's address but the recipient's own (docs/security.md, "Addresses shown").
+        self._templates.filters["masked"] = mask_email
         self._smtp = SmtpPool(settings)
         self._sealer = Sealer(settings.payload_keys, "mail outbox")
 

@@ -32,6 +32,7 @@ from api.page_text import LOCALES
 from api.page_text import locale_of
 from api.page_text import text
 from core.settings import Settings
+from core.tokens import mask_email
 
 SESSION_COOKIE = "activation_session"
 LOCALE_COOKIE = "activation_locale"
@@ -52,6 +53,8 @@ _templates = Environment(
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,
 )
+# A page shows every address masked (docs/security.md, "Addresses shown to people").
+_templates.filters["masked"] = mask_email
 
 
 def compile_templates() -> list[str]:

@@ -34,6 +34,7 @@ from core.tokens import domain_key
 from core.tokens import hash_token
 from core.tokens import is_domain_key
 from core.tokens import keyed_uuid
+from core.tokens import mask_email
 from core.tokens import split_token
 from models import email_verification as verification
 from models.catalog import Catalog
@@ -143,6 +144,16 @@ class ActivationPublic(BaseModel):
     @classmethod
     def of(cls, state: Any) -> ActivationPublic:
         return cls.model_validate(state, from_attributes=True)
+
+    def for_link_holder(self) -> ActivationPublic:
+        """As whoever holds the Activation Link reads it (no API key): addresses masked, since
+        a link can be forwarded (docs/security.md, "Addresses shown to people")."""
+        return self.model_copy(
+            update={
+                "contact_email": mask_email(self.contact_email),
+                "account_email": mask_email(self.account_email) if self.account_email else None,
+            }
+        )
 
 
 def order_input(

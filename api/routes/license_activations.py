@@ -156,7 +156,7 @@ async def get_activation(code: Code, session: SessionDep, client: TemporalDep) -
     state = await read_activation(handle, Error.NOT_FOUND)
     if state.status == ActivationStatus.EXPIRED:
         raise ApiError(Error.EXPIRED)
-    return state
+    return state.for_link_holder()
 
 
 @router.post(
@@ -208,11 +208,12 @@ async def create_account(
     if owner is not None:
         raise ApiError(Error.ACCOUNT_EXISTS)
     await require_mail_allowance(session, settings, body.email)
-    return await update_flow(
+    started = await update_flow(
         flow_handle(client, order_id),
         LicenseActivationWorkflow.create_account,
         signup_input(settings, order_id, body.email, body.locale),
     )
+    return started.for_link_holder()
 
 
 @router.post(
@@ -227,11 +228,12 @@ async def accept_agreements(
     handle = flow_handle(client, await order_of_code(session, code))
     accepted = [AgreementRef(a.id, a.version) for a in body.agreements]
     client_address = request.client.host if request.client else None
-    return await update_flow(
+    accepted_by = await update_flow(
         handle,
         LicenseActivationWorkflow.accept_agreements,
         AcceptAgreementsInput(accepted, client_address, user_agent(request)),
     )
+    return accepted_by.for_link_holder()
 
 
 @router.post(
@@ -243,8 +245,9 @@ async def choose_instance(
 ) -> ActivationPublic:
     """Pick the instance an add-on is assigned to (asked only when the Business has several)."""
     handle = flow_handle(client, await order_of_code(session, code))
-    return await update_flow(
+    chosen = await update_flow(
         handle,
         LicenseActivationWorkflow.choose_instance,
         ChooseInstanceInput(body.instance_id, body.license_id),
     )
+    return chosen.for_link_holder()

@@ -85,8 +85,10 @@ async def test_an_order_is_created_and_its_link_shows_what_will_be_activated(
     assert shown["items"][0]["expires_on"] == SERVICE["expires_on"]
     assert [(a["id"], a["version"]) for a in shown["required_agreements"]] == CLOUD_AGREEMENTS
     assert all(a["title"] for a in shown["required_agreements"])
+    # The portal (API key) reads the addresses; whoever holds the link reads them masked.
+    assert shown["contact_email"] == "b***@acme.example"
     by_id = await api.get(f"/v1/orders/{order['order_id']}", headers=AUTH)
-    assert by_id.json() == shown
+    assert by_id.json() == shown | {"contact_email": "buyer@acme.example"}
     assert (await api.get(f"/v1/orders/{order['order_id']}")).status_code == 401
 
 
