@@ -51,6 +51,7 @@ from core.tokens import hash_token
 from core.tokens import mask_email
 from core.tokens import new_token
 from core.tokens import random_key
+from models.mail_limits import UNSOLICITED
 from models.mail_limits import lock_address
 from models.mail_limits import mails_sent_within
 from models.mail_limits import retry_after
@@ -250,7 +251,7 @@ class MailSender:
                 await lock_address(session, to)
                 session.add(row)
                 await session.flush()
-                await self._check_rate(session, to, key)
+                await self._check_rate(session, mail, key)
                 if on_store is not None and secret_hash is not None:
                     await on_store(session, secret_hash)
         except IntegrityError:
@@ -262,9 +263,15 @@ class MailSender:
             return stored
         return row
 
-    async def _check_rate(self, session: AsyncSession, to: str, key: str) -> None:
-        limit = self._settings.mail_per_address_per_hour
-        wait = retry_after(await mails_sent_within(session, to, besides=key), limit)
+    async def _check_rate(self, session: AsyncSession, mail: Mail, key: str) -> None:
+        unsolicited = mail.template in UNSOLICITED
+        limit = (
+            self._settings.lookup_mails_per_address_per_hour
+            if unsolicited
+            else self._settings.mail_per_address_per_hour
+        )
+        stored = await mails_sent_within(session, mail.to, unsolicited=unsolicited, besides=key)
+        wait = retry_after(stored, limit)
         if wait is not None:
             raise ApplicationError(
                 f"the address has received {limit} mails within an hour; not sent",

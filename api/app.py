@@ -42,6 +42,7 @@ from api.routes import primary_changes
 from api.routes import product_registrations
 from api.routes import verify_page
 from api.routes.codec import CODEC_MAX_BYTES
+from api.throttle import Throttle
 from core.settings import Settings
 from core.settings import get_settings
 from core.temporal import API_RETRY
@@ -96,6 +97,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     )
     install_error_handlers(app)
     app.add_exception_handler(ShowPage, show_page)
+    # Per process (docs/security.md): what anyone may ask without a key, per client and per code.
+    app.state.lookup_throttle = Throttle(settings.lookups_per_client_per_hour, 3600)
 
     @app.exception_handler(RPCError)
     async def _temporal_down(_: Request, exc: RPCError) -> JSONResponse:

@@ -21,6 +21,7 @@ from api.errors import NEEDS_KEY
 from api.errors import ApiError
 from api.errors import responses
 from api.fields import BusinessId
+from api.throttle import Throttle
 from core.settings import Settings
 from core.text import unsafe_character
 from models.catalog import Catalog
@@ -163,3 +164,20 @@ def user_agent(request: Request) -> str | None:
     if not agent:
         return None
     return "".join(char for char in agent if unsafe_character(char) is None)[:300]
+
+
+def client_address(request: Request) -> str:
+    """Who is asking, as far as this process can tell (behind a proxy, uvicorn's
+    `--forwarded-allow-ips` makes it the client's own)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def _lookups_per_client(request: Request) -> None:
+    """Account lookups: anyone may ask, but one client only so often (a per-process count)."""
+    throttle: Throttle = request.app.state.lookup_throttle
+    wait = throttle.wait(client_address(request))
+    if wait is not None:
+        raise ApiError(ApiProblem.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)})
+
+
+LookupsPerClient = Depends(_lookups_per_client)

@@ -31,6 +31,7 @@ TEXT: dict[str, dict[str, str]] = {
         "of a company, and how to sign in or to create one.",
         "lookup.button": "Email me the answer",
         "lookup.again": "The page was open for too long. Enter your address again.",
+        "lookup.busy": "Too many questions came from your network. Try again in {minutes} min.",
         "lookup.sent.title": "Check your inbox",
         "lookup.sent.text": "If the address you entered can receive mail, the answer is on its "
         "way to it.",
@@ -175,6 +176,7 @@ TEXT: dict[str, dict[str, str]] = {
         "以及如何登入或建立帳號。",
         "lookup.button": "寄送查詢結果",
         "lookup.again": "頁面開啟過久，請重新輸入您的電子郵件地址。",
+        "lookup.busy": "您的網路送出的查詢過多，請於 {minutes} 分鐘後再試。",
         "lookup.sent.title": "請查看您的收件匣",
         "lookup.sent.text": "若您輸入的地址可以收信，查詢結果已寄送至該地址。",
         "error.resend_cooldown": "我們剛寄出一封信。{minutes} 分鐘後才能改寄到其他地址。",

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # Mails one address may receive per hour across all flows (a real activation sends ~5);
     # more are refused (429 `mail_rate_limited` at the API; not sent by a flow).
     mail_per_address_per_hour: int = 10
+    # What anyone may ask for without a key, counted apart from the above: account lookups'
+    # answers per address, and lookups per client (each API process counts its own).
+    lookup_mails_per_address_per_hour: int = 2
+    lookups_per_client_per_hour: int = 20
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -286,6 +286,11 @@ class ApiProblem(DomainError):
         429,
         "this address has received the most mails allowed within the hour; try again later",
     )
+    TOO_MANY_REQUESTS = (
+        "too_many_requests",
+        429,
+        "too many requests from this client; try again later",
+    )
     CODEC_OFF = "codec_off", 404, "the codec endpoint is off: set ACTIVATION_OPERATOR_KEYS"
     INVALID_OPERATOR_KEY = (
         "invalid_operator_key",

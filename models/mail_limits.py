@@ -15,6 +15,9 @@ from core.text import email_key
 from models.records import OutboxMessage
 
 RATE_WINDOW = timedelta(hours=1)
+# Mails anyone may ask for without a key (an account lookup's answer): counted apart, against a
+# much smaller limit, so nobody can spend the budget the vendor's own mails need (docs/mail.md).
+UNSOLICITED = frozenset({"account_lookup"})
 
 
 async def mails_sent_within(
@@ -22,14 +25,18 @@ async def mails_sent_within(
     address: str,
     window: timedelta = RATE_WINDOW,
     *,
+    unsolicited: bool = False,
     besides: str | None = None,
 ) -> list[datetime]:
-    """When each mail to this address (in any letter case) was stored, oldest first; `besides`:
-    the idempotency key of a mail being stored, not counted."""
+    """When each mail to this address (in any letter case) was stored, oldest first: the
+    flows' own mails, or (`unsolicited`) the ones anyone may ask for; `besides`: the idempotency
+    key of a mail being stored, not counted."""
+    kind = OutboxMessage.template.in_(UNSOLICITED)
     query = (
         select(OutboxMessage.created_at)
         .where(OutboxMessage.recipient_key == email_key(address))
         .where(OutboxMessage.created_at > datetime.now(UTC) - window)
+        .where(kind if unsolicited else ~kind)
         .order_by(OutboxMessage.created_at)
     )
     if besides is not None:

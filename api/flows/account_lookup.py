@@ -6,8 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from api.errors import ApiError
-from api.mail_limit import require_mail_allowance
+from api.mail_limit import lookup_allowed
 from core.settings import Settings
 from models.account_lookup import LookupInput
 from workflows.account_lookup import start
@@ -21,10 +20,8 @@ ANSWER = (
 async def ask(
     session: AsyncSession, client: Client, settings: Settings, email: str, locale: str
 ) -> None:
-    """Mail the address its answer, unless it had its hourly share of mails already: then
-    nothing is sent, and nobody is told (the answer must not differ by address)."""
-    try:
-        await require_mail_allowance(session, settings, email)
-    except ApiError:
+    """Mail the address its answer, unless it had its (small) hourly share of lookup answers
+    already: then nothing is sent, and nobody is told (the answer must not differ by address)."""
+    if not await lookup_allowed(session, settings, email):
         return
     await start(client, LookupInput(email, locale), task_queue=settings.temporal_task_queue)

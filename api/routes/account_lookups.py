@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from pydantic import EmailStr
 from pydantic import Field
 
+from api.deps import LookupsPerClient
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
@@ -20,6 +21,7 @@ from api.fields import Body
 from api.fields import Locale
 from api.flows.account_lookup import ANSWER
 from api.flows.account_lookup import ask
+from models.errors import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["account lookup"])
 
@@ -35,13 +37,17 @@ class LookupAccepted(BaseModel):
 
 
 @router.post(
-    "/account-lookups", status_code=status.HTTP_202_ACCEPTED, responses=responses(*BAD_BODY)
+    "/account-lookups",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[LookupsPerClient],
+    responses=responses(*BAD_BODY, ApiProblem.TOO_MANY_REQUESTS),
 )
 async def look_up_account(
     body: LookupCreate, session: SessionDep, settings: SettingsDep, client: TemporalDep
 ) -> LookupAccepted:
     """Mail the address whether it is the primary account of a company (masked), or that it
-    has none and how an Activation Link makes one. It counts toward the address's mail limit;
-    beyond it, nothing is sent and the answer is still 202."""
+    has none and how an Activation Link makes one. An address gets a few such answers an hour,
+    apart from the flows' mails (beyond them nothing is sent and the answer is still 202); a
+    client may ask a limited number of times an hour (429)."""
     await ask(session, client, settings, str(body.email), body.locale)
     return LookupAccepted()

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import client_address
 from api.flows.account_lookup import ask
 from api.page_text import text
 from api.pages import field
@@ -81,5 +82,10 @@ async def lookup_submit(
     except ValidationError:
         error = text(page_locale(request, ""), "email.error")
         return _form(request, settings, error=error, typed=typed)
+    wait = request.app.state.lookup_throttle.wait(client_address(request))
+    if wait is not None:
+        minutes = -(-wait // 60)
+        error = text(page_locale(request, ""), "lookup.busy", minutes=minutes)
+        return _form(request, settings, error=error, typed=typed, status_code=429)
     await ask(session, client, settings, email, page_locale(request, ""))
     return see_other(f"{PATH}?sent=1")  # post/redirect/get

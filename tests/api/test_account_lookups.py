@@ -13,10 +13,13 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from models.records import OutboxMessage
+from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.conftest import text_of
+from tests.workflows.activation_helpers import SERVICE
 from tests.workflows.activation_helpers import existing_business
+from tests.workflows.activation_helpers import order_body
 from tests.workflows.helpers import keep_history
 
 pytestmark = pytest.mark.asyncio
@@ -52,17 +55,17 @@ async def test_the_answer_is_the_same_and_the_mail_tells_the_address(
     await keep_history(STARTED_FLOWS[-1], "account_lookup_sent")
 
 
-async def test_lookups_count_toward_the_mail_limit_and_still_answer_the_same(
+async def test_lookups_have_their_own_small_limit_and_still_answer_the_same(
     api: httpx.AsyncClient,
     time_client: Client,
     app_sessions: object,
     smtp: MailSink,
     settings: Settings,
 ) -> None:
-    settings.mail_per_address_per_hour = 2
+    assert settings.lookup_mails_per_address_per_hour == 2
     answers = [
-        await api.post("/v1/account-lookups", json={"email": "x@acme.example", "locale": "zh-TW"})
-        for _ in range(4)
+        await api.post("/v1/account-lookups", json={"email": email, "locale": "zh-TW"})
+        for email in ["x@acme.example", "X@ACME.example", "x@Acme.Example", "x@acme.example"]
     ]
     assert {(a.status_code, a.text) for a in answers} == {(202, answers[0].text)}
     mails = await smtp.wait_for(2, to="x@acme.example")
@@ -70,6 +73,40 @@ async def test_lookups_count_toward_the_mail_limit_and_still_answer_the_same(
     assert subjects == {"您的帳號查詢結果"}  # in the asked language
     await lookups_started(app_sessions, time_client)
     assert len(smtp.messages(to="x@acme.example")) == 2
+
+
+async def test_a_burst_of_lookups_never_blocks_the_vendors_mail_to_that_address(
+    api: httpx.AsyncClient, time_client: Client, app_sessions: object, smtp: MailSink
+) -> None:
+    """Nobody without a key can spend an address's mail budget: after a burst of lookups (any
+    letter case), an order to that address still mails its Activation Link."""
+    for number in range(12):
+        email = "buyer@acme.example" if number % 2 else "BUYER@acme.example"
+        assert (await api.post("/v1/account-lookups", json={"email": email})).status_code == 202
+    order = await api.post("/v1/orders", json=order_body([SERVICE]), headers=AUTH)
+    assert order.status_code == 201, order.text
+    mails = await smtp.wait_for(3, to="buyer@acme.example")  # two answers, then the link
+    assert "/activate/" in text_of(mails[-1])
+    await lookups_started(app_sessions, time_client)
+    STARTED_FLOWS.append(time_client.get_workflow_handle(order.json()["id"]))
+
+
+async def test_one_client_may_ask_only_so_often(
+    api: httpx.AsyncClient, time_client: Client, app_sessions: object, settings: Settings
+) -> None:
+    asked = [
+        await api.post("/v1/account-lookups", json={"email": f"n{number}@acme.example"})
+        for number in range(settings.lookups_per_client_per_hour + 1)
+    ]
+    assert [a.status_code for a in asked[:-1]] == [202] * settings.lookups_per_client_per_hour
+    assert asked[-1].status_code == 429 and asked[-1].json()["code"] == "too_many_requests"
+    assert 3500 <= int(asked[-1].headers["Retry-After"]) <= 3601
+    page = await api.get("/account-lookup")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    refused = await api.post("/account-lookup", data={"csrf": csrf[1], "email": "p@acme.example"})
+    assert refused.status_code == 429 and "Try again in 60 min" in refused.text
+    await lookups_started(app_sessions, time_client)
 
 
 @pytest.mark.parametrize(
