@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.add_exception_handler(ShowPage, show_page)
     # Per process (docs/security.md): what anyone may ask without a key, per client and per code.
     app.state.lookup_throttle = Throttle(settings.lookups_per_client_per_hour, 3600)
+    app.state.sign_up_throttle = Throttle(settings.sign_ups_per_code_per_hour, 3600)
 
     @app.exception_handler(RPCError)
     async def _temporal_down(_: Request, exc: RPCError) -> JSONResponse:

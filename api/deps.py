@@ -181,3 +181,12 @@ async def _lookups_per_client(request: Request) -> None:
 
 
 LookupsPerClient = Depends(_lookups_per_client)
+
+
+def require_sign_up_allowance(request: Request, order_id: str) -> None:
+    """Addresses tried with one Activation Link (the API's and the pages' sign-ups): a few an
+    hour, so a link cannot be used to try the vendor's customer base (a per-process count)."""
+    throttle: Throttle = request.app.state.sign_up_throttle
+    wait = throttle.wait(order_id)
+    if wait is not None:
+        raise ApiError(ApiProblem.TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)})

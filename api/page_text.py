@@ -35,6 +35,8 @@ TEXT: dict[str, dict[str, str]] = {
         "lookup.sent.title": "Check your inbox",
         "lookup.sent.text": "If the address you entered can receive mail, the answer is on its "
         "way to it.",
+        "error.too_many_requests": "Too many addresses were tried with this link. Try again in "
+        "{minutes} min.",
         "error.resend_cooldown": "We have just sent an email. You can send one to another "
         "address in {minutes} min.",
         "error.resend_limit_reached": "No more emails can be sent for this activation. Contact "
@@ -179,6 +181,7 @@ TEXT: dict[str, dict[str, str]] = {
         "lookup.busy": "您的網路送出的查詢過多，請於 {minutes} 分鐘後再試。",
         "lookup.sent.title": "請查看您的收件匣",
         "lookup.sent.text": "若您輸入的地址可以收信，查詢結果已寄送至該地址。",
+        "error.too_many_requests": "此連結已嘗試過多個地址，請於 {minutes} 分鐘後再試。",
         "error.resend_cooldown": "我們剛寄出一封信。{minutes} 分鐘後才能改寄到其他地址。",
         "error.resend_limit_reached": "此啟用已無法再寄送信件，請聯絡客服繼續。",
         "error.mail_rate_limited": "此地址在過去一小時內收到的信件過多。請於 {minutes} 分鐘後再試，"

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # answers per address, and lookups per client (each API process counts its own).
     lookup_mails_per_address_per_hour: int = 2
     lookups_per_client_per_hour: int = 20
+    # Addresses one Activation Link may try to sign up or in with, per hour (per API process).
+    sign_ups_per_code_per_hour: int = 10
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -28,6 +28,7 @@ from api.deps import CatalogDep
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import require_sign_up_allowance
 from api.deps import user_agent
 from api.errors import ApiError
 from api.flows import email_verification as verifications
@@ -249,6 +250,7 @@ async def submit_email(visit: VisitDep) -> Response:
                 ChangeEmailInput(email=email),
             )
         else:
+            require_sign_up_allowance(visit.request, visit.order_id)
             signup = signup_input(
                 visit.settings, visit.order_id, email, visit.locale, sign_in_allowed=True
             )

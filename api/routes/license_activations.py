@@ -24,6 +24,7 @@ from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import keyed
+from api.deps import require_sign_up_allowance
 from api.deps import user_agent
 from api.errors import BAD_BODY
 from api.errors import MAILS
@@ -44,8 +45,6 @@ from api.flows.license_activation import read_activation
 from api.flows.license_activation import signup_input
 from api.flows.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
-from core.text import email_key
-from models.domain import Account
 from models.domain import Order
 from models.errors import ApiProblem
 from models.license_activation import AcceptAgreementsInput
@@ -185,33 +184,28 @@ async def sign_in(
     responses=responses(
         *BAD_BODY,
         *LINK_ERRORS,
-        Error.ACCOUNT_EXISTS,
-        Error.NO_INSTANCE_FOR_ADDON,
         ApiProblem.MAIL_RATE_LIMITED,
+        ApiProblem.TOO_MANY_REQUESTS,
     ),
 )
 async def create_account(
     code: Code,
     body: AccountCreate,
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     client: TemporalDep,
 ) -> ActivationPublic:
-    """Create the primary account: the address is verified first (an emailed link); then the
-    Business and its primary account are created."""
+    """Prove an address by an emailed link, then sign it in if it is a primary account already,
+    or create the Business and its primary account with it. The answer is the same whatever
+    the address (no key: whether it has an account is for its mailbox to learn)."""
     order_id = await order_of_code(session, code)
-    owner = await session.scalar(
-        select(Account.id).where(
-            Account.kind == "primary", Account.email_key == email_key(body.email)
-        )
-    )
-    if owner is not None:
-        raise ApiError(Error.ACCOUNT_EXISTS)
+    require_sign_up_allowance(request, order_id)
     await require_mail_allowance(session, settings, body.email)
     started = await update_flow(
         flow_handle(client, order_id),
         LicenseActivationWorkflow.create_account,
-        signup_input(settings, order_id, body.email, body.locale),
+        signup_input(settings, order_id, body.email, body.locale, sign_in_allowed=True),
     )
     return started.for_link_holder()
 

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.flows import license_activation
+from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
 from core.tokens import random_key
@@ -30,6 +31,7 @@ from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.conftest import code_in
+from tests.conftest import token_in
 from tests.workflows.activation_helpers import ADDON
 from tests.workflows.activation_helpers import CLOUD_AGREEMENTS
 from tests.workflows.activation_helpers import CREDITS
@@ -282,23 +284,50 @@ async def test_an_addon_for_a_business_without_instances_is_409(
     assert response.status_code == 409 and response.json()["code"] == "no_instance_for_addon"
 
 
-async def test_creating_an_account_starts_a_verification_and_refuses_an_owner_address(
+async def test_signing_up_answers_alike_for_every_address_and_the_mail_tells_the_rest(
     place_order: Place, api: httpx.AsyncClient, smtp: MailSink, app_sessions: Sessions
 ) -> None:
-    await existing_business(app_sessions, 0, email="owner@acme.example")
-    _, code = await place_order([SERVICE])
-    taken = await api.post(f"/v1/activations/{code}/account", json={"email": "owner@acme.example"})
-    assert taken.status_code == 409 and taken.json()["code"] == "account_exists"
-    started = await api.post(f"/v1/activations/{code}/account", json={"email": "new@acme.example"})
-    assert started.status_code == 202
-    assert started.json()["status"] == "verifying_email"
-    verification_id = started.json()["verification_id"]
+    """No key: whether an address owns an account is for its mailbox to learn. An owner's
+    address proves itself by mail like any other, then signs in."""
+    business_id, _, _ = await existing_business(app_sessions, 0, email="owner@acme.example")
+    _, owners_code = await place_order([SERVICE])
+    _, strangers_code = await place_order([SERVICE], contact_email="other@acme.example")
+    owner = await api.post(
+        f"/v1/activations/{owners_code}/account", json={"email": "owner@acme.example"}
+    )
+    stranger = await api.post(
+        f"/v1/activations/{strangers_code}/account", json={"email": "new@acme.example"}
+    )
+    assert owner.status_code == stranger.status_code == 202
+    assert owner.json()["status"] == stranger.json()["status"] == "verifying_email"
+    assert owner.json()["account_email"] is stranger.json()["account_email"] is None
+    verification_id = stranger.json()["verification_id"]
     await smtp.wait_for(1, to="new@acme.example")
     # The verification is an ordinary one: the portal can read it (and resend) by its id.
     shown = await api.get(f"/v1/email-verifications/{verification_id}", headers=AUTH)
     assert shown.json()["status"] == "pending" and shown.json()["purpose"] == "activation"
-    twice = await api.post(f"/v1/activations/{code}/account", json={"email": "b@acme.example"})
+    twice = await api.post(
+        f"/v1/activations/{strangers_code}/account", json={"email": "b@acme.example"}
+    )
     assert twice.status_code == 409 and twice.json()["code"] == "activation_wrong_step"
+
+    (proof,) = await smtp.wait_for(1, to="owner@acme.example")
+    confirmed = await api.post("/v1/email-verifications/confirm", json={"token": token_in(proof)})
+    assert confirmed.status_code == 200
+    signed_in = await until_status(api, owners_code, "awaiting_agreements")
+    assert signed_in["business_id"] == business_id  # its own Business: signed in, none made
+
+
+async def test_one_activation_link_tries_only_a_few_addresses_an_hour(
+    place_order: Place, api: httpx.AsyncClient, smtp: MailSink, settings: Settings
+) -> None:
+    _, code = await place_order([SERVICE])
+    tries = [
+        await api.post(f"/v1/activations/{code}/account", json={"email": f"n{n}@acme.example"})
+        for n in range(settings.sign_ups_per_code_per_hour + 1)
+    ]
+    assert tries[0].status_code == 202
+    assert tries[-1].status_code == 429 and tries[-1].json()["code"] == "too_many_requests"
 
 
 async def test_an_expired_link_is_410(
