@@ -19,7 +19,7 @@ from core.payload_codec import parse_key
 DEV_API_KEY = "dev-api-key"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 # Lists the environment gives as comma-separated values.
-COMMA_SEPARATED = ("api_keys", "payload_keys", "operator_keys", "codec_cors_origins")
+COMMA_SEPARATED = ("api_keys", "payload_keys", "operator_keys", "codec_keys", "codec_cors_origins")
 PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
 
 
@@ -89,10 +89,14 @@ class Settings(BaseSettings):
     # older ones stay to decrypt. Production requires one; `activation dev` keeps one under
     # the data folder.
     payload_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
-    # Operators' keys (support staff, and the codec endpoint `/codec` of the Temporal Web UI and
-    # CLI), apart from the portal's API keys; the codec endpoint is off without one. Browsers
-    # may call the codec endpoint from these origins (CORS).
+    # Operators' keys (support staff's API, and the codec endpoint `/codec` as a Bearer header
+    # from the CLI), apart from the portal's API keys.
     operator_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    # Keys that open the codec endpoint and nothing else: the Temporal Web UI's (it cannot send
+    # a header, so its key is part of the endpoint's URL, which the UI shows to its users:
+    # docs/security.md). The codec endpoint is off without an operator or codec key. Browsers
+    # may call it from these origins (CORS).
+    codec_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     codec_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 16 * 1024
     # Products and agreements (data, docs/domain.md); unset means the packaged default catalog.
@@ -128,7 +132,12 @@ class Settings(BaseSettings):
     primary_change_objection_seconds: int = 72 * 3600
 
     @field_validator(
-        "api_keys", "payload_keys", "operator_keys", "codec_cors_origins", mode="before"
+        "api_keys",
+        "payload_keys",
+        "operator_keys",
+        "codec_keys",
+        "codec_cors_origins",
+        mode="before",
     )
     @classmethod
     def _split_keys(cls, value: object) -> object:
@@ -154,6 +163,12 @@ class Settings(BaseSettings):
                 )
             if any(key in PLACEHOLDERS or len(key) < 32 for key in self.operator_keys):
                 raise ValueError("ACTIVATION_OPERATOR_KEYS must hold real keys (32+ characters)")
+            if any(key in PLACEHOLDERS or len(key) < 32 for key in self.codec_keys):
+                raise ValueError("ACTIVATION_CODEC_KEYS must hold real keys (32+ characters)")
+            if set(self.codec_keys) & set(self.operator_keys):
+                raise ValueError(
+                    "a codec key is shown by the Web UI: it must not be an operator key"
+                )
         for entry in self.payload_keys:
             parse_key(entry)  # a malformed key fails at start, not at the first flow
         return self

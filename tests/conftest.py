@@ -238,6 +238,7 @@ TEST_PAYLOAD_KEYS = [
     "test-1:" + base64.b64encode(b"1" * 32).decode(),
 ]
 TEST_OPERATOR_KEY = "test-operator-key-of-32-characters-or-more"
+TEST_CODEC_KEY = "test-codec-key-of-32-characters-or-more-too"
 
 
 @pytest.fixture
@@ -252,6 +253,7 @@ def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
         secret_key="test-secret-key-with-at-least-32-characters",
         payload_keys=TEST_PAYLOAD_KEYS,
         operator_keys=[TEST_OPERATOR_KEY],
+        codec_keys=[TEST_CODEC_KEY],
         temporal_task_queue=f"tq-{uuid.uuid4()}",
         public_base_url="http://testserver",
     )

@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     configure_logging(args.log_level)
+    # What the service writes (SQLite files and their logs, key files, the dev mailbox) holds
+    # addresses, company names and mails: readable by its own user only, child processes included.
+    os.umask(0o077)
     if args.command == "dev":  # the one command that is development unless told otherwise
         os.environ.setdefault("ACTIVATION_ENVIRONMENT", "development")
     settings = get_settings()

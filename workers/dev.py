@@ -12,6 +12,7 @@ import logging
 import secrets
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 
 import uvicorn
 
@@ -60,23 +61,29 @@ def _banner(settings: Settings) -> str:
 
 
 def _dev_secrets(settings: Settings) -> None:
-    """The payload key and the operator key of a development machine, made once and kept under
-    the data folder, so flows stay readable across restarts."""
+    """The payload key, the operator key and the Web UI's codec key of a development machine,
+    made once and kept under the data folder, so flows stay readable across restarts."""
     if not settings.payload_keys:
         settings.payload_keys = ensure_key_file(settings.data_dir / "payload-keys")
     if not settings.operator_keys:
-        key = settings.data_dir / "operator-key"
-        if not key.exists():
-            key.write_text(secrets.token_urlsafe(32))
-            key.chmod(0o600)
-        settings.operator_keys = [key.read_text().strip()]
+        settings.operator_keys = [_kept_secret(settings.data_dir / "operator-key")]
+    if not settings.codec_keys:
+        settings.codec_keys = [_kept_secret(settings.data_dir / "codec-key")]
     if not settings.codec_cors_origins:
         port = settings.temporal_ui_port
         settings.codec_cors_origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
+def _kept_secret(path: Path) -> str:
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 async def run_dev(settings: Settings) -> None:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # made before this rule, or by hand
     _dev_secrets(settings)
     api = f"http://{settings.api_host}:{settings.api_port}"
     await asyncio.to_thread(upgrade, settings.database_url)
@@ -88,8 +95,9 @@ async def run_dev(settings: Settings) -> None:
         search_attributes=SEARCH_ATTRIBUTES,
         log_file=settings.data_dir / "temporal.log",
         data_converter=data_converter(settings.payload_keys),
-        # The Web UI cannot send a header of its own: the key is part of the endpoint.
-        ui_codec_endpoint=f"{api}/codec/{settings.operator_keys[0]}",
+        # The Web UI cannot send a header of its own: its key, which opens the codec endpoint
+        # and nothing else, is part of the endpoint (the UI shows it: docs/security.md).
+        ui_codec_endpoint=f"{api}/codec/{settings.codec_keys[0]}",
     )
     sink = start_smtp_sink(settings.mailbox_dir, settings.smtp_host, settings.smtp_port)
     engine = make_engine(settings.database_url)

@@ -1,8 +1,9 @@
 """The codec endpoint (Temporal's codec-server protocol) for operators: the Web UI and the CLI send
-the encrypted payloads they show and get them back readable (docs/security.md). It answers only
-to an operator key, as a Bearer header (CLI: `--codec-auth`) or as the path segment before
-`/decode` (the Web UI, which cannot add a header of its own), and to a browser only from the
-configured origins (CORS)."""
+the encrypted payloads they show and get them back readable (docs/security.md). It answers to a
+codec key (it opens this endpoint and nothing else) as a Bearer header or as the path segment
+before `/decode` (the Web UI, which cannot add a header of its own, and shows its endpoint to
+its users), and to an operator key as a Bearer header only (CLI: `--codec-auth`): an operator
+key never belongs in a URL. To a browser only from the configured origins (CORS)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from temporalio.api.common.v1 import Payloads
 
 from api.deps import SettingsDep
 from api.deps import TemporalDep
+from api.deps import key_in
 from api.deps import operator_key_ok
 from api.errors import ApiError
 from core.payload_codec import UnknownKeyError
@@ -38,11 +40,15 @@ def _cors(request: Request, settings: Settings) -> dict[str, str]:
 
 
 def _authorise(settings: Settings, path_credential: str, authorization: str | None) -> None:
-    if not settings.operator_keys:
+    if not settings.operator_keys and not settings.codec_keys:
         raise ApiError(ApiProblem.CODEC_OFF)
     scheme, _, bearer = (authorization or "").partition(" ")
-    presented = path_credential or (bearer if scheme.lower() == "bearer" else "")
-    if not operator_key_ok(settings, presented):
+    header = bearer if scheme.lower() == "bearer" else ""
+    if path_credential:
+        allowed = key_in(settings.codec_keys, path_credential)
+    else:
+        allowed = key_in(settings.codec_keys, header) or operator_key_ok(settings, header)
+    if not allowed:
         raise ApiError(ApiProblem.INVALID_OPERATOR_KEY, headers={"WWW-Authenticate": "Bearer"})
 
 

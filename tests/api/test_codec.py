@@ -1,5 +1,6 @@
 """The codec endpoint: operators read the encrypted payloads of a flow through it (the Web UI's
-and the CLI's codec-server protocol), with an operator key only."""
+and the CLI's codec-server protocol): with the codec key, which opens nothing else (the Web UI
+shows it), or an operator key sent as a header, never in a URL."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from temporalio.client import Client
 from core.settings import Settings
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
+from tests.conftest import TEST_CODEC_KEY
 from tests.conftest import TEST_OPERATOR_KEY
 from tests.workflows.activation_helpers import SERVICE
 from tests.workflows.activation_helpers import order_body
 
 pytestmark = pytest.mark.asyncio
 OPERATOR = {"Authorization": f"Bearer {TEST_OPERATOR_KEY}"}
+CODEC = {"Authorization": f"Bearer {TEST_CODEC_KEY}"}
 UI = "http://127.0.0.1:8233"
 
 
@@ -40,7 +43,8 @@ async def test_an_operator_reads_a_flows_input_through_the_codec(
     assert "Acme Corp" not in json.dumps(stored)
     for path, headers in [
         ("/codec/decode", OPERATOR),  # the CLI: --codec-auth "Bearer …"
-        (f"/codec/{TEST_OPERATOR_KEY}/decode", {}),  # the Web UI: the credential in the path
+        ("/codec/decode", CODEC),  # the codec key as a header
+        (f"/codec/{TEST_CODEC_KEY}/decode", {}),  # the Web UI: its key in the path
     ]:
         decoded = await api.post(path, json=stored, headers=headers | {"X-Namespace": "default"})
         assert decoded.status_code == 200, decoded.text
@@ -63,6 +67,7 @@ async def test_the_codec_answers_only_with_its_credential(
         ("/codec/decode", AUTH),  # the portal's API key is not an operator key
         ("/codec/wrong/decode", {}),
         (f"/codec/decode?credential={TEST_OPERATOR_KEY}", {}),  # never from the query
+        (f"/codec/{TEST_OPERATOR_KEY}/decode", {}),  # an operator key never in a URL
     ]:
         refused = await api.post(path, json=stored, headers=headers)
         assert refused.status_code == 401 and refused.json()["code"] == "invalid_operator_key"
@@ -85,7 +90,7 @@ async def test_browsers_may_call_it_from_the_configured_ui_origin_only(
 ) -> None:
     settings.codec_cors_origins = [UI]
     preflight = {"Origin": UI, "Access-Control-Request-Method": "POST"}
-    allowed = await api.options(f"/codec/{TEST_OPERATOR_KEY}/decode", headers=preflight)
+    allowed = await api.options(f"/codec/{TEST_CODEC_KEY}/decode", headers=preflight)
     assert allowed.status_code == 204 and allowed.headers["access-control-allow-origin"] == UI
     assert "X-Namespace" in allowed.headers["access-control-allow-headers"]
     elsewhere = await api.options(
@@ -96,3 +101,19 @@ async def test_browsers_may_call_it_from_the_configured_ui_origin_only(
         "/codec/decode", json={"payloads": []}, headers=OPERATOR | {"Origin": UI}
     )
     assert answered.status_code == 200 and answered.headers["access-control-allow-origin"] == UI
+
+
+async def test_the_codec_key_opens_nothing_but_the_codec(
+    api: httpx.AsyncClient, time_client: Client
+) -> None:
+    """What the Web UI shows (its codec endpoint, key included) opens no support API."""
+    for key in [TEST_CODEC_KEY]:
+        support = await api.get(
+            "/v1/businesses/00000000-0000-4000-8000-000000000000/primary-changes",
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert support.status_code == 401
+        portal = await api.post(
+            "/v1/orders", json=order_body([SERVICE]), headers={"Authorization": f"Bearer {key}"}
+        )
+        assert portal.status_code == 401

@@ -61,6 +61,27 @@ class DevStack:
         return await asyncio.wait_for(process.wait(), timeout=60)
 
 
+async def no_secret_shown_by_the_ui_or_in_command_lines(stack: DevStack) -> None:
+    """The Web UI shows its codec endpoint to whoever reaches it: the key in it is the codec
+    key, which opens nothing else; no process's command line holds the operator key."""
+    operator_key = (stack.data / "operator-key").read_text().strip()
+    codec_key = (stack.data / "codec-key").read_text().strip()
+    ui = f"http://127.0.0.1:{stack.env['ACTIVATION_TEMPORAL_UI_PORT']}"
+    async with httpx.AsyncClient() as http:
+        shown = (await http.get(f"{ui}/api/v1/settings")).text
+        assert codec_key in shown and operator_key not in shown
+        support = await http.get(
+            f"{stack.base}/v1/businesses/00000000-0000-4000-8000-000000000000/primary-changes",
+            headers={"Authorization": f"Bearer {codec_key}"},
+        )
+        assert support.status_code == 401
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            assert operator_key.encode() not in cmdline.read_bytes()
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+
+
 @pytest.fixture
 async def stack(tmp_path: Path) -> AsyncIterator[DevStack]:
     yield DevStack(tmp_path)
@@ -83,6 +104,7 @@ async def test_dev_serves_the_flow_stops_on_ctrl_c_and_keeps_flows(stack: DevSta
             assert mails[0]["to"] == "dev@example.com"
             assert set(mails[0]) == {"to", "subject", "text", "html", "message_id", "received_at"}
             assert re.search(r"token=\S+", mails[0]["text"])
+            await no_secret_shown_by_the_ui_or_in_command_lines(stack)
     finally:
         assert await stack.stop(process) == 0, stack.log.read_text()
 
@@ -94,6 +116,11 @@ async def test_dev_serves_the_flow_stops_on_ctrl_c_and_keeps_flows(stack: DevSta
     finally:
         assert await stack.stop(process) == 0
     assert "Traceback" not in stack.log.read_text()
+    # Everything under the data folder is the service user's alone (addresses, mails, keys).
+    assert stack.data.stat().st_mode & 0o777 == 0o700
+    for path in stack.data.rglob("*"):
+        if path.is_file() and path.name != "dev.log":  # the test's own log
+            assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
     # The server's store commits by appending to a write-ahead log (docs/architecture.md).
     with closing(sqlite3.connect(stack.data / "temporal.db")) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
