@@ -23,7 +23,8 @@ def resolve(value: str) -> str:
     """Fill `${VAR:?msg}` with a strong stand-in (a real key for the payload keys) and
     `${VAR:-default}` with its default."""
     value = re.sub(r"\$\{ACTIVATION_PAYLOAD_KEYS:\?[^}]*\}", new_key_entry("k1"), value)
-    value = re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "x" * 40, value)
+    # Each required variable its own value (a codec key must differ from the operator key).
+    value = re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", lambda found: found[1].lower() * 2, value)
     return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 
@@ -49,13 +50,18 @@ def test_the_app_services_describe_valid_production_settings() -> None:
 def test_secrets_are_required_not_defaulted() -> None:
     text = (Path(__file__).parent.parent / "docker-compose.yml").read_text()
     required = ("POSTGRES_PASSWORD", "ACTIVATION_SECRET_KEY", "ACTIVATION_API_KEYS")
-    for variable in (*required, "ACTIVATION_PAYLOAD_KEYS", "ACTIVATION_OPERATOR_KEY"):
+    for variable in (
+        *required,
+        "ACTIVATION_PAYLOAD_KEYS",
+        "ACTIVATION_OPERATOR_KEY",
+        "ACTIVATION_CODEC_KEY",
+    ):
         assert f"${{{variable}:?" in text
 
 
 def test_the_temporal_ui_decrypts_through_the_apis_codec_endpoint() -> None:
     endpoint = SERVICES["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
-    assert "/codec/${ACTIVATION_OPERATOR_KEY:?" in endpoint
+    assert "/codec/${ACTIVATION_CODEC_KEY:?" in endpoint  # the codec-only key: the UI shows it
     assert SERVICES["api"]["environment"]["ACTIVATION_CODEC_CORS_ORIGINS"]
 
 
