@@ -26,8 +26,9 @@ PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ACTIVATION_", env_file=".env", extra="ignore")
 
-    # Fail closed: unless told otherwise (`activation dev` says development), run as production,
-    # which refuses placeholder secrets and serves no development mailbox.
+    # Fail closed: unless told otherwise (`activation dev` says development), run as production.
+    # Every environment but development refuses placeholder secrets and demands the payload key;
+    # only development serves the development mailbox.
     environment: Literal["development", "test", "production"] = "production"
     data_dir: Path = Path("data")
 
@@ -151,24 +152,22 @@ class Settings(BaseSettings):
             if not self.api_keys:
                 self.api_keys = [DEV_API_KEY]
             return self
-        if self.environment == "production":
-            if self.secret_key in PLACEHOLDERS or len(self.secret_key) < 32:
-                raise ValueError("ACTIVATION_SECRET_KEY must be set to 32+ random characters")
-            if any(key in PLACEHOLDERS or len(key) < 16 for key in self.api_keys):
-                raise ValueError("ACTIVATION_API_KEYS must hold real keys (16+ characters)")
-            if not self.payload_keys:
-                raise ValueError(
-                    "ACTIVATION_PAYLOAD_KEYS must hold a key: without it, Temporal would keep the "
-                    "customers' personal data readable (docs/security.md)"
-                )
-            if any(key in PLACEHOLDERS or len(key) < 32 for key in self.operator_keys):
-                raise ValueError("ACTIVATION_OPERATOR_KEYS must hold real keys (32+ characters)")
-            if any(key in PLACEHOLDERS or len(key) < 32 for key in self.codec_keys):
-                raise ValueError("ACTIVATION_CODEC_KEYS must hold real keys (32+ characters)")
-            if set(self.codec_keys) & set(self.operator_keys):
-                raise ValueError(
-                    "a codec key is shown by the Web UI: it must not be an operator key"
-                )
+        # Everywhere else (production, test): fail closed.
+        if self.secret_key in PLACEHOLDERS or len(self.secret_key) < 32:
+            raise ValueError("ACTIVATION_SECRET_KEY must be set to 32+ random characters")
+        if any(key in PLACEHOLDERS or len(key) < 16 for key in self.api_keys):
+            raise ValueError("ACTIVATION_API_KEYS must hold real keys (16+ characters)")
+        if not self.payload_keys:
+            raise ValueError(
+                "ACTIVATION_PAYLOAD_KEYS must hold a key: without it, Temporal would keep the "
+                "customers' personal data readable (docs/security.md)"
+            )
+        if any(key in PLACEHOLDERS or len(key) < 32 for key in self.operator_keys):
+            raise ValueError("ACTIVATION_OPERATOR_KEYS must hold real keys (32+ characters)")
+        if any(key in PLACEHOLDERS or len(key) < 32 for key in self.codec_keys):
+            raise ValueError("ACTIVATION_CODEC_KEYS must hold real keys (32+ characters)")
+        if set(self.codec_keys) & set(self.operator_keys):
+            raise ValueError("a codec key is shown by the Web UI: it must not be an operator key")
         for entry in self.payload_keys:
             parse_key(entry)  # a malformed key fails at start, not at the first flow
         return self

@@ -249,7 +249,7 @@ def settings(tmp_path: Path, sqlite_url: str, smtp: MailSink) -> Settings:
         database_url=sqlite_url,
         smtp_host="127.0.0.1",
         smtp_port=smtp.port,
-        api_keys=["test-api-key"],
+        api_keys=["test-api-key-of-16-chars"],
         secret_key="test-secret-key-with-at-least-32-characters",
         payload_keys=TEST_PAYLOAD_KEYS,
         operator_keys=[TEST_OPERATOR_KEY],

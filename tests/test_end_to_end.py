@@ -92,7 +92,7 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
     served: tuple[str, io.StringIO], dev_client: Client, smtp: MailSink
 ) -> None:
     base, logs = served
-    auth = {"Authorization": "Bearer test-api-key"}
+    auth = {"Authorization": "Bearer test-api-key-of-16-chars"}
     async with httpx.AsyncClient(base_url=base) as http:
         assert (await http.get("/health")).json() == {
             "status": "ok",
@@ -141,7 +141,7 @@ async def test_order_to_activated_instances_through_http_and_mail(
     served: tuple[str, io.StringIO], dev_client: Client, smtp: MailSink
 ) -> None:
     base, logs = served
-    auth = {"Authorization": "Bearer test-api-key"}
+    auth = {"Authorization": "Bearer test-api-key-of-16-chars"}
     items = [SERVICE, ADDON, CREDITS]
     async with httpx.AsyncClient(base_url=base) as http:
         ordered = await http.post("/v1/orders", headers=auth, json=order_body(items))
@@ -205,7 +205,7 @@ async def test_enrollment_token_registers_an_instance_through_http(
 ) -> None:
     base, logs = served
     business_id, account_id, (site,) = await existing_business(app_sessions, 1)
-    owner = {"Authorization": "Bearer test-api-key", "X-Acting-Account": account_id}
+    owner = {"Authorization": "Bearer test-api-key-of-16-chars", "X-Acting-Account": account_id}
     async with httpx.AsyncClient(base_url=base) as http:
         created = await http.post(
             f"/v1/businesses/{business_id}/enrollment-tokens",
@@ -239,7 +239,7 @@ async def test_invite_activate_then_transfer_ownership_through_http_and_mail(
     ownership, the user accepts from the mail; both are told, and the flows are findable."""
     base, logs = served
     business_id, owner_id, (site,) = await existing_business(app_sessions, 1)
-    owner = {"Authorization": "Bearer test-api-key", "X-Acting-Account": owner_id}
+    owner = {"Authorization": "Bearer test-api-key-of-16-chars", "X-Acting-Account": owner_id}
     async with httpx.AsyncClient(base_url=base) as http:
         invited = await http.post(
             f"/v1/businesses/{business_id}/local-accounts",

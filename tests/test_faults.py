@@ -39,7 +39,7 @@ from workers.dev_temporal import DevTemporalServer
 from workflows import search_attributes
 
 pytestmark = pytest.mark.asyncio
-AUTH = {"Authorization": "Bearer test-api-key"}
+AUTH = {"Authorization": "Bearer test-api-key-of-16-chars"}
 MAIL_WAIT = 90.0  # a send cut off by the kill is retried after its 30 s heartbeat timeout
 
 

@@ -10,7 +10,7 @@ from api.app import create_app
 from core.settings import Settings
 from tests.support.declared_refusals import DeclaredRefusals
 
-AUTH = {"Authorization": "Bearer test-api-key"}
+AUTH = {"Authorization": "Bearer test-api-key-of-16-chars"}
 
 
 @pytest.fixture

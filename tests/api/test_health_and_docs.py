@@ -75,7 +75,7 @@ async def test_a_broken_database_is_a_503_not_a_500(
                 await client.get(f"/v1/activations/{code}"),
                 await client.get(
                     "/v1/businesses/00000000-0000-0000-0000-000000000000",
-                    headers={"Authorization": "Bearer test-api-key"},
+                    headers={"Authorization": "Bearer test-api-key-of-16-chars"},
                 ),
             ):
                 assert response.status_code == 503

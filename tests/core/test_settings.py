@@ -36,17 +36,21 @@ def test_api_keys_come_comma_separated_from_the_environment(
     assert keys == ["key-one-0123456789", "key-two-0123456789"]
 
 
+@pytest.mark.parametrize("environment", ["production", "test"])
 @pytest.mark.parametrize(
     "overrides",
     [
         {},  # the development secret key
         {"secret_key": "short"},
         {"secret_key": "k" * 40, "api_keys": [DEV_API_KEY]},
+        {"secret_key": "k" * 40},  # no payload key: Temporal would keep personal data readable
     ],
 )
-def test_production_refuses_placeholder_secrets(overrides: dict[str, object]) -> None:
+def test_every_environment_but_development_refuses_placeholder_secrets(
+    environment: str, overrides: dict[str, object]
+) -> None:
     with pytest.raises(ValidationError):
-        Settings.model_validate({"environment": "production", **overrides})
+        Settings.model_validate({"environment": environment, **overrides})
 
 
 def test_the_api_refuses_to_start_without_keys_outside_development() -> None:
