@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi import Request
@@ -88,13 +89,17 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         finally:
             await engine.dispose()
 
-    # /docs and /redoc with their assets served from a package: they work offline (no CDN).
-    app = FastAPIOffline(
-        title="Activation pipelines",
-        summary="Durable activation pipelines of a B2B product, run as Temporal workflows.",
-        version="0.1.0",
-        lifespan=lifespan,
-    )
+    about: dict[str, Any] = {
+        "title": "Activation pipelines",
+        "summary": "Durable activation pipelines of a B2B product, run as Temporal workflows.",
+        "version": "0.1.0",
+        "lifespan": lifespan,
+    }
+    if settings.api_docs:
+        # /docs and /redoc with their assets served from a package: they work offline (no CDN).
+        app = FastAPIOffline(**about)
+    else:  # turned off: no /docs, /redoc or /openapi.json
+        app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **about)
     install_error_handlers(app)
     app.add_exception_handler(ShowPage, show_page)
     # Per process (docs/security.md): what anyone may ask without a key, per client and per code.

@@ -155,5 +155,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's answer to a body it cannot read (not UTF-8)
+            problem = ApiProblem.INVALID_REQUEST
+            return error_response(problem.status, problem.value, "the body is not UTF-8 JSON")
         problem = _HTTP_PROBLEMS.get(exc.status_code, ApiProblem.INVALID_REQUEST)
         return error_response(exc.status_code, problem.value, str(exc.detail), exc.headers)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -80,24 +81,29 @@ def _sign(settings: Settings, payload: str) -> str:
 
 
 def read_session(request: Request, settings: Settings) -> PageSession | None:
+    """The session the cookie carries, if its signature holds and it has not expired (the
+    server decides, whatever the browser keeps: the Activation Link starts a new one)."""
     raw = request.cookies.get(SESSION_COOKIE, "")
     payload, _, signature = raw.rpartition(".")
     if not payload or not hmac.compare_digest(signature, _sign(settings, payload)):
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+        if time.time() >= float(data["until"]):
+            return None
         return PageSession(code=str(data["code"]), csrf=str(data["csrf"]))
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def start_session(response: Response, settings: Settings, code: str) -> None:
-    payload = base64.urlsafe_b64encode(
-        json.dumps({"code": code, "csrf": secrets.token_urlsafe(16)}).encode()
-    ).decode()
+    lifetime = settings.page_session_seconds
+    session = {"code": code, "csrf": secrets.token_urlsafe(16), "until": time.time() + lifetime}
+    payload = base64.urlsafe_b64encode(json.dumps(session).encode()).decode()
     response.set_cookie(
         SESSION_COOKIE,
         f"{payload}.{_sign(settings, payload)}",
+        max_age=lifetime,
         httponly=True,
         samesite="lax",
         secure=settings.public_base_url.startswith("https://"),

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     # the link's token goes, e.g. {"activation": "https://portal.example.com/activate?code={token}"}.
     link_templates: dict[str, str] = Field(default_factory=dict)
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Serve the OpenAPI document and its pages (/docs, /redoc, /openapi.json); off hides them.
+    api_docs: bool = True
     # The customer's pages (docs/pages.md): who they come from and where they go next.
     brand_name: str = "Activation Service"
     brand_logo_file: Path | None = None  # an image served with the pages (same origin, for CSP)
@@ -82,6 +84,8 @@ class Settings(BaseSettings):
     # Who to ask, as it stands in a sentence of every language ("Contact {support}."): an
     # address or a name, not prose in one language.
     support_contact: str = "support@example.com"
+    # How long the customer's pages keep a session (then the Activation Link opens a new one).
+    page_session_seconds: int = Field(12 * 3600, ge=60)
     console_url: str = "http://127.0.0.1:8000/docs"
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY

@@ -167,3 +167,14 @@ async def test_counts_are_json_integers_and_nothing_else(
     assert response.json()["code"] == "invalid_request"
     assert any(field in detail["loc"] for detail in response.json()["details"])
     assert smtp.messages() == []
+
+
+async def test_a_body_that_is_not_utf8_is_the_documented_422(api: httpx.AsyncClient) -> None:
+    for path in ("/v1/email-verifications", "/v1/email-verifications/confirm", "/v1/orders"):
+        response = await api.post(
+            path,
+            content=b'{"email": "\xff\xfe"}',
+            headers=AUTH | {"content-type": "application/json"},
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["code"] == "invalid_request"

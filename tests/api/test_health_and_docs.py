@@ -98,3 +98,14 @@ async def test_warm_up_prepares_every_route_and_compiles_every_page(settings: Se
     assert app.openapi_schema is not None and "/v1/orders" in app.openapi_schema["paths"]
     on_disk = {f"pages/{page.name}" for page in (TEMPLATES_DIR / "pages").glob("*.html")}
     assert set(compile_templates()) == on_disk and "pages/activate.html" in on_disk
+
+
+async def test_the_docs_can_be_turned_off(time_client: Client, settings: Settings) -> None:
+    settings.api_docs = False
+    app = create_app(settings, temporal=time_client)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            for path in ("/docs", "/redoc", "/openapi.json"):
+                assert (await http.get(path)).status_code == 404
+            assert (await http.get("/health")).status_code == 200
