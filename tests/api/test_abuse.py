@@ -8,6 +8,8 @@ import asyncio
 
 import httpx
 import pytest
+from sqlalchemy import func
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
@@ -17,12 +19,14 @@ from temporalio.service import RPCStatusCode
 
 from api.app import create_app
 from core.settings import Settings
+from models.domain import Business
 from models.product_registration import flow_id_of
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.conftest import code_in
 from tests.conftest import free_port
+from tests.conftest import token_in
 from tests.support.declared_refusals import DeclaredRefusals
 from tests.workflows.activation_helpers import SERVICE
 from tests.workflows.activation_helpers import existing_business
@@ -106,15 +110,27 @@ async def test_one_address_gets_no_more_than_the_hourly_limit_across_flows(
     assert len(smtp.messages(to=victim)) == 3
 
 
-async def test_an_address_that_owns_a_business_in_any_letter_case_cannot_sign_up_again(
+async def test_an_address_that_owns_a_business_in_any_letter_case_signs_in_not_up_again(
     api: httpx.AsyncClient, time_client: Client, app_sessions: Sessions, smtp: MailSink
 ) -> None:
-    await existing_business(app_sessions, 0, email="grace@acme.example")
+    business_id, _, _ = await existing_business(app_sessions, 0, email="grace@acme.example")
     order = await api.post("/v1/orders", json=order_body([SERVICE]), headers=AUTH)
     STARTED_FLOWS.append(time_client.get_workflow_handle(order.json()["id"]))
     code = code_in((await smtp.wait_for(1))[0])
-    taken = await api.post(f"/v1/activations/{code}/account", json={"email": "Grace@ACME.example"})
-    assert taken.status_code == 409 and taken.json()["code"] == "account_exists"
+    started = await api.post(
+        f"/v1/activations/{code}/account", json={"email": "Grace@ACME.example"}
+    )
+    assert started.status_code == 202  # as for any address: the mailbox learns the rest
+    (proof,) = await smtp.wait_for(1, to="grace@acme.example")
+    await api.post("/v1/email-verifications/confirm", json={"token": token_in(proof)})
+    for _ in range(200):
+        shown = (await api.get(f"/v1/activations/{code}")).json()
+        if shown["status"] == "awaiting_agreements":
+            break
+        await asyncio.sleep(0.05)
+    assert shown["business_id"] == business_id  # its own Business: no second one
+    async with app_sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Business)) == 1
 
 
 async def test_concurrent_repeats_of_one_registration_all_answer_200(
