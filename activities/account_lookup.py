@@ -11,9 +11,9 @@ from activities.mail import Mail
 from activities.mail import mail_key
 from core.text import email_key
 from core.tokens import mask_name
-from models.account_lookup import LookupInput
-from models.domain import Account
-from models.domain import Business
+from models.contracts.account_lookup import LookupInput
+from models.records.domain import Account
+from models.records.domain import Business
 
 ANSWER_TEMPLATE = "account_lookup"
 

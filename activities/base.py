@@ -22,9 +22,9 @@ from activities.mail import MailSender
 from activities.mail import OnStore
 from activities.mail import mail_key
 from core.settings import Settings
-from models.domain import Business
 from models.errors import DomainError
-from models.ownership_rules import lock_business
+from models.records.domain import Business
+from models.records.ownership_rules import lock_business
 
 RowT = TypeVar("RowT")
 

@@ -16,16 +16,16 @@ from activities.base import FlowActivities
 from activities.base import locked_business
 from activities.base import new_row
 from activities.base import refuse
-from models.credit_queries import sandbox_quota
-from models.credits import ResetInput
-from models.direct_change import ALLOCATE_CREDITS
-from models.direct_change import RECORD_SANDBOX_SUBMISSIONS
-from models.direct_change import AllocateCreditsInput
-from models.direct_change import SandboxSubmissionsInput
-from models.domain import CreditAllocation
-from models.domain import SandboxUsage
+from models.contracts.credits import ResetInput
+from models.contracts.direct_change import ALLOCATE_CREDITS
+from models.contracts.direct_change import RECORD_SANDBOX_SUBMISSIONS
+from models.contracts.direct_change import AllocateCreditsInput
+from models.contracts.direct_change import SandboxSubmissionsInput
 from models.errors import CreditError
-from models.ownership_rules import lock_business
+from models.records.credit_queries import sandbox_quota
+from models.records.domain import CreditAllocation
+from models.records.domain import SandboxUsage
+from models.records.ownership_rules import lock_business
 
 
 class CreditActivities(FlowActivities):

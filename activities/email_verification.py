@@ -7,10 +7,10 @@ from temporalio import activity
 from activities.base import FlowActivities
 from activities.mail import Mail
 from activities.mail import mail_context
-from models.base import as_utc
-from models.email_verification import RecordOutcomeInput
-from models.email_verification import SendLinkInput
-from models.records import EmailVerification
+from models.contracts.email_verification import RecordOutcomeInput
+from models.contracts.email_verification import SendLinkInput
+from models.records.base import as_utc
+from models.records.outbox import EmailVerification
 
 LINK_TEMPLATE = "email_verification"
 

@@ -14,14 +14,14 @@ from temporalio import activity
 
 from activities.base import FlowActivities
 from activities.base import refuse
-from models.domain import License
-from models.domain import ProductInstance
+from models.contracts.license_activation import HeldLicense
+from models.contracts.license_activation import LicenseItem
+from models.contracts.license_activation import MatchLicensesInput
+from models.contracts.license_activation import ProvisionInput
 from models.errors import ActivationError
-from models.license_activation import HeldLicense
-from models.license_activation import LicenseItem
-from models.license_activation import MatchLicensesInput
-from models.license_activation import ProvisionInput
-from models.ownership_rules import lock_business
+from models.records.domain import License
+from models.records.domain import ProductInstance
+from models.records.ownership_rules import lock_business
 
 RENEWABLE = ("service", "addon")  # credit grants add up; they renew nothing
 

@@ -14,15 +14,15 @@ from activities.base import FlowActivities
 from activities.mail import Mail
 from activities.mail import mail_context
 from activities.mail import mail_key
-from models.base import as_utc
-from models.domain import Account
-from models.domain import Business
-from models.domain import CreditLedgerEntry
-from models.domain import License
-from models.license_lifecycle import ExpireInput
-from models.license_lifecycle import ReminderInput
-from models.license_lifecycle import Term
-from models.ownership_rules import lock_business
+from models.contracts.license_lifecycle import ExpireInput
+from models.contracts.license_lifecycle import ReminderInput
+from models.contracts.license_lifecycle import Term
+from models.records.base import as_utc
+from models.records.domain import Account
+from models.records.domain import Business
+from models.records.domain import CreditLedgerEntry
+from models.records.domain import License
+from models.records.ownership_rules import lock_business
 
 REMINDER_TEMPLATE = "license_expiring"
 

@@ -21,19 +21,19 @@ from activities.base import refuse
 from activities.mail import Mail
 from activities.mail import mail_context
 from core.text import email_key
-from models.base import as_utc
-from models.direct_change import CHANGE_ACCOUNT
-from models.direct_change import ChangeAccountInput
-from models.domain import Account
-from models.domain import Business
-from models.domain import ProductInstance
+from models.contracts.direct_change import CHANGE_ACCOUNT
+from models.contracts.direct_change import ChangeAccountInput
+from models.contracts.local_accounts import ActivateAccountInput
+from models.contracts.local_accounts import CloseInvitationInput
+from models.contracts.local_accounts import InvitationContext
+from models.contracts.local_accounts import InvitationStatus
+from models.contracts.local_accounts import RecordInvitationInput
+from models.contracts.local_accounts import SendInvitationInput
 from models.errors import LocalAccountError
-from models.local_accounts import ActivateAccountInput
-from models.local_accounts import CloseInvitationInput
-from models.local_accounts import InvitationContext
-from models.local_accounts import InvitationStatus
-from models.local_accounts import RecordInvitationInput
-from models.local_accounts import SendInvitationInput
+from models.records.base import as_utc
+from models.records.domain import Account
+from models.records.domain import Business
+from models.records.domain import ProductInstance
 
 INVITATION_TEMPLATE = "local_account_invitation"
 # The statuses that hold one of the Business's local-account places.

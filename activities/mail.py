@@ -51,11 +51,11 @@ from core.tokens import hash_token
 from core.tokens import mask_email
 from core.tokens import new_token
 from core.tokens import random_key
-from models.mail_limits import UNSOLICITED
-from models.mail_limits import lock_address
-from models.mail_limits import mails_sent_within
-from models.mail_limits import retry_after
-from models.records import OutboxMessage
+from models.records.mail_limits import UNSOLICITED
+from models.records.mail_limits import lock_address
+from models.records.mail_limits import mails_sent_within
+from models.records.mail_limits import retry_after
+from models.records.outbox import OutboxMessage
 
 SUPPORTED_LOCALES = ("en", "zh-TW")
 TEMPLATES = Path(__file__).parent / "templates"

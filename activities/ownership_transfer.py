@@ -21,20 +21,20 @@ from activities.base import refuse
 from activities.local_accounts import instance_label
 from activities.mail import Mail
 from activities.mail import mail_context
-from models.base import as_utc
-from models.domain import Account
-from models.domain import OwnershipTransfer
-from models.domain import ProductInstance
+from models.contracts.ownership_transfer import CloseTransferInput
+from models.contracts.ownership_transfer import CompleteTransferInput
+from models.contracts.ownership_transfer import OpenTransferInput
+from models.contracts.ownership_transfer import SendTransferLinkInput
+from models.contracts.ownership_transfer import SendTransferOutcomeInput
+from models.contracts.ownership_transfer import TransferParties
+from models.contracts.ownership_transfer import TransferStatus
 from models.errors import TransferError
-from models.ownership_rules import change_pending
-from models.ownership_rules import transfer_problem
-from models.ownership_transfer import CloseTransferInput
-from models.ownership_transfer import CompleteTransferInput
-from models.ownership_transfer import OpenTransferInput
-from models.ownership_transfer import SendTransferLinkInput
-from models.ownership_transfer import SendTransferOutcomeInput
-from models.ownership_transfer import TransferParties
-from models.ownership_transfer import TransferStatus
+from models.records.base import as_utc
+from models.records.domain import Account
+from models.records.domain import OwnershipTransfer
+from models.records.domain import ProductInstance
+from models.records.ownership_rules import change_pending
+from models.records.ownership_rules import transfer_problem
 
 REQUEST_TEMPLATE = "ownership_transfer_request"
 OUTCOME_TEMPLATE = "ownership_transfer_outcome"

@@ -20,21 +20,21 @@ from activities.base import refuse
 from activities.mail import Mail
 from activities.mail import mail_context
 from core.text import email_key
-from models.base import as_utc
-from models.domain import Account
-from models.domain import PrimaryChange
-from models.domain import PrimaryChangeEvent
-from models.domain import ProductInstance
+from models.contracts.primary_change import ChangeParties
+from models.contracts.primary_change import ChangeStatus
+from models.contracts.primary_change import OldPrimary
+from models.contracts.primary_change import OpenChangeInput
+from models.contracts.primary_change import SendObjectionLinkInput
+from models.contracts.primary_change import SendOutcomeInput
+from models.contracts.primary_change import StepInput
 from models.errors import ChangeError
 from models.errors import TransferError
-from models.ownership_rules import change_pending
-from models.primary_change import ChangeParties
-from models.primary_change import ChangeStatus
-from models.primary_change import OldPrimary
-from models.primary_change import OpenChangeInput
-from models.primary_change import SendObjectionLinkInput
-from models.primary_change import SendOutcomeInput
-from models.primary_change import StepInput
+from models.records.base import as_utc
+from models.records.domain import Account
+from models.records.domain import PrimaryChange
+from models.records.domain import PrimaryChangeEvent
+from models.records.domain import ProductInstance
+from models.records.ownership_rules import change_pending
 
 OBJECTION_TEMPLATE = "primary_change_objection"
 OUTCOME_TEMPLATE = "primary_change_outcome"

@@ -14,16 +14,16 @@ from activities.base import add_once
 from activities.base import close_row
 from activities.base import new_row
 from activities.base import refuse
-from models.base import as_utc
-from models.direct_change import UNREGISTER_INSTANCE
-from models.direct_change import UnregisterInstanceInput
-from models.domain import EnrollmentToken
-from models.domain import ProductInstance
+from models.contracts.direct_change import UNREGISTER_INSTANCE
+from models.contracts.direct_change import UnregisterInstanceInput
+from models.contracts.product_registration import CloseTokenInput
+from models.contracts.product_registration import RecordTokenInput
+from models.contracts.product_registration import RegisterInstanceInput
+from models.contracts.product_registration import TokenStatus
 from models.errors import RegistrationError
-from models.product_registration import CloseTokenInput
-from models.product_registration import RecordTokenInput
-from models.product_registration import RegisterInstanceInput
-from models.product_registration import TokenStatus
+from models.records.base import as_utc
+from models.records.domain import EnrollmentToken
+from models.records.domain import ProductInstance
 
 
 class ProductRegistrationActivities:

@@ -48,10 +48,10 @@ from core.settings import Settings
 from core.settings import get_settings
 from core.temporal import API_RETRY
 from core.temporal import connect
-from models.base import make_engine
-from models.base import make_session_factory
 from models.catalog import load_catalog
 from models.errors import ApiProblem
+from models.records.base import make_engine
+from models.records.base import make_session_factory
 
 log = logging.getLogger(__name__)
 # How an unreachable, restarting or overloaded Temporal server shows: a dropped connection

@@ -25,10 +25,10 @@ from api.throttle import Throttle
 from core.settings import Settings
 from core.text import unsafe_character
 from models.catalog import Catalog
-from models.domain import Account
-from models.domain import Business
 from models.errors import ApiProblem
 from models.errors import DomainError
+from models.records.domain import Account
+from models.records.domain import Business
 
 _bearer = HTTPBearer(auto_error=False, description="One of the configured API keys")
 # Dependencies are `async def`: sync ones would each cost a thread-pool hop on every request.

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.tokens import hash_token
 from core.tokens import is_domain_key
 from core.tokens import split_token
-from models.records import OutboxMessage
+from models.records.outbox import OutboxMessage
 
 
 @dataclass

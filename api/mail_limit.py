@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api.errors import ApiError
 from core.settings import Settings
 from models.errors import ApiProblem
-from models.mail_limits import mails_sent_within
-from models.mail_limits import retry_after
+from models.records.mail_limits import mails_sent_within
+from models.records.mail_limits import retry_after
 
 
 async def require_mail_allowance(session: AsyncSession, settings: Settings, address: str) -> None:

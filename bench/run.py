@@ -66,8 +66,8 @@ from bench.shape import header as shape_header
 from bench.shape import shape_of
 from core.payload_codec import new_key_entry
 from models.catalog import load_catalog
-from models.license_activation import flow_id_of as activation_flow_id
-from models.migrate import upgrade
+from models.contracts.license_activation import flow_id_of as activation_flow_id
+from models.records.migrate import upgrade
 from workers.dev_temporal import DevTemporalServer
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 

@@ -40,9 +40,9 @@ from core.payload_codec import data_converter
 from core.settings import Settings
 from core.temporal import dev_server_path
 from core.temporal import test_server_path
-from models.base import make_engine
-from models.base import make_session_factory
-from models.migrate import upgrade
+from models.records.base import make_engine
+from models.records.base import make_session_factory
+from models.records.migrate import upgrade
 from workers.worker import build_worker
 from workflows import search_attributes
 

@@ -26,8 +26,8 @@ from sqlalchemy import select
 
 from api.app import create_app
 from core.settings import Settings
-from models.base import make_engine
-from models.records import OutboxMessage
+from models.records.base import make_engine
+from models.records.outbox import OutboxMessage
 from tests.conftest import MailSink
 from tests.conftest import code_in
 from tests.conftest import free_port

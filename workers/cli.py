@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
         os.environ.setdefault("ACTIVATION_ENVIRONMENT", "development")
     settings = get_settings()
     if args.command == "migrate":
-        from models.migrate import upgrade
+        from models.records.migrate import upgrade
 
         upgrade(settings.database_url)
         log.info("database is at the latest migration")

@@ -21,9 +21,9 @@ from core.logging import uvicorn_log_config
 from core.payload_codec import data_converter
 from core.payload_codec import ensure_key_file
 from core.settings import Settings
-from models.base import make_engine
-from models.base import make_session_factory
-from models.migrate import upgrade
+from models.records.base import make_engine
+from models.records.base import make_session_factory
+from models.records.migrate import upgrade
 from workers.dev_smtp import start_smtp_sink
 from workers.dev_temporal import DevTemporalServer
 from workers.schedules import ensure_reset_schedule

@@ -14,8 +14,8 @@ from temporalio.client import ScheduleSpec
 from temporalio.common import SearchAttributePair
 from temporalio.common import TypedSearchAttributes
 
-from models.credits import RESET_FLOW_KIND
-from models.credits import RESET_SCHEDULE_ID
+from models.contracts.credits import RESET_FLOW_KIND
+from models.contracts.credits import RESET_SCHEDULE_ID
 from workflows.sandbox_quota import SandboxQuotaResetWorkflow
 from workflows.search_attributes import ACTIVATION_FLOW
 from workflows.search_attributes import ACTIVATION_STATUS

@@ -27,8 +27,8 @@ from activities.primary_change import PrimaryChangeActivities
 from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.temporal import connect
-from models.base import make_engine
-from models.base import make_session_factory
+from models.records.base import make_engine
+from models.records.base import make_session_factory
 from workers.schedules import ensure_reset_schedule
 from workflows.account_lookup import AccountLookupWorkflow
 from workflows.direct_change import DirectChangeWorkflow

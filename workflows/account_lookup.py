@@ -15,11 +15,11 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.account_lookup import AccountLookupActivities
     from core.tokens import mask_email
-    from models.account_lookup import FLOW_ID_PREFIX
-    from models.account_lookup import FLOW_KIND
-    from models.account_lookup import LookupInput
-    from models.account_lookup import LookupState
-    from models.account_lookup import LookupStatus
+    from models.contracts.account_lookup import FLOW_ID_PREFIX
+    from models.contracts.account_lookup import FLOW_KIND
+    from models.contracts.account_lookup import LookupInput
+    from models.contracts.account_lookup import LookupState
+    from models.contracts.account_lookup import LookupStatus
     from workflows.flow_start import FlowStart
     from workflows.kit import publish_status
     from workflows.kit import send_mail

@@ -17,7 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.workflow import UpdateMethodMultiParam
 
 with workflow.unsafe.imports_passed_through():
-    from models.answer_by_link import AnswerRules
+    from models.contracts.answer_by_link import AnswerRules
     from workflows.kit import Published
     from workflows.kit import Turns
     from workflows.kit import link_known

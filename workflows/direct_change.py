@@ -14,10 +14,10 @@ from temporalio.exceptions import ActivityError
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.direct_change import FLOW_ID_PREFIX
-    from models.direct_change import FLOW_KIND
-    from models.direct_change import DirectChangeInput
-    from models.direct_change import DirectChangeOutcome
+    from models.contracts.direct_change import FLOW_ID_PREFIX
+    from models.contracts.direct_change import FLOW_KIND
+    from models.contracts.direct_change import DirectChangeInput
+    from models.contracts.direct_change import DirectChangeOutcome
     from workflows.flow_start import start_flow
     from workflows.kit import RETRY
     from workflows.kit import STEP_TIMEOUT

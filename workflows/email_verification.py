@@ -20,17 +20,17 @@ with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
     from core.tokens import domain_key
     from core.tokens import mask_email
-    from models.email_verification import CLOSED
-    from models.email_verification import FLOW_ID_PREFIX
-    from models.email_verification import FLOW_KIND
-    from models.email_verification import ChangeEmailInput
-    from models.email_verification import ConfirmInput
-    from models.email_verification import RecordOutcomeInput
-    from models.email_verification import SendLinkInput
-    from models.email_verification import StartVerificationInput
-    from models.email_verification import TokenCheck
-    from models.email_verification import VerificationState
-    from models.email_verification import VerificationStatus
+    from models.contracts.email_verification import CLOSED
+    from models.contracts.email_verification import FLOW_ID_PREFIX
+    from models.contracts.email_verification import FLOW_KIND
+    from models.contracts.email_verification import ChangeEmailInput
+    from models.contracts.email_verification import ConfirmInput
+    from models.contracts.email_verification import RecordOutcomeInput
+    from models.contracts.email_verification import SendLinkInput
+    from models.contracts.email_verification import StartVerificationInput
+    from models.contracts.email_verification import TokenCheck
+    from models.contracts.email_verification import VerificationState
+    from models.contracts.email_verification import VerificationStatus
     from models.errors import VerificationError
     from workflows.flow_start import FlowStart
     from workflows.kit import LINK_SETTLE

@@ -19,23 +19,23 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
     from core.tokens import mask_email
-    from models import email_verification as verification
+    from models.contracts import email_verification as verification
+    from models.contracts.license_activation import FLOW_KIND
+    from models.contracts.license_activation import WAITING_FOR_CUSTOMER
+    from models.contracts.license_activation import AcceptAgreementsInput
+    from models.contracts.license_activation import AccountInfo
+    from models.contracts.license_activation import ActivationState
+    from models.contracts.license_activation import ActivationStatus
+    from models.contracts.license_activation import AgreementRef
+    from models.contracts.license_activation import ChooseInstanceInput
+    from models.contracts.license_activation import CreateAccountInput
+    from models.contracts.license_activation import RecordAcceptancesInput
+    from models.contracts.license_activation import RecordOrderInput
+    from models.contracts.license_activation import SignInInput
+    from models.contracts.license_activation import StartActivationInput
+    from models.contracts.license_activation import agreement_problems
+    from models.contracts.license_activation import flow_id_of
     from models.errors import ActivationError
-    from models.license_activation import FLOW_KIND
-    from models.license_activation import WAITING_FOR_CUSTOMER
-    from models.license_activation import AcceptAgreementsInput
-    from models.license_activation import AccountInfo
-    from models.license_activation import ActivationState
-    from models.license_activation import ActivationStatus
-    from models.license_activation import AgreementRef
-    from models.license_activation import ChooseInstanceInput
-    from models.license_activation import CreateAccountInput
-    from models.license_activation import RecordAcceptancesInput
-    from models.license_activation import RecordOrderInput
-    from models.license_activation import SignInInput
-    from models.license_activation import StartActivationInput
-    from models.license_activation import agreement_problems
-    from models.license_activation import flow_id_of
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.email_verification import summary as verification_summary
     from workflows.flow_start import FlowStart

@@ -18,30 +18,30 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_activation import LicenseActivationActivities
-    from models import email_verification as verification
+    from models.contracts import email_verification as verification
+    from models.contracts.license_activation import CLOSED
+    from models.contracts.license_activation import WAITING_FOR_CUSTOMER
+    from models.contracts.license_activation import AccountInfo
+    from models.contracts.license_activation import ActivationState
+    from models.contracts.license_activation import ActivationStatus
+    from models.contracts.license_activation import AgreementRef
+    from models.contracts.license_activation import CloseOrderInput
+    from models.contracts.license_activation import CreatePrimaryAccountInput
+    from models.contracts.license_activation import FindAccountInput
+    from models.contracts.license_activation import InstanceChoice
+    from models.contracts.license_activation import LicenseItem
+    from models.contracts.license_activation import MatchLicensesInput
+    from models.contracts.license_activation import ProvisionInput
+    from models.contracts.license_activation import SendActivationLinkInput
+    from models.contracts.license_activation import SendConfirmationInput
+    from models.contracts.license_activation import StartActivationInput
+    from models.contracts.license_activation import awaiting_choice
+    from models.contracts.license_activation import instance_choices
+    from models.contracts.license_lifecycle import FLOW_KIND as LIFECYCLE_KIND
+    from models.contracts.license_lifecycle import LifecycleInput
+    from models.contracts.license_lifecycle import LifecycleStatus
+    from models.contracts.license_lifecycle import flow_id_of as lifecycle_flow_id
     from models.errors import ActivationError
-    from models.license_activation import CLOSED
-    from models.license_activation import WAITING_FOR_CUSTOMER
-    from models.license_activation import AccountInfo
-    from models.license_activation import ActivationState
-    from models.license_activation import ActivationStatus
-    from models.license_activation import AgreementRef
-    from models.license_activation import CloseOrderInput
-    from models.license_activation import CreatePrimaryAccountInput
-    from models.license_activation import FindAccountInput
-    from models.license_activation import InstanceChoice
-    from models.license_activation import LicenseItem
-    from models.license_activation import MatchLicensesInput
-    from models.license_activation import ProvisionInput
-    from models.license_activation import SendActivationLinkInput
-    from models.license_activation import SendConfirmationInput
-    from models.license_activation import StartActivationInput
-    from models.license_activation import awaiting_choice
-    from models.license_activation import instance_choices
-    from models.license_lifecycle import FLOW_KIND as LIFECYCLE_KIND
-    from models.license_lifecycle import LifecycleInput
-    from models.license_lifecycle import LifecycleStatus
-    from models.license_lifecycle import flow_id_of as lifecycle_flow_id
     from workflows.flow_start import cancel_child
     from workflows.flow_start import start_child_flow
     from workflows.kit import Published

@@ -21,13 +21,13 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_lifecycle import LicenseLifecycleActivities
-    from models.license_lifecycle import ExpireInput
-    from models.license_lifecycle import LifecycleInput
-    from models.license_lifecycle import LifecycleState
-    from models.license_lifecycle import LifecycleStatus
-    from models.license_lifecycle import ReminderInput
-    from models.license_lifecycle import Term
-    from models.license_lifecycle import flow_id_of
+    from models.contracts.license_lifecycle import ExpireInput
+    from models.contracts.license_lifecycle import LifecycleInput
+    from models.contracts.license_lifecycle import LifecycleState
+    from models.contracts.license_lifecycle import LifecycleStatus
+    from models.contracts.license_lifecycle import ReminderInput
+    from models.contracts.license_lifecycle import Term
+    from models.contracts.license_lifecycle import flow_id_of
     from workflows.kit import publish
     from workflows.kit import publish_status
     from workflows.kit import run_step

@@ -16,17 +16,17 @@ from temporalio.common import WorkflowIDReusePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.local_accounts import LocalAccountActivities
     from core.tokens import mask_email
-    from models.local_accounts import FLOW_KIND
-    from models.local_accounts import RULES
-    from models.local_accounts import ActivateAccountInput
-    from models.local_accounts import ActivateInput
-    from models.local_accounts import CloseInvitationInput
-    from models.local_accounts import InvitationContext
-    from models.local_accounts import InvitationState
-    from models.local_accounts import InvitationStatus
-    from models.local_accounts import RecordInvitationInput
-    from models.local_accounts import SendInvitationInput
-    from models.local_accounts import StartInvitationInput
+    from models.contracts.local_accounts import FLOW_KIND
+    from models.contracts.local_accounts import RULES
+    from models.contracts.local_accounts import ActivateAccountInput
+    from models.contracts.local_accounts import ActivateInput
+    from models.contracts.local_accounts import CloseInvitationInput
+    from models.contracts.local_accounts import InvitationContext
+    from models.contracts.local_accounts import InvitationState
+    from models.contracts.local_accounts import InvitationStatus
+    from models.contracts.local_accounts import RecordInvitationInput
+    from models.contracts.local_accounts import SendInvitationInput
+    from models.contracts.local_accounts import StartInvitationInput
     from workflows.answer_by_link import AnswerByLink
     from workflows.answer_by_link import describe_update
     from workflows.flow_start import FlowStart

@@ -16,19 +16,19 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.ownership_transfer import OwnershipTransferActivities
-    from models.ownership_transfer import FLOW_KIND
-    from models.ownership_transfer import RULES
-    from models.ownership_transfer import CloseTransferInput
-    from models.ownership_transfer import CompleteTransferInput
-    from models.ownership_transfer import DecisionInput
-    from models.ownership_transfer import OpenTransferInput
-    from models.ownership_transfer import SendTransferLinkInput
-    from models.ownership_transfer import SendTransferOutcomeInput
-    from models.ownership_transfer import StartTransferInput
-    from models.ownership_transfer import TransferParties
-    from models.ownership_transfer import TransferState
-    from models.ownership_transfer import TransferStatus
-    from models.ownership_transfer import flow_id_of
+    from models.contracts.ownership_transfer import FLOW_KIND
+    from models.contracts.ownership_transfer import RULES
+    from models.contracts.ownership_transfer import CloseTransferInput
+    from models.contracts.ownership_transfer import CompleteTransferInput
+    from models.contracts.ownership_transfer import DecisionInput
+    from models.contracts.ownership_transfer import OpenTransferInput
+    from models.contracts.ownership_transfer import SendTransferLinkInput
+    from models.contracts.ownership_transfer import SendTransferOutcomeInput
+    from models.contracts.ownership_transfer import StartTransferInput
+    from models.contracts.ownership_transfer import TransferParties
+    from models.contracts.ownership_transfer import TransferState
+    from models.contracts.ownership_transfer import TransferStatus
+    from models.contracts.ownership_transfer import flow_id_of
     from workflows.answer_by_link import AnswerByLink
     from workflows.answer_by_link import describe_update
     from workflows.flow_start import FlowStart

@@ -19,20 +19,20 @@ from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.primary_change import PrimaryChangeActivities
-    from models import email_verification as verification
+    from models.contracts import email_verification as verification
+    from models.contracts.primary_change import FLOW_KIND
+    from models.contracts.primary_change import RULES
+    from models.contracts.primary_change import ChangeParties
+    from models.contracts.primary_change import ChangeState
+    from models.contracts.primary_change import ChangeStatus
+    from models.contracts.primary_change import ObjectInput
+    from models.contracts.primary_change import OpenChangeInput
+    from models.contracts.primary_change import SendObjectionLinkInput
+    from models.contracts.primary_change import SendOutcomeInput
+    from models.contracts.primary_change import StartChangeInput
+    from models.contracts.primary_change import StepInput
+    from models.contracts.primary_change import flow_id_of
     from models.errors import ChangeError
-    from models.primary_change import FLOW_KIND
-    from models.primary_change import RULES
-    from models.primary_change import ChangeParties
-    from models.primary_change import ChangeState
-    from models.primary_change import ChangeStatus
-    from models.primary_change import ObjectInput
-    from models.primary_change import OpenChangeInput
-    from models.primary_change import SendObjectionLinkInput
-    from models.primary_change import SendOutcomeInput
-    from models.primary_change import StartChangeInput
-    from models.primary_change import StepInput
-    from models.primary_change import flow_id_of
     from workflows.answer_by_link import AnswerByLink
     from workflows.answer_by_link import describe_update
     from workflows.email_verification import EmailVerificationWorkflow

@@ -16,17 +16,17 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.product_registration import ProductRegistrationActivities
+    from models.contracts.product_registration import CLOSED
+    from models.contracts.product_registration import FLOW_KIND
+    from models.contracts.product_registration import CloseTokenInput
+    from models.contracts.product_registration import RecordTokenInput
+    from models.contracts.product_registration import RegisterInput
+    from models.contracts.product_registration import RegisterInstanceInput
+    from models.contracts.product_registration import StartRegistrationInput
+    from models.contracts.product_registration import TokenState
+    from models.contracts.product_registration import TokenStatus
+    from models.contracts.product_registration import flow_id_of
     from models.errors import RegistrationError
-    from models.product_registration import CLOSED
-    from models.product_registration import FLOW_KIND
-    from models.product_registration import CloseTokenInput
-    from models.product_registration import RecordTokenInput
-    from models.product_registration import RegisterInput
-    from models.product_registration import RegisterInstanceInput
-    from models.product_registration import StartRegistrationInput
-    from models.product_registration import TokenState
-    from models.product_registration import TokenStatus
-    from models.product_registration import flow_id_of
     from workflows.flow_start import FlowStart
     from workflows.kit import Published
     from workflows.kit import refused

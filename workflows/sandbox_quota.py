@@ -8,7 +8,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.credits import CreditActivities
-    from models.credits import ResetInput
+    from models.contracts.credits import ResetInput
     from workflows.kit import RETRY
     from workflows.kit import STEP_TIMEOUT
     from workflows.kit import publish_status

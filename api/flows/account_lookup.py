@@ -8,7 +8,7 @@ from temporalio.client import Client
 
 from api.mail_limit import lookup_allowed
 from core.settings import Settings
-from models.account_lookup import LookupInput
+from models.contracts.account_lookup import LookupInput
 from workflows.account_lookup import start
 
 ANSWER = (

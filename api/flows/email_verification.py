@@ -20,12 +20,12 @@ from api.flows import closed_error
 from api.flows import public
 from api.flows import read_state
 from api.links import link_target
-from models.email_verification import CLOSED
-from models.email_verification import FLOW_ID_PREFIX
-from models.email_verification import ConfirmInput
-from models.email_verification import TokenCheck
-from models.email_verification import VerificationState
-from models.email_verification import VerificationStatus
+from models.contracts.email_verification import CLOSED
+from models.contracts.email_verification import FLOW_ID_PREFIX
+from models.contracts.email_verification import ConfirmInput
+from models.contracts.email_verification import TokenCheck
+from models.contracts.email_verification import VerificationState
+from models.contracts.email_verification import VerificationStatus
 from models.errors import VerificationError
 from workflows.email_verification import EmailVerificationWorkflow
 

@@ -36,18 +36,18 @@ from core.tokens import is_domain_key
 from core.tokens import keyed_uuid
 from core.tokens import mask_email
 from core.tokens import split_token
-from models import email_verification as verification
 from models.catalog import Catalog
-from models.domain import ActivationCode
+from models.contracts import email_verification as verification
+from models.contracts.license_activation import CLOSED
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import AgreementRef
+from models.contracts.license_activation import CreateAccountInput
+from models.contracts.license_activation import LicenseItem
+from models.contracts.license_activation import StartActivationInput
+from models.contracts.license_activation import VerificationPolicy
+from models.contracts.license_activation import flow_id_of
 from models.errors import ActivationError
-from models.license_activation import CLOSED
-from models.license_activation import ActivationStatus
-from models.license_activation import AgreementRef
-from models.license_activation import CreateAccountInput
-from models.license_activation import LicenseItem
-from models.license_activation import StartActivationInput
-from models.license_activation import VerificationPolicy
-from models.license_activation import flow_id_of
+from models.records.domain import ActivationCode
 from workflows.license_activation import SIGNUP_PURPOSE
 from workflows.license_activation import LicenseActivationWorkflow
 

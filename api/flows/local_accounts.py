@@ -17,15 +17,15 @@ from api.flows import published_state
 from api.links import link_target
 from core.tokens import domain_key
 from core.tokens import hash_token
-from models.domain import Account
+from models.contracts.local_accounts import CLOSED
+from models.contracts.local_accounts import FLOW_ID_PREFIX
+from models.contracts.local_accounts import ActivateInput
+from models.contracts.local_accounts import InvitationState
+from models.contracts.local_accounts import account_status_now
+from models.contracts.local_accounts import flow_id_of
+from models.contracts.local_accounts import flow_key_parts
 from models.errors import LocalAccountError
-from models.local_accounts import CLOSED
-from models.local_accounts import FLOW_ID_PREFIX
-from models.local_accounts import ActivateInput
-from models.local_accounts import InvitationState
-from models.local_accounts import account_status_now
-from models.local_accounts import flow_id_of
-from models.local_accounts import flow_key_parts
+from models.records.domain import Account
 from workflows.local_accounts import LocalAccountActivationWorkflow
 
 Error = LocalAccountError

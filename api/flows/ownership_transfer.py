@@ -20,14 +20,14 @@ from temporalio.service import RPCStatusCode
 from api.errors import ApiError
 from api.errors import refusal
 from api.links import link_target
-from models.domain import OwnershipTransfer
+from models.contracts.ownership_transfer import CLOSED
+from models.contracts.ownership_transfer import FLOW_ID_PREFIX
+from models.contracts.ownership_transfer import DecisionInput
+from models.contracts.ownership_transfer import TransferState
+from models.contracts.ownership_transfer import TransferStatus
+from models.contracts.ownership_transfer import transfer_status_now
 from models.errors import TransferError
-from models.ownership_transfer import CLOSED
-from models.ownership_transfer import FLOW_ID_PREFIX
-from models.ownership_transfer import DecisionInput
-from models.ownership_transfer import TransferState
-from models.ownership_transfer import TransferStatus
-from models.ownership_transfer import transfer_status_now
+from models.records.domain import OwnershipTransfer
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 Error = TransferError

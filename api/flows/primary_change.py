@@ -23,18 +23,18 @@ from api.links import link_target
 from core.settings import Settings
 from core.text import email_key
 from core.tokens import domain_key
-from models import email_verification as verification
-from models.domain import Business
-from models.domain import PrimaryChange
+from models.contracts import email_verification as verification
+from models.contracts.primary_change import CLOSED
+from models.contracts.primary_change import FLOW_ID_PREFIX
+from models.contracts.primary_change import VERIFICATION_PURPOSE
+from models.contracts.primary_change import ChangeState
+from models.contracts.primary_change import ObjectInput
+from models.contracts.primary_change import OldPrimary
+from models.contracts.primary_change import StartChangeInput
+from models.contracts.primary_change import flow_id_of
 from models.errors import ChangeError
-from models.primary_change import CLOSED
-from models.primary_change import FLOW_ID_PREFIX
-from models.primary_change import VERIFICATION_PURPOSE
-from models.primary_change import ChangeState
-from models.primary_change import ObjectInput
-from models.primary_change import OldPrimary
-from models.primary_change import StartChangeInput
-from models.primary_change import flow_id_of
+from models.records.domain import Business
+from models.records.domain import PrimaryChange
 from workflows.primary_change import PrimaryChangeWorkflow
 from workflows.primary_change import start
 

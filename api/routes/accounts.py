@@ -56,12 +56,12 @@ from api.flows.local_accounts import invitation_flow_id
 from api.flows.local_accounts import status_now
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
-from models.direct_change import CHANGE_ACCOUNT
-from models.direct_change import ChangeAccountInput
-from models.domain import Account
-from models.domain import ProductInstance
-from models.local_accounts import InvitationState
-from models.local_accounts import StartInvitationInput
+from models.contracts.direct_change import CHANGE_ACCOUNT
+from models.contracts.direct_change import ChangeAccountInput
+from models.contracts.local_accounts import InvitationState
+from models.contracts.local_accounts import StartInvitationInput
+from models.records.domain import Account
+from models.records.domain import ProductInstance
 from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.local_accounts import start
 

@@ -55,13 +55,13 @@ from api.pages import see_other
 from api.pages import start_session
 from core.settings import Settings
 from models.catalog import Catalog
-from models.domain import Business
-from models.domain import ProductInstance
-from models.email_verification import ChangeEmailInput
-from models.license_activation import AcceptAgreementsInput
-from models.license_activation import ActivationStatus
-from models.license_activation import AgreementRef
-from models.license_activation import ChooseInstanceInput
+from models.contracts.email_verification import ChangeEmailInput
+from models.contracts.license_activation import AcceptAgreementsInput
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import AgreementRef
+from models.contracts.license_activation import ChooseInstanceInput
+from models.records.domain import Business
+from models.records.domain import ProductInstance
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
 

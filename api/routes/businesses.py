@@ -15,11 +15,11 @@ from api.deps import require_business
 from api.errors import BUSINESS_ERRORS
 from api.errors import responses
 from api.fields import BusinessId
-from models.domain import Account
-from models.domain import CreditLedgerEntry
-from models.domain import License
-from models.domain import Order
-from models.domain import ProductInstance
+from models.records.domain import Account
+from models.records.domain import CreditLedgerEntry
+from models.records.domain import License
+from models.records.domain import Order
+from models.records.domain import ProductInstance
 
 router = APIRouter(prefix="/v1/businesses", tags=["businesses"], dependencies=[ApiKey])
 

@@ -34,15 +34,15 @@ from api.fields import Count
 from api.flows import run_change
 from models.catalog import Catalog
 from models.catalog import Sensor
-from models.credit_queries import credits_now
-from models.credits import SANDBOX
-from models.direct_change import ALLOCATE_CREDITS
-from models.direct_change import RECORD_SANDBOX_SUBMISSIONS
-from models.direct_change import AllocateCreditsInput
-from models.direct_change import SandboxSubmissionsInput
-from models.domain import Business
-from models.domain import CreditAllocation
+from models.contracts.credits import SANDBOX
+from models.contracts.direct_change import ALLOCATE_CREDITS
+from models.contracts.direct_change import RECORD_SANDBOX_SUBMISSIONS
+from models.contracts.direct_change import AllocateCreditsInput
+from models.contracts.direct_change import SandboxSubmissionsInput
 from models.errors import CreditError
+from models.records.credit_queries import credits_now
+from models.records.domain import Business
+from models.records.domain import CreditAllocation
 
 router = APIRouter(prefix="/v1", tags=["credits"], dependencies=[ApiKey])
 

@@ -32,10 +32,10 @@ from api.flows.email_verification import flow_handle
 from api.flows.email_verification import update_flow
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
-from models.email_verification import ChangeEmailInput
-from models.email_verification import StartVerificationInput
-from models.email_verification import VerificationState
-from models.email_verification import VerificationStatus
+from models.contracts.email_verification import ChangeEmailInput
+from models.contracts.email_verification import StartVerificationInput
+from models.contracts.email_verification import VerificationState
+from models.contracts.email_verification import VerificationStatus
 from models.errors import ApiProblem
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.email_verification import flow_id_for

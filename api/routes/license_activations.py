@@ -45,13 +45,13 @@ from api.flows.license_activation import read_activation
 from api.flows.license_activation import signup_input
 from api.flows.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
-from models.domain import Order
+from models.contracts.license_activation import AcceptAgreementsInput
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import AgreementRef
+from models.contracts.license_activation import ChooseInstanceInput
+from models.contracts.license_activation import SignInInput
 from models.errors import ApiProblem
-from models.license_activation import AcceptAgreementsInput
-from models.license_activation import ActivationStatus
-from models.license_activation import AgreementRef
-from models.license_activation import ChooseInstanceInput
-from models.license_activation import SignInInput
+from models.records.domain import Order
 from workflows.license_activation import LicenseActivationWorkflow
 from workflows.license_activation import start
 

@@ -32,12 +32,12 @@ from api.pages import read_form
 from api.pages import render
 from core.settings import Settings
 from core.tokens import mask_email
-from models.domain import Account
-from models.domain import Business
-from models.domain import ProductInstance
-from models.local_accounts import InvitationStatus
-from models.ownership_transfer import TransferStatus
-from models.primary_change import ChangeStatus
+from models.contracts.local_accounts import InvitationStatus
+from models.contracts.ownership_transfer import TransferStatus
+from models.contracts.primary_change import ChangeStatus
+from models.records.domain import Account
+from models.records.domain import Business
+from models.records.domain import ProductInstance
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 router = APIRouter(tags=["links"], include_in_schema=False)

@@ -46,13 +46,13 @@ from api.flows.ownership_transfer import status_now
 from api.flows.ownership_transfer import transfer_row
 from api.mail_limit import require_mail_allowance
 from core.tokens import random_key
-from models.domain import Account
-from models.domain import OwnershipTransfer
+from models.contracts.ownership_transfer import CLOSED
+from models.contracts.ownership_transfer import StartTransferInput
+from models.contracts.ownership_transfer import flow_id_of
 from models.errors import ApiProblem
-from models.ownership_rules import transfer_problem
-from models.ownership_transfer import CLOSED
-from models.ownership_transfer import StartTransferInput
-from models.ownership_transfer import flow_id_of
+from models.records.domain import Account
+from models.records.domain import OwnershipTransfer
+from models.records.ownership_rules import transfer_problem
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.ownership_transfer import start
 

@@ -43,12 +43,12 @@ from api.flows.primary_change import Error
 from api.flows.primary_change import flow_handle
 from api.flows.primary_change import object_with_token
 from api.flows.primary_change import start_change
-from models.domain import Business
-from models.domain import PrimaryChange
-from models.domain import PrimaryChangeEvent
+from models.contracts.primary_change import CLOSED
+from models.contracts.primary_change import OldPrimary
 from models.errors import ApiProblem
-from models.primary_change import CLOSED
-from models.primary_change import OldPrimary
+from models.records.domain import Business
+from models.records.domain import PrimaryChange
+from models.records.domain import PrimaryChangeEvent
 from workflows.primary_change import PrimaryChangeWorkflow
 
 router = APIRouter(prefix="/v1", tags=["primary change (support)"])

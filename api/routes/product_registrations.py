@@ -49,17 +49,17 @@ from core.tokens import is_domain_key
 from core.tokens import new_token
 from core.tokens import random_key
 from core.tokens import split_token
-from models.direct_change import UNREGISTER_INSTANCE
-from models.direct_change import UnregisterInstanceInput
-from models.domain import EnrollmentToken
-from models.domain import ProductInstance
+from models.contracts.direct_change import UNREGISTER_INSTANCE
+from models.contracts.direct_change import UnregisterInstanceInput
+from models.contracts.product_registration import CLOSED
+from models.contracts.product_registration import RegisterInput
+from models.contracts.product_registration import StartRegistrationInput
+from models.contracts.product_registration import TokenStatus
+from models.contracts.product_registration import flow_id_of
+from models.contracts.product_registration import token_status_now
 from models.errors import RegistrationError
-from models.product_registration import CLOSED
-from models.product_registration import RegisterInput
-from models.product_registration import StartRegistrationInput
-from models.product_registration import TokenStatus
-from models.product_registration import flow_id_of
-from models.product_registration import token_status_now
+from models.records.domain import EnrollmentToken
+from models.records.domain import ProductInstance
 from workflows.product_registration import ProductRegistrationWorkflow
 from workflows.product_registration import start
 

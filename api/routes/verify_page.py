@@ -23,9 +23,9 @@ from api.pages import page_locale
 from api.pages import render
 from core.settings import Settings
 from core.tokens import mask_email
-from models.email_verification import TokenCheck
-from models.email_verification import VerificationState
-from models.email_verification import VerificationStatus
+from models.contracts.email_verification import TokenCheck
+from models.contracts.email_verification import VerificationState
+from models.contracts.email_verification import VerificationStatus
 
 router = APIRouter(tags=["email verification"], include_in_schema=False)
 

@@ -16,11 +16,11 @@ from activities.email_verification import EmailVerificationActivities
 from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
-from models.email_verification import RecordOutcomeInput
-from models.email_verification import SendLinkInput
-from models.email_verification import VerificationStatus
-from models.records import EmailVerification
-from models.records import OutboxMessage
+from models.contracts.email_verification import RecordOutcomeInput
+from models.contracts.email_verification import SendLinkInput
+from models.contracts.email_verification import VerificationStatus
+from models.records.outbox import EmailVerification
+from models.records.outbox import OutboxMessage
 from tests.conftest import MailSink
 from tests.conftest import token_in
 

@@ -17,12 +17,12 @@ from activities.local_accounts import LocalAccountActivities
 from activities.local_accounts import local_accounts_held
 from activities.mail import MailSender
 from core.settings import Settings
-from models.domain import Account
+from models.contracts.local_accounts import ActivateAccountInput
+from models.contracts.local_accounts import CloseInvitationInput
+from models.contracts.local_accounts import InvitationStatus
+from models.contracts.local_accounts import RecordInvitationInput
 from models.errors import LocalAccountError
-from models.local_accounts import ActivateAccountInput
-from models.local_accounts import CloseInvitationInput
-from models.local_accounts import InvitationStatus
-from models.local_accounts import RecordInvitationInput
+from models.records.domain import Account
 from tests.activities.test_license_activation import twice
 from tests.workflows.account_helpers import add_local_accounts
 from tests.workflows.account_helpers import invitation_input

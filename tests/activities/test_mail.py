@@ -26,7 +26,7 @@ from activities.mail import MailSender
 from activities.mail import Sent
 from core.settings import Settings
 from core.tokens import hash_token
-from models.records import OutboxMessage
+from models.records.outbox import OutboxMessage
 from tests.conftest import MailSink
 from tests.conftest import free_port
 from tests.conftest import text_of

@@ -17,7 +17,7 @@ from activities.mail import Link
 from activities.mail import Mail
 from activities.mail import MailSender
 from core.settings import Settings
-from models.records import OutboxMessage
+from models.records.outbox import OutboxMessage
 from tests.conftest import MailSink
 from tests.conftest import token_in
 

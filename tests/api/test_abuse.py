@@ -19,8 +19,8 @@ from temporalio.service import RPCStatusCode
 
 from api.app import create_app
 from core.settings import Settings
-from models.domain import Business
-from models.product_registration import flow_id_of
+from models.contracts.product_registration import flow_id_of
+from models.records.domain import Business
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink

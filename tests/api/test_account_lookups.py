@@ -12,7 +12,7 @@ from sqlalchemy import select
 from temporalio.client import Client
 
 from core.settings import Settings
-from models.records import OutboxMessage
+from models.records.outbox import OutboxMessage
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink

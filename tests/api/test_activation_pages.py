@@ -30,7 +30,7 @@ from api.app import create_app
 from api.page_text import text
 from core.logging import uvicorn_log_config
 from core.settings import Settings
-from models.domain import AgreementAcceptance
+from models.records.domain import AgreementAcceptance
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import TEST_OPERATOR_KEY

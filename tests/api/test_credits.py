@@ -17,8 +17,8 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from models.domain import Business
-from models.domain import SandboxUsage
+from models.records.domain import Business
+from models.records.domain import SandboxUsage
 from tests.api.conftest import AUTH
 from tests.workflows.account_helpers import add_local_account
 from tests.workflows.activation_helpers import existing_business

@@ -25,8 +25,8 @@ from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
 from core.tokens import random_key
-from models.domain import ActivationCode
-from models.domain import Order
+from models.records.domain import ActivationCode
+from models.records.domain import Order
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.domain import Account
+from models.records.domain import Account
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import TEST_OPERATOR_KEY

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.product_registration import flow_id_of
+from models.contracts.product_registration import flow_id_of
 from tests.api.conftest import AUTH
 from tests.conftest import STARTED_FLOWS
 from tests.workflows.activation_helpers import existing_business

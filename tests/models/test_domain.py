@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from models.domain import Account
-from models.domain import Business
-from models.domain import CreditLedgerEntry
-from models.domain import License
-from models.domain import Order
+from models.records.domain import Account
+from models.records.domain import Business
+from models.records.domain import CreditLedgerEntry
+from models.records.domain import License
+from models.records.domain import Order
 
 pytestmark = pytest.mark.asyncio
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 import api.errors  # noqa: F401 (declares the API's own errors)
-import models.email_verification  # noqa: F401
-import models.license_activation  # noqa: F401
-import models.local_accounts  # noqa: F401
-import models.ownership_transfer  # noqa: F401
-import models.product_registration  # noqa: F401
+import models.contracts.email_verification  # noqa: F401
+import models.contracts.license_activation  # noqa: F401
+import models.contracts.local_accounts  # noqa: F401
+import models.contracts.ownership_transfer  # noqa: F401
+import models.contracts.product_registration  # noqa: F401
 from api.errors import ApiError
 from models.errors import VerificationError
 from models.errors import all_errors

@@ -11,10 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy import inspect
 
-from models.base import Base
-from models.base import make_engine
-from models.migrate import alembic_config
-from models.migrate import upgrade
+from models.records.base import Base
+from models.records.base import make_engine
+from models.records.migrate import alembic_config
+from models.records.migrate import upgrade
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,14 +13,14 @@ from temporalio.client import WorkflowHandle
 from core.settings import Settings
 from core.tokens import domain_key
 from core.tokens import random_key
-from models.domain import Account
-from models.local_accounts import InvitationState
-from models.local_accounts import StartInvitationInput
-from models.local_accounts import flow_id_of
-from models.local_accounts import flow_key_parts
-from models.ownership_transfer import StartTransferInput
-from models.ownership_transfer import TransferState
-from models.ownership_transfer import flow_id_of as transfer_flow_id_of
+from models.contracts.local_accounts import InvitationState
+from models.contracts.local_accounts import StartInvitationInput
+from models.contracts.local_accounts import flow_id_of
+from models.contracts.local_accounts import flow_key_parts
+from models.contracts.ownership_transfer import StartTransferInput
+from models.contracts.ownership_transfer import TransferState
+from models.contracts.ownership_transfer import flow_id_of as transfer_flow_id_of
+from models.records.domain import Account
 from tests.conftest import STARTED_FLOWS
 from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.local_accounts import start

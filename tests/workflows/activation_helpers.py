@@ -20,20 +20,20 @@ from api.flows.license_activation import OrderCreate
 from api.flows.license_activation import order_input
 from core.settings import Settings
 from core.tokens import domain_key
-from models import email_verification as verification
 from models.catalog import load_catalog
-from models.domain import Account
-from models.domain import Business
-from models.domain import License
-from models.domain import Order
-from models.domain import ProductInstance
-from models.license_activation import AcceptAgreementsInput
-from models.license_activation import ActivationState
-from models.license_activation import ActivationStatus
-from models.license_activation import AgreementRef
-from models.license_activation import CreateAccountInput
-from models.license_activation import StartActivationInput
-from models.license_activation import flow_id_of
+from models.contracts import email_verification as verification
+from models.contracts.license_activation import AcceptAgreementsInput
+from models.contracts.license_activation import ActivationState
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import AgreementRef
+from models.contracts.license_activation import CreateAccountInput
+from models.contracts.license_activation import StartActivationInput
+from models.contracts.license_activation import flow_id_of
+from models.records.domain import Account
+from models.records.domain import Business
+from models.records.domain import License
+from models.records.domain import Order
+from models.records.domain import ProductInstance
 from tests.conftest import STARTED_FLOWS
 from workflows.license_activation import SIGNUP_PURPOSE
 from workflows.license_activation import LicenseActivationWorkflow

@@ -15,8 +15,8 @@ from temporalio.client import WorkflowHandle
 
 from core.payload_codec import EncryptionCodec
 from core.settings import Settings
-from models.email_verification import StartVerificationInput
-from models.email_verification import VerificationState
+from models.contracts.email_verification import StartVerificationInput
+from models.contracts.email_verification import VerificationState
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import TEST_PAYLOAD_KEYS
 from tests.conftest import stored_text

@@ -14,11 +14,11 @@ from temporalio.testing import ActivityEnvironment
 from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
 from core.settings import Settings
-from models.direct_change import CHANGE_ACCOUNT
-from models.direct_change import ChangeAccountInput
-from models.direct_change import DirectChangeOutcome
-from models.domain import Account
+from models.contracts.direct_change import CHANGE_ACCOUNT
+from models.contracts.direct_change import ChangeAccountInput
+from models.contracts.direct_change import DirectChangeOutcome
 from models.errors import LocalAccountError
+from models.records.domain import Account
 from tests.workflows.account_helpers import add_local_account
 from tests.workflows.activation_helpers import existing_business
 from tests.workflows.helpers import keep_history

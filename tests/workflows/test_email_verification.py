@@ -17,12 +17,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.tokens import hash_token
-from models.email_verification import ChangeEmailInput
-from models.email_verification import ConfirmInput
-from models.email_verification import TokenCheck
-from models.email_verification import VerificationStatus
+from models.contracts.email_verification import ChangeEmailInput
+from models.contracts.email_verification import ConfirmInput
+from models.contracts.email_verification import TokenCheck
+from models.contracts.email_verification import VerificationStatus
 from models.errors import VerificationError
-from models.records import EmailVerification
+from models.records.outbox import EmailVerification
 from tests.conftest import MailSink
 from tests.conftest import token_in
 from tests.workflows.helpers import Handle

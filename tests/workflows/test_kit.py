@@ -25,9 +25,9 @@ from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker import Worker
 
 from core.settings import Settings
-from models.domain import ActivationCode
-from models.license_activation import ActivationStatus
-from models.license_activation import flow_id_of
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import flow_id_of
+from models.records.domain import ActivationCode
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.workflows.activation_helpers import SERVICE

@@ -19,20 +19,20 @@ from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
 from core.tokens import hash_token
-from models import email_verification as verification
-from models.domain import AgreementAcceptance
-from models.domain import Business
-from models.domain import CreditLedgerEntry
-from models.domain import License
-from models.domain import Order
-from models.domain import ProductInstance
+from models.contracts import email_verification as verification
+from models.contracts.license_activation import AcceptAgreementsInput
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import AgreementRef
+from models.contracts.license_activation import ChooseInstanceInput
+from models.contracts.license_activation import SignInInput
 from models.errors import ActivationError
-from models.license_activation import AcceptAgreementsInput
-from models.license_activation import ActivationStatus
-from models.license_activation import AgreementRef
-from models.license_activation import ChooseInstanceInput
-from models.license_activation import SignInInput
-from models.records import EmailVerification
+from models.records.domain import AgreementAcceptance
+from models.records.domain import Business
+from models.records.domain import CreditLedgerEntry
+from models.records.domain import License
+from models.records.domain import Order
+from models.records.domain import ProductInstance
+from models.records.outbox import EmailVerification
 from tests.conftest import MailSink
 from tests.conftest import code_in
 from tests.conftest import token_in

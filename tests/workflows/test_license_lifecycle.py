@@ -19,14 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.flows import published_state
 from core.settings import Settings
-from models.domain import Business
-from models.domain import CreditLedgerEntry
-from models.domain import License
-from models.domain import ProductInstance
-from models.license_lifecycle import LifecycleInput
-from models.license_lifecycle import LifecycleState
-from models.license_lifecycle import LifecycleStatus
-from models.license_lifecycle import flow_id_of
+from models.contracts.license_lifecycle import LifecycleInput
+from models.contracts.license_lifecycle import LifecycleState
+from models.contracts.license_lifecycle import LifecycleStatus
+from models.contracts.license_lifecycle import flow_id_of
+from models.records.domain import Business
+from models.records.domain import CreditLedgerEntry
+from models.records.domain import License
+from models.records.domain import ProductInstance
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.conftest import text_of

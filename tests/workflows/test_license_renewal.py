@@ -27,16 +27,16 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from models.domain import License
-from models.domain import ProductInstance
+from models.contracts.license_activation import ActivationState
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import ChooseInstanceInput
+from models.contracts.license_activation import SignInInput
+from models.contracts.license_lifecycle import LifecycleState
+from models.contracts.license_lifecycle import LifecycleStatus
+from models.contracts.license_lifecycle import flow_id_of
 from models.errors import ActivationError
-from models.license_activation import ActivationState
-from models.license_activation import ActivationStatus
-from models.license_activation import ChooseInstanceInput
-from models.license_activation import SignInInput
-from models.license_lifecycle import LifecycleState
-from models.license_lifecycle import LifecycleStatus
-from models.license_lifecycle import flow_id_of
+from models.records.domain import License
+from models.records.domain import ProductInstance
 from tests.conftest import MailSink
 from tests.conftest import text_of
 from tests.workflows.activation_helpers import ActivationHandle

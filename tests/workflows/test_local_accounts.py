@@ -23,11 +23,11 @@ from activities.local_accounts import local_accounts_held
 from activities.mail import MailSender
 from core.settings import Settings
 from core.tokens import hash_token
-from models.domain import Account
+from models.contracts.local_accounts import ActivateInput
+from models.contracts.local_accounts import InvitationStatus
+from models.contracts.local_accounts import SendInvitationInput
 from models.errors import LocalAccountError
-from models.local_accounts import ActivateInput
-from models.local_accounts import InvitationStatus
-from models.local_accounts import SendInvitationInput
+from models.records.domain import Account
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.conftest import text_of

@@ -23,12 +23,12 @@ from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
 from core.settings import Settings
 from core.tokens import hash_token
-from models.domain import Account
-from models.domain import OwnershipTransfer
+from models.contracts.ownership_transfer import CompleteTransferInput
+from models.contracts.ownership_transfer import DecisionInput
+from models.contracts.ownership_transfer import TransferStatus
 from models.errors import TransferError
-from models.ownership_transfer import CompleteTransferInput
-from models.ownership_transfer import DecisionInput
-from models.ownership_transfer import TransferStatus
+from models.records.domain import Account
+from models.records.domain import OwnershipTransfer
 from tests.conftest import MailSink
 from tests.conftest import text_of
 from tests.conftest import token_in

@@ -32,22 +32,22 @@ from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
 from core.tokens import random_key
-from models import email_verification as verification
-from models.domain import Account
-from models.domain import Business
-from models.domain import OwnershipTransfer
-from models.domain import ProductInstance
-from models.email_verification import ConfirmInput
-from models.license_activation import ActivationStatus
-from models.license_activation import SignInInput
-from models.local_accounts import ActivateInput
-from models.ownership_transfer import DecisionInput
-from models.primary_change import ChangeState
-from models.primary_change import ObjectInput
-from models.primary_change import OldPrimary
-from models.product_registration import RegisterInput
-from models.product_registration import StartRegistrationInput
-from models.product_registration import flow_id_of as token_flow_id
+from models.contracts import email_verification as verification
+from models.contracts.email_verification import ConfirmInput
+from models.contracts.license_activation import ActivationStatus
+from models.contracts.license_activation import SignInInput
+from models.contracts.local_accounts import ActivateInput
+from models.contracts.ownership_transfer import DecisionInput
+from models.contracts.primary_change import ChangeState
+from models.contracts.primary_change import ObjectInput
+from models.contracts.primary_change import OldPrimary
+from models.contracts.product_registration import RegisterInput
+from models.contracts.product_registration import StartRegistrationInput
+from models.contracts.product_registration import flow_id_of as token_flow_id
+from models.records.domain import Account
+from models.records.domain import Business
+from models.records.domain import OwnershipTransfer
+from models.records.domain import ProductInstance
 from tests.conftest import STARTED_FLOWS
 from tests.conftest import MailSink
 from tests.conftest import end_started_flows

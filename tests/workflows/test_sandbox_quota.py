@@ -17,8 +17,8 @@ from temporalio.client import Client
 from temporalio.client import ScheduleActionStartWorkflow
 
 from core.settings import Settings
-from models.credits import RESET_SCHEDULE_ID
-from models.domain import SandboxUsage
+from models.contracts.credits import RESET_SCHEDULE_ID
+from models.records.domain import SandboxUsage
 from tests.workflows.activation_helpers import existing_business
 from workers.schedules import ensure_reset_schedule
 

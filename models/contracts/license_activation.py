@@ -12,9 +12,9 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
-from models.email_verification import StartVerificationInput
+from models.contracts.email_verification import StartVerificationInput
+from models.contracts.flow_ids import flow_ids
 from models.errors import ActivationError
-from models.flow_ids import flow_ids
 
 FLOW_KIND = "license-activation"
 # An order is activated once: its ID is the workflow's domain key.

@@ -11,9 +11,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from core.text import email_key
-from models.answer_by_link import AnswerRules
+from models.contracts.answer_by_link import AnswerRules
+from models.contracts.flow_ids import flow_ids
 from models.errors import LocalAccountError
-from models.flow_ids import flow_ids
 
 FLOW_KIND = "local-account-activation"
 # One flow per (Business, instance, address): the key is an HMAC of them, see `flow_key`.

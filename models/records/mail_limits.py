@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.text import email_key
-from models.records import OutboxMessage
+from models.records.outbox import OutboxMessage
 
 RATE_WINDOW = timedelta(hours=1)
 # Mails anyone may ask for without a key (an account lookup's answer): counted apart, against a

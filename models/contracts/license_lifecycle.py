@@ -8,7 +8,7 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
-from models.flow_ids import flow_ids
+from models.contracts.flow_ids import flow_ids
 
 FLOW_KIND = "license-lifecycle"
 FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from models.answer_by_link import AnswerRules
-from models.email_verification import StartVerificationInput
+from models.contracts.answer_by_link import AnswerRules
+from models.contracts.email_verification import StartVerificationInput
+from models.contracts.flow_ids import flow_ids
 from models.errors import ChangeError
-from models.flow_ids import flow_ids
 
 FLOW_KIND = "primary-change"
 FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)

@@ -7,10 +7,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from models import domain  # noqa: F401  (registers the tables on Base.metadata)
-from models import records  # noqa: F401  (registers the tables on Base.metadata)
-from models.base import Base
-from models.base import make_engine
+from models.records import domain  # noqa: F401  (registers the tables on Base.metadata)
+from models.records import outbox  # noqa: F401  (registers the tables on Base.metadata)
+from models.records.base import Base
+from models.records.base import make_engine
 
 target_metadata = Base.metadata
 
@@ -39,7 +39,9 @@ def _run_sync_or_async() -> None:
     except RuntimeError:
         asyncio.run(_run_async())
         return
-    raise RuntimeError("call models.migrate.upgrade from a thread without a running event loop")
+    raise RuntimeError(
+        "call models.records.migrate.upgrade from a thread without a running event loop"
+    )
 
 
 _run_sync_or_async()

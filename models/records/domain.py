@@ -25,8 +25,8 @@ from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import validates
 
 from core.text import email_key
-from models.base import Base
-from models.base import UTCDateTime
+from models.records.base import Base
+from models.records.base import UTCDateTime
 
 ID = String(36)
 

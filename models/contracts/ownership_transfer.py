@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from models.answer_by_link import AnswerRules
+from models.contracts.answer_by_link import AnswerRules
+from models.contracts.flow_ids import flow_ids
 from models.errors import TransferError
-from models.flow_ids import flow_ids
 
 FLOW_KIND = "ownership-transfer"
 # One flow per transfer; its id is random (and the public part of its link's token).

@@ -10,8 +10,8 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
+from models.contracts.flow_ids import flow_ids
 from models.errors import RegistrationError
-from models.flow_ids import flow_ids
 
 FLOW_KIND = "product-registration"
 # One flow per token; the token's public id is its key (random, never the secret).

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.domain import Account
-from models.domain import Business
-from models.domain import OwnershipTransfer
-from models.domain import PrimaryChange
 from models.errors import Refusal
 from models.errors import TransferError
+from models.records.domain import Account
+from models.records.domain import Business
+from models.records.domain import OwnershipTransfer
+from models.records.domain import PrimaryChange
 
 
 async def transfer_problem(

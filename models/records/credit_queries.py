@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.credits import SANDBOX
-from models.domain import CreditAllocation
-from models.domain import SandboxUsage
+from models.contracts.credits import SANDBOX
+from models.records.domain import CreditAllocation
+from models.records.domain import SandboxUsage
 
 
 async def sandbox_quota(session: AsyncSession, business_id: str) -> int:

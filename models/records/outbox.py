@@ -10,8 +10,8 @@ from sqlalchemy import String
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
-from models.base import Base
-from models.base import UTCDateTime
+from models.records.base import Base
+from models.records.base import UTCDateTime
 
 
 class OutboxMessage(Base):
