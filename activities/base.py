@@ -12,9 +12,6 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from temporalio import activity
-from temporalio.exceptions import ApplicationError
-from temporalio.exceptions import ApplicationErrorCategory
 
 from activities.mail import Link
 from activities.mail import Mail
@@ -23,6 +20,7 @@ from activities.mail import OnStore
 from activities.mail import mail_key
 from core.settings import Settings
 from models.errors import DomainError
+from models.errors import refuse
 from models.records.domain import Business
 from models.records.ownership_rules import lock_business
 
@@ -74,7 +72,7 @@ async def locked_business(
     there is none."""
     business = await lock_business(session, business_id)
     if business is None:
-        raise refuse("no such Business", missing)
+        raise refuse(missing, "no such Business")
     return business
 
 
@@ -93,11 +91,11 @@ class Completion:
         """The row, locked; None when this step has committed already (a retry)."""
         row = await session.get(self.model, row_id, with_for_update=True)
         if row is None:
-            raise refuse(f"no such {self.what}", self.failed)
+            raise refuse(self.failed, f"no such {self.what}")
         if row.status == self.done:
             return None
         if row.status != self.waiting:
-            raise refuse(f"the {self.what} is {row.status}", self.failed)
+            raise refuse(self.failed, f"the {self.what} is {row.status}")
         return row
 
 
@@ -114,16 +112,6 @@ async def close_row(
         await session.execute(
             update(model).where(model.id == row_id, model.status == open_status).values(**values)
         )
-
-
-def refuse(message: str, error: str) -> ApplicationError:
-    """A business refusal: retrying cannot change it. Benign: the worker logs it as one line,
-    not as a failure with a traceback (those are for the unexpected)."""
-    if activity.in_activity():
-        activity.logger.info("refused: %s", error)  # the code: the message may quote input
-    return ApplicationError(
-        message, type=error, non_retryable=True, category=ApplicationErrorCategory.BENIGN
-    )
 
 
 class FlowActivities:

@@ -15,13 +15,13 @@ from temporalio import activity
 from activities.base import FlowActivities
 from activities.base import locked_business
 from activities.base import new_row
-from activities.base import refuse
 from models.contracts.credits import ResetInput
 from models.contracts.direct_change import ALLOCATE_CREDITS
 from models.contracts.direct_change import RECORD_SANDBOX_SUBMISSIONS
 from models.contracts.direct_change import AllocateCreditsInput
 from models.contracts.direct_change import SandboxSubmissionsInput
 from models.errors import CreditError
+from models.errors import refuse
 from models.records.credit_queries import sandbox_quota
 from models.records.domain import CreditAllocation
 from models.records.domain import SandboxUsage
@@ -46,9 +46,9 @@ class CreditActivities(FlowActivities):
             )
             if int(others or 0) + credits > business.credit_balance:
                 raise refuse(
+                    CreditError.EXCEEDS_BALANCE,
                     f"{credits} credits for {input.sensor_code} and {others} allocated already "
                     f"exceed the balance of {business.credit_balance}",
-                    CreditError.EXCEEDS_BALANCE,
                 )
             row = await session.get(CreditAllocation, (input.business_id, input.sensor_code))
             now = datetime.now(UTC)
@@ -72,8 +72,8 @@ class CreditActivities(FlowActivities):
                 usage.used, usage.period = 0, _today()
             if usage.used + input.count > quota:
                 raise refuse(
-                    f"{usage.used} of {quota} submissions are used today",
                     CreditError.QUOTA_EXHAUSTED,
+                    f"{usage.used} of {quota} submissions are used today",
                 )
             usage.used += input.count
 

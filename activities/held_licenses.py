@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import FlowActivities
-from activities.base import refuse
 from models.contracts.license_activation import HeldLicense
 from models.contracts.license_activation import LicenseItem
 from models.contracts.license_activation import MatchLicensesInput
 from models.contracts.license_activation import ProvisionInput
 from models.errors import ActivationError
+from models.errors import refuse
 from models.records.domain import License
 from models.records.domain import ProductInstance
 from models.records.ownership_rules import lock_business
@@ -109,8 +109,8 @@ class HeldLicenseSteps(FlowActivities):
                     continue  # taken over by an earlier attempt
                 if old is None or instance is None or old.status not in ("active", "expired"):
                     raise refuse(
-                        "the license this order renews changed meanwhile",
                         ActivationError.INSTANCE_UNAVAILABLE,
+                        "the license this order renews changed meanwhile",
                     )
                 new.instance_id = instance.id
                 if held.renewal:

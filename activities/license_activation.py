@@ -18,7 +18,6 @@ from temporalio import activity
 
 from activities.base import add_once
 from activities.base import new_row
-from activities.base import refuse
 from activities.held_licenses import HeldLicenseSteps
 from activities.mail import Mail
 from activities.mail import mail_context
@@ -37,6 +36,7 @@ from models.contracts.license_activation import SendActivationLinkInput
 from models.contracts.license_activation import SendConfirmationInput
 from models.contracts.license_activation import SignInInput
 from models.errors import ActivationError
+from models.errors import refuse
 from models.records.base import as_utc
 from models.records.domain import Account
 from models.records.domain import ActivationCode
@@ -157,8 +157,7 @@ class LicenseActivationActivities(HeldLicenseSteps):
             account = await session.get(Account, input.account_id)
             if account is None or account.kind != "primary" or account.status != "active":
                 raise refuse(
-                    "no active primary account with this id",
-                    ActivationError.ACCOUNT_NOT_FOUND,
+                    ActivationError.ACCOUNT_NOT_FOUND, "no active primary account with this id"
                 )
             instances = await business_instances(session, account.business_id)
         return AccountInfo(account.id, account.business_id, account.email, instances)
@@ -212,8 +211,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
                     return info  # a concurrent attempt committed first
             # The one-primary-per-email index: this address already owns a Business.
             raise refuse(
-                "this email address already has a primary account; sign in with it instead",
                 ActivationError.ACCOUNT_EXISTS,
+                "this email address already has a primary account; sign in with it instead",
             ) from None
         return info
 
@@ -333,8 +332,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 instance = await session.get(ProductInstance, item.instance_id or "")
                 if instance is None or instance.business_id != input.business_id:
                     raise refuse(
-                        "the instance chosen for an add-on no longer exists",
                         ActivationError.INSTANCE_UNAVAILABLE,
+                        "the instance chosen for an add-on no longer exists",
                     )
                 await session.execute(
                     update(License)

@@ -17,7 +17,6 @@ from temporalio import activity
 from activities.base import FlowActivities
 from activities.base import close_row
 from activities.base import new_row
-from activities.base import refuse
 from activities.mail import Mail
 from activities.mail import mail_context
 from core.text import email_key
@@ -30,6 +29,7 @@ from models.contracts.local_accounts import InvitationStatus
 from models.contracts.local_accounts import RecordInvitationInput
 from models.contracts.local_accounts import SendInvitationInput
 from models.errors import LocalAccountError
+from models.errors import refuse
 from models.records.base import as_utc
 from models.records.domain import Account
 from models.records.domain import Business
@@ -86,8 +86,8 @@ class LocalAccountActivities(FlowActivities):
             instance = await session.get(ProductInstance, start.instance_id)
             if business is None or instance is None or instance.business_id != business.id:
                 raise refuse(
-                    "no such product instance in this Business",
                     LocalAccountError.INSTANCE_NOT_FOUND,
+                    "no such product instance in this Business",
                 )
             context = InvitationContext(business.name, instance_label(instance))
             if await session.get(Account, start.account_id) is not None:
@@ -104,8 +104,8 @@ class LocalAccountActivities(FlowActivities):
             )
             if clash is not None:
                 raise refuse(
-                    "this address has an account on this instance already",
                     LocalAccountError.ACCOUNT_EXISTS,
+                    "this address has an account on this instance already",
                 )
             session.add(
                 new_row(
@@ -122,8 +122,8 @@ class LocalAccountActivities(FlowActivities):
             held = await local_accounts_held(session, start.business_id, as_utc(input.invited_at))
             if held > limit:
                 raise refuse(
-                    f"the Business has {limit} local accounts (pending ones count)",
                     LocalAccountError.LIMIT_REACHED,
+                    f"the Business has {limit} local accounts (pending ones count)",
                 )
         return context
 
@@ -140,7 +140,7 @@ class LocalAccountActivities(FlowActivities):
             if account is not None and account.status == "active":
                 return  # a retry after the commit
             if account is None or account.status != "pending":
-                raise refuse("the invitation was withdrawn", LocalAccountError.CANCELLED)
+                raise refuse(LocalAccountError.CANCELLED, "the invitation was withdrawn")
             account.status = "active"
             account.activated_at = as_utc(input.at)
 
@@ -164,12 +164,12 @@ class LocalAccountActivities(FlowActivities):
         async with self._sessions.begin() as session:
             account = await session.get(Account, input.account_id, with_for_update=True)
             if account is None:
-                raise refuse("no such account", LocalAccountError.ACCOUNT_NOT_FOUND)
+                raise refuse(LocalAccountError.ACCOUNT_NOT_FOUND, "no such account")
             if all(getattr(account, name) == value for name, value in values.items()):
                 return  # made already (a retry), or nothing to change
             if account.kind != "local" or account.status != input.expected_status:
                 raise refuse(
-                    "the account changed meanwhile; read it", LocalAccountError.ACCOUNT_CLOSED
+                    LocalAccountError.ACCOUNT_CLOSED, "the account changed meanwhile; read it"
                 )
             for name, value in values.items():
                 setattr(account, name, value)

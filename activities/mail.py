@@ -39,8 +39,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
-from temporalio.exceptions import ApplicationErrorCategory
 
 from activities.smtp_pool import SmtpPool
 from core.sealing import Sealer
@@ -51,6 +49,8 @@ from core.tokens import hash_token
 from core.tokens import mask_email
 from core.tokens import new_token
 from core.tokens import random_key
+from models.errors import MailProblem
+from models.errors import refuse
 from models.records.mail_limits import UNSOLICITED
 from models.records.mail_limits import lock_address
 from models.records.mail_limits import mails_sent_within
@@ -59,19 +59,11 @@ from models.records.outbox import OutboxMessage
 
 SUPPORTED_LOCALES = ("en", "zh-TW")
 TEMPLATES = Path(__file__).parent / "templates"
-# A refusal of the recipient or message (550-554) will not change on retry: fail for good.
-# Other errors (4xx, a misconfigured or broken server) are retried: an operator can fix them.
-EMAIL_REJECTED = "email_rejected"
+# A refusal of the recipient or message (550-554) will not change on retry: fail for good
+# (`MailProblem.REJECTED`). Other errors (4xx, a misconfigured or broken server) are retried: an
+# operator can fix them. A mail that cannot be built, or one over the address's hourly limit,
+# is not sent either (`MailProblem`).
 PERMANENT_SMTP_CODES = range(550, 555)
-# A mail whose headers or template cannot be built (bad data): retrying cannot help.
-MAIL_UNBUILDABLE = "mail_unbuildable"
-# The address has had its mails for this hour (docs/mail.md): the mail is not sent.
-MAIL_RATE_LIMITED = "mail_rate_limited"
-# The failures after which a mail step gives up at once (the flows' retry policies name them).
-PERMANENT_MAIL_ERRORS = [EMAIL_REJECTED, MAIL_UNBUILDABLE, MAIL_RATE_LIMITED]
-# A mail that will not go out is the flow's to report (one line, `mail_not_sent`): the worker
-# logs it without a traceback, which is for the unexpected.
-BENIGN = ApplicationErrorCategory.BENIGN
 # How often a send that waits for its server heartbeats (the flows' mail steps allow 30 s).
 HEARTBEAT_EVERY_SECONDS = 10.0
 
@@ -273,12 +265,10 @@ class MailSender:
         stored = await mails_sent_within(session, mail.to, unsolicited=unsolicited, besides=key)
         wait = retry_after(stored, limit)
         if wait is not None:
-            raise ApplicationError(
+            raise refuse(
+                MailProblem.RATE_LIMITED,
                 f"the address has received {limit} mails within an hour; not sent",
                 wait,
-                type=MAIL_RATE_LIMITED,
-                non_retryable=True,
-                category=BENIGN,
             )
 
     def _compose(self, key: str, mail: Mail) -> bytes:
@@ -299,11 +289,9 @@ class MailSender:
             return message.as_bytes(policy=SMTP_POLICY)
         except (ValueError, TypeError, TemplateError) as err:
             # The value may be personal data: name the failure, not the text.
-            raise ApplicationError(
+            raise refuse(
+                MailProblem.UNBUILDABLE,
                 f"the {template} mail cannot be built ({type(err).__name__}); fix the data",
-                type=MAIL_UNBUILDABLE,
-                non_retryable=True,
-                category=BENIGN,
             ) from None
 
     async def _deliver(self, to: str, body: bytes) -> None:
@@ -313,19 +301,11 @@ class MailSender:
                 await self._smtp.send(sender, to, body)
         except aiosmtplib.SMTPRecipientsRefused as err:
             if all(refusal.code in PERMANENT_SMTP_CODES for refusal in err.recipients):
-                raise ApplicationError(
-                    "the mail server refused the recipient",
-                    type=EMAIL_REJECTED,
-                    non_retryable=True,
-                    category=BENIGN,
-                ) from err
+                raise refuse(MailProblem.REJECTED, "the mail server refused the recipient") from err
             raise
         except aiosmtplib.SMTPResponseException as err:
             if err.code in PERMANENT_SMTP_CODES:
-                raise ApplicationError(
-                    f"the mail server refused the message ({err.code})",
-                    type=EMAIL_REJECTED,
-                    non_retryable=True,
-                    category=BENIGN,
+                raise refuse(
+                    MailProblem.REJECTED, f"the mail server refused the message ({err.code})"
                 ) from err
             raise

@@ -17,7 +17,6 @@ from activities.base import FlowActivities
 from activities.base import close_row
 from activities.base import locked_business
 from activities.base import new_row
-from activities.base import refuse
 from activities.local_accounts import instance_label
 from activities.mail import Mail
 from activities.mail import mail_context
@@ -29,6 +28,7 @@ from models.contracts.ownership_transfer import SendTransferOutcomeInput
 from models.contracts.ownership_transfer import TransferParties
 from models.contracts.ownership_transfer import TransferStatus
 from models.errors import TransferError
+from models.errors import refuse
 from models.records.base import as_utc
 from models.records.domain import Account
 from models.records.domain import OwnershipTransfer
@@ -42,8 +42,8 @@ OUTCOME_TEMPLATE = "ownership_transfer_outcome"
 
 def _pending_exists() -> ApplicationError:
     return refuse(
-        "the Business has a pending ownership transfer; cancel it first",
         TransferError.PENDING_EXISTS,
+        "the Business has a pending ownership transfer; cancel it first",
     )
 
 
@@ -69,10 +69,10 @@ class OwnershipTransferActivities(FlowActivities):
                     session, start.business_id, start.from_account_id, start.to_account_id
                 )
                 if problem is not None:
-                    raise refuse(problem.message, problem.error)
+                    raise refuse(problem.error, problem.message)
                 await self._require_no_pending(session, start.business_id, input.created_at)
                 if (pending := await change_pending(session, start.business_id)) is not None:
-                    raise refuse(pending.message, pending.error)
+                    raise refuse(pending.error, pending.message)
                 session.add(
                     new_row(
                         OwnershipTransfer,
@@ -91,7 +91,7 @@ class OwnershipTransferActivities(FlowActivities):
             target = await session.get(Account, start.to_account_id)
             instance = await session.get(ProductInstance, target.instance_id) if target else None
             if owner is None or target is None or instance is None:  # rows are never deleted
-                raise refuse("the accounts are gone", TransferError.TARGET_NOT_FOUND)
+                raise refuse(TransferError.TARGET_NOT_FOUND, "the accounts are gone")
             return TransferParties(
                 company_name=business.name,
                 owner_email=owner.email,
@@ -155,11 +155,11 @@ class OwnershipTransferActivities(FlowActivities):
                 session, transfer.business_id, transfer.from_account_id, transfer.to_account_id
             )
             if problem is not None:
-                raise refuse(problem.message, problem.error)
+                raise refuse(problem.error, problem.message)
             owner = await session.get(Account, transfer.from_account_id)
             target = await session.get(Account, transfer.to_account_id)
             if owner is None or target is None:  # checked above; rows are never deleted
-                raise refuse("the accounts are gone", TransferError.FAILED)
+                raise refuse(TransferError.FAILED, "the accounts are gone")
             owner.kind, owner.instance_id = "local", target.instance_id
             await session.flush()  # first: the one-primary index never sees two at once
             target.kind, target.instance_id = "primary", None

@@ -16,7 +16,6 @@ from activities.base import Completion
 from activities.base import FlowActivities
 from activities.base import locked_business
 from activities.base import new_row
-from activities.base import refuse
 from activities.mail import Mail
 from activities.mail import mail_context
 from core.text import email_key
@@ -29,6 +28,7 @@ from models.contracts.primary_change import SendOutcomeInput
 from models.contracts.primary_change import StepInput
 from models.errors import ChangeError
 from models.errors import TransferError
+from models.errors import refuse
 from models.records.base import as_utc
 from models.records.domain import Account
 from models.records.domain import PrimaryChange
@@ -58,7 +58,7 @@ class PrimaryChangeActivities(FlowActivities):
                 )
             )
             if owner is None:
-                raise refuse("the Business has no primary account", ChangeError.FAILED)
+                raise refuse(ChangeError.FAILED, "the Business has no primary account")
             if await session.get(PrimaryChange, start.change_id) is None:
                 await self._require_allowed(session, input, owner)
                 session.add(
@@ -77,9 +77,7 @@ class PrimaryChangeActivities(FlowActivities):
                 try:
                     await session.flush()
                 except IntegrityError:  # the one-pending index: another change got in first
-                    raise refuse(
-                        ChangeError.PENDING_EXISTS.message, ChangeError.PENDING_EXISTS
-                    ) from None
+                    raise refuse(ChangeError.PENDING_EXISTS) from None
             return ChangeParties(
                 company_name=business.name,
                 owner_account_id=owner.id,
@@ -96,16 +94,16 @@ class PrimaryChangeActivities(FlowActivities):
         if pending is not None:
             transfer = pending.error == TransferError.PENDING_EXISTS
             error = ChangeError.TRANSFER_PENDING if transfer else ChangeError.PENDING_EXISTS
-            raise refuse(error.message, error)
+            raise refuse(error)
         if await _primary_elsewhere(session, start.new_email, start.business_id) or (
             owner.email_key == email_key(start.new_email)
         ):
-            raise refuse(ChangeError.ADDRESS_TAKEN.message, ChangeError.ADDRESS_TAKEN)
+            raise refuse(ChangeError.ADDRESS_TAKEN)
         if (
             start.old_primary == OldPrimary.LOCAL
             and await _first_instance(session, start.business_id) is None
         ):
-            raise refuse(ChangeError.NO_INSTANCE.message, ChangeError.NO_INSTANCE)
+            raise refuse(ChangeError.NO_INSTANCE)
 
     @activity.defn(name="primary_change.record_step")
     async def record_step(self, input: StepInput) -> None:
@@ -135,14 +133,14 @@ class PrimaryChangeActivities(FlowActivities):
                 return
             owner = await session.get(Account, change.from_account_id, with_for_update=True)
             if owner is None or owner.kind != "primary" or owner.status != "active":
-                raise refuse("the primary account changed meanwhile", ChangeError.FAILED)
+                raise refuse(ChangeError.FAILED, "the primary account changed meanwhile")
             if await _primary_elsewhere(session, change.new_email, change.business_id):
-                raise refuse(ChangeError.ADDRESS_TAKEN.message, ChangeError.ADDRESS_TAKEN)
+                raise refuse(ChangeError.ADDRESS_TAKEN)
             # The old primary steps down first: the one-primary index never sees two at once.
             if change.old_primary == OldPrimary.LOCAL:
                 instance = await _first_instance(session, change.business_id)
                 if instance is None:
-                    raise refuse(ChangeError.NO_INSTANCE.message, ChangeError.NO_INSTANCE)
+                    raise refuse(ChangeError.NO_INSTANCE)
                 owner.kind, owner.instance_id = "local", instance.id
             else:
                 owner.kind, owner.status = "local", "disabled"

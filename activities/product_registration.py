@@ -13,7 +13,6 @@ from temporalio import activity
 from activities.base import add_once
 from activities.base import close_row
 from activities.base import new_row
-from activities.base import refuse
 from models.contracts.direct_change import UNREGISTER_INSTANCE
 from models.contracts.direct_change import UnregisterInstanceInput
 from models.contracts.product_registration import CloseTokenInput
@@ -21,6 +20,7 @@ from models.contracts.product_registration import RecordTokenInput
 from models.contracts.product_registration import RegisterInstanceInput
 from models.contracts.product_registration import TokenStatus
 from models.errors import RegistrationError
+from models.errors import refuse
 from models.records.base import as_utc
 from models.records.domain import EnrollmentToken
 from models.records.domain import ProductInstance
@@ -55,15 +55,15 @@ class ProductRegistrationActivities:
         async with self._sessions.begin() as session:
             instance = await session.get(ProductInstance, input.instance_id, with_for_update=True)
             if instance is None:
-                raise refuse("no such product instance", RegistrationError.INSTANCE_NOT_FOUND)
+                raise refuse(RegistrationError.INSTANCE_NOT_FOUND, "no such product instance")
             if instance.business_id != input.business_id:
                 raise refuse(
-                    "the token belongs to another Business", RegistrationError.BUSINESS_MISMATCH
+                    RegistrationError.BUSINESS_MISMATCH, "the token belongs to another Business"
                 )
             if instance.product_code != input.instance_type:
                 raise refuse(
-                    f"the token is for {input.instance_type} instances",
                     RegistrationError.INSTANCE_TYPE_MISMATCH,
+                    f"the token is for {input.instance_type} instances",
                 )
             if instance.registration_status == "registered":
                 return instance.enrollment_token_id == input.token_id

@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from models.errors import ApiProblem
 from models.errors import DomainError
+from models.errors import MailProblem
 from models.errors import find
 
 
@@ -92,7 +93,7 @@ def responses(*problems: DomainError) -> dict[int | str, dict[str, Any]]:
 
 # Every endpoint that takes a body can answer these; one that also mails someone, the mail limit.
 BAD_BODY = (ApiProblem.INVALID_REQUEST, ApiProblem.PAYLOAD_TOO_LARGE)
-MAILS = (*BAD_BODY, ApiProblem.MAIL_RATE_LIMITED)
+MAILS = (*BAD_BODY, MailProblem.RATE_LIMITED)
 NEEDS_KEY = (ApiProblem.MISSING_API_KEY, ApiProblem.INVALID_API_KEY)
 # A Business's routes: the key, then the Business (`require_business`), then for changes the
 # primary account acting for it (`ActingPrimary`).

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
 from core.settings import Settings
-from models.errors import ApiProblem
+from models.errors import MailProblem
 from models.records.mail_limits import mails_sent_within
 from models.records.mail_limits import retry_after
 
@@ -18,7 +18,7 @@ async def require_mail_allowance(session: AsyncSession, settings: Settings, addr
     wait = retry_after(await mails_sent_within(session, address), limit)
     if wait is not None:
         raise ApiError(
-            ApiProblem.MAIL_RATE_LIMITED,
+            MailProblem.RATE_LIMITED,
             f"this address has received {limit} mails within the hour; try again later",
             headers={"Retry-After": str(wait)},
         )

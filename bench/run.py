@@ -67,9 +67,9 @@ from bench.shape import shape_of
 from core.payload_codec import new_key_entry
 from models.catalog import load_catalog
 from models.contracts.license_activation import flow_id_of as activation_flow_id
+from models.contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
 from models.records.migrate import upgrade
 from workers.dev_temporal import DevTemporalServer
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 API_KEY = "bench-api-key-0123456789"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

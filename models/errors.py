@@ -3,8 +3,9 @@ here, as a member of a `DomainError` enum, with its stable code, its HTTP status
 people and, where repeating the request helps, a Retry-After in seconds. One catalogue, one enum
 a flow, so a code is never restated and every code the API can answer reads on one page.
 
-Flows and activities raise `ApplicationError(message, type=<member>)`; the API turns the type
-back into the member (`find`) and answers with its status; the OpenAPI responses list the codes.
+Flows and activities refuse with `raise refuse(<member>[, message, details…])` (the one way); the
+API turns the failure's type back into the member (`find`) and answers with its status; the
+OpenAPI responses list the codes.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Self
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationErrorCategory
 
 
 class DomainError(StrEnum):
@@ -37,6 +42,23 @@ class Refusal:
 
     error: DomainError
     message: str
+
+
+def refuse(error: DomainError, message: str | None = None, *details: object) -> ApplicationError:
+    """A refusal, for a workflow's update or an activity to raise: the declared error (its code
+    is the failure's type, which the API answers), in the words that fit the case (by default
+    the catalogue's), with `details` for the caller (a Retry-After, the problems found).
+    Retrying cannot change it; it is benign: a worker logs it as one line, not as a failure
+    with a traceback (those are for the unexpected)."""
+    if activity.in_activity():
+        activity.logger.info("refused: %s", error.value)  # the code: the message may quote input
+    return ApplicationError(
+        message or error.message,
+        *details,
+        type=error.value,
+        non_retryable=True,
+        category=ApplicationErrorCategory.BENIGN,
+    )
 
 
 # -- the catalogue ----------------------------------------------------------------------------
@@ -265,6 +287,30 @@ class CreditError(DomainError):
     )
 
 
+class MailProblem(DomainError):
+    """Why a mail step gave up (docs/mail.md): the flow goes on without that mail and operators
+    find it by `ActivationProblem`. Retrying cannot change these."""
+
+    REJECTED = "email_rejected", 422, "the mail server refused the recipient or the message"
+    UNBUILDABLE = "mail_unbuildable", 422, "the mail cannot be built from this data; fix the data"
+    RATE_LIMITED = (
+        "mail_rate_limited",
+        429,
+        "this address has received the most mails allowed within the hour; try again later",
+    )
+
+
+class FlowProblem(DomainError):
+    """What can go wrong in any flow, apart from its own refusals."""
+
+    STEP_TIMED_OUT = (
+        "step_timed_out",
+        503,
+        "a step did not complete in time (the database or a system it calls is down)",
+        5,
+    )
+
+
 class ApiProblem(DomainError):
     """Refusals of the API itself (not of a flow)."""
 
@@ -281,11 +327,6 @@ class ApiProblem(DomainError):
         5,
     )
     DATABASE_UNAVAILABLE = "database_unavailable", 503, "the database is unavailable; try again", 5
-    MAIL_RATE_LIMITED = (
-        "mail_rate_limited",
-        429,
-        "this address has received the most mails allowed within the hour; try again later",
-    )
     TOO_MANY_REQUESTS = (
         "too_many_requests",
         429,

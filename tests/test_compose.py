@@ -12,7 +12,7 @@ import yaml
 
 from core.payload_codec import new_key_entry
 from core.settings import Settings
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+from models.contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 COMPOSE = yaml.safe_load((Path(__file__).parent.parent / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]

@@ -21,17 +21,17 @@ from api.page_text import text
 from core.logging import configure_logging
 from core.logging import uvicorn_log_config
 from core.settings import Settings
-from tests.conftest import MailSink
-from tests.conftest import code_in
-from tests.conftest import free_port
-from tests.conftest import text_of
-from tests.conftest import token_in
+from tests.support.activations import ADDON
+from tests.support.activations import CREDITS
+from tests.support.activations import SERVICE
+from tests.support.activations import existing_business
+from tests.support.activations import order_body
 from tests.support.declared_refusals import DeclaredRefusals
-from tests.workflows.activation_helpers import ADDON
-from tests.workflows.activation_helpers import CREDITS
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import order_body
+from tests.support.mail import MailSink
+from tests.support.mail import code_in
+from tests.support.mail import text_of
+from tests.support.mail import token_in
+from tests.support.net import free_port
 
 Sessions = async_sessionmaker[AsyncSession]
 

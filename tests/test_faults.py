@@ -26,17 +26,17 @@ from sqlalchemy import select
 
 from api.app import create_app
 from core.settings import Settings
+from models.contracts import search_attributes
 from models.records.base import make_engine
 from models.records.outbox import OutboxMessage
-from tests.conftest import MailSink
-from tests.conftest import code_in
-from tests.conftest import free_port
-from tests.conftest import token_in
-from tests.conftest import without_trace_headers
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import order_body
+from tests.support.activations import SERVICE
+from tests.support.activations import order_body
+from tests.support.mail import MailSink
+from tests.support.mail import code_in
+from tests.support.mail import token_in
+from tests.support.mail import without_trace_headers
+from tests.support.net import free_port
 from workers.dev_temporal import DevTemporalServer
-from workflows import search_attributes
 
 pytestmark = pytest.mark.asyncio
 AUTH = {"Authorization": "Bearer test-api-key-of-16-chars"}

@@ -5,6 +5,8 @@ the database; routes never import each other; the workflow contracts in models/ 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,17 @@ def test_routes_never_import_each_other() -> None:
 
 def test_the_workflow_contracts_are_plain_data() -> None:
     assert offending("models/contracts", ("sqlalchemy", "alembic", "models.records")) == []
+
+
+def test_the_api_process_loads_no_workflow_activity_or_smtp_client() -> None:
+    """What importing the API loads, transitively: it meets flows through their contracts
+    (models/contracts/flow.py), never through a workflow module, which would bring its
+    activities and their SMTP client in."""
+    listing = (
+        "import sys, api.app; print('\\n'.join(sorted(m for m in sys.modules if m.split('.')[0] "
+        "in ('workflows', 'activities', 'workers', 'aiosmtplib', 'aiosmtpd'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", listing], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.split()
+    assert loaded == []

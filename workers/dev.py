@@ -21,6 +21,7 @@ from core.logging import uvicorn_log_config
 from core.payload_codec import data_converter
 from core.payload_codec import ensure_key_file
 from core.settings import Settings
+from models.contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
 from models.records.base import make_engine
 from models.records.base import make_session_factory
 from models.records.migrate import upgrade
@@ -28,7 +29,6 @@ from workers.dev_smtp import start_smtp_sink
 from workers.dev_temporal import DevTemporalServer
 from workers.schedules import ensure_reset_schedule
 from workers.worker import build_worker
-from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 

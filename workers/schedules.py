@@ -16,9 +16,9 @@ from temporalio.common import TypedSearchAttributes
 
 from models.contracts.credits import RESET_FLOW_KIND
 from models.contracts.credits import RESET_SCHEDULE_ID
+from models.contracts.search_attributes import ACTIVATION_FLOW
+from models.contracts.search_attributes import ACTIVATION_STATUS
 from workflows.sandbox_quota import SandboxQuotaResetWorkflow
-from workflows.search_attributes import ACTIVATION_FLOW
-from workflows.search_attributes import ACTIVATION_STATUS
 
 
 async def ensure_reset_schedule(client: Client, task_queue: str) -> None:

@@ -7,29 +7,24 @@ See docs/flows/account-lookup.md.
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.account_lookup import AccountLookupActivities
-    from core.tokens import mask_email
-    from models.contracts.account_lookup import FLOW_ID_PREFIX
-    from models.contracts.account_lookup import FLOW_KIND
+    from models.contracts.account_lookup import WORKFLOW
     from models.contracts.account_lookup import LookupInput
     from models.contracts.account_lookup import LookupState
     from models.contracts.account_lookup import LookupStatus
-    from workflows.flow_start import FlowStart
-    from workflows.kit import publish_status
-    from workflows.kit import send_mail
+    from workflows.publishing import publish_status
+    from workflows.steps import send_mail
 
 # The answer is useful for a while only: a mail still failing after this is given up on.
 ANSWER_DEADLINE = timedelta(hours=1)
 
 
-# Named explicitly: running flows and saved histories know this name, whatever the class is called.
-@workflow.defn(name="AccountLookupWorkflow")
+@workflow.defn(name=WORKFLOW)
 class AccountLookupWorkflow:
     @workflow.init
     def __init__(self, input: LookupInput) -> None:
@@ -54,19 +49,3 @@ class AccountLookupWorkflow:
 
     def _state(self) -> LookupState:
         return LookupState(id=workflow.info().workflow_id, status=self._status)
-
-
-def summary(input: LookupInput) -> str:
-    """The one line an operator reads in the Temporal UI (no full address)."""
-    return f"Account lookup for {mask_email(input.email)}"
-
-
-# A new lookup each time (the per-address mail limit bounds how often one is mailed).
-start = FlowStart(
-    AccountLookupWorkflow.run,
-    AccountLookupWorkflow.describe,
-    FLOW_KIND,
-    LookupStatus.SENDING,
-    summary,
-    lambda _: FLOW_ID_PREFIX + str(uuid.uuid4()),
-)

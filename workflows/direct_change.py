@@ -5,27 +5,20 @@ is the flow's answer, not its failure.
 
 from __future__ import annotations
 
-import uuid
-
 from temporalio import workflow
-from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from models.contracts.direct_change import FLOW_ID_PREFIX
-    from models.contracts.direct_change import FLOW_KIND
+    from models.contracts.direct_change import WORKFLOW
     from models.contracts.direct_change import DirectChangeInput
     from models.contracts.direct_change import DirectChangeOutcome
-    from workflows.flow_start import start_flow
-    from workflows.kit import RETRY
-    from workflows.kit import STEP_TIMEOUT
-    from workflows.kit import publish_status
+    from workflows.publishing import publish_status
+    from workflows.steps import RETRY
+    from workflows.steps import STEP_TIMEOUT
 
 
-# Named explicitly: running flows and saved histories know this name, whatever the class is called.
-@workflow.defn(name="DirectChangeWorkflow")
+@workflow.defn(name=WORKFLOW)
 class DirectChangeWorkflow:
     @workflow.init
     def __init__(self, input: DirectChangeInput) -> None:
@@ -51,29 +44,3 @@ class DirectChangeWorkflow:
         """Sent with the start: answers once the change is done (or refused)."""
         await workflow.wait_condition(lambda: self._outcome is not None)
         return self._outcome or DirectChangeOutcome()
-
-
-async def change(
-    client: Client,
-    activity: str,
-    arg: object,
-    *,
-    business_id: str,
-    summary: str,
-    task_queue: str,
-    flow_id: str | None = None,
-) -> DirectChangeOutcome:
-    """Run one change and return its outcome (the caller answers a refusal)."""
-    return await start_flow(
-        client,
-        DirectChangeWorkflow.run,
-        DirectChangeWorkflow.outcome,
-        DirectChangeInput(activity, arg, business_id),
-        flow_id=flow_id or FLOW_ID_PREFIX + str(uuid.uuid4()),
-        task_queue=task_queue,
-        kind=FLOW_KIND,
-        status="running",
-        summary=summary,
-        business_id=business_id,
-        reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )

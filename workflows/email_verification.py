@@ -13,16 +13,11 @@ from datetime import datetime
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
-    from core.tokens import domain_key
-    from core.tokens import mask_email
     from models.contracts.email_verification import CLOSED
-    from models.contracts.email_verification import FLOW_ID_PREFIX
-    from models.contracts.email_verification import FLOW_KIND
+    from models.contracts.email_verification import WORKFLOW
     from models.contracts.email_verification import ChangeEmailInput
     from models.contracts.email_verification import ConfirmInput
     from models.contracts.email_verification import RecordOutcomeInput
@@ -32,23 +27,21 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.email_verification import VerificationState
     from models.contracts.email_verification import VerificationStatus
     from models.errors import VerificationError
-    from workflows.flow_start import FlowStart
-    from workflows.kit import LINK_SETTLE
-    from workflows.kit import RETRY
-    from workflows.kit import STEP_TIMEOUT
-    from workflows.kit import Published
-    from workflows.kit import cancel_update
-    from workflows.kit import refused
-    from workflows.kit import send_mail
-    from workflows.kit import state_of
-    from workflows.kit import state_query
+    from models.errors import refuse
+    from workflows.links import LINK_SETTLE
+    from workflows.publishing import publish
+    from workflows.publishing import publish_status
+    from workflows.steps import RETRY
+    from workflows.steps import STEP_TIMEOUT
+    from workflows.steps import send_mail
+    from workflows.waiting import Waited
+    from workflows.waiting import wait_for_answer
 
 PENDING = VerificationStatus.PENDING
 
 
-# Named explicitly: running flows and saved histories know this name, whatever the class is called.
-@workflow.defn(name="EmailVerificationWorkflow")
-class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]):
+@workflow.defn(name=WORKFLOW)
+class EmailVerificationWorkflow:
     @workflow.init
     def __init__(self, input: StartVerificationInput) -> None:
         self._input = input
@@ -64,7 +57,7 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
 
     @workflow.run
     async def run(self, input: StartVerificationInput) -> VerificationState:
-        self._publish()
+        publish(self._state())
         try:
             await self._wait_for_outcome()
         except asyncio.CancelledError:
@@ -88,20 +81,20 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
         return self._state()
 
     async def _wait_for_outcome(self) -> None:
-        while self._status == PENDING:
-            if self._link_requested:
+        """Send each link asked for (the first, a resend, a new address) until the address is
+        confirmed, or the current link expires."""
+        while True:
+            waited = await wait_for_answer(
+                lambda: self._status != PENDING,
+                lambda: self._expires_at,  # a resend moves it
+                woken=lambda: self._link_requested,
+            )
+            if waited is Waited.WOKEN:
                 await self._send_link()
                 continue
-            remaining = (self._expires_at - workflow.now()).total_seconds()
-            if remaining <= 0:
+            if waited is Waited.EXPIRED:
                 self._set_status(VerificationStatus.EXPIRED)
-                break
-            try:
-                await workflow.wait_condition(
-                    lambda: self._status != PENDING or self._link_requested, timeout=remaining
-                )
-            except TimeoutError:
-                continue  # the loop head decides: expired, or a resend moved the deadline
+            return
 
     # -- updates: actions that need an answer ---------------------------------------------------
 
@@ -119,10 +112,7 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
                     timeout=LINK_SETTLE,
                 )
             except TimeoutError:
-                raise ApplicationError(
-                    "the link is still being sent; try again shortly",
-                    type=VerificationError.LINK_NOT_READY,
-                ) from None
+                raise refuse(VerificationError.LINK_NOT_READY) from None
         self._require_pending()
         if self._token_hash is not None and hmac.compare_digest(input.token_hash, self._token_hash):
             self._verified_hash = input.token_hash
@@ -131,15 +121,12 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
         self._failed_attempts += 1
         if self._failed_attempts >= self._input.max_attempts:
             self._set_status(VerificationStatus.LOCKED)
-            raise ApplicationError(
-                "too many failed attempts: the verification is locked",
-                type=VerificationError.LOCKED,
-            )
-        self._publish()
-        raise ApplicationError(
+            raise refuse(VerificationError.LOCKED)
+        publish(self._state())
+        raise refuse(
+            VerificationError.TOKEN_INVALID,
             "the link is not valid (used, replaced or mistyped)",
             self._attempts_left(),
-            type=VerificationError.TOKEN_INVALID,
         )
 
     @confirm.validator
@@ -150,7 +137,7 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
     def resend(self) -> VerificationState:
         self._resends_used += 1
         self._request_link()
-        self._publish()
+        publish(self._state())
         return self._state()
 
     @resend.validator
@@ -163,18 +150,28 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
         self._email = input.email
         self._resends_used += 1
         self._request_link()
-        self._publish()
+        publish(self._state())
         return self._state()
 
     @change_email.validator
     def _validate_change_email(self, input: ChangeEmailInput) -> None:
         self._require_resend_allowed()
 
-    cancel = cancel_update(VerificationState)  # by the portal, while it is pending
+    @workflow.update
+    async def cancel(self) -> VerificationState:
+        """By the portal (or the flow that started it), while it is pending."""
+        self._set_status(VerificationStatus.CANCELLED)
+        return self._state()
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        self._require_pending()
 
     # -- queries --------------------------------------------------------------------------------
 
-    state = state_query(VerificationState)
+    @workflow.query
+    def state(self) -> VerificationState:
+        return self._state()
 
     @workflow.query
     def check_token(self, input: ConfirmInput) -> TokenCheck:
@@ -232,21 +229,15 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
 
     def _require_pending(self) -> None:
         if self._status != PENDING:
-            raise refused(CLOSED[self._status], f"the verification is {self._status.value}")
-
-    _require_cancellable = _require_pending
+            raise refuse(CLOSED[self._status], f"the verification is {self._status.value}")
 
     def _require_resend_allowed(self) -> None:
         self._require_pending()
         if self._resends_left() == 0:
-            raise ApplicationError("no resends left", type=VerificationError.RESEND_LIMIT)
+            raise refuse(VerificationError.RESEND_LIMIT)
         wait = (self._resend_available_at() - workflow.now()).total_seconds()
         if wait > 0:
-            raise ApplicationError(
-                "a new link can be sent after the cooldown",
-                math.ceil(wait),
-                type=VerificationError.RESEND_COOLDOWN,
-            )
+            raise refuse(VerificationError.RESEND_COOLDOWN, None, math.ceil(wait))
 
     def _resends_left(self) -> int:
         return max(0, self._input.max_resends - self._resends_used)
@@ -257,34 +248,20 @@ class EmailVerificationWorkflow(Published[VerificationStatus, VerificationState]
     def _resend_available_at(self) -> datetime:
         return self._last_link_at + timedelta(seconds=self._input.resend_cooldown_seconds)
 
+    def _set_status(self, status: VerificationStatus) -> None:
+        self._status = status
+        publish_status(status.value, self._state())
+
     def _state(self) -> VerificationState:
         can_resend = self._status == PENDING and self._resends_left() > 0
-        return state_of(
-            VerificationState,
-            self,
+        return VerificationState(
             id=workflow.info().workflow_id,
+            status=self._status,
+            email=self._email,
+            purpose=self._input.purpose,
+            expires_at=self._expires_at,
             resend_available_at=self._resend_available_at() if can_resend else None,
             resends_left=self._resends_left(),
             attempts_left=self._attempts_left(),
+            locale=self._input.locale,
         )
-
-
-def summary(input: StartVerificationInput) -> str:
-    """The one line an operator reads in the Temporal UI (no full address, no token)."""
-    return f"Email verification ({input.purpose}) for {mask_email(input.email)}"
-
-
-def flow_id_for(secret_key: str, purpose: str, email: str) -> str:
-    """Same pending address and purpose, same workflow ID: duplicate starts converge on one flow."""
-    return FLOW_ID_PREFIX + domain_key(secret_key, "email-verification", purpose, email.lower())
-
-
-# Starts the flow, or joins the pending one with the same ID (the caller's: `flow_id_for`).
-start = FlowStart(
-    EmailVerificationWorkflow.run,
-    EmailVerificationWorkflow.describe,
-    FLOW_KIND,
-    PENDING,
-    summary,
-    reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-)

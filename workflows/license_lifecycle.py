@@ -28,12 +28,10 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_lifecycle import ReminderInput
     from models.contracts.license_lifecycle import Term
     from models.contracts.license_lifecycle import flow_id_of
-    from workflows.kit import publish
-    from workflows.kit import publish_status
-    from workflows.kit import run_step
-    from workflows.kit import send_mail
-    from workflows.kit import state_of
-    from workflows.kit import state_query
+    from workflows.publishing import publish
+    from workflows.publishing import publish_status
+    from workflows.steps import run_step
+    from workflows.steps import send_mail
 
 Steps = LicenseLifecycleActivities
 REMINDER_DEADLINE = timedelta(hours=12)  # a reminder that late is no longer worth sending
@@ -79,7 +77,9 @@ class LicenseLifecycleWorkflow:
         """A renewal or a conversion changed the license: read it again (the database says how)."""
         self._changed = True
 
-    state = state_query(LifecycleState)
+    @workflow.query
+    def state(self) -> LifecycleState:
+        return self._state()
 
     async def _remind_until_the_end(self) -> bool:
         """The reminders of the current term, then wait for its end. True: the license changed
@@ -126,7 +126,13 @@ class LicenseLifecycleWorkflow:
         publish(self._state())
 
     def _state(self) -> LifecycleState:
-        return state_of(LifecycleState, self, reminders_sent=list(self._reminded))
+        return LifecycleState(
+            license_id=self._input.license_id,
+            status=self._status,
+            expires_on=self._input.expires_on,
+            reminders_sent=list(self._reminded),
+            renewals=self._renewals,
+        )
 
 
 async def tell_lifecycle(license_id: str) -> bool:

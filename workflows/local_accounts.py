@@ -11,13 +11,11 @@ from datetime import datetime
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.local_accounts import LocalAccountActivities
-    from core.tokens import mask_email
-    from models.contracts.local_accounts import FLOW_KIND
+    from activities.local_accounts import LocalAccountActivities as Steps
     from models.contracts.local_accounts import RULES
+    from models.contracts.local_accounts import WORKFLOW
     from models.contracts.local_accounts import ActivateAccountInput
     from models.contracts.local_accounts import ActivateInput
     from models.contracts.local_accounts import CloseInvitationInput
@@ -27,69 +25,75 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.local_accounts import RecordInvitationInput
     from models.contracts.local_accounts import SendInvitationInput
     from models.contracts.local_accounts import StartInvitationInput
-    from workflows.answer_by_link import AnswerByLink
-    from workflows.answer_by_link import describe_update
-    from workflows.flow_start import FlowStart
-    from workflows.kit import cancel_update
-    from workflows.kit import run_step
-    from workflows.kit import state_of
-    from workflows.kit import state_query
+    from workflows.links import AnswerByLink
+    from workflows.publishing import publish
+    from workflows.publishing import publish_status
+    from workflows.recording import FirstRecord
+    from workflows.steps import run_step
+    from workflows.waiting import Waited
+    from workflows.waiting import reminder_times
+    from workflows.waiting import wait_for_answer
 
 PENDING = InvitationStatus.PENDING
 
 
-# Named explicitly: running flows and saved histories know this name, whatever the class is called.
-@workflow.defn(name="LocalAccountActivationWorkflow")
-class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationState]):
+@workflow.defn(name=WORKFLOW)
+class LocalAccountActivationWorkflow:
     @workflow.init
     def __init__(self, input: StartInvitationInput) -> None:
         self._input = input
+        self._status = PENDING
         self._invited_at = workflow.now()
-        self._await_answer(
-            RULES, expires_at=self._invited_at + timedelta(seconds=input.expires_in_seconds)
-        )
+        expires_at = self._invited_at + timedelta(seconds=input.expires_in_seconds)
+        self._answer = AnswerByLink(RULES, expires_at=expires_at)
+        self._record = FirstRecord(RULES.not_recorded, RULES.what)
         self._activated_at: datetime | None = None
-        self._context: InvitationContext | None = None
+        self._problem: str | None = None
 
     @workflow.run
     async def run(self, input: StartInvitationInput) -> InvitationState:
-        # Refused: over the limit, or the account exists.
-        context: InvitationContext | None = await self._record(
-            LocalAccountActivities.record_invitation,
-            RecordInvitationInput(input, self._invited_at, self._expires_at),
-        )
+        # 1. Record the invitation; refused over the Business's limit, or if the account exists.
+        publish(self._state())
+        recorded = RecordInvitationInput(input, self._invited_at, self._answer.expires_at)
+        context = await self._record.write(Steps.record_invitation, recorded)
         if context is None:
+            self._problem = self._record.refusal.message if self._record.refusal else None
+            self._set_status(InvitationStatus.REFUSED)
             return await self._finish()
-        self._context = context
-        self._publish()
+        publish(self._state())  # (flows in flight publish here: their histories replay it)
+        # 2. Mail the invitation, then a reminder before it lapses, until it is answered.
         await self._send_link(context, reminder=False)
-        reminders = sorted(
-            self._expires_at - timedelta(seconds=offset)
-            for offset in input.reminder_before_seconds
-            if self._expires_at - timedelta(seconds=offset) > workflow.now()
-        )
+        reminders = reminder_times(self._answer.expires_at, input.reminder_before_seconds)
+        while True:
+            waited = await wait_for_answer(
+                lambda: self._status != PENDING,
+                lambda: self._answer.expires_at,
+                reminders=reminders,
+            )
+            if waited is Waited.REMINDER_DUE:
+                await self._send_link(context, reminder=True)
+                continue
+            if waited is Waited.EXPIRED:  # 3. Or it lapses, and its place is free again.
+                async with self._answer.turns.take():
+                    if self._status == PENDING:
+                        await self._close(InvitationStatus.LAPSED)
+            return await self._finish()
 
-        async def lapse() -> None:
-            await self._close(InvitationStatus.LAPSED)
+    # -- handlers --------------------------------------------------------------------------------
 
-        async def remind() -> None:
-            await self._send_link(context, reminder=True)
-
-        await self._wait_for_answer(lapse, reminders, remind)
-        return await self._finish()
-
-    describe = describe_update(InvitationState)
+    @workflow.update
+    async def describe(self) -> InvitationState:
+        """Sent with the start: answers once the invitation is recorded, or why it was not."""
+        await self._record.answer()
+        return self._state()
 
     @workflow.update
     async def activate(self, input: ActivateInput) -> InvitationState:
         """The invited user's link: the account becomes active."""
-        await self._check_link(input.token_hash)
-        async with self._turns.take(self._require_pending):
+        await self._answer.check_link(input.token_hash)
+        async with self._answer.turns.take(lambda: self._answer.require_pending(self._status)):
             at = workflow.now()
-            await run_step(
-                LocalAccountActivities.activate_account,
-                ActivateAccountInput(self._input.account_id, at),
-            )
+            await run_step(Steps.activate_account, ActivateAccountInput(self._input.account_id, at))
         self._activated_at = at
         self._problem = None
         self._set_status(InvitationStatus.ACTIVE)
@@ -97,57 +101,69 @@ class LocalAccountActivationWorkflow(AnswerByLink[InvitationStatus, InvitationSt
 
     @activate.validator
     def _validate_activate(self, input: ActivateInput) -> None:
-        self._validate_link(input.token_hash)
+        self._answer.validate_link(input.token_hash, self._status)
 
-    # The primary withdraws the invitation: the place is free again.
-    cancel = cancel_update(InvitationState)
-    state = state_query(InvitationState)
+    @workflow.update
+    async def cancel(self) -> InvitationState:
+        """The primary withdraws the invitation: the place is free again."""
+        async with self._answer.turns.take(self._validate_cancel):
+            await self._close(InvitationStatus.CANCELLED)
+        return self._state()
+
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        self._answer.require_cancellable(self._status, recorded=self._record.written)
+
+    @workflow.query
+    def state(self) -> InvitationState:
+        return self._state()
+
+    # -- steps -----------------------------------------------------------------------------------
 
     async def _send_link(self, context: InvitationContext, *, reminder: bool) -> None:
         input = self._input
-        sent = await self._mail_link(
-            LocalAccountActivities.send_invitation,
+        sent = await self._answer.mail_link(
+            Steps.send_invitation,
             SendInvitationInput(
                 flow_id=workflow.info().workflow_id,
-                link_number=len(self._link_hashes) + 1,
+                link_number=len(self._answer.link_hashes) + 1,
                 email=input.email,
                 display_name=input.display_name,
                 locale=input.locale,
                 context=context,
-                expires_at=self._expires_at,
+                expires_at=self._answer.expires_at,
                 reminder=reminder,
             ),
             details="The invitation email could not be sent.",
         )
         if sent is None:
             self._problem = "the invitation email could not be sent"
-        self._publish()
+        publish(self._state())
 
     async def _close(self, status: InvitationStatus) -> None:
-        await run_step(
-            LocalAccountActivities.close_invitation,
-            CloseInvitationInput(self._input.account_id, status),
-        )
+        await run_step(Steps.close_invitation, CloseInvitationInput(self._input.account_id, status))
         self._set_status(status)
 
+    async def _finish(self) -> InvitationState:
+        """The flow's result, once every update in flight has had its answer."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
+
+    def _set_status(self, status: InvitationStatus) -> None:
+        self._status = status
+        publish_status(status.value, self._state())
+
     def _state(self) -> InvitationState:
-        return state_of(InvitationState, self)
-
-
-def summary(input: StartInvitationInput) -> str:
-    """The one line an operator reads in the Temporal UI."""
-    return (
-        f"Local account for {mask_email(input.email)} on instance {input.instance_id[:8]} "
-        f"(invited by {input.invited_by[:8]})"
-    )
-
-
-# Starts the invitation, or joins the pending one for the same address and instance.
-start = FlowStart(
-    LocalAccountActivationWorkflow.run,
-    LocalAccountActivationWorkflow.describe,
-    FLOW_KIND,
-    PENDING,
-    summary,
-    reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-)
+        input = self._input
+        return InvitationState(
+            account_id=input.account_id,
+            business_id=input.business_id,
+            instance_id=input.instance_id,
+            email=input.email,
+            display_name=input.display_name,
+            status=self._status,
+            invited_at=self._invited_at,
+            expires_at=self._answer.expires_at,
+            activated_at=self._activated_at,
+            problem=self._problem,
+        )

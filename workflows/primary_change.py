@@ -13,15 +13,14 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.exceptions import ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.primary_change import PrimaryChangeActivities
+    from activities.primary_change import PrimaryChangeActivities as Steps
     from models.contracts import email_verification as verification
-    from models.contracts.primary_change import FLOW_KIND
     from models.contracts.primary_change import RULES
+    from models.contracts.primary_change import WORKFLOW
     from models.contracts.primary_change import ChangeParties
     from models.contracts.primary_change import ChangeState
     from models.contracts.primary_change import ChangeStatus
@@ -31,88 +30,112 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.primary_change import SendOutcomeInput
     from models.contracts.primary_change import StartChangeInput
     from models.contracts.primary_change import StepInput
-    from models.contracts.primary_change import flow_id_of
     from models.errors import ChangeError
-    from workflows.answer_by_link import AnswerByLink
-    from workflows.answer_by_link import describe_update
+    from models.errors import refuse
+    from workflows.children import cancel_child
+    from workflows.children import start_child_flow
     from workflows.email_verification import EmailVerificationWorkflow
-    from workflows.email_verification import summary as verification_summary
-    from workflows.flow_start import FlowStart
-    from workflows.flow_start import cancel_child
-    from workflows.flow_start import start_child_flow
-    from workflows.kit import cancel_update
-    from workflows.kit import refused
-    from workflows.kit import run_step
-    from workflows.kit import state_of
-    from workflows.kit import state_query
+    from workflows.links import AnswerByLink
+    from workflows.publishing import publish
+    from workflows.publishing import publish_status
+    from workflows.recording import FirstRecord
+    from workflows.steps import run_step
+    from workflows.waiting import Waited
+    from workflows.waiting import wait_for_answer
 
-Steps = PrimaryChangeActivities
 WAITING = ChangeStatus.WAITING
 OPEN = (ChangeStatus.VERIFYING, ChangeStatus.WAITING)
 
 
-# Named explicitly: running flows and saved histories know this name, whatever the class is called.
-@workflow.defn(name="PrimaryChangeWorkflow")
-class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
+@workflow.defn(name=WORKFLOW)
+class PrimaryChangeWorkflow:
     @workflow.init
     def __init__(self, input: StartChangeInput) -> None:
         self._input = input
-        self._created_at = workflow.now()
-        # The objection link works while the change waits; past its window it is too late.
-        self._await_answer(RULES, expires_at=self._created_at)  # set when the window opens
         self._status = ChangeStatus.VERIFYING
+        self._created_at = workflow.now()
+        # The objection link works while the change waits; its deadline is set when the window
+        # opens (past it, it is too late to object: the change completes).
+        self._answer = AnswerByLink(RULES, expires_at=self._created_at)
+        self._record = FirstRecord(RULES.not_recorded, RULES.what)
         self._objection_ends_at: datetime | None = None
         self._decided_at: datetime | None = None
-        self._parties: ChangeParties | None = None
+        self._problem: str | None = None
         self._child: workflow.ChildWorkflowHandle[Any, verification.VerificationState] | None
         self._child = None
 
     @workflow.run
     async def run(self, input: StartChangeInput) -> ChangeState:
-        # Refused: it may not happen now, and nothing was recorded.
-        parties: ChangeParties | None = await self._record(
+        # 1. Record the change; refused when it may not happen now (nothing is recorded).
+        publish(self._state())
+        parties = await self._record.write(
             Steps.open_change, OpenChangeInput(input, self._created_at)
         )
         if parties is None:
+            self._problem = self._record.refusal.message if self._record.refusal else None
+            self._set_status(ChangeStatus.REFUSED)
             return await self._finish()
-        self._parties = parties
+        # 2. The new address is proven (a child verification), or the change fails.
         if await self._address_proven():
+            # 3. The current primary is told and may object until the window closes.
             await self._open_window(parties)
-            # Returns at once if the change closed meanwhile; past the window, it completes.
-            await self._wait_for_answer(self._complete)
-        await self._mail_outcome(
+            waited = await wait_for_answer(
+                lambda: self._status != WAITING, lambda: self._answer.expires_at
+            )
+            if waited is Waited.EXPIRED:  # 4. No objection: the swap, in one transaction.
+                async with self._answer.turns.take():
+                    if self._status == WAITING:
+                        await self._complete()
+        # 5. Both addresses are told how it ended, once no update holds its turn.
+        await self._answer.turns.until_free()
+        await self._answer.mail_outcome(
             Steps.send_outcome,
-            lambda status: SendOutcomeInput(parties, input.new_email, input.locale, status),
+            SendOutcomeInput(parties, input.new_email, input.locale, self._status),
             details="The primary change outcome email could not be sent.",
         )
         return await self._finish()
 
-    describe = describe_update(ChangeState)
+    # -- handlers --------------------------------------------------------------------------------
+
+    @workflow.update
+    async def describe(self) -> ChangeState:
+        """Sent with the start: answers once the change is recorded, or why it was not."""
+        await self._record.answer()
+        return self._state()
 
     @workflow.update
     async def object(self, input: ObjectInput) -> ChangeState:
         """The current primary's link: the change stops; nothing changes."""
-        await self._check_link(input.token_hash)
-        async with self._turns.take(self._require_pending):
+        await self._answer.check_link(input.token_hash)
+        async with self._answer.turns.take(lambda: self._answer.require_pending(self._status)):
             await self._close(ChangeStatus.OBJECTED)
         return self._state()
 
     @object.validator
     def _validate_object(self, input: ObjectInput) -> None:
-        self._validate_link(input.token_hash)
+        self._answer.validate_link(input.token_hash, self._status)
 
-    # Support withdraws it (while the address is proven or the window is open).
-    cancel = cancel_update(ChangeState)
-    state = state_query(ChangeState)
+    @workflow.update
+    async def cancel(self) -> ChangeState:
+        """Support withdraws it, while the address is proven or the window is open."""
+        async with self._answer.turns.take(self._validate_cancel):
+            await self._close(ChangeStatus.CANCELLED)
+        return self._state()
 
-    def _require_cancellable(self) -> None:
-        """While the address is proven or the window is open (past it, it completes instead)."""
-        if not self._recorded and self._status == ChangeStatus.VERIFYING:
-            raise refused(ChangeError.NOT_RECORDED)
+    @cancel.validator
+    def _validate_cancel(self) -> None:
+        if not self._record.written and self._status == ChangeStatus.VERIFYING:
+            raise refuse(ChangeError.NOT_RECORDED)
         if self._status == WAITING:
-            self._require_pending()  # past the window it completes instead
+            self._answer.require_pending(self._status)  # past the window it completes instead
         elif self._status not in OPEN:
-            raise refused(self._rules.closed[self._status])
+            raise refuse(RULES.closed[self._status])
+
+    @workflow.query
+    def state(self) -> ChangeState:
+        return self._state()
+
+    # -- steps -----------------------------------------------------------------------------------
 
     async def _address_proven(self) -> bool:
         """The child verification of the new address; False if it ended otherwise (the change
@@ -124,17 +147,17 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
             flow_id=self._input.verification_flow_id,
             kind=verification.FLOW_KIND,
             status=verification.VerificationStatus.PENDING.value,
-            summary=verification_summary(start),
+            summary=verification.summary(start),
             business_id=self._input.business_id,
         )
-        self._publish()
+        publish(self._state())
         try:
             outcome: verification.VerificationState | None = await self._child
         except ChildWorkflowError:
             outcome = None
         if outcome is not None and outcome.status == verification.VerificationStatus.VERIFIED:
             return True
-        async with self._turns.take(lambda: None):  # a cancel in flight goes first
+        async with self._answer.turns.take():  # a cancel in flight goes first
             if self._status == ChangeStatus.VERIFYING:
                 self._problem = "the new address was not confirmed in time"
                 await self._close(ChangeStatus.FAILED)
@@ -144,23 +167,23 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         now = workflow.now()
         ends = now + timedelta(seconds=self._input.objection_seconds)
         # One turn with support's cancel: the window opens only if the change is still open.
-        async with self._turns.take(lambda: None):
+        async with self._answer.turns.take():
             if self._status != ChangeStatus.VERIFYING:
                 return
             await run_step(
                 Steps.record_step,
                 StepInput(self._input.change_id, "verified", now, WAITING, ends),
             )
-            self._objection_ends_at = self._expires_at = ends
+            self._objection_ends_at = self._answer.expires_at = ends
             self._set_status(WAITING)
-        link_hash = await self._mail_link(
+        link_hash = await self._answer.mail_link(
             Steps.send_objection_link,
             SendObjectionLinkInput(parties, self._input.new_email, ends),
             details="The objection link email could not be sent.",
         )
         if link_hash is None:
             # Never change an owner who was not told: a change nobody could object to stops.
-            async with self._turns.take(lambda: None):
+            async with self._answer.turns.take():
                 if self._status == WAITING:
                     self._problem = "the current primary could not be told; the change stopped"
                     await self._close(ChangeStatus.FAILED)
@@ -168,7 +191,7 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         await run_step(
             Steps.record_step, StepInput(self._input.change_id, "owner_told", workflow.now())
         )
-        self._publish()
+        publish(self._state())
 
     async def _complete(self) -> None:
         at = workflow.now()
@@ -194,29 +217,29 @@ class PrimaryChangeWorkflow(AnswerByLink[ChangeStatus, ChangeState]):
         self._decided_at = at
         self._set_status(status)
 
+    async def _finish(self) -> ChangeState:
+        """The flow's result, once every update in flight has had its answer."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state()
+
+    def _set_status(self, status: ChangeStatus) -> None:
+        self._status = status
+        publish_status(status.value, self._state())
+
     def _state(self) -> ChangeState:
-        # Known from the start (the API derives it): operators can follow it at once.
-        verification_id = self._input.verification_flow_id
-        return state_of(
-            ChangeState, self, id=self._input.change_id, verification_id=verification_id
+        input = self._input
+        return ChangeState(
+            id=input.change_id,
+            business_id=input.business_id,
+            status=self._status,
+            new_email=input.new_email,
+            ticket=input.ticket,
+            requested_by=input.requested_by,
+            old_primary=input.old_primary,
+            created_at=self._created_at,
+            objection_ends_at=self._objection_ends_at,
+            decided_at=self._decided_at,
+            # Known from the start (the API derives it): operators can follow it at once.
+            verification_id=input.verification_flow_id,
+            problem=self._problem,
         )
-
-
-def summary(input: StartChangeInput) -> str:
-    """The one line an operator reads in the Temporal UI (no address, no ticket text)."""
-    return (
-        f"Primary change {input.change_id[:8]} of Business {input.business_id[:8]} "
-        f"by support (old primary: {input.old_primary.value})"
-    )
-
-
-# Starts the change; its answer says whether it was recorded (or why not).
-start = FlowStart(
-    PrimaryChangeWorkflow.run,
-    PrimaryChangeWorkflow.describe,
-    FLOW_KIND,
-    ChangeStatus.VERIFYING,
-    summary,
-    lambda input: flow_id_of(input.change_id),
-    conflict=WorkflowIDConflictPolicy.FAIL,
-)

@@ -11,13 +11,11 @@ import hmac
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.product_registration import ProductRegistrationActivities
     from models.contracts.product_registration import CLOSED
-    from models.contracts.product_registration import FLOW_KIND
+    from models.contracts.product_registration import WORKFLOW
     from models.contracts.product_registration import CloseTokenInput
     from models.contracts.product_registration import RecordTokenInput
     from models.contracts.product_registration import RegisterInput
@@ -25,24 +23,20 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.product_registration import StartRegistrationInput
     from models.contracts.product_registration import TokenState
     from models.contracts.product_registration import TokenStatus
-    from models.contracts.product_registration import flow_id_of
     from models.errors import RegistrationError
-    from workflows.flow_start import FlowStart
-    from workflows.kit import Published
-    from workflows.kit import refused
-    from workflows.kit import run_step
-    from workflows.kit import state_of
-    from workflows.kit import state_query
-    from workflows.kit import wait_until_recorded
+    from models.errors import refuse
+    from workflows.publishing import publish
+    from workflows.publishing import publish_status
+    from workflows.recording import FirstRecord
+    from workflows.steps import run_step
 
 
 # Concurrent repeats of one registration wait for the first instead of being refused as "used".
 REPEAT_WAITS = "register-repeat-waits"
 
 
-# Named explicitly: running flows and saved histories know this name, whatever the class is called.
-@workflow.defn(name="ProductRegistrationWorkflow")
-class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
+@workflow.defn(name=WORKFLOW)
+class ProductRegistrationWorkflow:
     @workflow.init
     def __init__(self, input: StartRegistrationInput) -> None:
         self._input = input
@@ -51,18 +45,18 @@ class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
         self._expires_at = self._created_at + timedelta(seconds=input.expires_in_seconds)
         self._uses = 0
         self._registered: list[str] = []
-        self._recorded = False
+        self._record = FirstRecord(RegistrationError.NOT_RECORDED, "token")
         self._in_flight: list[str] = []  # instances whose registration is running its activity
         self._closing = False  # a revocation or the expiry waits for them; no new ones start
 
     @workflow.run
     async def run(self, input: StartRegistrationInput) -> TokenState:
-        self._publish()
+        publish(self._state())
         await run_step(
             ProductRegistrationActivities.record_token,
             RecordTokenInput(input, self._created_at, self._expires_at),
         )
-        self._recorded = True
+        self._record.done()
         while self._status == TokenStatus.ACTIVE:
             remaining = (self._expires_at - workflow.now()).total_seconds()
             if remaining <= 0:
@@ -87,7 +81,7 @@ class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
     @workflow.update
     async def describe(self) -> TokenState:
         """Sent with the start: answers once the token is recorded (the API then shows it)."""
-        await wait_until_recorded(lambda: self._recorded, RegistrationError.NOT_RECORDED, "token")
+        await self._record.answer()
         return self._state()
 
     @workflow.update
@@ -120,15 +114,13 @@ class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
             if self._uses >= self._input.max_uses and self._status == TokenStatus.ACTIVE:
                 self._set_status(TokenStatus.USED)
             else:
-                self._publish()
+                publish(self._state())
         return self._state()
 
     @register.validator
     def _validate_register(self, input: RegisterInput) -> None:
         if not hmac.compare_digest(input.token_hash, self._input.token_hash):
-            raise ApplicationError(
-                "the enrollment token is not valid", type=RegistrationError.TOKEN_INVALID
-            )
+            raise refuse(RegistrationError.TOKEN_INVALID, "the enrollment token is not valid")
         if input.instance_id in self._registered or input.instance_id in self._in_flight:
             return  # a repeat: answered like the first (see `register`)
         closed_as = self._status
@@ -140,7 +132,7 @@ class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
             elif self._uses + len(self._in_flight) >= self._input.max_uses:
                 closed_as = TokenStatus.USED
         if closed_as != TokenStatus.ACTIVE:
-            raise refused(CLOSED[closed_as])
+            raise refuse(CLOSED[closed_as])
 
     @workflow.update
     async def revoke(self) -> TokenState:
@@ -154,31 +146,29 @@ class ProductRegistrationWorkflow(Published[TokenStatus, TokenState]):
     @revoke.validator
     def _validate_revoke(self) -> None:
         if self._status != TokenStatus.ACTIVE:
-            raise ApplicationError(
-                f"the enrollment token is {self._status.value}",
-                type=RegistrationError.TOKEN_NOT_ACTIVE,
+            raise refuse(
+                RegistrationError.TOKEN_NOT_ACTIVE, f"the enrollment token is {self._status.value}"
             )
 
-    state = state_query(TokenState)
+    @workflow.query
+    def state(self) -> TokenState:
+        return self._state()
+
+    def _set_status(self, status: TokenStatus) -> None:
+        self._status = status
+        publish_status(status.value, self._state())
 
     def _state(self) -> TokenState:
-        registered = list(self._registered)
-        return state_of(TokenState, self, id=self._input.token_id, registered_instances=registered)
-
-
-def summary(input: StartRegistrationInput) -> str:
-    uses = "single use" if input.max_uses == 1 else f"{input.max_uses} uses"
-    kind = input.instance_type
-    return f"Enrollment token {input.token_id[:6]}… for {kind} ({uses}): {input.description}"
-
-
-# Starts the token's flow; its answer says whether it was recorded (or why not).
-start = FlowStart(
-    ProductRegistrationWorkflow.run,
-    ProductRegistrationWorkflow.describe,
-    FLOW_KIND,
-    TokenStatus.ACTIVE,
-    summary,
-    lambda input: flow_id_of(input.token_id),
-    conflict=WorkflowIDConflictPolicy.FAIL,
-)
+        input = self._input
+        return TokenState(
+            id=input.token_id,
+            business_id=input.business_id,
+            instance_type=input.instance_type,
+            description=input.description,
+            status=self._status,
+            created_at=self._created_at,
+            expires_at=self._expires_at,
+            max_uses=input.max_uses,
+            uses=self._uses,
+            registered_instances=list(self._registered),
+        )

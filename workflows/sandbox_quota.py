@@ -9,9 +9,9 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.credits import CreditActivities
     from models.contracts.credits import ResetInput
-    from workflows.kit import RETRY
-    from workflows.kit import STEP_TIMEOUT
-    from workflows.kit import publish_status
+    from workflows.publishing import publish_status
+    from workflows.steps import RETRY
+    from workflows.steps import STEP_TIMEOUT
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.

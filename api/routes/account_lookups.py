@@ -19,8 +19,8 @@ from api.errors import BAD_BODY
 from api.errors import responses
 from api.fields import Body
 from api.fields import Locale
-from api.flows.account_lookup import ANSWER
-from api.flows.account_lookup import ask
+from api.flow_clients.account_lookup import ANSWER
+from api.flow_clients.account_lookup import ask
 from models.errors import ApiProblem
 
 router = APIRouter(prefix="/v1", tags=["account lookup"])

@@ -23,9 +23,6 @@ from pydantic import model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
-from temporalio.service import RPCStatusCode
 
 from api.deps import ActingPrimary
 from api.deps import ApiKey
@@ -40,7 +37,6 @@ from api.errors import BUSINESS_ERRORS
 from api.errors import MAILS
 from api.errors import OWNER_ERRORS
 from api.errors import ApiError
-from api.errors import refusal
 from api.errors import responses
 from api.fields import UUID_PATTERN
 from api.fields import AccountId
@@ -48,22 +44,23 @@ from api.fields import Body
 from api.fields import BusinessId
 from api.fields import Locale
 from api.fields import OneLine
-from api.flows import run_change
-from api.flows.local_accounts import Error
-from api.flows.local_accounts import Handle as LocalHandle
-from api.flows.local_accounts import activate_with_token
-from api.flows.local_accounts import invitation_flow_id
-from api.flows.local_accounts import status_now
+from api.flow_clients import run_change
+from api.flow_clients import start
+from api.flow_clients import update_if_running
+from api.flow_clients.local_accounts import Error
+from api.flow_clients.local_accounts import InvitationPublic
+from api.flow_clients.local_accounts import activate_with_token
+from api.flow_clients.local_accounts import invitation_flow_id
+from api.flow_clients.local_accounts import status_now
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
 from models.contracts.direct_change import CHANGE_ACCOUNT
 from models.contracts.direct_change import ChangeAccountInput
-from models.contracts.local_accounts import InvitationState
+from models.contracts.local_accounts import CANCEL
+from models.contracts.local_accounts import START
 from models.contracts.local_accounts import StartInvitationInput
 from models.records.domain import Account
 from models.records.domain import ProductInstance
-from workflows.local_accounts import LocalAccountActivationWorkflow
-from workflows.local_accounts import start
 
 router = APIRouter(prefix="/v1", tags=["accounts"])
 
@@ -173,7 +170,7 @@ async def invite_local_account(
     session: SessionDep,
     settings: SettingsDep,
     client: TemporalDep,
-) -> InvitationState:
+) -> InvitationPublic:
     """Add a local account to one instance: the user is emailed a link to activate it within
     7 days. Repeating the request for a pending invitation returns it."""
     owned(
@@ -189,19 +186,16 @@ async def invite_local_account(
         reminder_before_seconds=settings.local_account_reminder_before_seconds,
     )
     flow_id = invitation_flow_id(settings.secret_key, business_id, body.instance_id, body.email)
-    try:
-        state = await start(client, input, flow_id=flow_id, task_queue=settings.temporal_task_queue)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    return state
+    state = await start(START, client, settings, input, flow_id=flow_id)
+    return InvitationPublic.of(state)
 
 
 @router.post("/local-accounts/activate", responses=responses(*LINK_ERRORS))
 async def activate_local_account(
     body: ActivationCreate, client: TemporalDep, session: SessionDep
-) -> InvitationState:
+) -> InvitationPublic:
     """The invited user activates the account (the token from the email is the credential)."""
-    return await activate_with_token(client, session, body.token)
+    return InvitationPublic.of(await activate_with_token(client, session, body.token))
 
 
 @router.get(
@@ -261,16 +255,7 @@ async def remove_account(
         flow_id = invitation_flow_id(
             settings.secret_key, account.business_id, account.instance_id, account.email
         )
-        handle: LocalHandle = client.get_workflow_handle_for(
-            LocalAccountActivationWorkflow.run, flow_id
-        )
-        try:
-            await handle.execute_update(LocalAccountActivationWorkflow.cancel)
-        except WorkflowUpdateFailedError as err:
-            raise refusal(err) from None
-        except RPCError as err:
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
+        if await update_if_running(client.get_workflow_handle(flow_id), CANCEL) is None:
             # No flow any more (an operator ended it): the row is all there is to change.
             return await _change(client, settings, session, account, status="removed")
         await session.refresh(account)

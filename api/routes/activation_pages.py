@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 from typing import Any
+from typing import TypeVar
 
 from fastapi import APIRouter
 from fastapi import Depends
@@ -31,14 +32,14 @@ from api.deps import TemporalDep
 from api.deps import require_sign_up_allowance
 from api.deps import user_agent
 from api.errors import ApiError
-from api.flows import email_verification as verifications
-from api.flows.license_activation import ActivationPublic
-from api.flows.license_activation import Error
-from api.flows.license_activation import flow_handle
-from api.flows.license_activation import order_of_code
-from api.flows.license_activation import read_activation
-from api.flows.license_activation import signup_input
-from api.flows.license_activation import update_flow
+from api.flow_clients import email_verification as verifications
+from api.flow_clients.license_activation import ActivationPublic
+from api.flow_clients.license_activation import Error
+from api.flow_clients.license_activation import flow_handle
+from api.flow_clients.license_activation import order_of_code
+from api.flow_clients.license_activation import read_activation
+from api.flow_clients.license_activation import signup_input
+from api.flow_clients.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
 from api.page_text import refusal_text
 from api.page_text import text
@@ -55,16 +56,21 @@ from api.pages import see_other
 from api.pages import start_session
 from core.settings import Settings
 from models.catalog import Catalog
+from models.contracts import email_verification as verification
 from models.contracts.email_verification import ChangeEmailInput
+from models.contracts.flow import Update
+from models.contracts.license_activation import ACCEPT_AGREEMENTS
+from models.contracts.license_activation import CHOOSE_INSTANCE
+from models.contracts.license_activation import CREATE_ACCOUNT
 from models.contracts.license_activation import AcceptAgreementsInput
+from models.contracts.license_activation import ActivationState
 from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import AgreementRef
 from models.contracts.license_activation import ChooseInstanceInput
 from models.records.domain import Business
 from models.records.domain import ProductInstance
-from workflows.email_verification import EmailVerificationWorkflow
-from workflows.license_activation import LicenseActivationWorkflow
 
+ArgT = TypeVar("ArgT")
 router = APIRouter(tags=["customer pages"], include_in_schema=False)
 EMAIL = TypeAdapter(EmailStr)
 # How a flow that no longer waits for the customer is shown: its page and HTTP status.
@@ -113,7 +119,9 @@ class Visit:
     def field(self, name: str) -> str:
         return field(self.form, name)
 
-    def update(self, update: Any, input: Any) -> Awaitable[ActivationPublic]:
+    def update(
+        self, update: Update[ArgT, ActivationState], input: ArgT
+    ) -> Awaitable[ActivationPublic]:
         return update_flow(flow_handle(self.client, self.order_id), update, input)
 
     async def page(self, *, error: str | None = None, field: str = "", typed: str = "") -> Response:
@@ -246,7 +254,7 @@ async def submit_email(visit: VisitDep) -> Response:
         if state.status == ActivationStatus.VERIFYING_EMAIL and state.verification_id:
             await verifications.update_flow(
                 verifications.flow_handle(visit.client, state.verification_id),
-                EmailVerificationWorkflow.change_email,
+                verification.CHANGE_EMAIL,
                 ChangeEmailInput(email=email),
             )
         else:
@@ -254,7 +262,7 @@ async def submit_email(visit: VisitDep) -> Response:
             signup = signup_input(
                 visit.settings, visit.order_id, email, visit.locale, sign_in_allowed=True
             )
-            await visit.update(LicenseActivationWorkflow.create_account, signup)
+            await visit.update(CREATE_ACCOUNT, signup)
     except ValidationError:
         return await visit.page(error=text(visit.locale, "email.error"), field="email", typed=typed)
     except ApiError as err:
@@ -270,9 +278,7 @@ async def resend_email(visit: VisitDep) -> Response:
         return see_other("/activate")
     # Inside the cooldown or out of resends, the page says when, or that it cannot.
     handle = verifications.flow_handle(visit.client, visit.state.verification_id)
-    return await _then_current_step(
-        verifications.update_flow(handle, EmailVerificationWorkflow.resend)
-    )
+    return await _then_current_step(verifications.update_flow(handle, verification.RESEND))
 
 
 @router.post("/activate/agreements", response_class=HTMLResponse)
@@ -285,9 +291,7 @@ async def accept_agreements(visit: VisitDep) -> Response:
     request = visit.request
     client_address = request.client.host if request.client else None
     input = AcceptAgreementsInput(accepted, client_address, user_agent(request))
-    return await _then_current_step(
-        visit.update(LicenseActivationWorkflow.accept_agreements, input)
-    )
+    return await _then_current_step(visit.update(ACCEPT_AGREEMENTS, input))
 
 
 @router.post("/activate/instance", response_class=HTMLResponse)
@@ -297,7 +301,7 @@ async def choose_instance(visit: VisitDep) -> Response:
     if instance_id not in choices or not state.licenses_awaiting_choice:
         return await visit.page(error=text(visit.locale, "instance.error"), field="instance")
     input = ChooseInstanceInput(instance_id, state.licenses_awaiting_choice[0])
-    return await _then_current_step(visit.update(LicenseActivationWorkflow.choose_instance, input))
+    return await _then_current_step(visit.update(CHOOSE_INSTANCE, input))
 
 
 async def _then_current_step(action: Awaitable[object]) -> Response:

@@ -31,7 +31,7 @@ from api.errors import ApiError
 from api.errors import responses
 from api.fields import Body
 from api.fields import Count
-from api.flows import run_change
+from api.flow_clients import run_change
 from models.catalog import Catalog
 from models.catalog import Sensor
 from models.contracts.credits import SANDBOX

@@ -25,21 +25,24 @@ from api.errors import ApiError
 from api.errors import responses
 from api.fields import Body
 from api.fields import Locale
-from api.flows.email_verification import Error
-from api.flows.email_verification import confirm_token
-from api.flows.email_verification import final_state
-from api.flows.email_verification import flow_handle
-from api.flows.email_verification import update_flow
+from api.flow_clients.email_verification import Error
+from api.flow_clients.email_verification import VerificationPublic
+from api.flow_clients.email_verification import confirm_token
+from api.flow_clients.email_verification import final_state
+from api.flow_clients.email_verification import flow_handle
+from api.flow_clients.email_verification import update_flow
 from api.mail_limit import require_mail_allowance
 from core.settings import Settings
+from models.contracts.email_verification import CANCEL
+from models.contracts.email_verification import CHANGE_EMAIL
+from models.contracts.email_verification import RESEND
+from models.contracts.email_verification import START
 from models.contracts.email_verification import ChangeEmailInput
 from models.contracts.email_verification import StartVerificationInput
-from models.contracts.email_verification import VerificationState
 from models.contracts.email_verification import VerificationStatus
+from models.contracts.email_verification import flow_id_for
 from models.errors import ApiProblem
-from workflows.email_verification import EmailVerificationWorkflow
-from workflows.email_verification import flow_id_for
-from workflows.email_verification import start
+from models.errors import MailProblem
 
 router = APIRouter(prefix="/v1/email-verifications", tags=["email verification"])
 
@@ -85,7 +88,7 @@ def start_input(settings: Settings, body: EmailVerificationCreate) -> StartVerif
 @router.post("", status_code=status.HTTP_202_ACCEPTED, **keyed(*MAILS))
 async def start_email_verification(
     body: EmailVerificationCreate, settings: SettingsDep, session: SessionDep, client: TemporalDep
-) -> VerificationState:
+) -> VerificationPublic:
     """Email a single-use link; a repeated start for a pending address and purpose returns it."""
     if body.purpose not in settings.verification_purposes:
         raise ApiError(
@@ -93,34 +96,33 @@ async def start_email_verification(
             details=[{"loc": ["body", "purpose"], "msg": "not a configured purpose"}],
         )
     await require_mail_allowance(session, settings, body.email)
-    return await start(
+    started = await START(
         client,
         start_input(settings, body),
         flow_id=flow_id_for(settings.secret_key, body.purpose, body.email),
         task_queue=settings.temporal_task_queue,
     )
+    return VerificationPublic.of(started)
 
 
 @router.get("/{flow_id}", **keyed(Error.NOT_FOUND))
-async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationState:
+async def get_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationPublic:
     """The verification's live status."""
-    return await final_state(flow_handle(client, flow_id))
+    return VerificationPublic.of(await final_state(flow_handle(client, flow_id)))
 
 
 @router.post(
     "/{flow_id}/resend",
     status_code=status.HTTP_202_ACCEPTED,
-    **keyed(
-        *ACTION_ERRORS, Error.RESEND_COOLDOWN, Error.RESEND_LIMIT, ApiProblem.MAIL_RATE_LIMITED
-    ),
+    **keyed(*ACTION_ERRORS, Error.RESEND_COOLDOWN, Error.RESEND_LIMIT, MailProblem.RATE_LIMITED),
 )
 async def resend_email_verification(
     flow_id: FlowId, settings: SettingsDep, session: SessionDep, client: TemporalDep
-) -> VerificationState:
+) -> VerificationPublic:
     """Send a new link (the previous one stops working); refused inside the cooldown."""
     handle = flow_handle(client, flow_id)
     await require_mail_allowance(session, settings, (await final_state(handle)).email)
-    return await update_flow(handle, EmailVerificationWorkflow.resend)
+    return VerificationPublic.of(await update_flow(handle, RESEND))
 
 
 @router.post(
@@ -134,20 +136,19 @@ async def change_email_verification_address(
     settings: SettingsDep,
     session: SessionDep,
     client: TemporalDep,
-) -> VerificationState:
+) -> VerificationPublic:
     """Change the address while pending: a new link goes to it (same cooldown and limit)."""
     await require_mail_allowance(session, settings, body.email)
-    return await update_flow(
-        flow_handle(client, flow_id),
-        EmailVerificationWorkflow.change_email,
-        ChangeEmailInput(email=body.email),
+    changed = await update_flow(
+        flow_handle(client, flow_id), CHANGE_EMAIL, ChangeEmailInput(email=body.email)
     )
+    return VerificationPublic.of(changed)
 
 
 @router.delete("/{flow_id}", **keyed(*ACTION_ERRORS))
-async def cancel_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationState:
+async def cancel_email_verification(flow_id: FlowId, client: TemporalDep) -> VerificationPublic:
     """Cancel a pending verification; its link stops working."""
-    return await update_flow(flow_handle(client, flow_id), EmailVerificationWorkflow.cancel)
+    return VerificationPublic.of(await update_flow(flow_handle(client, flow_id), CANCEL))
 
 
 @router.post(

@@ -16,7 +16,6 @@ from fastapi import status
 from pydantic import EmailStr
 from pydantic import Field
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import CatalogDep
@@ -29,31 +28,36 @@ from api.deps import user_agent
 from api.errors import BAD_BODY
 from api.errors import MAILS
 from api.errors import ApiError
-from api.errors import refusal
 from api.errors import responses
 from api.fields import Body
 from api.fields import Locale
 from api.fields import OneLine
-from api.flows.license_activation import ActivationPublic
-from api.flows.license_activation import Error
-from api.flows.license_activation import OrderCreate
-from api.flows.license_activation import flow_handle
-from api.flows.license_activation import order_input
-from api.flows.license_activation import order_of_code
-from api.flows.license_activation import order_terms
-from api.flows.license_activation import read_activation
-from api.flows.license_activation import signup_input
-from api.flows.license_activation import update_flow
+from api.flow_clients import start
+from api.flow_clients.license_activation import ActivationPublic
+from api.flow_clients.license_activation import Error
+from api.flow_clients.license_activation import OrderCreate
+from api.flow_clients.license_activation import flow_handle
+from api.flow_clients.license_activation import order_input
+from api.flow_clients.license_activation import order_of_code
+from api.flow_clients.license_activation import order_terms
+from api.flow_clients.license_activation import read_activation
+from api.flow_clients.license_activation import signup_input
+from api.flow_clients.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
+from models.contracts.license_activation import ACCEPT_AGREEMENTS
+from models.contracts.license_activation import CANCEL
+from models.contracts.license_activation import CHOOSE_INSTANCE
+from models.contracts.license_activation import CREATE_ACCOUNT
+from models.contracts.license_activation import SIGN_IN
+from models.contracts.license_activation import START
 from models.contracts.license_activation import AcceptAgreementsInput
 from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import AgreementRef
 from models.contracts.license_activation import ChooseInstanceInput
 from models.contracts.license_activation import SignInInput
 from models.errors import ApiProblem
+from models.errors import MailProblem
 from models.records.domain import Order
-from workflows.license_activation import LicenseActivationWorkflow
-from workflows.license_activation import start
 
 router = APIRouter(prefix="/v1", tags=["license activation"])
 
@@ -112,9 +116,7 @@ async def create_order(
     input = order_input(settings, catalog, body, known)
     await require_mail_allowance(session, settings, body.contact_email)
     try:
-        state = await start(client, input, task_queue=settings.temporal_task_queue)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
+        state = await start(START, client, settings, input)
     except WorkflowAlreadyStartedError:  # the order's flow has already ended
         existing = await read_activation(
             flow_handle(client, input.order_id),
@@ -139,7 +141,7 @@ async def get_order(order_id: OrderId, client: TemporalDep) -> ActivationPublic:
 @router.delete("/orders/{order_id}", **keyed(*LINK_ERRORS))
 async def cancel_order(order_id: OrderId, client: TemporalDep) -> ActivationPublic:
     """Withdraw a pending order: its Activation Links stop working."""
-    return await update_flow(flow_handle(client, order_id), LicenseActivationWorkflow.cancel)
+    return await update_flow(flow_handle(client, order_id), CANCEL)
 
 
 # -- the Activation Link's steps ---------------------------------------------------------------
@@ -173,9 +175,7 @@ async def sign_in(
 ) -> ActivationPublic:
     """Attach an existing primary account, which the portal has authenticated."""
     handle = flow_handle(client, await order_of_code(session, code))
-    return await update_flow(
-        handle, LicenseActivationWorkflow.sign_in, SignInInput(body.account_id)
-    )
+    return await update_flow(handle, SIGN_IN, SignInInput(body.account_id))
 
 
 @router.post(
@@ -184,7 +184,7 @@ async def sign_in(
     responses=responses(
         *BAD_BODY,
         *LINK_ERRORS,
-        ApiProblem.MAIL_RATE_LIMITED,
+        MailProblem.RATE_LIMITED,
         ApiProblem.TOO_MANY_REQUESTS,
     ),
 )
@@ -204,7 +204,7 @@ async def create_account(
     await require_mail_allowance(session, settings, body.email)
     started = await update_flow(
         flow_handle(client, order_id),
-        LicenseActivationWorkflow.create_account,
+        CREATE_ACCOUNT,
         signup_input(settings, order_id, body.email, body.locale, sign_in_allowed=True),
     )
     return started.for_link_holder()
@@ -224,7 +224,7 @@ async def accept_agreements(
     client_address = request.client.host if request.client else None
     accepted_by = await update_flow(
         handle,
-        LicenseActivationWorkflow.accept_agreements,
+        ACCEPT_AGREEMENTS,
         AcceptAgreementsInput(accepted, client_address, user_agent(request)),
     )
     return accepted_by.for_link_holder()
@@ -241,7 +241,7 @@ async def choose_instance(
     handle = flow_handle(client, await order_of_code(session, code))
     chosen = await update_flow(
         handle,
-        LicenseActivationWorkflow.choose_instance,
+        CHOOSE_INSTANCE,
         ChooseInstanceInput(body.instance_id, body.license_id),
     )
     return chosen.for_link_holder()

@@ -17,12 +17,12 @@ from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.errors import ApiError
-from api.flows.local_accounts import activate_with_token
-from api.flows.local_accounts import invitation_state
-from api.flows.ownership_transfer import decide_with_token
-from api.flows.ownership_transfer import transfer_of_link
-from api.flows.primary_change import change_of_link
-from api.flows.primary_change import object_with_token
+from api.flow_clients.local_accounts import activate_with_token
+from api.flow_clients.local_accounts import invitation_state
+from api.flow_clients.ownership_transfer import decide_with_token
+from api.flow_clients.ownership_transfer import transfer_of_link
+from api.flow_clients.primary_change import change_of_link
+from api.flow_clients.primary_change import object_with_token
 from api.page_text import text
 from api.pages import PostedToken
 from api.pages import field
@@ -33,12 +33,13 @@ from api.pages import render
 from core.settings import Settings
 from core.tokens import mask_email
 from models.contracts.local_accounts import InvitationStatus
+from models.contracts.ownership_transfer import ACCEPT
+from models.contracts.ownership_transfer import DECLINE
 from models.contracts.ownership_transfer import TransferStatus
 from models.contracts.primary_change import ChangeStatus
 from models.records.domain import Account
 from models.records.domain import Business
 from models.records.domain import ProductInstance
-from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 router = APIRouter(tags=["links"], include_in_schema=False)
 Token = Annotated[str, Query(max_length=200)]
@@ -170,7 +171,7 @@ async def ownership_transfer_submit(
         title = text(locale, "transfer.choose")
         return _page(request, settings, locale, title, title, status_code=400)
     accept = action == "accept"
-    update = OwnershipTransferWorkflow.accept if accept else OwnershipTransferWorkflow.decline
+    update = ACCEPT if accept else DECLINE
     try:
         decided = await decide_with_token(client, db, token, update)
     except ApiError:  # the page as it stands now says why (decided, expired, cancelled…)

@@ -19,7 +19,7 @@ from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import client_address
-from api.flows.account_lookup import ask
+from api.flow_clients.account_lookup import ask
 from api.page_text import text
 from api.pages import field
 from api.pages import page_locale

@@ -13,9 +13,6 @@ from fastapi import APIRouter
 from fastapi import Path
 from fastapi import status
 from pydantic import Field
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
-from temporalio.service import RPCStatusCode
 
 from api.deps import ActingPrimary
 from api.deps import ApiKey
@@ -31,30 +28,32 @@ from api.errors import MAILS
 from api.errors import NEEDS_KEY
 from api.errors import OWNER_ERRORS
 from api.errors import ApiError
-from api.errors import refusal
 from api.errors import responses
 from api.fields import KEY_PATTERN
 from api.fields import UUID_PATTERN
 from api.fields import Body
 from api.fields import BusinessId
-from api.flows import newest_first
-from api.flows.ownership_transfer import Error
-from api.flows.ownership_transfer import TransferHandle
-from api.flows.ownership_transfer import TransferPublic
-from api.flows.ownership_transfer import decide_with_token
-from api.flows.ownership_transfer import status_now
-from api.flows.ownership_transfer import transfer_row
+from api.flow_clients import act
+from api.flow_clients import newest_first
+from api.flow_clients import start
+from api.flow_clients.ownership_transfer import Error
+from api.flow_clients.ownership_transfer import TransferPublic
+from api.flow_clients.ownership_transfer import decide_with_token
+from api.flow_clients.ownership_transfer import status_as_recorded
+from api.flow_clients.ownership_transfer import transfer_row
 from api.mail_limit import require_mail_allowance
 from core.tokens import random_key
+from models.contracts.ownership_transfer import ACCEPT
+from models.contracts.ownership_transfer import CANCEL
 from models.contracts.ownership_transfer import CLOSED
+from models.contracts.ownership_transfer import DECLINE
+from models.contracts.ownership_transfer import START
 from models.contracts.ownership_transfer import StartTransferInput
 from models.contracts.ownership_transfer import flow_id_of
 from models.errors import ApiProblem
 from models.records.domain import Account
 from models.records.domain import OwnershipTransfer
 from models.records.ownership_rules import transfer_problem
-from workflows.ownership_transfer import OwnershipTransferWorkflow
-from workflows.ownership_transfer import start
 
 router = APIRouter(prefix="/v1", tags=["ownership transfer"])
 
@@ -109,10 +108,7 @@ async def offer_ownership(
         to_account_id=body.target_account_id,
         expires_in_seconds=settings.ownership_transfer_expiry_seconds,
     )
-    try:
-        state = await start(client, input, task_queue=settings.temporal_task_queue)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
+    state = await start(START, client, settings, input)
     return TransferPublic.of_state(state)
 
 
@@ -153,17 +149,13 @@ async def cancel_ownership_transfer(
 ) -> TransferPublic:
     """The primary withdraws a pending offer (its link stops working)."""
     row = owned(await transfer_row(session, transfer_id), business_id, Error.NOT_FOUND)
-    handle: TransferHandle = client.get_workflow_handle_for(
-        OwnershipTransferWorkflow.run, flow_id_of(transfer_id)
+    state = await act(
+        client.get_workflow_handle(flow_id_of(transfer_id)),
+        CANCEL,
+        closed=CLOSED,
+        not_found=Error.NOT_FOUND,
+        status_if_gone=lambda: status_as_recorded(row),
     )
-    try:
-        state = await handle.execute_update(OwnershipTransferWorkflow.cancel)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise ApiError(CLOSED[status_now(row)]) from None
     return TransferPublic.of_state(state)
 
 
@@ -173,11 +165,11 @@ async def accept_ownership(
 ) -> TransferPublic:
     """The target becomes the primary account; the old primary keeps access as a local
     account on the target's instance. Both are emailed."""
-    return await decide_with_token(client, session, body.token, OwnershipTransferWorkflow.accept)
+    return await decide_with_token(client, session, body.token, ACCEPT)
 
 
 @router.post("/ownership-transfers/decline", responses=responses(*LINK_ERRORS))
 async def decline_ownership(
     body: DecisionCreate, session: SessionDep, client: TemporalDep
 ) -> TransferPublic:
-    return await decide_with_token(client, session, body.token, OwnershipTransferWorkflow.decline)
+    return await decide_with_token(client, session, body.token, DECLINE)

@@ -18,9 +18,6 @@ from pydantic import EmailStr
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
-from temporalio.service import RPCStatusCode
 
 from api.deps import OperatorKey
 from api.deps import SessionDep
@@ -29,27 +26,28 @@ from api.deps import TemporalDep
 from api.deps import require_business
 from api.errors import BAD_BODY
 from api.errors import ApiError
-from api.errors import refusal
 from api.errors import responses
 from api.fields import UUID_PATTERN
 from api.fields import Body
 from api.fields import Locale
 from api.fields import OneLine
-from api.flows import newest_first
-from api.flows import public
-from api.flows.primary_change import ChangeEvent
-from api.flows.primary_change import ChangePublic
-from api.flows.primary_change import Error
-from api.flows.primary_change import flow_handle
-from api.flows.primary_change import object_with_token
-from api.flows.primary_change import start_change
+from api.flow_clients import act
+from api.flow_clients import newest_first
+from api.flow_clients import public
+from api.flow_clients.primary_change import ChangeEvent
+from api.flow_clients.primary_change import ChangePublic
+from api.flow_clients.primary_change import Error
+from api.flow_clients.primary_change import flow_handle
+from api.flow_clients.primary_change import object_with_token
+from api.flow_clients.primary_change import start_change
+from models.contracts.primary_change import CANCEL
 from models.contracts.primary_change import CLOSED
+from models.contracts.primary_change import ChangeStatus
 from models.contracts.primary_change import OldPrimary
 from models.errors import ApiProblem
 from models.records.domain import Business
 from models.records.domain import PrimaryChange
 from models.records.domain import PrimaryChangeEvent
-from workflows.primary_change import PrimaryChangeWorkflow
 
 router = APIRouter(prefix="/v1", tags=["primary change (support)"])
 
@@ -157,14 +155,17 @@ async def cancel_primary_change(
     row = await session.get(PrimaryChange, change_id)
     if row is None or row.business_id != business.id:
         raise ApiError(Error.NOT_FOUND)
-    try:
-        state = await flow_handle(client, change_id).execute_update(PrimaryChangeWorkflow.cancel)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise ApiError(CLOSED.get(row.status, Error.FAILED)) from None
+
+    async def as_recorded() -> str:  # a flow whose history is gone: its row says how it ended
+        return row.status if row.status in CLOSED else ChangeStatus.FAILED
+
+    state = await act(
+        flow_handle(client, change_id),
+        CANCEL,
+        closed=CLOSED,
+        not_found=Error.NOT_FOUND,
+        status_if_gone=as_recorded,
+    )
     return public(ChangePublic, state)
 
 

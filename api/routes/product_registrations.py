@@ -11,7 +11,6 @@ import hmac
 from datetime import UTC
 from datetime import datetime
 from typing import Annotated
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi import Path
@@ -20,10 +19,6 @@ from pydantic import AliasChoices
 from pydantic import BaseModel
 from pydantic import Field
 from temporalio.client import Client
-from temporalio.client import WorkflowHandle
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
-from temporalio.service import RPCStatusCode
 
 from api.deps import ActingPrimary
 from api.deps import CatalogDep
@@ -35,15 +30,17 @@ from api.deps import owned
 from api.errors import BAD_BODY
 from api.errors import OWNER_ERRORS
 from api.errors import ApiError
-from api.errors import refusal
 from api.errors import responses
 from api.fields import Body
 from api.fields import BusinessId
 from api.fields import Count
 from api.fields import InstanceId
 from api.fields import OneLine
-from api.flows import newest_first
-from api.flows import run_change
+from api.flow_clients import Handle
+from api.flow_clients import newest_first
+from api.flow_clients import run_change
+from api.flow_clients import start
+from api.flow_clients import update_if_running
 from core.tokens import hash_token
 from core.tokens import is_domain_key
 from core.tokens import new_token
@@ -52,6 +49,9 @@ from core.tokens import split_token
 from models.contracts.direct_change import UNREGISTER_INSTANCE
 from models.contracts.direct_change import UnregisterInstanceInput
 from models.contracts.product_registration import CLOSED
+from models.contracts.product_registration import REGISTER
+from models.contracts.product_registration import REVOKE
+from models.contracts.product_registration import START
 from models.contracts.product_registration import RegisterInput
 from models.contracts.product_registration import StartRegistrationInput
 from models.contracts.product_registration import TokenStatus
@@ -60,8 +60,6 @@ from models.contracts.product_registration import token_status_now
 from models.errors import RegistrationError
 from models.records.domain import EnrollmentToken
 from models.records.domain import ProductInstance
-from workflows.product_registration import ProductRegistrationWorkflow
-from workflows.product_registration import start
 
 router = APIRouter(prefix="/v1", tags=["product registration"])
 
@@ -129,8 +127,8 @@ def _public(token: EnrollmentToken) -> TokenPublic:
     )
 
 
-def _handle(client: Client, token_id: str) -> WorkflowHandle[Any, Any]:
-    return client.get_workflow_handle_for(ProductRegistrationWorkflow.run, flow_id_of(token_id))
+def _handle(client: Client, token_id: str) -> Handle:
+    return client.get_workflow_handle(flow_id_of(token_id))
 
 
 @router.post(
@@ -156,23 +154,17 @@ async def create_enrollment_token(
         )
     token_id = random_key()
     token = new_token(token_id)
-    try:
-        state = await start(
-            client,
-            StartRegistrationInput(
-                token_id=token_id,
-                token_hash=hash_token(token),
-                business_id=business_id,
-                instance_type=body.instance_type,
-                description=body.description,
-                created_by=acting,
-                expires_in_seconds=body.expires_in,
-                max_uses=body.max_uses,
-            ),
-            task_queue=settings.temporal_task_queue,
-        )
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
+    input = StartRegistrationInput(
+        token_id=token_id,
+        token_hash=hash_token(token),
+        business_id=business_id,
+        instance_type=body.instance_type,
+        description=body.description,
+        created_by=acting,
+        expires_in_seconds=body.expires_in,
+        max_uses=body.max_uses,
+    )
+    state = await start(START, client, settings, input)
     public = TokenPublic.model_validate(state, from_attributes=True)
     return TokenCreated(**public.model_dump(), token=token)
 
@@ -199,16 +191,8 @@ async def revoke_enrollment_token(
 ) -> TokenPublic:
     """Revoke: registrations already under way finish first; after this none can start."""
     token = owned(await session.get(EnrollmentToken, token_id), business_id, Error.NOT_FOUND)
-    try:
-        await _handle(client, token_id).execute_update(ProductRegistrationWorkflow.revoke)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        raise ApiError(
-            Error.TOKEN_NOT_ACTIVE, f"the enrollment token is {status_now(token).value}"
-        ) from None
+    if await update_if_running(_handle(client, token_id), REVOKE) is None:
+        raise ApiError(Error.TOKEN_NOT_ACTIVE, f"the enrollment token is {status_now(token).value}")
     await session.refresh(token)
     public = _public(token)
     public.status = TokenStatus.REVOKED  # the flow records it in the database as it closes
@@ -235,22 +219,15 @@ async def register_instance(
     if parts is None or not is_domain_key(parts[0]):
         raise ApiError(Error.TOKEN_INVALID)
     token_id, token_hash = parts[0], hash_token(body.token)
-    try:
-        await _handle(client, token_id).execute_update(
-            ProductRegistrationWorkflow.register, RegisterInput(token_hash, body.instance_id)
-        )
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
+    registration = RegisterInput(token_hash, body.instance_id)
+    if await update_if_running(_handle(client, token_id), REGISTER, registration) is None:
         # No running flow: an unknown token, or one that has closed (used, expired, revoked).
         token = await session.get(EnrollmentToken, token_id)
         if token is None or not hmac.compare_digest(token.token_hash, token_hash):
-            raise ApiError(Error.TOKEN_INVALID) from None
+            raise ApiError(Error.TOKEN_INVALID)
         instance = await session.get(ProductInstance, body.instance_id)
         if instance is None or instance.enrollment_token_id != token_id:
-            raise ApiError(CLOSED.get(status_now(token), Error.TOKEN_NOT_ACTIVE)) from None
+            raise ApiError(CLOSED.get(status_now(token), Error.TOKEN_NOT_ACTIVE))
         return RegistrationPublic.of(instance)  # a repeat of a registration this token made
     instance = await session.get(ProductInstance, body.instance_id)
     if instance is None:  # cannot happen after a successful registration; never a 500

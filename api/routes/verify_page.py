@@ -15,8 +15,8 @@ from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.errors import ApiError
-from api.flows.email_verification import confirm_token
-from api.flows.email_verification import inspect_token
+from api.flow_clients.email_verification import confirm_token
+from api.flow_clients.email_verification import inspect_token
 from api.page_text import text
 from api.pages import PostedToken
 from api.pages import page_locale

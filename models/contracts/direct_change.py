@@ -4,11 +4,19 @@ the change runs as this flow's one activity, visible to operators (docs/architec
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from temporalio.common import WorkflowIDReusePolicy
+
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Update
+
 FLOW_KIND = "direct-change"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+# Named explicitly: running flows and saved histories know this name.
+WORKFLOW = "DirectChangeWorkflow"
 
 
 @dataclass
@@ -56,3 +64,20 @@ class AllocateCreditsInput:
 class SandboxSubmissionsInput:
     business_id: str
     count: int
+
+
+# -- how the API meets the flow (models/contracts/flow.py) --------------------------------------
+
+# Sent with the start: answers once the change is done (or refused).
+OUTCOME: Update[None, DirectChangeOutcome] = Update("outcome", None, DirectChangeOutcome)
+# A new flow per change; its summary is the caller's (see `api.flow_clients.run_change`).
+START: FlowStart[DirectChangeInput, DirectChangeOutcome] = FlowStart(
+    WORKFLOW,
+    OUTCOME,
+    FLOW_KIND,
+    "running",
+    lambda input: f"Change {input.activity}",
+    flow_id=lambda _: FLOW_ID_PREFIX + str(uuid.uuid4()),
+    business_of=lambda input: input.business_id,
+    reuse=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+)

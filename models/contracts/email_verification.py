@@ -9,10 +9,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from temporalio.common import WorkflowIDReusePolicy
+
+from core.tokens import domain_key
+from core.tokens import mask_email
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Query
+from models.contracts.flow import Update
 from models.errors import VerificationError
 
 FLOW_KIND = "email-verification"
 FLOW_ID_PREFIX = f"{FLOW_KIND}-"
+# Named explicitly: running flows and saved histories know this name.
+WORKFLOW = "EmailVerificationWorkflow"
 
 
 class VerificationStatus(StrEnum):
@@ -99,3 +108,39 @@ CLOSED: dict[str, VerificationError] = {
     VerificationStatus.LOCKED: VerificationError.LOCKED,
     VerificationStatus.CANCELLED: VerificationError.NOT_PENDING,
 }
+
+
+# -- how the API meets the flow (models/contracts/flow.py) --------------------------------------
+
+DESCRIBE: Update[None, VerificationState] = Update("describe", None, VerificationState)
+CONFIRM: Update[ConfirmInput, VerificationState] = Update(
+    "confirm", ConfirmInput, VerificationState
+)
+RESEND: Update[None, VerificationState] = Update("resend", None, VerificationState)
+CHANGE_EMAIL: Update[ChangeEmailInput, VerificationState] = Update(
+    "change_email", ChangeEmailInput, VerificationState
+)
+CANCEL: Update[None, VerificationState] = Update("cancel", None, VerificationState)
+CHECK_TOKEN: Query[ConfirmInput, TokenCheck] = Query("check_token", ConfirmInput, TokenCheck)
+
+
+def summary(input: StartVerificationInput) -> str:
+    """The one line an operator reads in the Temporal UI (no full address, no token)."""
+    return f"Email verification ({input.purpose}) for {mask_email(input.email)}"
+
+
+def flow_id_for(secret_key: str, purpose: str, email: str) -> str:
+    """Same pending address and purpose, same workflow ID: duplicate starts converge on one flow."""
+    return FLOW_ID_PREFIX + domain_key(secret_key, "email-verification", purpose, email.lower())
+
+
+# Starts the flow, or joins the pending one with the same ID (the caller's: `flow_id_for`).
+START: FlowStart[StartVerificationInput, VerificationState] = FlowStart(
+    WORKFLOW,
+    DESCRIBE,
+    FLOW_KIND,
+    VerificationStatus.PENDING,
+    summary,
+    business_of=lambda input: input.business_id,
+    reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+)

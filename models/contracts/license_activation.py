@@ -12,11 +12,19 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
+from core.tokens import mask_email
 from models.contracts.email_verification import StartVerificationInput
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Update
 from models.contracts.flow_ids import flow_ids
 from models.errors import ActivationError
+from models.errors import refuse
 
 FLOW_KIND = "license-activation"
+# Named explicitly: running flows and saved histories know this name.
+WORKFLOW = "LicenseActivationWorkflow"
+# The purpose of a sign-up's child verification (its mail says what the address is for).
+SIGNUP_PURPOSE = "activation"
 # An order is activated once: its ID is the workflow's domain key.
 FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
@@ -338,6 +346,78 @@ def renews_held_product(item: LicenseItem, held_products: set[str]) -> bool:
     return not item.trial and not item.new_instance and item.product_code in held_products
 
 
+def require_possible(items: list[LicenseItem], choices: list[InstanceChoice]) -> None:
+    """What the Business must have (an instance for an add-on) or not (the product, for a
+    trial) to take this order."""
+    if any(item.kind == "addon" for item in items) and not choices:
+        raise refuse(
+            ActivationError.NO_INSTANCE_FOR_ADDON,
+            "an add-on needs an existing product instance, and this Business has none",
+        )
+    held = {choice.product_code for choice in choices if not choice.new}
+    if any(item.trial and item.product_code in held for item in items):
+        raise refuse(
+            ActivationError.TRIAL_NOT_AVAILABLE,
+            "this Business has the product already; a trial is for trying a product first",
+        )
+
+
+def require_choice_possible(
+    items: list[LicenseItem], choice: ChooseInstanceInput, instances: list[str]
+) -> None:
+    """An instance choice names an add-on that waits for one (or there is one such add-on) and
+    one of `instances`, where it may go."""
+    awaiting = awaiting_choice(items)
+    if not awaiting:
+        raise refuse(ActivationError.WRONG_STEP, "no add-on of this order waits for an instance")
+    if choice.license_id is None and len(awaiting) > 1:
+        problem = "several add-ons wait for an instance: name the license_id"
+    elif choice.license_id is not None and choice.license_id not in awaiting:
+        problem = "that license is not an add-on waiting for an instance"
+    elif choice.instance_id not in instances:
+        problem = "that instance is not one of the Business's instances"
+    else:
+        return
+    raise refuse(ActivationError.INSTANCE_CHOICE_INVALID, problem)
+
+
 def awaiting_choice(items: list[LicenseItem]) -> list[str]:
     """The add-on licenses still waiting for the customer to choose their instance."""
     return [item.license_id for item in items if item.kind == "addon" and item.instance_id is None]
+
+
+# -- how the API meets the flow (models/contracts/flow.py) --------------------------------------
+
+DESCRIBE: Update[None, ActivationState] = Update("describe", None, ActivationState)
+SIGN_IN: Update[SignInInput, ActivationState] = Update("sign_in", SignInInput, ActivationState)
+CREATE_ACCOUNT: Update[CreateAccountInput, ActivationState] = Update(
+    "create_account", CreateAccountInput, ActivationState
+)
+ACCEPT_AGREEMENTS: Update[AcceptAgreementsInput, ActivationState] = Update(
+    "accept_agreements", AcceptAgreementsInput, ActivationState
+)
+CHOOSE_INSTANCE: Update[ChooseInstanceInput, ActivationState] = Update(
+    "choose_instance", ChooseInstanceInput, ActivationState
+)
+CANCEL: Update[None, ActivationState] = Update("cancel", None, ActivationState)
+
+
+def summary(input: StartActivationInput) -> str:
+    """The one line an operator reads in the Temporal UI."""
+    products = ", ".join(sorted({item.product_code for item in input.items}))
+    order = input.reference or input.order_id[:8]
+    return (
+        f"License activation of order {order} for {input.company_name} "
+        f"({mask_email(input.contact_email)}): {products}"
+    )
+
+
+# Starts the order's flow (or joins it: one flow per order) once its rows are written.
+START: FlowStart[StartActivationInput, ActivationState] = FlowStart(
+    WORKFLOW,
+    DESCRIBE,
+    FLOW_KIND,
+    ActivationStatus.AWAITING_ACCOUNT,
+    summary,
+    flow_id=lambda input: flow_id_of(input.order_id),
+)

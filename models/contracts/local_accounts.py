@@ -10,12 +10,19 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
+from temporalio.common import WorkflowIDReusePolicy
+
 from core.text import email_key
+from core.tokens import mask_email
 from models.contracts.answer_by_link import AnswerRules
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Update
 from models.contracts.flow_ids import flow_ids
 from models.errors import LocalAccountError
 
 FLOW_KIND = "local-account-activation"
+# Named explicitly: running flows and saved histories know this name.
+WORKFLOW = "LocalAccountActivationWorkflow"
 # One flow per (Business, instance, address): the key is an HMAC of them, see `flow_key`.
 FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
@@ -131,3 +138,33 @@ def account_status_now(status: str, invitation_expires_at: datetime | None, now:
     if status == "pending" and invitation_expires_at is not None and invitation_expires_at <= now:
         return "lapsed"
     return status
+
+
+# -- how the API meets the flow (models/contracts/flow.py) --------------------------------------
+
+DESCRIBE: Update[None, InvitationState] = Update("describe", None, InvitationState)
+ACTIVATE: Update[ActivateInput, InvitationState] = Update(
+    "activate", ActivateInput, InvitationState
+)
+CANCEL: Update[None, InvitationState] = Update("cancel", None, InvitationState)
+
+
+def summary(input: StartInvitationInput) -> str:
+    """The one line an operator reads in the Temporal UI."""
+    return (
+        f"Local account for {mask_email(input.email)} on instance {input.instance_id[:8]} "
+        f"(invited by {input.invited_by[:8]})"
+    )
+
+
+# Starts the invitation, or joins the pending one for the same address and instance (the
+# caller's ID: an HMAC of `flow_key_parts`).
+START: FlowStart[StartInvitationInput, InvitationState] = FlowStart(
+    WORKFLOW,
+    DESCRIBE,
+    FLOW_KIND,
+    InvitationStatus.PENDING,
+    summary,
+    business_of=lambda input: input.business_id,
+    reuse=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+)

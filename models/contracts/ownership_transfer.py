@@ -9,11 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from temporalio.common import WorkflowIDConflictPolicy
+
 from models.contracts.answer_by_link import AnswerRules
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Update
 from models.contracts.flow_ids import flow_ids
 from models.errors import TransferError
 
 FLOW_KIND = "ownership-transfer"
+# Named explicitly: running flows and saved histories know this name.
+WORKFLOW = "OwnershipTransferWorkflow"
 # One flow per transfer; its id is random (and the public part of its link's token).
 FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
@@ -137,3 +143,32 @@ def transfer_status_now(status: str, expires_at: datetime, now: datetime) -> Tra
     if status == TransferStatus.ABANDONED:
         return TransferStatus.CANCELLED
     return TransferStatus(status)
+
+
+# -- how the API meets the flow (models/contracts/flow.py) --------------------------------------
+
+DESCRIBE: Update[None, TransferState] = Update("describe", None, TransferState)
+ACCEPT: Update[DecisionInput, TransferState] = Update("accept", DecisionInput, TransferState)
+DECLINE: Update[DecisionInput, TransferState] = Update("decline", DecisionInput, TransferState)
+CANCEL: Update[None, TransferState] = Update("cancel", None, TransferState)
+
+
+def summary(input: StartTransferInput) -> str:
+    """The one line an operator reads in the Temporal UI."""
+    return (
+        f"Ownership transfer {input.transfer_id[:8]}: primary account "
+        f"{input.from_account_id[:8]} → local account {input.to_account_id[:8]}"
+    )
+
+
+# Starts the transfer; its answer says whether it was recorded (or why not).
+START: FlowStart[StartTransferInput, TransferState] = FlowStart(
+    WORKFLOW,
+    DESCRIBE,
+    FLOW_KIND,
+    TransferStatus.PENDING,
+    summary,
+    flow_id=lambda input: flow_id_of(input.transfer_id),
+    business_of=lambda input: input.business_id,
+    conflict=WorkflowIDConflictPolicy.FAIL,
+)

@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from temporalio.common import WorkflowIDConflictPolicy
+
 from models.contracts.answer_by_link import AnswerRules
 from models.contracts.email_verification import StartVerificationInput
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Update
 from models.contracts.flow_ids import flow_ids
 from models.errors import ChangeError
 
 FLOW_KIND = "primary-change"
+# Named explicitly: running flows and saved histories know this name.
+WORKFLOW = "PrimaryChangeWorkflow"
 FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 VERIFICATION_PURPOSE = "primary-change"
 
@@ -135,3 +141,31 @@ class SendOutcomeInput:
     new_email: str
     new_locale: str
     status: ChangeStatus
+
+
+# -- how the API meets the flow (models/contracts/flow.py) --------------------------------------
+
+DESCRIBE: Update[None, ChangeState] = Update("describe", None, ChangeState)
+OBJECT: Update[ObjectInput, ChangeState] = Update("object", ObjectInput, ChangeState)
+CANCEL: Update[None, ChangeState] = Update("cancel", None, ChangeState)
+
+
+def summary(input: StartChangeInput) -> str:
+    """The one line an operator reads in the Temporal UI (no address, no ticket text)."""
+    return (
+        f"Primary change {input.change_id[:8]} of Business {input.business_id[:8]} "
+        f"by support (old primary: {input.old_primary.value})"
+    )
+
+
+# Starts the change; its answer says whether it was recorded (or why not).
+START: FlowStart[StartChangeInput, ChangeState] = FlowStart(
+    WORKFLOW,
+    DESCRIBE,
+    FLOW_KIND,
+    ChangeStatus.VERIFYING,
+    summary,
+    flow_id=lambda input: flow_id_of(input.change_id),
+    business_of=lambda input: input.business_id,
+    conflict=WorkflowIDConflictPolicy.FAIL,
+)

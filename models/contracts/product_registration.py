@@ -10,10 +10,16 @@ from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
+from temporalio.common import WorkflowIDConflictPolicy
+
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Update
 from models.contracts.flow_ids import flow_ids
 from models.errors import RegistrationError
 
 FLOW_KIND = "product-registration"
+# Named explicitly: running flows and saved histories know this name.
+WORKFLOW = "ProductRegistrationWorkflow"
 # One flow per token; the token's public id is its key (random, never the secret).
 FLOW_ID_PREFIX, flow_id_of = flow_ids(FLOW_KIND)
 
@@ -99,3 +105,30 @@ def token_status_now(
     if status == TokenStatus.ACTIVE and expires_at <= now:
         return TokenStatus.EXPIRED
     return TokenStatus(status)
+
+
+# -- how the API meets the flow (models/contracts/flow.py) --------------------------------------
+
+DESCRIBE: Update[None, TokenState] = Update("describe", None, TokenState)
+REGISTER: Update[RegisterInput, TokenState] = Update("register", RegisterInput, TokenState)
+REVOKE: Update[None, TokenState] = Update("revoke", None, TokenState)
+
+
+def summary(input: StartRegistrationInput) -> str:
+    """The one line an operator reads in the Temporal UI (never the token)."""
+    uses = "single use" if input.max_uses == 1 else f"{input.max_uses} uses"
+    kind = input.instance_type
+    return f"Enrollment token {input.token_id[:6]}… for {kind} ({uses}): {input.description}"
+
+
+# Starts the token's flow; its answer says whether it was recorded (or why not).
+START: FlowStart[StartRegistrationInput, TokenState] = FlowStart(
+    WORKFLOW,
+    DESCRIBE,
+    FLOW_KIND,
+    TokenStatus.ACTIVE,
+    summary,
+    flow_id=lambda input: flow_id_of(input.token_id),
+    business_of=lambda input: input.business_id,
+    conflict=WorkflowIDConflictPolicy.FAIL,
+)

@@ -21,8 +21,8 @@ from models.contracts.email_verification import SendLinkInput
 from models.contracts.email_verification import VerificationStatus
 from models.records.outbox import EmailVerification
 from models.records.outbox import OutboxMessage
-from tests.conftest import MailSink
-from tests.conftest import token_in
+from tests.support.mail import MailSink
+from tests.support.mail import token_in
 
 pytestmark = pytest.mark.asyncio
 FLOW_ID = "email-verification-" + "a" * 24

@@ -38,12 +38,13 @@ from models.records.domain import CreditLedgerEntry
 from models.records.domain import License
 from models.records.domain import Order
 from models.records.domain import ProductInstance
-from tests.conftest import MailSink
-from tests.conftest import code_in
-from tests.workflows.activation_helpers import ADDON
-from tests.workflows.activation_helpers import CREDITS
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import activation_input
+from tests.support.activations import ADDON
+from tests.support.activations import CREDITS
+from tests.support.activations import SERVICE
+from tests.support.activations import activation_input
+from tests.support.activities import twice
+from tests.support.mail import MailSink
+from tests.support.mail import code_in
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
@@ -58,13 +59,6 @@ def activities(settings: Settings, sessions: Sessions) -> LicenseActivationActiv
 @pytest.fixture
 def order(settings: Settings) -> StartActivationInput:
     return activation_input(settings, [SERVICE, CREDITS, ADDON])
-
-
-async def twice(function: object, *args: object) -> None:
-    """Run an activity, then again as its retry would (same input, after the commit)."""
-    env = ActivityEnvironment()
-    for _ in range(2):
-        await env.run(function, *args)  # type: ignore[arg-type]
 
 
 async def count(sessions: Sessions, model: type) -> int:

@@ -4,8 +4,6 @@ invitations, and each activity retried after its commit leaves what one run leav
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -23,14 +21,14 @@ from models.contracts.local_accounts import InvitationStatus
 from models.contracts.local_accounts import RecordInvitationInput
 from models.errors import LocalAccountError
 from models.records.domain import Account
-from tests.activities.test_license_activation import twice
-from tests.workflows.account_helpers import add_local_accounts
-from tests.workflows.account_helpers import invitation_input
-from tests.workflows.activation_helpers import existing_business
+from tests.support.accounts import add_local_accounts
+from tests.support.accounts import invitation_input
+from tests.support.activations import existing_business
+from tests.support.activities import NOW
+from tests.support.activities import twice
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
-NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -17,21 +17,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
-from activities.mail import EMAIL_REJECTED
-from activities.mail import MAIL_RATE_LIMITED
-from activities.mail import MAIL_UNBUILDABLE
 from activities.mail import Link
 from activities.mail import Mail
 from activities.mail import MailSender
 from activities.mail import Sent
 from core.settings import Settings
 from core.tokens import hash_token
+from models.errors import MailProblem
 from models.records.outbox import OutboxMessage
-from tests.conftest import MailSink
-from tests.conftest import free_port
-from tests.conftest import text_of
-from tests.conftest import token_in
-from tests.conftest import without_trace_headers
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
+from tests.support.mail import token_in
+from tests.support.mail import without_trace_headers
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.asyncio
 CONTEXT = {
@@ -113,7 +111,7 @@ async def test_a_mail_whose_subject_cannot_be_built_fails_for_good_and_stores_no
         }
         mail_to_ada = Mail("activation_link", "ada@example.com", "en", context)
         await mail.send("k1", mail_to_ada, Link("http://x/a/{token}", "flow-1", "run-1"))
-    assert caught.value.type == MAIL_UNBUILDABLE and caught.value.non_retryable
+    assert caught.value.type == MailProblem.UNBUILDABLE and caught.value.non_retryable
     assert "evil" not in str(caught.value)
     assert await mail.find("k1") is None
 
@@ -127,7 +125,7 @@ async def test_an_address_gets_at_most_the_hourly_limit_whatever_its_letter_case
         await send(mail, f"k{n}", to)
     with pytest.raises(ApplicationError) as caught:
         await send(mail, "k3", "ada@Example.com")
-    assert caught.value.type == MAIL_RATE_LIMITED and caught.value.non_retryable
+    assert caught.value.type == MailProblem.RATE_LIMITED and caught.value.non_retryable
     assert 3500 < caught.value.details[0] <= 3601  # seconds until the oldest leaves the hour
     assert await mail.find("k3") is None
     await send(mail, "k0")  # a retry of a stored mail is not a new mail
@@ -144,7 +142,7 @@ async def test_a_burst_to_one_address_never_counts_past_the_limit(
         *(send(mail, f"burst{n}", "ada@example.com") for n in range(8)), return_exceptions=True
     )
     refused = [r for r in results if isinstance(r, ApplicationError)]
-    assert len(refused) == 5 and {r.type for r in refused} == {MAIL_RATE_LIMITED}
+    assert len(refused) == 5 and {r.type for r in refused} == {MailProblem.RATE_LIMITED}
     assert len(await smtp.wait_for(3)) == 3
 
 
@@ -186,7 +184,7 @@ def refusing_mail(
 async def test_a_refused_recipient_fails_for_good(refusing_mail: MailSender) -> None:
     with pytest.raises(ApplicationError) as caught:
         await send(refusing_mail)
-    assert caught.value.type == EMAIL_REJECTED and caught.value.non_retryable
+    assert caught.value.type == MailProblem.REJECTED and caught.value.non_retryable
     record = await refusing_mail.find("k1")
     assert record is not None and record.sent_at is None
 

@@ -18,8 +18,8 @@ from activities.mail import Mail
 from activities.mail import MailSender
 from core.settings import Settings
 from models.records.outbox import OutboxMessage
-from tests.conftest import MailSink
-from tests.conftest import token_in
+from tests.support.mail import MailSink
+from tests.support.mail import token_in
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -37,12 +37,12 @@ from models.contracts.ownership_transfer import SendTransferOutcomeInput
 from models.contracts.ownership_transfer import TransferParties
 from models.contracts.ownership_transfer import TransferStatus
 from models.records.domain import ActivationCode
-from tests.conftest import MailSink
-from tests.conftest import text_of
-from tests.conftest import without_trace_headers
-from tests.workflows.activation_helpers import CREDITS
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import activation_input
+from tests.support.activations import CREDITS
+from tests.support.activations import SERVICE
+from tests.support.activations import activation_input
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
+from tests.support.mail import without_trace_headers
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -4,8 +4,6 @@ under concurrent offers, and a swap retried after its commit leaves exactly one 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -20,19 +18,18 @@ from activities.ownership_transfer import OwnershipTransferActivities
 from core.settings import Settings
 from models.contracts.ownership_transfer import CloseTransferInput
 from models.contracts.ownership_transfer import CompleteTransferInput
-from models.contracts.ownership_transfer import OpenTransferInput
 from models.contracts.ownership_transfer import TransferStatus
 from models.errors import TransferError
 from models.records.domain import Account
 from models.records.domain import OwnershipTransfer
-from tests.activities.test_license_activation import twice
-from tests.workflows.account_helpers import add_local_account
-from tests.workflows.account_helpers import transfer_input
-from tests.workflows.activation_helpers import existing_business
+from tests.support.accounts import add_local_account
+from tests.support.accounts import open_input
+from tests.support.activations import existing_business
+from tests.support.activities import NOW
+from tests.support.activities import twice
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
-NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -47,13 +44,6 @@ async def business_with_locals(sessions: Sessions, count: int) -> tuple[str, str
         for n in range(count)
     ]
     return business_id, owner_id, locals_, site
-
-
-def open_input(
-    settings: Settings, business_id: str, owner_id: str, target_id: str, at: datetime = NOW
-) -> OpenTransferInput:
-    start = transfer_input(settings, business_id, owner_id, target_id)
-    return OpenTransferInput(start, at, at + timedelta(hours=24))
 
 
 async def statuses(sessions: Sessions, business_id: str) -> list[str]:

@@ -5,8 +5,6 @@ and an ownership transfer opened at the same moment: one of them, never both."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC
-from datetime import datetime
 from datetime import timedelta
 
 import pytest
@@ -30,14 +28,14 @@ from models.records.domain import Account
 from models.records.domain import OwnershipTransfer
 from models.records.domain import PrimaryChange
 from models.records.domain import PrimaryChangeEvent
-from tests.activities.test_license_activation import twice
-from tests.activities.test_ownership_transfer import open_input
-from tests.workflows.account_helpers import add_local_account
-from tests.workflows.activation_helpers import existing_business
+from tests.support.accounts import add_local_account
+from tests.support.accounts import open_input
+from tests.support.activations import existing_business
+from tests.support.activities import NOW
+from tests.support.activities import twice
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
-NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
 
 def change(

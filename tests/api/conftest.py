@@ -10,8 +10,6 @@ from api.app import create_app
 from core.settings import Settings
 from tests.support.declared_refusals import DeclaredRefusals
 
-AUTH = {"Authorization": "Bearer test-api-key-of-16-chars"}
-
 
 @pytest.fixture
 async def api(time_client: Client, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:

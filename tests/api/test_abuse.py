@@ -21,16 +21,16 @@ from api.app import create_app
 from core.settings import Settings
 from models.contracts.product_registration import flow_id_of
 from models.records.domain import Business
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import code_in
-from tests.conftest import free_port
-from tests.conftest import token_in
+from tests.support.activations import SERVICE
+from tests.support.activations import existing_business
+from tests.support.activations import order_body
+from tests.support.api import AUTH
 from tests.support.declared_refusals import DeclaredRefusals
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import order_body
+from tests.support.mail import MailSink
+from tests.support.mail import code_in
+from tests.support.mail import token_in
+from tests.support.net import free_port
+from tests.support.temporal import STARTED_FLOWS
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

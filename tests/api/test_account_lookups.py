@@ -13,14 +13,14 @@ from temporalio.client import Client
 
 from core.settings import Settings
 from models.records.outbox import OutboxMessage
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import text_of
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import order_body
-from tests.workflows.helpers import keep_history
+from tests.support.activations import SERVICE
+from tests.support.activations import existing_business
+from tests.support.activations import order_body
+from tests.support.api import AUTH
+from tests.support.histories import keep_history
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
+from tests.support.temporal import STARTED_FLOWS
 
 pytestmark = pytest.mark.asyncio
 

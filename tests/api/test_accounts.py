@@ -18,14 +18,14 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from activities.local_accounts import local_accounts_held
-from api.flows.local_accounts import invitation_flow_id
+from api.flow_clients.local_accounts import invitation_flow_id
 from core.settings import Settings
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import token_in
-from tests.workflows.account_helpers import add_local_accounts
-from tests.workflows.activation_helpers import existing_business
+from tests.support.accounts import add_local_accounts
+from tests.support.activations import existing_business
+from tests.support.api import AUTH
+from tests.support.mail import MailSink
+from tests.support.mail import token_in
+from tests.support.temporal import STARTED_FLOWS
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -31,19 +31,19 @@ from api.page_text import text
 from core.logging import uvicorn_log_config
 from core.settings import Settings
 from models.records.domain import AgreementAcceptance
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import TEST_OPERATOR_KEY
-from tests.conftest import MailSink
-from tests.conftest import free_port
-from tests.conftest import text_of
+from tests.support.activations import ADDON
+from tests.support.activations import CREDITS
+from tests.support.activations import SERVICE
+from tests.support.activations import existing_business
+from tests.support.activations import lapsed_license
+from tests.support.activations import order_body
+from tests.support.api import AUTH
 from tests.support.declared_refusals import DeclaredRefusals
-from tests.workflows.activation_helpers import ADDON
-from tests.workflows.activation_helpers import CREDITS
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import lapsed_license
-from tests.workflows.activation_helpers import order_body
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
+from tests.support.net import free_port
+from tests.support.temporal import STARTED_FLOWS
+from tests.support.temporal import TEST_OPERATOR_KEY
 
 pytestmark = pytest.mark.asyncio
 CHROMIUM = Path("/usr/bin/chromium")

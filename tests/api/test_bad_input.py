@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from tests.api.conftest import AUTH
-from tests.conftest import MailSink
-from tests.workflows.activation_helpers import existing_business
+from tests.support.activations import existing_business
+from tests.support.api import AUTH
+from tests.support.mail import MailSink
 
 pytestmark = pytest.mark.asyncio
 UNKNOWN_ID = "email-verification-" + "a" * 24

@@ -13,12 +13,12 @@ from google.protobuf.json_format import MessageToDict
 from temporalio.client import Client
 
 from core.settings import Settings
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import TEST_CODEC_KEY
-from tests.conftest import TEST_OPERATOR_KEY
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import order_body
+from tests.support.activations import SERVICE
+from tests.support.activations import order_body
+from tests.support.api import AUTH
+from tests.support.temporal import STARTED_FLOWS
+from tests.support.temporal import TEST_CODEC_KEY
+from tests.support.temporal import TEST_OPERATOR_KEY
 
 pytestmark = pytest.mark.asyncio
 OPERATOR = {"Authorization": f"Bearer {TEST_OPERATOR_KEY}"}

@@ -19,9 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from models.records.domain import Business
 from models.records.domain import SandboxUsage
-from tests.api.conftest import AUTH
-from tests.workflows.account_helpers import add_local_account
-from tests.workflows.activation_helpers import existing_business
+from tests.support.accounts import add_local_account
+from tests.support.activations import existing_business
+from tests.support.api import AUTH
 from workflows.sandbox_quota import SandboxQuotaResetWorkflow
 
 pytestmark = pytest.mark.asyncio

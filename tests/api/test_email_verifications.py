@@ -10,10 +10,10 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import token_in
+from tests.support.api import AUTH
+from tests.support.mail import MailSink
+from tests.support.mail import token_in
+from tests.support.temporal import STARTED_FLOWS
 from workflows.email_verification import EmailVerificationWorkflow
 
 pytestmark = pytest.mark.asyncio

@@ -1,13 +1,13 @@
-"""Reading a flow's published state (api/flows): a flow that has not published yet (a child in
-its first moments) reads as not there, never as an error. On the dev server: a flow no worker
-ever picks up would hold the time-skipping server's clock for good."""
+"""Reading a flow's published state (api/flow_clients): a flow that has not published yet (a
+child in its first moments) reads as not there, never as an error. On the dev server: a flow no
+worker ever picks up would hold the time-skipping server's clock for good."""
 
 from __future__ import annotations
 
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from api.flows import published_state
+from api.flow_clients import published_state
 
 pytestmark = pytest.mark.asyncio
 

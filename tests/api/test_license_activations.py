@@ -20,25 +20,25 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api.flows import license_activation
+from api.flow_clients import license_activation
 from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
 from core.tokens import random_key
 from models.records.domain import ActivationCode
 from models.records.domain import Order
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import code_in
-from tests.conftest import token_in
-from tests.workflows.activation_helpers import ADDON
-from tests.workflows.activation_helpers import CLOUD_AGREEMENTS
-from tests.workflows.activation_helpers import CREDITS
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import lapsed_license
-from tests.workflows.activation_helpers import order_body
+from tests.support.activations import ADDON
+from tests.support.activations import CLOUD_AGREEMENTS
+from tests.support.activations import CREDITS
+from tests.support.activations import SERVICE
+from tests.support.activations import existing_business
+from tests.support.activations import lapsed_license
+from tests.support.activations import order_body
+from tests.support.api import AUTH
+from tests.support.mail import MailSink
+from tests.support.mail import code_in
+from tests.support.mail import token_in
+from tests.support.temporal import STARTED_FLOWS
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -17,12 +17,12 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.contracts.ownership_transfer import flow_id_of
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import token_in
-from tests.workflows.account_helpers import add_local_account
-from tests.workflows.activation_helpers import existing_business
+from tests.support.accounts import add_local_account
+from tests.support.activations import existing_business
+from tests.support.api import AUTH
+from tests.support.mail import MailSink
+from tests.support.mail import token_in
+from tests.support.temporal import STARTED_FLOWS
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

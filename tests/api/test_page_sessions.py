@@ -9,12 +9,12 @@ import pytest
 from temporalio.client import Client
 
 from core.settings import Settings
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import code_in
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import order_body
+from tests.support.activations import SERVICE
+from tests.support.activations import order_body
+from tests.support.api import AUTH
+from tests.support.mail import MailSink
+from tests.support.mail import code_in
+from tests.support.temporal import STARTED_FLOWS
 
 pytestmark = pytest.mark.asyncio
 

@@ -18,15 +18,15 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.records.domain import Account
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import TEST_OPERATOR_KEY
-from tests.conftest import MailSink
-from tests.conftest import text_of
-from tests.conftest import token_in
-from tests.workflows.account_helpers import add_local_account
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.helpers import keep_history
+from tests.support.accounts import add_local_account
+from tests.support.activations import existing_business
+from tests.support.api import AUTH
+from tests.support.histories import keep_history
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
+from tests.support.mail import token_in
+from tests.support.temporal import STARTED_FLOWS
+from tests.support.temporal import TEST_OPERATOR_KEY
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -16,9 +16,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from models.contracts.product_registration import flow_id_of
-from tests.api.conftest import AUTH
-from tests.conftest import STARTED_FLOWS
-from tests.workflows.activation_helpers import existing_business
+from tests.support.activations import existing_business
+from tests.support.api import AUTH
+from tests.support.temporal import STARTED_FLOWS
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -15,14 +15,15 @@ from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
 from core.settings import Settings
 from models.contracts.direct_change import CHANGE_ACCOUNT
+from models.contracts.direct_change import START
 from models.contracts.direct_change import ChangeAccountInput
+from models.contracts.direct_change import DirectChangeInput
 from models.contracts.direct_change import DirectChangeOutcome
 from models.errors import LocalAccountError
 from models.records.domain import Account
-from tests.workflows.account_helpers import add_local_account
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.helpers import keep_history
-from workflows.direct_change import change
+from tests.support.accounts import add_local_account
+from tests.support.activations import existing_business
+from tests.support.histories import keep_history
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
@@ -43,14 +44,12 @@ async def test_an_account_change_is_done_by_its_activity_and_a_stale_one_is_refu
 
     async def run(input: ChangeAccountInput, history: str) -> DirectChangeOutcome:
         flow_id = f"direct-change-{uuid.uuid4()}"
-        outcome = await change(
+        outcome = await START(
             time_client,
-            CHANGE_ACCOUNT,
-            input,
-            business_id=business_id,
-            summary="test",
+            DirectChangeInput(CHANGE_ACCOUNT, input, business_id),
             task_queue=settings.temporal_task_queue,
             flow_id=flow_id,
+            summary="test",
         )
         await keep_history(time_client.get_workflow_handle(flow_id), history)
         return outcome

@@ -21,17 +21,17 @@ from models.contracts.email_verification import ChangeEmailInput
 from models.contracts.email_verification import ConfirmInput
 from models.contracts.email_verification import TokenCheck
 from models.contracts.email_verification import VerificationStatus
+from models.contracts.search_attributes import ACTIVATION_FLOW
+from models.contracts.search_attributes import ACTIVATION_STATUS
 from models.errors import VerificationError
 from models.records.outbox import EmailVerification
-from tests.conftest import MailSink
-from tests.conftest import token_in
-from tests.workflows.helpers import Handle
-from tests.workflows.helpers import begin
-from tests.workflows.helpers import history_text
-from tests.workflows.helpers import keep_history
+from tests.support.histories import history_text
+from tests.support.histories import keep_history
+from tests.support.mail import MailSink
+from tests.support.mail import token_in
+from tests.support.verifications import Handle
+from tests.support.verifications import begin
 from workflows.email_verification import EmailVerificationWorkflow
-from workflows.search_attributes import ACTIVATION_FLOW
-from workflows.search_attributes import ACTIVATION_STATUS
 
 pytestmark = pytest.mark.asyncio
 

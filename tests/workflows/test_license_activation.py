@@ -25,6 +25,7 @@ from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import AgreementRef
 from models.contracts.license_activation import ChooseInstanceInput
 from models.contracts.license_activation import SignInInput
+from models.contracts.search_attributes import ACTIVATION_FLOW
 from models.errors import ActivationError
 from models.records.domain import AgreementAcceptance
 from models.records.domain import Business
@@ -33,25 +34,24 @@ from models.records.domain import License
 from models.records.domain import Order
 from models.records.domain import ProductInstance
 from models.records.outbox import EmailVerification
-from tests.conftest import MailSink
-from tests.conftest import code_in
-from tests.conftest import token_in
-from tests.workflows.activation_helpers import ADDON
-from tests.workflows.activation_helpers import CLOUD_AGREEMENTS
-from tests.workflows.activation_helpers import CREDITS
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import accept_cloud
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import finished
-from tests.workflows.activation_helpers import place_order
-from tests.workflows.activation_helpers import signup
-from tests.workflows.activation_helpers import wait_for_status
-from tests.workflows.helpers import Handle as VerificationHandle
-from tests.workflows.helpers import history_text
-from tests.workflows.helpers import keep_history
+from tests.support.activations import ADDON
+from tests.support.activations import CLOUD_AGREEMENTS
+from tests.support.activations import CREDITS
+from tests.support.activations import SERVICE
+from tests.support.activations import accept_cloud
+from tests.support.activations import existing_business
+from tests.support.activations import finished
+from tests.support.activations import place_order
+from tests.support.activations import signup
+from tests.support.activations import wait_for_status
+from tests.support.histories import history_text
+from tests.support.histories import keep_history
+from tests.support.mail import MailSink
+from tests.support.mail import code_in
+from tests.support.mail import token_in
+from tests.support.verifications import Handle as VerificationHandle
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
-from workflows.search_attributes import ACTIVATION_FLOW
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from api.flows import published_state
+from api.flow_clients import published_state
 from core.settings import Settings
 from models.contracts.license_lifecycle import LifecycleInput
 from models.contracts.license_lifecycle import LifecycleState
@@ -27,12 +27,12 @@ from models.records.domain import Business
 from models.records.domain import CreditLedgerEntry
 from models.records.domain import License
 from models.records.domain import ProductInstance
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import text_of
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import held_license
-from tests.workflows.helpers import keep_history
+from tests.support.activations import existing_business
+from tests.support.activations import held_license
+from tests.support.histories import keep_history
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
+from tests.support.temporal import STARTED_FLOWS
 from workflows.license_lifecycle import LicenseLifecycleWorkflow
 from workflows.license_lifecycle import expiry_moment
 

@@ -34,21 +34,21 @@ from models.contracts.license_activation import SignInInput
 from models.contracts.license_lifecycle import LifecycleState
 from models.contracts.license_lifecycle import LifecycleStatus
 from models.contracts.license_lifecycle import flow_id_of
+from models.contracts.search_attributes import BUSINESS_ID
 from models.errors import ActivationError
 from models.records.domain import License
 from models.records.domain import ProductInstance
-from tests.conftest import MailSink
-from tests.conftest import text_of
-from tests.workflows.activation_helpers import ActivationHandle
-from tests.workflows.activation_helpers import accept_cloud
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import lapsed_license
-from tests.workflows.activation_helpers import place_order
-from tests.workflows.helpers import keep_history
+from tests.support.activations import ActivationHandle
+from tests.support.activations import accept_cloud
+from tests.support.activations import existing_business
+from tests.support.activations import lapsed_license
+from tests.support.activations import place_order
+from tests.support.histories import keep_history
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
 from workflows.license_activation import LicenseActivationWorkflow
 from workflows.license_lifecycle import LicenseLifecycleWorkflow
 from workflows.license_lifecycle import expiry_moment
-from workflows.search_attributes import BUSINESS_ID
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

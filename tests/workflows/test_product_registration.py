@@ -26,6 +26,7 @@ from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
 from core.tokens import random_key
+from models.contracts.product_registration import START as start
 from models.contracts.product_registration import CloseTokenInput
 from models.contracts.product_registration import RegisterInput
 from models.contracts.product_registration import StartRegistrationInput
@@ -35,14 +36,13 @@ from models.contracts.product_registration import flow_id_of
 from models.errors import RegistrationError
 from models.records.domain import EnrollmentToken
 from models.records.domain import ProductInstance
-from tests.conftest import STARTED_FLOWS
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.helpers import history_text
-from tests.workflows.helpers import keep_history
+from tests.support.activations import existing_business
+from tests.support.histories import history_text
+from tests.support.histories import keep_history
+from tests.support.temporal import STARTED_FLOWS
 from workers.worker import WORKFLOWS
 from workers.worker import workflow_runner
 from workflows.product_registration import ProductRegistrationWorkflow
-from workflows.product_registration import start
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]

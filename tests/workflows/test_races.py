@@ -27,7 +27,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.flows.primary_change import start_change
+from api.flow_clients.primary_change import start_change
 from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
@@ -41,6 +41,7 @@ from models.contracts.ownership_transfer import DecisionInput
 from models.contracts.primary_change import ChangeState
 from models.contracts.primary_change import ObjectInput
 from models.contracts.primary_change import OldPrimary
+from models.contracts.product_registration import START as start_registration
 from models.contracts.product_registration import RegisterInput
 from models.contracts.product_registration import StartRegistrationInput
 from models.contracts.product_registration import flow_id_of as token_flow_id
@@ -48,20 +49,20 @@ from models.records.domain import Account
 from models.records.domain import Business
 from models.records.domain import OwnershipTransfer
 from models.records.domain import ProductInstance
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.conftest import end_started_flows
-from tests.conftest import token_in
-from tests.workflows.account_helpers import add_local_account
-from tests.workflows.account_helpers import invite
-from tests.workflows.account_helpers import offer
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import accept_cloud
-from tests.workflows.activation_helpers import existing_business
-from tests.workflows.activation_helpers import place_order
-from tests.workflows.activation_helpers import signup
-from tests.workflows.activation_helpers import wait_for_status
-from tests.workflows.helpers import begin
+from tests.support.accounts import add_local_account
+from tests.support.accounts import invite
+from tests.support.accounts import offer
+from tests.support.activations import SERVICE
+from tests.support.activations import accept_cloud
+from tests.support.activations import existing_business
+from tests.support.activations import place_order
+from tests.support.activations import signup
+from tests.support.activations import wait_for_status
+from tests.support.mail import MailSink
+from tests.support.mail import token_in
+from tests.support.temporal import STARTED_FLOWS
+from tests.support.temporal import end_started_flows
+from tests.support.verifications import begin
 from workers.worker import build_worker
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
@@ -69,7 +70,6 @@ from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.primary_change import PrimaryChangeWorkflow
 from workflows.product_registration import ProductRegistrationWorkflow
-from workflows.product_registration import start as start_registration
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 Sessions = async_sessionmaker[AsyncSession]

@@ -12,8 +12,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from core.payload_codec import data_converter
-from tests.conftest import TEST_PAYLOAD_KEYS
-from tests.workflows.helpers import HISTORIES
+from tests.support.histories import HISTORIES
+from tests.support.temporal import TEST_PAYLOAD_KEYS
 from workers.worker import WORKFLOWS
 from workers.worker import workflow_runner
 

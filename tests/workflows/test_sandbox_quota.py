@@ -19,7 +19,7 @@ from temporalio.client import ScheduleActionStartWorkflow
 from core.settings import Settings
 from models.contracts.credits import RESET_SCHEDULE_ID
 from models.records.domain import SandboxUsage
-from tests.workflows.activation_helpers import existing_business
+from tests.support.activations import existing_business
 from workers.schedules import ensure_reset_schedule
 
 pytestmark = pytest.mark.asyncio

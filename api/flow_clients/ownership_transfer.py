@@ -5,21 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC
 from datetime import datetime
-from typing import Any
 
 from pydantic import AliasChoices
 from pydantic import BaseModel
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.client import WorkflowHandle
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
-from temporalio.service import RPCStatusCode
 
 from api.errors import ApiError
-from api.errors import refusal
+from api.flow_clients import act
 from api.links import link_target
+from models.contracts.flow import Update
 from models.contracts.ownership_transfer import CLOSED
 from models.contracts.ownership_transfer import FLOW_ID_PREFIX
 from models.contracts.ownership_transfer import DecisionInput
@@ -28,12 +24,8 @@ from models.contracts.ownership_transfer import TransferStatus
 from models.contracts.ownership_transfer import transfer_status_now
 from models.errors import TransferError
 from models.records.domain import OwnershipTransfer
-from workflows.ownership_transfer import OwnershipTransferWorkflow
 
 Error = TransferError
-
-
-TransferHandle = WorkflowHandle[OwnershipTransferWorkflow, TransferState]
 
 
 class TransferPublic(BaseModel):
@@ -63,6 +55,13 @@ def status_now(row: OwnershipTransfer) -> TransferStatus:
     return transfer_status_now(row.status, row.expires_at, datetime.now(UTC))
 
 
+async def status_as_recorded(row: OwnershipTransfer) -> str:
+    """How a transfer whose flow is gone ended, by its row (an operator ended a pending one:
+    the next offer sets it aside, so it reads cancelled)."""
+    status = status_now(row)
+    return TransferStatus.CANCELLED if status == TransferStatus.PENDING else status
+
+
 async def transfer_row(session: AsyncSession, transfer_id: str) -> OwnershipTransfer | None:
     return await session.get(OwnershipTransfer, transfer_id)
 
@@ -79,24 +78,24 @@ async def transfer_of_link(
 
 
 async def decide_with_token(
-    client: Client, session: AsyncSession, token: str, decision: Any
+    client: Client,
+    session: AsyncSession,
+    token: str,
+    decision: Update[DecisionInput, TransferState],
 ) -> TransferPublic:
     """The link's action, accept or decline (used by the API and by the page it opens)."""
     target = await link_target(session, token, FLOW_ID_PREFIX)
-    if target is None:
-        raise ApiError(Error.TOKEN_INVALID)
-    handle: TransferHandle = client.get_workflow_handle_for(
-        OwnershipTransferWorkflow.run, target.flow_id, run_id=target.run_id
+    row = (
+        await transfer_row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX)) if target else None
     )
-    try:
-        state = await handle.execute_update(decision, DecisionInput(target.token_hash))
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
-    except RPCError as err:
-        if err.status != RPCStatusCode.NOT_FOUND:
-            raise
-        row = await transfer_row(session, target.flow_id.removeprefix(FLOW_ID_PREFIX))
-        if row is None:
-            raise ApiError(Error.TOKEN_INVALID) from None
-        raise ApiError(CLOSED[status_now(row)]) from None
+    if target is None or row is None:
+        raise ApiError(Error.TOKEN_INVALID)
+    state = await act(
+        client.get_workflow_handle(target.flow_id, run_id=target.run_id),
+        decision,
+        DecisionInput(target.token_hash),
+        closed=CLOSED,
+        not_found=Error.TOKEN_INVALID,
+        status_if_gone=lambda: status_as_recorded(row),
+    )
     return TransferPublic.of_state(state)

@@ -1,4 +1,4 @@
-"""What the flows share when a step fails (workflows/kit.py): a mail that cannot go out lets
+"""What the flows share when a step fails (workflows/steps.py): a mail that cannot go out lets
 the flow go on, and an operator finds it by the `ActivationProblem` search attribute and its
 current details; a step still failing past its deadline times out, and the steps before it are
 undone."""
@@ -25,20 +25,20 @@ from temporalio.worker import UnsandboxedWorkflowRunner
 from temporalio.worker import Worker
 
 from core.settings import Settings
+from models.contracts.license_activation import START as start
 from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import flow_id_of
+from models.contracts.search_attributes import ACTIVATION_PROBLEM
+from models.errors import FlowProblem
 from models.records.domain import ActivationCode
-from tests.conftest import STARTED_FLOWS
-from tests.conftest import MailSink
-from tests.workflows.activation_helpers import SERVICE
-from tests.workflows.activation_helpers import ActivationHandle
-from tests.workflows.activation_helpers import activation_input
-from tests.workflows.helpers import keep_history
-from workflows.kit import STEP_TIMED_OUT
-from workflows.kit import run_with_compensation
+from tests.support.activations import SERVICE
+from tests.support.activations import ActivationHandle
+from tests.support.activations import activation_input
+from tests.support.histories import keep_history
+from tests.support.mail import MailSink
+from tests.support.temporal import STARTED_FLOWS
 from workflows.license_activation import LicenseActivationWorkflow
-from workflows.license_activation import start
-from workflows.search_attributes import ACTIVATION_PROBLEM
+from workflows.steps import run_with_compensation
 
 pytestmark = pytest.mark.asyncio
 
@@ -126,7 +126,7 @@ async def test_a_step_still_failing_past_its_deadline_times_out_and_the_steps_be
         outcome = await dev_env.client.execute_workflow(
             DeadlineFlow.run, "order-1", id=f"kit-deadline-{uuid.uuid4()}", task_queue=queue
         )
-    assert outcome == STEP_TIMED_OUT
+    assert outcome == FlowProblem.STEP_TIMED_OUT
     tries = steps.calls.count("try")
     assert steps.calls == ["reserve", *["try"] * tries, "release", "release"]
     assert 2 <= tries <= 4  # retried until the deadline, then given up on

@@ -16,12 +16,14 @@ from temporalio.client import Client
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from api.flows.license_activation import OrderCreate
-from api.flows.license_activation import order_input
+from api.flow_clients.license_activation import OrderCreate
+from api.flow_clients.license_activation import order_input
 from core.settings import Settings
 from core.tokens import domain_key
 from models.catalog import load_catalog
 from models.contracts import email_verification as verification
+from models.contracts.license_activation import SIGNUP_PURPOSE
+from models.contracts.license_activation import START as start
 from models.contracts.license_activation import AcceptAgreementsInput
 from models.contracts.license_activation import ActivationState
 from models.contracts.license_activation import ActivationStatus
@@ -34,10 +36,8 @@ from models.records.domain import Business
 from models.records.domain import License
 from models.records.domain import Order
 from models.records.domain import ProductInstance
-from tests.conftest import STARTED_FLOWS
-from workflows.license_activation import SIGNUP_PURPOSE
+from tests.support.temporal import STARTED_FLOWS
 from workflows.license_activation import LicenseActivationWorkflow
-from workflows.license_activation import start
 
 ActivationHandle = WorkflowHandle[LicenseActivationWorkflow, ActivationState]
 NEXT_YEAR = date.today() + timedelta(days=365)

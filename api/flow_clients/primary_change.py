@@ -12,13 +12,12 @@ from typing import Annotated
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.client import WorkflowHandle
-from temporalio.client import WorkflowUpdateFailedError
 
 from api.errors import ApiError
-from api.errors import refusal
-from api.flows import act
-from api.flows import public
+from api.flow_clients import Handle
+from api.flow_clients import act
+from api.flow_clients import public
+from api.flow_clients import start
 from api.links import link_target
 from core.settings import Settings
 from core.text import email_key
@@ -26,6 +25,8 @@ from core.tokens import domain_key
 from models.contracts import email_verification as verification
 from models.contracts.primary_change import CLOSED
 from models.contracts.primary_change import FLOW_ID_PREFIX
+from models.contracts.primary_change import OBJECT
+from models.contracts.primary_change import START
 from models.contracts.primary_change import VERIFICATION_PURPOSE
 from models.contracts.primary_change import ChangeState
 from models.contracts.primary_change import ObjectInput
@@ -35,11 +36,8 @@ from models.contracts.primary_change import flow_id_of
 from models.errors import ChangeError
 from models.records.domain import Business
 from models.records.domain import PrimaryChange
-from workflows.primary_change import PrimaryChangeWorkflow
-from workflows.primary_change import start
 
 Error = ChangeError
-Handle = WorkflowHandle[PrimaryChangeWorkflow, ChangeState]
 
 
 @dataclass
@@ -58,7 +56,7 @@ class ChangePublic(ChangeState):
 
 
 def flow_handle(client: Client, change_id: str) -> Handle:
-    return client.get_workflow_handle_for(PrimaryChangeWorkflow.run, flow_id_of(change_id))
+    return client.get_workflow_handle(flow_id_of(change_id))
 
 
 async def start_change(
@@ -103,10 +101,7 @@ async def start_change(
         verification=proof,
         verification_flow_id=verification.FLOW_ID_PREFIX + key,
     )
-    try:
-        state = await start(client, input, task_queue=settings.temporal_task_queue)
-    except WorkflowUpdateFailedError as err:
-        raise refusal(err) from None
+    state = await start(START, client, settings, input)
     return public(ChangePublic, state)
 
 
@@ -115,11 +110,9 @@ async def object_with_token(client: Client, session: AsyncSession, token: str) -
     target = await link_target(session, token, FLOW_ID_PREFIX)
     if target is None:
         raise ApiError(Error.TOKEN_INVALID)
-    handle: Handle = client.get_workflow_handle_for(
-        PrimaryChangeWorkflow.run, target.flow_id, run_id=target.run_id
-    )
-    update, input = PrimaryChangeWorkflow.object, ObjectInput(target.token_hash)
-    state = await act(handle, update, input, closed=CLOSED, not_found=Error.TOKEN_INVALID)
+    handle = client.get_workflow_handle(target.flow_id, run_id=target.run_id)
+    objection = ObjectInput(target.token_hash)
+    state = await act(handle, OBJECT, objection, closed=CLOSED, not_found=Error.TOKEN_INVALID)
     return public(ChangePublic, state)
 
 

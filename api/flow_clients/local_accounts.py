@@ -6,32 +6,50 @@ from __future__ import annotations
 from datetime import UTC
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
-from temporalio.client import WorkflowHandle
 
 from api.errors import ApiError
-from api.flows import act
-from api.flows import public
-from api.flows import published_state
+from api.flow_clients import Handle
+from api.flow_clients import act
+from api.flow_clients import public
+from api.flow_clients import published_state
 from api.links import link_target
 from core.tokens import domain_key
 from core.tokens import hash_token
+from models.contracts.local_accounts import ACTIVATE
 from models.contracts.local_accounts import CLOSED
 from models.contracts.local_accounts import FLOW_ID_PREFIX
 from models.contracts.local_accounts import ActivateInput
 from models.contracts.local_accounts import InvitationState
+from models.contracts.local_accounts import InvitationStatus
 from models.contracts.local_accounts import account_status_now
 from models.contracts.local_accounts import flow_id_of
 from models.contracts.local_accounts import flow_key_parts
 from models.errors import LocalAccountError
 from models.records.domain import Account
-from workflows.local_accounts import LocalAccountActivationWorkflow
 
 Error = LocalAccountError
 
 
-Handle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
+class InvitationPublic(BaseModel):
+    """An invitation (a local account activated by link) as the API answers it."""
+
+    account_id: str
+    business_id: str
+    instance_id: str
+    email: str
+    display_name: str | None
+    status: InvitationStatus
+    invited_at: datetime
+    expires_at: datetime
+    activated_at: datetime | None = None
+    problem: str | None = None
+
+    @classmethod
+    def of(cls, state: InvitationState) -> InvitationPublic:
+        return cls.model_validate(state, from_attributes=True)
 
 
 def status_now(account: Account) -> str:
@@ -47,9 +65,7 @@ async def _link_handle(client: Client, session: AsyncSession, token: str) -> Han
     target = await link_target(session, token, FLOW_ID_PREFIX)
     if target is None:
         return None
-    return client.get_workflow_handle_for(
-        LocalAccountActivationWorkflow.run, target.flow_id, run_id=target.run_id
-    )
+    return client.get_workflow_handle(target.flow_id, run_id=target.run_id)
 
 
 async def invitation_state(
@@ -66,12 +82,10 @@ async def activate_with_token(client: Client, session: AsyncSession, token: str)
     handle = await _link_handle(client, session, token)
     if handle is None:
         raise ApiError(Error.TOKEN_INVALID)
-    update = LocalAccountActivationWorkflow.activate
-    state: InvitationState = await act(
+    return await act(
         handle,
-        update,
+        ACTIVATE,
         ActivateInput(hash_token(token)),
         closed=CLOSED,
         not_found=Error.TOKEN_INVALID,
     )
-    return state

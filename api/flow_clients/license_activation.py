@@ -18,7 +18,6 @@ from pydantic import Field
 from pydantic import field_validator
 from sqlalchemy import select
 from temporalio.client import Client
-from temporalio.client import WorkflowHandle
 
 from api.deps import SessionDep
 from api.errors import ApiError
@@ -26,8 +25,9 @@ from api.fields import Body
 from api.fields import Count
 from api.fields import Locale
 from api.fields import OneLine
-from api.flows import act
-from api.flows import read_state
+from api.flow_clients import Handle
+from api.flow_clients import act
+from api.flow_clients import read_state
 from core.settings import Settings
 from core.text import email_key
 from core.tokens import domain_key
@@ -38,7 +38,10 @@ from core.tokens import mask_email
 from core.tokens import split_token
 from models.catalog import Catalog
 from models.contracts import email_verification as verification
+from models.contracts.flow import Update
 from models.contracts.license_activation import CLOSED
+from models.contracts.license_activation import SIGNUP_PURPOSE
+from models.contracts.license_activation import ActivationState
 from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import AgreementRef
 from models.contracts.license_activation import CreateAccountInput
@@ -48,8 +51,6 @@ from models.contracts.license_activation import VerificationPolicy
 from models.contracts.license_activation import flow_id_of
 from models.errors import ActivationError
 from models.records.domain import ActivationCode
-from workflows.license_activation import SIGNUP_PURPOSE
-from workflows.license_activation import LicenseActivationWorkflow
 
 Error = ActivationError
 
@@ -237,18 +238,17 @@ def order_input(
     )
 
 
-Handle = WorkflowHandle[LicenseActivationWorkflow, Any]
-
-
 def flow_handle(client: Client, order_id: str) -> Handle:
-    return client.get_workflow_handle_for(LicenseActivationWorkflow.run, flow_id_of(order_id))
+    return client.get_workflow_handle(flow_id_of(order_id))
 
 
 async def read_activation(handle: Handle, not_found: ActivationError) -> ActivationPublic:
     return ActivationPublic.model_validate(await read_state(handle, not_found))
 
 
-async def update_flow(handle: Handle, update: Any, *args: Any) -> ActivationPublic:
+async def update_flow(
+    handle: Handle, update: Update[Any, ActivationState], *args: Any
+) -> ActivationPublic:
     state = await act(handle, update, *args, closed=CLOSED, not_found=Error.NOT_FOUND)
     return ActivationPublic.of(state)
 

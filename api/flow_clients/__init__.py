@@ -1,15 +1,20 @@
-"""Talking to flows, the same way for every flow (docs/architecture.md): reading a flow's
-published state (each workflow keeps its public state in its memo, so a read is one `describe` on
-the Temporal server, no worker, no replay, running or finished), and acting on it with an update
-whose refusal becomes its declared HTTP answer."""
+"""The API's side of each flow (one module a flow), and talking to flows the same way for every
+flow (docs/architecture.md): reading a flow's published state (each workflow keeps its public
+state in its memo, so a read is one `describe` on the Temporal server, no worker, no replay,
+running or finished), and acting on it with an update whose refusal becomes its declared HTTP
+answer (`act`). Flows are met through their contracts (`models/contracts/`), by name and type:
+the API process never imports a workflow, and so never loads an activity or an SMTP client."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable
+from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 from typing import TypeVar
+from typing import overload
 
 from pydantic import TypeAdapter
 from sqlalchemy import select
@@ -23,14 +28,21 @@ from temporalio.service import RPCStatusCode
 from api.errors import ApiError
 from api.errors import refusal
 from core.settings import Settings
+from models.contracts import direct_change
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Query
+from models.contracts.flow import Update
 from models.errors import ApiProblem
 from models.errors import DomainError
 from models.errors import find
-from workflows.direct_change import change
 
 T = TypeVar("T")
+ArgT = TypeVar("ArgT")
+AnswerT = TypeVar("AnswerT")
+InputT = TypeVar("InputT")
+Handle = WorkflowHandle[Any, Any]
 
-STATE_MEMO = "state"  # where every flow publishes its state (workflows/kit.py)
+STATE_MEMO = "state"  # where every flow publishes its state (workflows/publishing.py)
 PUBLISH_WAIT, PUBLISH_TRIES = 2.0, 40  # seconds; a first task takes milliseconds
 
 
@@ -81,6 +93,22 @@ def closed_error(published: Mapping[str, Any], closed: Mapping[str, DomainError]
     return ApiError(closed[published["status"]])
 
 
+async def start(
+    flow: FlowStart[InputT, AnswerT],
+    client: Client,
+    settings: Settings,
+    input: InputT,
+    *,
+    flow_id: str | None = None,
+) -> AnswerT:
+    """Start a flow (or join it) on the service's task queue and return its first answer; a
+    refusal of its start is its declared HTTP answer."""
+    try:
+        return await flow(client, input, task_queue=settings.temporal_task_queue, flow_id=flow_id)
+    except WorkflowUpdateFailedError as err:
+        raise refusal(err) from None
+
+
 async def run_change(
     client: Client,
     settings: Settings,
@@ -92,37 +120,84 @@ async def run_change(
 ) -> None:
     """A database change the API asks for, run as a direct-change flow (the API never writes
     the database); its refusal is its declared answer."""
-    outcome = await change(
+    outcome = await direct_change.START(
         client,
-        activity,
-        arg,
-        business_id=business_id,
-        summary=summary,
+        direct_change.DirectChangeInput(activity, arg, business_id),
         task_queue=settings.temporal_task_queue,
+        summary=summary,
     )
-    problem = find(outcome.refusal)
     if outcome.refusal is not None:
-        raise ApiError(problem or ApiProblem.INVALID_REQUEST, outcome.message)
+        raise ApiError(find(outcome.refusal) or ApiProblem.INVALID_REQUEST, outcome.message)
 
 
-async def act(
-    handle: WorkflowHandle[Any, Any],
-    update: Any,
-    *args: Any,
-    closed: Mapping[str, DomainError],
-    not_found: DomainError,
-) -> Any:
-    """Run an update. A refusal is its declared answer; a flow that has ended says how it ended
-    (`closed`: status -> error); no such flow is `not_found`."""
+async def update_if_running(
+    handle: Handle, update: Update[Any, AnswerT], *args: Any
+) -> AnswerT | None:
+    """Run an update on a flow that still runs: its answer, or None when the flow has ended (or
+    never was). A refusal is its declared HTTP answer."""
     try:
-        return await handle.execute_update(update, *args)
+        answer: AnswerT = await handle.execute_update(update.name, *args, result_type=update.answer)
+        return answer
     except WorkflowUpdateFailedError as err:
         raise refusal(err) from None
     except RPCError as err:
         if err.status != RPCStatusCode.NOT_FOUND:
             raise
-    published = await read_state(handle, not_found)
-    raise closed_error(published, closed)
+    return None
+
+
+@overload
+async def act(
+    handle: Handle,
+    update: Update[None, AnswerT],
+    *,
+    closed: Mapping[str, DomainError],
+    not_found: DomainError,
+    status_if_gone: Callable[[], Awaitable[str | None]] | None = None,
+) -> AnswerT: ...
+
+
+@overload
+async def act(
+    handle: Handle,
+    update: Update[ArgT, AnswerT],
+    arg: ArgT,
+    *,
+    closed: Mapping[str, DomainError],
+    not_found: DomainError,
+    status_if_gone: Callable[[], Awaitable[str | None]] | None = None,
+) -> AnswerT: ...
+
+
+async def act(
+    handle: Handle,
+    update: Update[Any, AnswerT],
+    arg: Any = None,
+    *,
+    closed: Mapping[str, DomainError],
+    not_found: DomainError,
+    status_if_gone: Callable[[], Awaitable[str | None]] | None = None,
+) -> AnswerT:
+    """Run an update and return its answer. A refusal is its declared HTTP answer; a flow that
+    has ended says how it ended (`closed`: status -> error; the status the flow published, or
+    `status_if_gone()` for one whose history is gone); no such flow is `not_found`."""
+    answer = await update_if_running(handle, update, *([] if update.arg is None else [arg]))
+    if answer is not None:
+        return answer
+    if status_if_gone is not None:
+        status = await status_if_gone()
+    else:
+        published = await published_state(handle)
+        status = published["status"] if published else None
+    if status is None:
+        raise ApiError(not_found)
+    raise ApiError(closed[status])
+
+
+async def ask(handle: Handle, query: Query[ArgT, AnswerT], arg: ArgT) -> AnswerT:
+    """Run a query (it changes nothing)."""
+    answer: AnswerT = await handle.query(query.name, arg, result_type=query.answer)
+    return answer
 
 
 async def newest_first(session: AsyncSession, model: Any, business_id: str) -> list[Any]:

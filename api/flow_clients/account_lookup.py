@@ -8,8 +8,8 @@ from temporalio.client import Client
 
 from api.mail_limit import lookup_allowed
 from core.settings import Settings
+from models.contracts.account_lookup import START
 from models.contracts.account_lookup import LookupInput
-from workflows.account_lookup import start
 
 ANSWER = (
     "If this address can receive mail, an email is on its way to it saying whether it is the "
@@ -24,4 +24,4 @@ async def ask(
     already: then nothing is sent, and nobody is told (the answer must not differ by address)."""
     if not await lookup_allowed(session, settings, email):
         return
-    await start(client, LookupInput(email, locale), task_queue=settings.temporal_task_queue)
+    await START(client, LookupInput(email, locale), task_queue=settings.temporal_task_queue)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,19 +15,21 @@ from temporalio.client import WorkflowHandle
 from core.settings import Settings
 from core.tokens import domain_key
 from core.tokens import random_key
+from models.contracts.local_accounts import START as start
 from models.contracts.local_accounts import InvitationState
 from models.contracts.local_accounts import StartInvitationInput
 from models.contracts.local_accounts import flow_id_of
 from models.contracts.local_accounts import flow_key_parts
+from models.contracts.ownership_transfer import START as start_transfer
+from models.contracts.ownership_transfer import OpenTransferInput
 from models.contracts.ownership_transfer import StartTransferInput
 from models.contracts.ownership_transfer import TransferState
 from models.contracts.ownership_transfer import flow_id_of as transfer_flow_id_of
 from models.records.domain import Account
-from tests.conftest import STARTED_FLOWS
+from tests.support.activities import NOW
+from tests.support.temporal import STARTED_FLOWS
 from workflows.local_accounts import LocalAccountActivationWorkflow
-from workflows.local_accounts import start
 from workflows.ownership_transfer import OwnershipTransferWorkflow
-from workflows.ownership_transfer import start as start_transfer
 
 InvitationHandle = WorkflowHandle[LocalAccountActivationWorkflow, InvitationState]
 
@@ -150,3 +154,10 @@ async def offer(
         client, input, task_queue=task_queue or settings.temporal_task_queue
     )
     return state, handle
+
+
+def open_input(
+    settings: Settings, business_id: str, owner_id: str, target_id: str, at: datetime = NOW
+) -> OpenTransferInput:
+    start = transfer_input(settings, business_id, owner_id, target_id)
+    return OpenTransferInput(start, at, at + timedelta(hours=24))

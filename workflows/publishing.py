@@ -1,0 +1,25 @@
+"""What a flow shows without being asked: its public state in its memo and its status in a search
+attribute, so a status read is a `describe` on the Temporal server (no worker, no replay,
+however many flows are parked) and operators find it by status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.contracts.search_attributes import ACTIVATION_STATUS
+
+STATE_MEMO = "state"  # the memo key under which every flow publishes its state
+
+
+def publish(state: Any) -> None:
+    """Keep the public state in the memo (a dataclass, or a plain dict)."""
+    workflow.upsert_memo({STATE_MEMO: state})
+
+
+def publish_status(status: str, state: Any) -> None:
+    """A new status: the search attribute, then the state."""
+    workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status)])
+    publish(state)
