@@ -1,0 +1,66 @@
+"""The contracts the API, the tests and the bench meet flows by (models/contracts/flow.py) name
+the workflows, updates and queries the workers run, with the same argument and answer types:
+a renamed handler or a changed input fails here, not in production."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import pytest
+from temporalio import workflow
+
+from models.contracts import account_lookup
+from models.contracts import direct_change
+from models.contracts import email_verification
+from models.contracts import license_activation
+from models.contracts import local_accounts
+from models.contracts import ownership_transfer
+from models.contracts import primary_change
+from models.contracts import product_registration
+from models.contracts.flow import FlowStart
+from models.contracts.flow import Query
+from models.contracts.flow import Update
+from workers.worker import WORKFLOWS
+
+CONTRACTS = [
+    account_lookup,
+    direct_change,
+    email_verification,
+    license_activation,
+    local_accounts,
+    ownership_transfer,
+    primary_change,
+    product_registration,
+]
+DEFINITIONS = {
+    definition.name: definition
+    for definition in (workflow._Definition.from_class(flow) for flow in WORKFLOWS)
+}
+
+
+def declared(contract: Any, kind: type) -> list[Any]:
+    return [value for _, value in inspect.getmembers(contract) if isinstance(value, kind)]
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.__name__.rsplit(".", 1)[-1])
+def test_every_update_and_query_a_contract_declares_is_a_handler_of_its_workflow(
+    contract: Any,
+) -> None:
+    definition = DEFINITIONS[contract.WORKFLOW]
+    for update in declared(contract, Update):
+        handler = definition.updates[update.name]
+        assert handler.arg_types == ([update.arg] if update.arg else []), update.name
+        assert handler.ret_type is update.answer, update.name
+    for query in declared(contract, Query):
+        handler = definition.queries[query.name]
+        assert handler.arg_types == ([query.arg] if query.arg else []), query.name
+        assert handler.ret_type is query.answer, query.name
+
+
+@pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.__name__.rsplit(".", 1)[-1])
+def test_a_flow_starts_as_its_workflow_with_its_describe_update(contract: Any) -> None:
+    (start,) = declared(contract, FlowStart)
+    definition = DEFINITIONS[start.workflow]
+    assert start.describe.name in definition.updates
+    assert start.kind == contract.FLOW_KIND
