@@ -35,7 +35,7 @@ CONTRACTS = [
 ]
 DEFINITIONS = {
     definition.name: definition
-    for definition in (workflow._Definition.from_class(flow) for flow in WORKFLOWS)
+    for definition in (workflow._Definition.must_from_class(flow) for flow in WORKFLOWS)
 }
 
 
