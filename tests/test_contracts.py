@@ -53,9 +53,9 @@ def test_every_update_and_query_a_contract_declares_is_a_handler_of_its_workflow
         assert handler.arg_types == ([update.arg] if update.arg else []), update.name
         assert handler.ret_type is update.answer, update.name
     for query in declared(contract, Query):
-        handler = definition.queries[query.name]
-        assert handler.arg_types == ([query.arg] if query.arg else []), query.name
-        assert handler.ret_type is query.answer, query.name
+        answers = definition.queries[query.name]
+        assert answers.arg_types == ([query.arg] if query.arg else []), query.name
+        assert answers.ret_type is query.answer, query.name
 
 
 @pytest.mark.parametrize("contract", CONTRACTS, ids=lambda c: c.__name__.rsplit(".", 1)[-1])
