@@ -3,6 +3,9 @@ or that it has none and how one is made (docs/flows/account-lookup.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sqlalchemy import select
 from temporalio import activity
 
@@ -19,6 +22,12 @@ ANSWER_TEMPLATE = "account_lookup"
 
 
 class AccountLookupActivities(FlowActivities):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.send_answer,
+        ]
+
     @activity.defn(name="account_lookup.send_answer")
     async def send_answer(self, input: LookupInput) -> bool:
         """Mail the answer once per flow run; True once the SMTP server has it."""

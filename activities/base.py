@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from typing import TypeVar
@@ -34,25 +33,6 @@ LINK_PAGES = {
     "transfer": "/ownership-transfer?token={token}",
     "objection": "/primary-change?token={token}",
 }
-
-
-def activities_of(*holders: object) -> list[Callable[..., Any]]:
-    """The activities the holders declare (their `@activity.defn` methods), bound, for a
-    worker: an activity added to a class is registered with it."""
-    return [
-        getattr(holder, name)
-        for holder in holders
-        for name in dir(type(holder))
-        if hasattr(getattr(type(holder), name), "__temporal_activity_definition")
-    ]
-
-
-def new_row(model: type[RowT], source: Any, **given: Any) -> RowT:
-    """A new row of `model`: each column as `given`, else the field of the same name of
-    `source` (a flow's start input names the columns it records), else the column's default."""
-    columns = (column.key for column in sa_inspect(model).column_attrs)
-    found = {name: getattr(source, name) for name in columns if hasattr(source, name)}
-    return model(**(found | given))
 
 
 async def add_once(session: AsyncSession, row: Any) -> bool:

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from typing import Any
+from typing import cast
 
+from sqlalchemy import CursorResult
 from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
@@ -14,7 +18,6 @@ from temporalio import activity
 
 from activities.base import FlowActivities
 from activities.base import locked_business
-from activities.base import new_row
 from models.contracts.credits import ResetInput
 from models.contracts.direct_change import ALLOCATE_CREDITS
 from models.contracts.direct_change import RECORD_SANDBOX_SUBMISSIONS
@@ -29,6 +32,14 @@ from models.records.ownership_rules import lock_business
 
 
 class CreditActivities(FlowActivities):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.allocate,
+            self.record_sandbox_submissions,
+            self.reset_sandbox_usage,
+        ]
+
     @activity.defn(name=ALLOCATE_CREDITS)
     async def allocate(self, input: AllocateCreditsInput) -> None:
         """Set a sensor kind's allocation; refused when all allocations together would need
@@ -53,7 +64,15 @@ class CreditActivities(FlowActivities):
             row = await session.get(CreditAllocation, (input.business_id, input.sensor_code))
             now = datetime.now(UTC)
             if row is None:
-                session.add(new_row(CreditAllocation, input, credits=credits, updated_at=now))
+                session.add(
+                    CreditAllocation(
+                        business_id=input.business_id,
+                        sensor_code=input.sensor_code,
+                        units=input.units,
+                        credits=credits,
+                        updated_at=now,
+                    )
+                )
             elif (row.units, row.credits) != (input.units, credits):
                 row.units, row.credits, row.updated_at = input.units, credits, now
 
@@ -89,7 +108,8 @@ class CreditActivities(FlowActivities):
                 .values(used=0, period=period)
                 .execution_options(synchronize_session=False)
             )
-        return int(getattr(result, "rowcount", 0) or 0)
+        reset = cast("CursorResult[Any]", result)  # an UPDATE's result is a cursor's
+        return reset.rowcount
 
 
 def _today() -> date:

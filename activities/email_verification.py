@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from temporalio import activity
 
 from activities.base import FlowActivities
 from activities.mail import Mail
-from activities.mail import mail_context
 from models.contracts.email_verification import RecordOutcomeInput
 from models.contracts.email_verification import SendLinkInput
 from models.records.base import as_utc
@@ -16,10 +18,18 @@ LINK_TEMPLATE = "email_verification"
 
 
 class EmailVerificationActivities(FlowActivities):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.send_link,
+            self.record_outcome,
+        ]
+
     @activity.defn(name="email_verification.send_link")
     async def send_link(self, input: SendLinkInput) -> str:
         """Email a single-use link (once per link number); return only the token's hash."""
-        mail = Mail(LINK_TEMPLATE, input.email, input.locale, mail_context(input))
+        context = {"purpose": input.purpose, "about": input.about, "expires_at": input.expires_at}
+        mail = Mail(LINK_TEMPLATE, input.email, input.locale, context)
         return await self.mail_link("verification", f"link/{input.link_number}", mail)
 
     @activity.defn(name="email_verification.record_outcome")

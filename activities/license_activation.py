@@ -4,9 +4,11 @@ Every activity is idempotent: a retry after a commit finds its own rows and does
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from datetime import date
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy import exists
@@ -17,10 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import add_once
-from activities.base import new_row
 from activities.held_licenses import HeldLicenseSteps
 from activities.mail import Mail
-from activities.mail import mail_context
 from activities.mail import mail_key
 from core.text import email_key
 from models.contracts.license_activation import AccountInfo
@@ -73,6 +73,28 @@ async def business_instances(session: AsyncSession, business_id: str) -> list[In
 
 
 class LicenseActivationActivities(HeldLicenseSteps):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.record_order,
+            self.send_link,
+            self.close_order,
+            self.send_confirmation,
+            self.load_account,
+            self.find_primary_account,
+            self.create_primary_account,
+            self.record_acceptances,
+            self.match_held_licenses,
+            self.create_instances,
+            self.delete_instances,
+            self.take_over_held_licenses,
+            self.give_back_held_licenses,
+            self.add_credits,
+            self.remove_credits,
+            self.assign_addons,
+            self.unassign_addons,
+        ]
+
     # -- the order and its links ----------------------------------------------------------------
 
     @activity.defn(name="license_activation.record_order")
@@ -80,10 +102,13 @@ class LicenseActivationActivities(HeldLicenseSteps):
         """Write the order and its licenses once (a retry finds them)."""
         input = record.order
         async with self._sessions.begin() as session:
-            order = new_row(
-                Order,
-                input,
+            order = Order(
                 id=input.order_id,
+                reference=input.reference,
+                company_name=input.company_name,
+                contact_email=input.contact_email,
+                region=input.region,
+                locale=input.locale,
                 status="pending",
                 expires_at=as_utc(record.expires_at),
             )
@@ -91,12 +116,15 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 return
             await session.flush()
             session.add_all(
-                new_row(
-                    License,
-                    item,
+                License(
                     id=item.license_id,
                     order_id=input.order_id,
+                    product_code=item.product_code,
+                    kind=item.kind,
+                    units=item.units,
+                    credits=item.credits,
                     expires_on=date.fromisoformat(item.expires_on),
+                    trial=item.trial,
                     status="issued",
                     instance_id=None,  # set when provisioning creates or assigns it
                 )
@@ -116,7 +144,13 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 )
             )
 
-        mail = Mail(LINK_TEMPLATE, input.to, input.locale, mail_context(input))
+        context = {
+            "company_name": input.company_name,
+            "items": input.items,
+            "expires_at": input.expires_at,
+            "reminder": input.reminder,
+        }
+        mail = Mail(LINK_TEMPLATE, input.to, input.locale, context)
         await self.mail_link("activation", f"link/{input.link_number}", mail, record_code)
 
     @activity.defn(name="license_activation.close_order")
@@ -145,7 +179,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
 
     @activity.defn(name="license_activation.send_confirmation")
     async def send_confirmation(self, input: SendConfirmationInput) -> None:
-        mail = Mail(CONFIRMATION_TEMPLATE, input.to, input.locale, mail_context(input))
+        context = {"company_name": input.company_name, "items": input.items}
+        mail = Mail(CONFIRMATION_TEMPLATE, input.to, input.locale, context)
         await self._mail.send(mail_key("confirmation"), mail)
 
     # -- accounts and agreements ----------------------------------------------------------------
@@ -233,11 +268,13 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 )
                 if not recorded:
                     session.add(
-                        new_row(
-                            AgreementAcceptance,
-                            input,
+                        AgreementAcceptance(
+                            order_id=input.order_id,
+                            account_id=input.account_id,
                             agreement_id=agreement.id,
                             version=agreement.version,
+                            client_address=input.client_address,
+                            user_agent=input.user_agent,
                             accepted_at=as_utc(input.accepted_at),
                         )
                     )

@@ -4,7 +4,9 @@ once whatever the retries (docs/flows/license-lifecycle.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +14,6 @@ from temporalio import activity
 
 from activities.base import FlowActivities
 from activities.mail import Mail
-from activities.mail import mail_context
 from activities.mail import mail_key
 from models.contracts.license_lifecycle import ExpireInput
 from models.contracts.license_lifecycle import ReminderInput
@@ -28,6 +29,15 @@ REMINDER_TEMPLATE = "license_expiring"
 
 
 class LicenseLifecycleActivities(FlowActivities):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.send_reminder,
+            self.read_term,
+            self.end_term,
+            self.expire,
+        ]
+
     @activity.defn(name="license_lifecycle.send_reminder")
     async def send_reminder(self, input: ReminderInput) -> None:
         """Tell whoever is the primary account now (it may have changed since activation)."""
@@ -48,7 +58,16 @@ class LicenseLifecycleActivities(FlowActivities):
         if found is None:  # a Business always has a primary; nothing to tell otherwise
             return
         email, locale, company = found
-        context = mail_context(input, company_name=company, support=self._settings.support_contact)
+        context = {
+            "company_name": company,
+            "product_name": license.product_name,
+            "kind": license.kind,
+            "trial": license.trial,
+            "amount": license.amount,
+            "expires_on": license.expires_on,
+            "days_left": input.days_left,
+            "support": self._settings.support_contact,
+        }
         key = mail_key(f"reminder/{license.expires_on}/{input.days_left}")
         await self._mail.send(key, Mail(REMINDER_TEMPLATE, email, locale or "en", context))
 

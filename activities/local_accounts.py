@@ -3,8 +3,10 @@ the invitation emails, activation and the invitation's end. Each is idempotent."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import and_
@@ -16,9 +18,7 @@ from temporalio import activity
 
 from activities.base import FlowActivities
 from activities.base import close_row
-from activities.base import new_row
 from activities.mail import Mail
-from activities.mail import mail_context
 from core.text import email_key
 from models.contracts.direct_change import CHANGE_ACCOUNT
 from models.contracts.direct_change import ChangeAccountInput
@@ -74,6 +74,16 @@ def instance_label(instance: ProductInstance) -> str:
 
 
 class LocalAccountActivities(FlowActivities):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.record_invitation,
+            self.send_invitation,
+            self.activate_account,
+            self.close_invitation,
+            self.change_account,
+        ]
+
     @activity.defn(name="local_accounts.record_invitation")
     async def record_invitation(self, input: RecordInvitationInput) -> InvitationContext:
         """Write the pending account, unless the Business is at its limit or the address has
@@ -108,12 +118,16 @@ class LocalAccountActivities(FlowActivities):
                     "this address has an account on this instance already",
                 )
             session.add(
-                new_row(
-                    Account,
-                    start,
+                Account(
                     id=start.account_id,
+                    business_id=start.business_id,
+                    email=start.email,
+                    display_name=start.display_name,
                     kind="local",
                     status="pending",
+                    instance_id=start.instance_id,
+                    locale=start.locale,
+                    invited_by=start.invited_by,
                     invitation_expires_at=as_utc(input.expires_at),
                 )
             )
@@ -130,7 +144,14 @@ class LocalAccountActivities(FlowActivities):
     @activity.defn(name="local_accounts.send_invitation")
     async def send_invitation(self, input: SendInvitationInput) -> str:
         """Email a link with a fresh token (once per link number); return only its hash."""
-        mail = Mail(INVITATION_TEMPLATE, input.email, input.locale, mail_context(input))
+        context = {
+            "display_name": input.display_name,
+            "company_name": input.context.company_name,
+            "instance_label": input.context.instance_label,
+            "expires_at": input.expires_at,
+            "reminder": input.reminder,
+        }
+        mail = Mail(INVITATION_TEMPLATE, input.email, input.locale, context)
         return await self.mail_link("invitation", f"link/{input.link_number}", mail)
 
     @activity.defn(name="local_accounts.activate_account")
@@ -156,20 +177,16 @@ class LocalAccountActivities(FlowActivities):
         """Rename, disable, enable or remove a local account, only as it was read: an ownership
         transfer may have made it the primary meanwhile (it locks the row), and then nothing
         changes. A retry after the commit finds the change made and does nothing more."""
-        values = {
-            name: value
-            for name, value in (("display_name", input.display_name), ("status", input.status))
-            if value is not None
-        }
         async with self._sessions.begin() as session:
             account = await session.get(Account, input.account_id, with_for_update=True)
             if account is None:
                 raise refuse(LocalAccountError.ACCOUNT_NOT_FOUND, "no such account")
-            if all(getattr(account, name) == value for name, value in values.items()):
+            name = input.display_name if input.display_name is not None else account.display_name
+            status = input.status if input.status is not None else account.status
+            if (account.display_name, account.status) == (name, status):
                 return  # made already (a retry), or nothing to change
             if account.kind != "local" or account.status != input.expected_status:
                 raise refuse(
                     LocalAccountError.ACCOUNT_CLOSED, "the account changed meanwhile; read it"
                 )
-            for name, value in values.items():
-                setattr(account, name, value)
+            account.display_name, account.status = name, status

@@ -77,24 +77,13 @@ class RenderedEmail:
 
 @dataclass(frozen=True)
 class Mail:
-    """One mail: its template, who it goes to and in which language, what the template reads."""
+    """One mail: its template, who it goes to and in which language, and what the template
+    reads (each activity names the values its template shows)."""
 
     template: str
     to: str
     locale: str
     context: dict[str, Any]
-
-
-def mail_context(source: Any, **more: Any) -> dict[str, Any]:
-    """What a mail's template reads: the fields of the activity's input and of the dataclasses
-    it carries (its parties, say), then `more`; each template names the fields it shows."""
-    context: dict[str, Any] = {}
-    for field in dataclasses.fields(source):
-        value = getattr(source, field.name)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            context |= mail_context(value)
-        context[field.name] = value
-    return context | more
 
 
 @dataclass

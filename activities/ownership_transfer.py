@@ -3,7 +3,9 @@ primary account, done in one transaction so the Business never has zero or two p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy import update
@@ -16,10 +18,8 @@ from activities.base import Completion
 from activities.base import FlowActivities
 from activities.base import close_row
 from activities.base import locked_business
-from activities.base import new_row
 from activities.local_accounts import instance_label
 from activities.mail import Mail
-from activities.mail import mail_context
 from models.contracts.ownership_transfer import CloseTransferInput
 from models.contracts.ownership_transfer import CompleteTransferInput
 from models.contracts.ownership_transfer import OpenTransferInput
@@ -58,6 +58,16 @@ ACCEPTING = Completion(
 
 
 class OwnershipTransferActivities(FlowActivities):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.open_transfer,
+            self.send_link,
+            self.complete_transfer,
+            self.close_transfer,
+            self.send_outcome,
+        ]
+
     @activity.defn(name="ownership_transfer.open")
     async def open_transfer(self, input: OpenTransferInput) -> TransferParties:
         """Record the pending transfer if it qualifies (a retry after the commit finds it)."""
@@ -74,10 +84,11 @@ class OwnershipTransferActivities(FlowActivities):
                 if (pending := await change_pending(session, start.business_id)) is not None:
                     raise refuse(pending.error, pending.message)
                 session.add(
-                    new_row(
-                        OwnershipTransfer,
-                        start,
+                    OwnershipTransfer(
                         id=start.transfer_id,
+                        business_id=start.business_id,
+                        from_account_id=start.from_account_id,
+                        to_account_id=start.to_account_id,
                         status=TransferStatus.PENDING.value,
                         created_at=as_utc(input.created_at),
                         expires_at=as_utc(input.expires_at),
@@ -128,9 +139,13 @@ class OwnershipTransferActivities(FlowActivities):
     async def send_link(self, input: SendTransferLinkInput) -> str:
         """Email the target a link with a fresh token; return only its hash."""
         parties = input.parties
-        mail = Mail(
-            REQUEST_TEMPLATE, parties.target_email, parties.target_locale, mail_context(input)
-        )
+        context = {
+            "company_name": parties.company_name,
+            "owner_email": parties.owner_email,
+            "target_name": parties.target_name,
+            "expires_at": input.expires_at,
+        }
+        mail = Mail(REQUEST_TEMPLATE, parties.target_email, parties.target_locale, context)
         return await self.mail_link("transfer", "link", mail)
 
     @activity.defn(name="ownership_transfer.complete")
@@ -191,4 +206,10 @@ class OwnershipTransferActivities(FlowActivities):
             TransferStatus.EXPIRED: [("expired", *owner)],
             TransferStatus.CANCELLED: [("cancelled", *target)],
         }.get(status, [])
-        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, mail_context(input))
+        context = {
+            "company_name": parties.company_name,
+            "owner_email": parties.owner_email,
+            "target_email": parties.target_email,
+            "target_instance": parties.target_instance,
+        }
+        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)

@@ -5,6 +5,7 @@ primaries (docs/flows/primary-change.md)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -15,9 +16,7 @@ from temporalio import activity
 from activities.base import Completion
 from activities.base import FlowActivities
 from activities.base import locked_business
-from activities.base import new_row
 from activities.mail import Mail
-from activities.mail import mail_context
 from core.text import email_key
 from models.contracts.primary_change import ChangeParties
 from models.contracts.primary_change import ChangeStatus
@@ -46,6 +45,16 @@ COMPLETING = Completion(
 
 
 class PrimaryChangeActivities(FlowActivities):
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.open_change,
+            self.record_step,
+            self.complete_change,
+            self.send_objection_link,
+            self.send_outcome,
+        ]
+
     @activity.defn(name="primary_change.open")
     async def open_change(self, input: OpenChangeInput) -> ChangeParties:
         """Record the change if it may happen now (a retry after the commit finds it)."""
@@ -62,11 +71,14 @@ class PrimaryChangeActivities(FlowActivities):
             if await session.get(PrimaryChange, start.change_id) is None:
                 await self._require_allowed(session, input, owner)
                 session.add(
-                    new_row(
-                        PrimaryChange,
-                        start,
+                    PrimaryChange(
                         id=start.change_id,
+                        business_id=start.business_id,
+                        new_email=start.new_email,
+                        ticket=start.ticket,
+                        requested_by=start.requested_by,
                         old_primary=start.old_primary.value,
+                        locale=start.locale,
                         from_account_id=owner.id,
                         status=ChangeStatus.VERIFYING.value,
                         created_at=as_utc(input.created_at),
@@ -153,7 +165,12 @@ class PrimaryChangeActivities(FlowActivities):
     async def send_objection_link(self, input: SendObjectionLinkInput) -> str:
         """Tell the current primary, with a link to stop the change; return only its hash."""
         parties = input.parties
-        context = mail_context(input, support=self._settings.support_contact)
+        context = {
+            "company_name": parties.company_name,
+            "new_email": input.new_email,
+            "objection_ends_at": input.objection_ends_at,
+            "support": self._settings.support_contact,
+        }
         mail = Mail(OBJECTION_TEMPLATE, parties.owner_email, parties.owner_locale, context)
         return await self.mail_link("objection", "objection", mail)
 
@@ -168,7 +185,8 @@ class PrimaryChangeActivities(FlowActivities):
             ],
             ChangeStatus.OBJECTED: [("objected", parties.owner_email, parties.owner_locale)],
         }.get(input.status, [])
-        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, mail_context(input))
+        context = {"company_name": parties.company_name, "new_email": input.new_email}
+        await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)
 
 
 def _event(change_id: str, step: str, at: Any) -> PrimaryChangeEvent:

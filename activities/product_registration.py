@@ -3,6 +3,7 @@ and the token's final status. Each is idempotent (a retry after commit changes n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import update
@@ -12,7 +13,6 @@ from temporalio import activity
 
 from activities.base import add_once
 from activities.base import close_row
-from activities.base import new_row
 from models.contracts.direct_change import UNREGISTER_INSTANCE
 from models.contracts.direct_change import UnregisterInstanceInput
 from models.contracts.product_registration import CloseTokenInput
@@ -27,6 +27,15 @@ from models.records.domain import ProductInstance
 
 
 class ProductRegistrationActivities:
+    def activities(self) -> list[Callable[..., Any]]:
+        """What the worker registers: each bound activity method of this flow."""
+        return [
+            self.record_token,
+            self.register_instance,
+            self.close_token,
+            self.unregister_instance,
+        ]
+
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]):
         self._sessions = session_factory
 
@@ -36,10 +45,14 @@ class ProductRegistrationActivities:
         async with self._sessions.begin() as session:
             await add_once(
                 session,
-                new_row(
-                    EnrollmentToken,
-                    start,
+                EnrollmentToken(
                     id=start.token_id,
+                    business_id=start.business_id,
+                    instance_type=start.instance_type,
+                    description=start.description,
+                    token_hash=start.token_hash,
+                    created_by=start.created_by,
+                    max_uses=start.max_uses,
                     created_at=as_utc(input.created_at),
                     expires_at=as_utc(input.expires_at),
                     uses=0,

@@ -64,3 +64,37 @@ def test_a_flow_starts_as_its_workflow_with_its_describe_update(contract: Any) -
     definition = DEFINITIONS[start.workflow]
     assert start.describe.name in definition.updates
     assert start.kind == contract.FLOW_KIND
+
+
+def test_every_activity_a_class_defines_is_one_the_worker_registers() -> None:
+    """Each activities class lists its activities by hand (`activities()`); one left out of the
+    list would never run."""
+    from activities.account_lookup import AccountLookupActivities
+    from activities.credits import CreditActivities
+    from activities.email_verification import EmailVerificationActivities
+    from activities.license_activation import LicenseActivationActivities
+    from activities.license_lifecycle import LicenseLifecycleActivities
+    from activities.local_accounts import LocalAccountActivities
+    from activities.ownership_transfer import OwnershipTransferActivities
+    from activities.primary_change import PrimaryChangeActivities
+    from activities.product_registration import ProductRegistrationActivities
+
+    for kind in (
+        AccountLookupActivities,
+        CreditActivities,
+        EmailVerificationActivities,
+        LicenseActivationActivities,
+        LicenseLifecycleActivities,
+        LocalAccountActivities,
+        OwnershipTransferActivities,
+        PrimaryChangeActivities,
+        ProductRegistrationActivities,
+    ):
+        defined = {
+            name
+            for name in dir(kind)
+            if hasattr(getattr(kind, name), "__temporal_activity_definition")
+        }
+        holder: Any = object.__new__(kind)  # no dependencies needed to list its methods
+        listed = {method.__name__ for method in holder.activities()}
+        assert listed == defined, kind.__name__

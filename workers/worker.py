@@ -15,7 +15,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxRestrictions
 
 from activities.account_lookup import AccountLookupActivities
-from activities.base import activities_of
 from activities.credits import CreditActivities
 from activities.email_verification import EmailVerificationActivities
 from activities.license_activation import LicenseActivationActivities
@@ -87,17 +86,17 @@ def build_worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=WORKFLOWS,
-        activities=activities_of(
-            verification,
-            activation,
-            registration,
-            local_accounts,
-            transfers,
-            lookups,
-            primary_changes,
-            credits,
-            lifecycles,
-        ),
+        activities=[
+            *verification.activities(),
+            *activation.activities(),
+            *registration.activities(),
+            *local_accounts.activities(),
+            *transfers.activities(),
+            *lookups.activities(),
+            *primary_changes.activities(),
+            *credits.activities(),
+            *lifecycles.activities(),
+        ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

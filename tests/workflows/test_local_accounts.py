@@ -17,7 +17,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.base import activities_of
 from activities.local_accounts import LocalAccountActivities
 from activities.local_accounts import local_accounts_held
 from activities.mail import MailSender
@@ -233,7 +232,7 @@ async def test_a_link_used_before_its_send_is_recorded_waits_for_it(
         await answer.wait()  # the mail is out; the flow does not know its hash yet
         return token_hash
 
-    others = [act for act in activities_of(real) if act != real.send_invitation]
+    others = [act for act in real.activities() if act != real.send_invitation]
     queue = f"tq-{uuid.uuid4()}"
     async with Worker(
         time_env.client,

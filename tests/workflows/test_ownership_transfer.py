@@ -18,7 +18,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.base import activities_of
 from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
 from core.settings import Settings
@@ -128,7 +127,7 @@ async def test_a_swap_retried_after_its_commit_leaves_exactly_one_primary(
         if activity.info().attempt == 1:
             raise RuntimeError("the worker was lost after the commit")
 
-    others = [act for act in activities_of(real) if act != real.complete_transfer]
+    others = [act for act in real.activities() if act != real.complete_transfer]
     queue = f"tq-{uuid.uuid4()}"
     async with Worker(
         time_env.client,

@@ -20,7 +20,6 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.base import activities_of
 from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.tokens import hash_token
@@ -105,7 +104,7 @@ async def test_a_single_use_token_registers_one_instance_then_is_used(
         await closing.wait()
         await real.close_token(input)
 
-    others = [act for act in activities_of(real) if act != real.close_token]
+    others = [act for act in real.activities() if act != real.close_token]
     async with Worker(
         time_env.client,
         task_queue=settings.temporal_task_queue,
