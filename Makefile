@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install dev test lint bench lock clean
+.PHONY: install dev test test-fast lint bench lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -18,6 +18,9 @@ dev: install  ## the whole service on the embedded default
 
 test: install  ## the suite (PostgreSQL tests run too when 127.0.0.1:5432 answers)
 	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+test-fast: install  ## the suite without the tests that start processes, browsers or faults
+	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

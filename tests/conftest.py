@@ -43,6 +43,19 @@ from tests.support.temporal import assert_no_personal_data
 from tests.support.temporal import end_started_flows
 from workers.worker import build_worker
 
+# -- the quick tests and the slow ones ---------------------------------------------------------
+
+# What makes a test slow: it starts real processes (the dev server, a browser, the service's own
+# commands) or injects faults. `make test-fast` leaves these out; `make test` runs everything.
+SLOW_FIXTURES = frozenset({"dev_env", "dev_client", "browser", "stack"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 # -- databases ---------------------------------------------------------------------------------
 
 

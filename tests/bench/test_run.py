@@ -7,6 +7,10 @@ import re
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.slow  # runs the whole stack in processes of its own
+
 SUMMARY = re.compile(
     r"^ratio=[\d.]+ flows_per_s=[\d.]+ baseline_per_s=[\d.]+ p50_inbox_ms=\d+ p99_inbox_ms=\d+ "
     r"activation_ratio=[\d.]+ start_ratio=[\d.]+ page_p99_ms=\d+ codec_cost=-?[\d.]+% "
