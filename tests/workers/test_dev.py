@@ -4,11 +4,8 @@ dev mailbox, stops cleanly on Ctrl-C and keeps flows across a restart."""
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
@@ -16,49 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.net import free_port
+from tests.support.dev_stack import AUTH
+from tests.support.dev_stack import DevStack
 
 pytestmark = pytest.mark.asyncio
-AUTH = {"Authorization": "Bearer dev-api-key"}
-
-
-class DevStack:
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.api_port = free_port()
-        self.env = os.environ | {
-            "ACTIVATION_ENVIRONMENT": "development",
-            "ACTIVATION_DATA_DIR": str(data),
-            "ACTIVATION_DATABASE_URL": f"sqlite+aiosqlite:///{data}/app.db",
-            "ACTIVATION_API_PORT": str(self.api_port),
-            "ACTIVATION_PUBLIC_BASE_URL": f"http://127.0.0.1:{self.api_port}",
-            "ACTIVATION_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
-            "ACTIVATION_TEMPORAL_UI_PORT": str(free_port()),
-            "ACTIVATION_SMTP_PORT": str(free_port()),
-        }
-        self.base = f"http://127.0.0.1:{self.api_port}"
-        self.log = data / "dev.log"
-
-    async def start(self) -> asyncio.subprocess.Process:
-        activation = Path(sys.executable).parent / "activation"
-        with self.log.open("ab") as log:
-            process = await asyncio.create_subprocess_exec(
-                str(activation), "dev", env=self.env, stdout=log, stderr=log
-            )
-        async with httpx.AsyncClient(base_url=self.base) as http:
-            for _ in range(600):
-                try:
-                    if (await http.get("/health")).status_code == 200:
-                        return process
-                except httpx.TransportError:
-                    pass
-                assert process.returncode is None, self.log.read_text()
-                await asyncio.sleep(0.1)
-        raise AssertionError(self.log.read_text())
-
-    async def stop(self, process: asyncio.subprocess.Process) -> int:
-        process.send_signal(signal.SIGINT)
-        return await asyncio.wait_for(process.wait(), timeout=60)
 
 
 async def no_secret_shown_by_the_ui_or_in_command_lines(stack: DevStack) -> None:
@@ -102,7 +60,15 @@ async def test_dev_serves_the_flow_stops_on_ctrl_c_and_keeps_flows(stack: DevSta
                     break
                 await asyncio.sleep(0.05)
             assert mails[0]["to"] == "dev@example.com"
-            assert set(mails[0]) == {"to", "subject", "text", "html", "message_id", "received_at"}
+            assert set(mails[0]) == {
+                "to",
+                "subject",
+                "text",
+                "html",
+                "message_id",
+                "received_at",
+                "links",
+            }
             assert re.search(r"token=\S+", mails[0]["text"])
             await no_secret_shown_by_the_ui_or_in_command_lines(stack)
     finally:
