@@ -106,6 +106,38 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.state.lookup_throttle = Throttle(settings.lookups_per_client_per_hour, 3600)
     app.state.sign_up_throttle = Throttle(settings.sign_ups_per_code_per_hour, 3600)
 
+    _answer_unavailable_parts(app)
+    for router in (
+        health.router,
+        email_verifications.router,
+        verify_page.router,
+        license_activations.router,
+        businesses.router,
+        product_registrations.router,
+        accounts.router,
+        ownership_transfers.router,
+        link_pages.router,
+        activation_pages.router,
+        page_assets.router,
+        codec.router,
+        account_lookups.router,
+        lookup_page.router,
+        primary_changes.router,
+        credits.router,
+    ):
+        app.include_router(router)
+    if settings.is_development:
+        app.include_router(dev_mailbox.router)
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/codec/": CODEC_MAX_BYTES}
+    )
+    document_common_answers(app)
+    return app
+
+
+def _answer_unavailable_parts(app: FastAPI) -> None:
+    """Temporal or the database down is a 503 with Retry-After, never a 500."""
+
     @app.exception_handler(RPCError)
     async def _temporal_down(_: Request, exc: RPCError) -> JSONResponse:
         if exc.status in _UNAVAILABLE:
@@ -133,33 +165,6 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     async def _database_down(_: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc).__name__)
         return problem_response(ApiProblem.DATABASE_UNAVAILABLE)
-
-    for router in (
-        health.router,
-        email_verifications.router,
-        verify_page.router,
-        license_activations.router,
-        businesses.router,
-        product_registrations.router,
-        accounts.router,
-        ownership_transfers.router,
-        link_pages.router,
-        activation_pages.router,
-        page_assets.router,
-        codec.router,
-        account_lookups.router,
-        lookup_page.router,
-        primary_changes.router,
-        credits.router,
-    ):
-        app.include_router(router)
-    if settings.is_development:
-        app.include_router(dev_mailbox.router)
-    app.add_middleware(
-        BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/codec/": CODEC_MAX_BYTES}
-    )
-    document_common_answers(app)
-    return app
 
 
 def warm_up(app: FastAPI) -> None:

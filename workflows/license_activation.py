@@ -38,11 +38,11 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_activation import RecordOrderInput
     from models.contracts.license_activation import SignInInput
     from models.contracts.license_activation import StartActivationInput
-    from models.contracts.license_activation import agreement_problems
-    from models.contracts.license_activation import awaiting_choice
-    from models.contracts.license_activation import instance_choices
-    from models.contracts.license_activation import require_choice_possible
-    from models.contracts.license_activation import require_possible
+    from models.contracts.license_rules import agreement_problems
+    from models.contracts.license_rules import awaiting_choice
+    from models.contracts.license_rules import instance_choices
+    from models.contracts.license_rules import require_choice_possible
+    from models.contracts.license_rules import require_possible
     from models.contracts.search_attributes import BUSINESS_ID
     from models.errors import ActivationError
     from models.errors import refuse
