@@ -11,6 +11,20 @@ from temporalio.client import Client
 
 SAMPLE = 50  # histories read a run, after it is timed
 
+# Temporal Cloud's billable Actions, estimated from the history by its published mapping
+# (docs.temporal.io/cloud/actions): a workflow started (a child too), an activity scheduled and
+# each retry of it, a local activity, a timer, a signal, an accepted update, a search attribute
+# upsert. Queries, rejected updates and heartbeats leave no event and are not counted.
+ACTION_EVENTS = (
+    "workflow_execution_started_event_attributes",
+    "activity_task_scheduled_event_attributes",
+    "local_activity",
+    "timer_started_event_attributes",
+    "workflow_execution_signaled_event_attributes",
+    "signal_external_workflow_execution_initiated_event_attributes",
+    "workflow_execution_update_accepted_event_attributes",
+    "upsert_workflow_search_attributes_event_attributes",
+)
 CHILD = "start_child_workflow_execution_initiated_event_attributes"
 # Each column: the history events it counts.
 COLUMNS = {
@@ -25,6 +39,7 @@ COLUMNS = {
         "workflow_properties_modified_event_attributes",
         "upsert_workflow_search_attributes_event_attributes",
     ),
+    "actions": ACTION_EVENTS,  # and each activity retry, below
 }
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
@@ -35,17 +50,6 @@ class Shape:
 
     flows: int
     per_flow: dict[str, float]
-
-    def row(self, name: str) -> str:
-        return (
-            f"{name:<10} {self.flows:>6}"
-            + "".join(f"{self.per_flow[column]:>10.2f}" for column in COLUMNS)
-            + f"{self.per_flow['kB']:>8.1f}"
-        )
-
-
-def header() -> str:
-    return f"{'run':<10} {'flows':>6}" + "".join(f"{column:>10}" for column in COLUMNS) + "      kB"
 
 
 async def shape_of(client: Client, workflow_ids: list[str]) -> Shape:
@@ -65,6 +69,8 @@ async def shape_of(client: Client, workflow_ids: list[str]) -> Shape:
                     family.append(
                         event.start_child_workflow_execution_initiated_event_attributes.workflow_id
                     )
+                if kind == "activity_task_started_event_attributes":  # a retry is an Action too
+                    counts["actions"] += event.activity_task_started_event_attributes.attempt - 1
                 counts["events"] += 1
                 counts["bytes"] += event.ByteSize()  # what the server stores
                 for column, kinds in COLUMNS.items():
