@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
+from activities import activation_events
 from activities.base import add_once
 from activities.held_licenses import HeldLicenseSteps
 from activities.mail import Mail
@@ -130,6 +131,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
                 )
                 for item in input.items
             )
+            await session.flush()
+            await activation_events.order_created(session, input, datetime.now(UTC))
 
     @activity.defn(name="license_activation.send_link")
     async def send_link(self, input: SendActivationLinkInput) -> None:
@@ -176,6 +179,7 @@ class LicenseActivationActivities(HeldLicenseSteps):
                         .where(License.order_id == input.order_id, where)
                         .values(status=status)
                     )
+            await activation_events.order_closed(session, order, input.reason, as_utc(input.at))
 
     @activity.defn(name="license_activation.send_confirmation")
     async def send_confirmation(self, input: SendConfirmationInput) -> None:
@@ -240,6 +244,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
                         status="active",
                     )
                 )
+                await session.flush()
+                await activation_events.primary_created(session, input)
         except IntegrityError:
             async with self._sessions() as session:
                 if await session.get(Account, input.account_id) is not None:

@@ -16,6 +16,7 @@ from activities.base import FlowActivities
 from activities.mail import Mail
 from activities.mail import mail_key
 from models.contracts.license_lifecycle import ExpireInput
+from models.contracts.license_lifecycle import LifecycleInput
 from models.contracts.license_lifecycle import ReminderInput
 from models.contracts.license_lifecycle import Term
 from models.records.base import as_utc
@@ -23,9 +24,21 @@ from models.records.domain import Account
 from models.records.domain import Business
 from models.records.domain import CreditLedgerEntry
 from models.records.domain import License
+from models.records.events import record_event
 from models.records.ownership_rules import lock_business
 
 REMINDER_TEMPLATE = "license_expiring"
+
+
+def _license_data(license: LifecycleInput) -> dict[str, object]:
+    return {
+        "license_id": license.license_id,
+        "business_id": license.business_id,
+        "product_name": license.product_name,
+        "kind": license.kind,
+        "trial": license.trial,
+        "expires_on": license.expires_on,
+    }
 
 
 class LicenseLifecycleActivities(FlowActivities):
@@ -58,6 +71,10 @@ class LicenseLifecycleActivities(FlowActivities):
         if found is None:  # a Business always has a primary; nothing to tell otherwise
             return
         email, locale, company = found
+        async with self._sessions.begin() as session:
+            key = f"license.expiring:{license.license_id}:{license.expires_on}:{input.days_left}"
+            data = _license_data(license) | {"days_left": input.days_left}
+            await record_event(session, "license.expiring", key, license.business_id, data)
         context = {
             "company_name": company,
             "product_name": license.product_name,
@@ -114,6 +131,10 @@ class LicenseLifecycleActivities(FlowActivities):
         Returns the credits removed; a retry after the commit removes nothing more."""
         license = input.license
         row.status = "expired"
+        at = as_utc(input.at)
+        key = f"license.expired:{license.license_id}:{license.expires_on}"
+        data = _license_data(license)
+        await record_event(session, "license.expired", key, license.business_id, data, at)
         if license.kind != "credits":
             return 0
         done = await session.scalar(
@@ -136,4 +157,7 @@ class LicenseLifecycleActivities(FlowActivities):
             )
         )
         business.credit_balance -= removed
+        data = _license_data(license) | {"amount": removed, "balance": business.credit_balance}
+        key = f"credits.expired:{license.license_id}"
+        await record_event(session, "credits.expired", key, license.business_id, data, at)
         return removed

@@ -34,6 +34,7 @@ from models.records.base import as_utc
 from models.records.domain import Account
 from models.records.domain import Business
 from models.records.domain import ProductInstance
+from models.records.events import record_event
 
 INVITATION_TEMPLATE = "local_account_invitation"
 # The statuses that hold one of the Business's local-account places.
@@ -164,6 +165,14 @@ class LocalAccountActivities(FlowActivities):
                 raise refuse(LocalAccountError.CANCELLED, "the invitation was withdrawn")
             account.status = "active"
             account.activated_at = as_utc(input.at)
+            data = {
+                "account_id": account.id,
+                "business_id": account.business_id,
+                "email": account.email,
+                "instance_id": account.instance_id,
+            }
+            key = f"local_account.activated:{account.id}"
+            await record_event(session, "local_account.activated", key, account.business_id, data)
 
     @activity.defn(name="local_accounts.close_invitation")
     async def close_invitation(self, input: CloseInvitationInput) -> None:

@@ -33,6 +33,7 @@ from models.records.base import as_utc
 from models.records.domain import Account
 from models.records.domain import OwnershipTransfer
 from models.records.domain import ProductInstance
+from models.records.events import record_event
 from models.records.ownership_rules import change_pending
 from models.records.ownership_rules import transfer_problem
 
@@ -180,6 +181,16 @@ class OwnershipTransferActivities(FlowActivities):
             target.kind, target.instance_id = "primary", None
             transfer.status = TransferStatus.ACCEPTED.value
             transfer.decided_at = as_utc(input.at)
+            data = {
+                "business_id": transfer.business_id,
+                "account_id": target.id,
+                "email": target.email,
+                "previous_account_id": owner.id,
+                "by": "ownership_transfer",
+                "transfer_id": transfer.id,
+            }
+            key = f"account.primary.changed:{transfer.id}"
+            await record_event(session, "account.primary.changed", key, transfer.business_id, data)
 
     @activity.defn(name="ownership_transfer.close")
     async def close_transfer(self, input: CloseTransferInput) -> None:

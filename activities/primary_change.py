@@ -33,6 +33,7 @@ from models.records.domain import Account
 from models.records.domain import PrimaryChange
 from models.records.domain import PrimaryChangeEvent
 from models.records.domain import ProductInstance
+from models.records.events import record_event
 from models.records.ownership_rules import change_pending
 
 OBJECTION_TEMPLATE = "primary_change_objection"
@@ -157,9 +158,19 @@ class PrimaryChangeActivities(FlowActivities):
             else:
                 owner.kind, owner.status = "local", "disabled"
             await session.flush()
-            await _make_primary(session, change)
+            primary_id = await _make_primary(session, change)
             change.status, change.decided_at = ChangeStatus.COMPLETED.value, as_utc(input.at)
             session.add(_event(change.id, "completed", input.at))
+            data = {
+                "business_id": change.business_id,
+                "account_id": primary_id,
+                "email": change.new_email,
+                "previous_account_id": owner.id,
+                "by": "primary_change",
+                "change_id": change.id,
+            }
+            key = f"account.primary.changed:{change.id}"
+            await record_event(session, "account.primary.changed", key, change.business_id, data)
 
     @activity.defn(name="primary_change.send_objection_link")
     async def send_objection_link(self, input: SendObjectionLinkInput) -> str:
@@ -223,8 +234,8 @@ async def _first_instance(session: AsyncSession, business_id: str) -> ProductIns
     return first
 
 
-async def _make_primary(session: AsyncSession, change: PrimaryChange) -> None:
-    """Promote the Business's account with the new address, or create one."""
+async def _make_primary(session: AsyncSession, change: PrimaryChange) -> str:
+    """Promote the Business's account with the new address, or create one; its id."""
     existing = await session.scalar(
         select(Account)
         .where(
@@ -235,10 +246,11 @@ async def _make_primary(session: AsyncSession, change: PrimaryChange) -> None:
     )
     if existing is not None:
         existing.kind, existing.status, existing.instance_id = "primary", "active", None
-        return
+        return existing.id
+    account_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"primary-change/{change.id}"))
     session.add(
         Account(
-            id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"primary-change/{change.id}")),
+            id=account_id,
             business_id=change.business_id,
             email=change.new_email,
             email_key=email_key(change.new_email),
@@ -247,3 +259,4 @@ async def _make_primary(session: AsyncSession, change: PrimaryChange) -> None:
             locale=change.locale,
         )
     )
+    return account_id

@@ -4,6 +4,7 @@ and the token's final status. Each is idempotent (a retry after commit changes n
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -12,7 +13,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
 from activities.base import add_once
-from activities.base import close_row
 from models.contracts.direct_change import UNREGISTER_INSTANCE
 from models.contracts.direct_change import UnregisterInstanceInput
 from models.contracts.product_registration import CloseTokenInput
@@ -24,6 +24,29 @@ from models.errors import refuse
 from models.records.base import as_utc
 from models.records.domain import EnrollmentToken
 from models.records.domain import ProductInstance
+from models.records.events import record_event
+
+
+async def _instance_event(
+    session: AsyncSession,
+    type: str,
+    instance: ProductInstance,
+    token_id: str | None,
+    registered_at: datetime | None,
+) -> None:
+    """Registered or unregistered: one event each per registration (`registered_at` tells one
+    registration from the next; a retry finds its event)."""
+    await session.flush()
+    data = {
+        "instance_id": instance.id,
+        "business_id": instance.business_id,
+        "product_code": instance.product_code,
+        "token_id": token_id,
+        "description": instance.description,
+    }
+    moment = registered_at.isoformat() if registered_at else "-"
+    key = f"{type}:{instance.id}:{token_id}:{moment}"
+    await record_event(session, type, key, instance.business_id, data)
 
 
 class ProductRegistrationActivities:
@@ -89,25 +112,41 @@ class ProductRegistrationActivities:
                 .where(EnrollmentToken.id == input.token_id)
                 .values(uses=EnrollmentToken.uses + 1)
             )
+            await _instance_event(
+                session, "instance.registered", instance, input.token_id, instance.registered_at
+            )
         return True
 
     @activity.defn(name="product_registration.close_token")
     async def close_token(self, input: CloseTokenInput) -> None:
-        values: dict[str, Any] = {"status": input.status.value}
-        if input.status == TokenStatus.REVOKED:
-            values["revoked_at"] = as_utc(input.at)
-        await close_row(
-            self._sessions, EnrollmentToken, input.token_id, TokenStatus.ACTIVE.value, **values
-        )
+        """The token's final status, only while it is still active (a retry changes nothing)."""
+        async with self._sessions.begin() as session:
+            token = await session.get(EnrollmentToken, input.token_id, with_for_update=True)
+            if token is None or token.status != TokenStatus.ACTIVE.value:
+                return
+            token.status = input.status.value
+            if input.status != TokenStatus.REVOKED:
+                return
+            token.revoked_at = as_utc(input.at)
+            data = {
+                "token_id": token.id,
+                "business_id": token.business_id,
+                "instance_type": token.instance_type,
+                "uses": token.uses,
+            }
+            key = f"enrollment_token.revoked:{token.id}"
+            await record_event(session, "enrollment_token.revoked", key, token.business_id, data)
 
     @activity.defn(name=UNREGISTER_INSTANCE)
     async def unregister_instance(self, input: UnregisterInstanceInput) -> None:
         """The instance can register again with a new token (a repeat changes nothing)."""
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(ProductInstance)
-                .where(ProductInstance.id == input.instance_id)
-                .values(
-                    registration_status="unregistered", enrollment_token_id=None, registered_at=None
-                )
+            instance = await session.get(ProductInstance, input.instance_id, with_for_update=True)
+            if instance is None or instance.registration_status != "registered":
+                return
+            token_id, registered_at = instance.enrollment_token_id, instance.registered_at
+            instance.registration_status = "unregistered"
+            instance.enrollment_token_id = instance.registered_at = None
+            await _instance_event(
+                session, "instance.unregistered", instance, token_id, registered_at
             )

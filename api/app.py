@@ -33,6 +33,7 @@ from api.routes import codec
 from api.routes import credits
 from api.routes import dev_mailbox
 from api.routes import email_verifications
+from api.routes import events
 from api.routes import health
 from api.routes import license_activations
 from api.routes import link_pages
@@ -42,6 +43,8 @@ from api.routes import page_assets
 from api.routes import primary_changes
 from api.routes import product_registrations
 from api.routes import verify_page
+from api.routes import webhook_deliveries
+from api.routes import webhook_endpoints
 from api.routes.codec import CODEC_MAX_BYTES
 from api.throttle import Throttle
 from core.settings import Settings
@@ -124,6 +127,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         lookup_page.router,
         primary_changes.router,
         credits.router,
+        webhook_endpoints.router,
+        webhook_deliveries.router,
+        events.router,
     ):
         app.include_router(router)
     if settings.is_development:

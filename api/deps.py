@@ -50,6 +50,13 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for the configuration the API owns (webhook endpoints): the route commits what
+    it wrote (anything else is rolled back); the flows' records are written by activities."""
+    async with request.app.state.sessions() as session:
+        yield session
+
+
 async def _catalog(request: Request) -> Catalog:
     catalog: Catalog = request.app.state.catalog
     return catalog
@@ -58,6 +65,7 @@ async def _catalog(request: Request) -> Catalog:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 SessionDep = Annotated[AsyncSession, Depends(_session)]
+WriteSessionDep = Annotated[AsyncSession, Depends(_write_session)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 
 

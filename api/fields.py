@@ -30,6 +30,10 @@ Locale = Literal["en", "zh-TW"]
 BusinessId = Annotated[str, Path(pattern=UUID_PATTERN, description="The Business's id")]
 AccountId = Annotated[str, Path(pattern=UUID_PATTERN, description="The account's id")]
 InstanceId = Annotated[str, Path(pattern=UUID_PATTERN, description="The product instance's id")]
+EndpointId = Annotated[
+    str, Path(pattern=r"^ep_[0-9a-f]{24}$", description="The webhook endpoint's id")
+]
+EventId = Annotated[str, Path(pattern=r"^evt_[0-9a-f]{24}$", description="The event's id")]
 
 
 def _one_line(value: str) -> str:

@@ -19,7 +19,14 @@ from core.payload_codec import parse_key
 DEV_API_KEY = "dev-api-key"
 DEV_SECRET_KEY = "dev-secret-key-not-for-production"
 # Lists the environment gives as comma-separated values.
-COMMA_SEPARATED = ("api_keys", "payload_keys", "operator_keys", "codec_keys", "codec_cors_origins")
+COMMA_SEPARATED = (
+    "api_keys",
+    "payload_keys",
+    "operator_keys",
+    "codec_keys",
+    "codec_cors_origins",
+    "operator_alert_emails",
+)
 PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
 
 
@@ -104,6 +111,18 @@ class Settings(BaseSettings):
     codec_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     codec_cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = 16 * 1024
+    # Where the vendor's operators are told what needs them (a webhook endpoint disabled),
+    # comma-separated, and in which language.
+    operator_alert_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    operator_locale: Literal["en", "zh-TW"] = "en"
+
+    # Events and webhooks (docs/webhooks.md): how long a receiver has to answer, how long events
+    # are kept (for the feed, the delivery log and replays), and how often the event relay looks
+    # for events another process recorded.
+    webhook_timeout_seconds: float = Field(15.0, gt=0, le=60)
+    event_retention_days: int = Field(30, ge=1)
+    event_relay_poll_seconds: float = Field(1.0, gt=0)
+
     # Products and agreements (data, docs/domain.md); unset means the packaged default catalog.
     catalog_file: Path | None = None
 
@@ -142,6 +161,7 @@ class Settings(BaseSettings):
         "operator_keys",
         "codec_keys",
         "codec_cors_origins",
+        "operator_alert_emails",
         mode="before",
     )
     @classmethod

@@ -287,6 +287,26 @@ class CreditError(DomainError):
     )
 
 
+class WebhookError(DomainError):
+    """Webhook endpoints, their deliveries and the event feed (docs/webhooks.md)."""
+
+    ENDPOINT_NOT_FOUND = "webhook_endpoint_not_found", 404, "no such webhook endpoint"
+    URL_REFUSED = (
+        "webhook_url_refused",
+        422,
+        "the URL must be https and reach a public address",
+    )
+    UNKNOWN_EVENT_TYPE = "unknown_event_type", 422, "not an event type (GET /v1/event-types)"
+    DELIVERY_NOT_FOUND = "webhook_delivery_not_found", 404, "no delivery of this event here"
+    EVENT_NOT_FOUND = "event_not_found", 404, "no such event (events are kept for a while)"
+    ENDPOINT_DISABLED = (
+        "webhook_endpoint_disabled",
+        409,
+        "the endpoint is disabled; enable it first",
+    )
+    INVALID_CURSOR = "invalid_cursor", 422, "not a cursor this feed gave"
+
+
 class MailProblem(DomainError):
     """Why a mail step gave up (docs/mail.md): the flow goes on without that mail and operators
     find it by `ActivationProblem`. Retrying cannot change these."""

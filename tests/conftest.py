@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from core.payload_codec import data_converter
 from core.settings import Settings
 from core.temporal import dev_server_path
@@ -30,6 +32,7 @@ from models.contracts import search_attributes
 from models.records.base import make_engine
 from models.records.base import make_session_factory
 from models.records.migrate import upgrade
+from tests.support.declared_refusals import DeclaredRefusals
 from tests.support.mail import MailSink
 from tests.support.net import PG_ADMIN_URL
 from tests.support.net import PG_HOST
@@ -214,3 +217,16 @@ async def dev_client(
     async for flow in dev_env.client.list_workflows(query):
         handle = dev_env.client.get_workflow_handle(flow.id, run_id=flow.run_id)
         await assert_no_personal_data(handle)
+
+
+@pytest.fixture
+async def api(time_client: Client, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The API in-process over HTTP semantics (ASGI), on the time-skipping server with a worker;
+    every refusal it answers must be one its route declares."""
+    app = create_app(settings, temporal=time_client)
+    observed = DeclaredRefusals(app)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=observed)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+    observed.assert_declared()

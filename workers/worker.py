@@ -24,10 +24,14 @@ from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
 from activities.primary_change import PrimaryChangeActivities
 from activities.product_registration import ProductRegistrationActivities
+from activities.webhooks import WebhookActivities
+from core.outbound import Outbound
+from core.outbound import OutboundPolicy
 from core.settings import Settings
 from core.temporal import connect
 from models.records.base import make_engine
 from models.records.base import make_session_factory
+from workers.event_relay import EventRelay
 from workers.schedules import ensure_reset_schedule
 from workflows.account_lookup import AccountLookupWorkflow
 from workflows.direct_change import DirectChangeWorkflow
@@ -39,6 +43,8 @@ from workflows.ownership_transfer import OwnershipTransferWorkflow
 from workflows.primary_change import PrimaryChangeWorkflow
 from workflows.product_registration import ProductRegistrationWorkflow
 from workflows.sandbox_quota import SandboxQuotaResetWorkflow
+from workflows.webhook_delivery import WebhookDelivery
+from workflows.webhook_delivery import WebhookReplay
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +59,8 @@ WORKFLOWS = [
     PrimaryChangeWorkflow,
     SandboxQuotaResetWorkflow,
     LicenseLifecycleWorkflow,
+    WebhookDelivery,
+    WebhookReplay,
 ]
 
 
@@ -82,6 +90,7 @@ def build_worker(
     primary_changes = PrimaryChangeActivities(settings, sessions, mail)
     credits = CreditActivities(settings, sessions, mail)
     lifecycles = LicenseLifecycleActivities(settings, sessions, mail)
+    webhooks = WebhookActivities(settings, sessions, mail, outbound_of(settings))
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -96,11 +105,19 @@ def build_worker(
             *primary_changes.activities(),
             *credits.activities(),
             *lifecycles.activities(),
+            *webhooks.activities(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
+
+
+def outbound_of(settings: Settings) -> Outbound:
+    """The client that calls the vendor's systems, under production's address rules unless in
+    development (core/outbound.py)."""
+    policy = OutboundPolicy(development=settings.is_development)
+    return Outbound(policy, settings.webhook_timeout_seconds)
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -110,12 +127,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     client = await connect(
         settings, metrics=True, wait_seconds=settings.worker_connect_wait_seconds
     )
-    worker = build_worker(client, settings, make_session_factory(engine))
+    sessions = make_session_factory(engine)
+    worker = build_worker(client, settings, sessions)
     await ensure_reset_schedule(client, settings.temporal_task_queue)
     log.info("worker polling task queue %s", settings.temporal_task_queue)
+    relay = asyncio.create_task(EventRelay(client, sessions, settings).run())
     async with worker:
         await stop.wait()
         log.info("worker shutting down")
+        relay.cancel()
     await engine.dispose()
 
 

@@ -270,7 +270,7 @@ class LicenseActivationWorkflow:
         failure = await provision(self._input, self._items, business_id)
         if failure is not None:
             self._problem = f"provisioning failed and was undone: {failure.message}"
-            await self._close(Status.FAILED)
+            await self._close(Status.FAILED, reason=failure.type)
             return
         self._activated_at = workflow.now()
         await self._close(Status.ACTIVATED)
@@ -280,7 +280,7 @@ class LicenseActivationWorkflow:
         to = self._account.email if self._account else self._input.contact_email
         await mail_confirmation(self._input, self._items, to)
 
-    async def _close(self, status: Status) -> None:
+    async def _close(self, status: Status, *, reason: str | None = None) -> None:
         if self._child is not None:
             child, self._child = self._child, None
             await cancel_child(child)
@@ -291,6 +291,7 @@ class LicenseActivationWorkflow:
                 status=status.value,
                 business_id=self._account.business_id if self._account else None,
                 at=workflow.now(),
+                reason=reason,
             ),
         )
         self._set_status(status)

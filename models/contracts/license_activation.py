@@ -278,6 +278,7 @@ class CloseOrderInput:
     status: str  # activated | expired | failed | cancelled
     business_id: str | None
     at: datetime
+    reason: str | None = None  # why it failed: the refusal's code
 
 
 @dataclass

@@ -11,6 +11,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy import inspect
 
+from models.records import domain  # noqa: F401  (every table on Base.metadata)
+from models.records import events  # noqa: F401
+from models.records import outbox  # noqa: F401
+from models.records import webhooks  # noqa: F401
 from models.records.base import Base
 from models.records.base import make_engine
 from models.records.migrate import alembic_config
