@@ -9,10 +9,6 @@ each person received works, and nothing answered 5xx except 503 while Temporal w
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -26,7 +22,6 @@ from sqlalchemy import select
 
 from api.app import create_app
 from core.settings import Settings
-from models.contracts import search_attributes
 from models.records.base import make_engine
 from models.records.outbox import OutboxMessage
 from tests.support.activations import SERVICE
@@ -36,79 +31,11 @@ from tests.support.mail import code_in
 from tests.support.mail import token_in
 from tests.support.mail import without_trace_headers
 from tests.support.net import free_port
-from workers.dev_temporal import DevTemporalServer
+from tests.support.process_stack import Stack
 
 pytestmark = pytest.mark.asyncio
 AUTH = {"Authorization": "Bearer test-api-key-of-16-chars"}
 MAIL_WAIT = 90.0  # a send cut off by the kill is retried after its 30 s heartbeat timeout
-
-
-class Stack:
-    """The Temporal dev server and the worker as processes; the API in-process (ASGI)."""
-
-    def __init__(self, tmp: Path, settings: Settings) -> None:
-        self.tmp = tmp
-        self.settings = settings
-        self.temporal: DevTemporalServer | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
-
-    async def start_temporal(self) -> None:
-        self.temporal = await DevTemporalServer.start(
-            address=self.settings.temporal_address,
-            namespace="default",
-            ui_port=None,
-            database_file=self.tmp / "temporal.db",
-            search_attributes=search_attributes.ALL,
-            log_file=self.tmp / "temporal.log",
-        )
-
-    def kill_temporal(self) -> None:
-        assert self.temporal is not None
-        os.killpg(self.temporal.process.pid, signal.SIGKILL)
-        self.temporal.process.wait()
-
-    def _polling(self) -> int:
-        log = self.tmp / "worker.log"
-        return log.read_text().count("worker polling") if log.exists() else 0
-
-    async def start_worker(self) -> None:
-        """Start a worker process and return once it polls the task queue."""
-        polling = self._polling()
-        s = self.settings
-        env = os.environ | {
-            "ACTIVATION_ENVIRONMENT": "test",
-            "ACTIVATION_DATABASE_URL": s.database_url,
-            "ACTIVATION_TEMPORAL_ADDRESS": s.temporal_address,
-            "ACTIVATION_TEMPORAL_TASK_QUEUE": s.temporal_task_queue,
-            "ACTIVATION_SMTP_PORT": str(s.smtp_port),
-            "ACTIVATION_SMTP_TIMEOUT_SECONDS": str(s.smtp_timeout_seconds),
-            "ACTIVATION_SECRET_KEY": s.secret_key,
-            "ACTIVATION_PAYLOAD_KEYS": ",".join(s.payload_keys),
-            "ACTIVATION_PUBLIC_BASE_URL": s.public_base_url,
-        }
-        with (self.tmp / "worker.log").open("ab") as log:
-            self.worker = subprocess.Popen(
-                [str(Path(sys.executable).parent / "activation"), "worker"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while self._polling() == polling:
-            assert self.worker.poll() is None, (self.tmp / "worker.log").read_text()
-            assert time.monotonic() < deadline, "the worker never started polling"
-            await asyncio.sleep(0.1)
-
-    def kill_worker(self) -> None:
-        assert self.worker is not None
-        self.worker.kill()
-        self.worker.wait()
-
-    def stop(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            self.kill_worker()
-        if self.temporal is not None and self.temporal.process.poll() is None:
-            self.kill_temporal()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.client import WorkflowHandle
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -24,63 +22,23 @@ from activities.product_registration import ProductRegistrationActivities
 from core.settings import Settings
 from core.tokens import hash_token
 from core.tokens import new_token
-from core.tokens import random_key
-from models.contracts.product_registration import START as start
 from models.contracts.product_registration import CloseTokenInput
-from models.contracts.product_registration import RegisterInput
-from models.contracts.product_registration import StartRegistrationInput
 from models.contracts.product_registration import TokenState
 from models.contracts.product_registration import TokenStatus
-from models.contracts.product_registration import flow_id_of
 from models.errors import RegistrationError
 from models.records.domain import EnrollmentToken
 from models.records.domain import ProductInstance
 from tests.support.activations import existing_business
 from tests.support.histories import history_text
 from tests.support.histories import keep_history
-from tests.support.temporal import STARTED_FLOWS
+from tests.support.registrations import issue_token
+from tests.support.registrations import register
 from workers.worker import WORKFLOWS
 from workers.worker import workflow_runner
 from workflows.product_registration import ProductRegistrationWorkflow
 
 pytestmark = pytest.mark.asyncio
 Sessions = async_sessionmaker[AsyncSession]
-Handle = WorkflowHandle[ProductRegistrationWorkflow, TokenState]
-
-
-async def issue_token(
-    client: Client,
-    settings: Settings,
-    business_id: str,
-    account_id: str,
-    **overrides: Any,
-) -> tuple[str, TokenState, Handle]:
-    token_id = random_key()
-    token = new_token(token_id)
-    values: dict[str, Any] = {
-        "token_id": token_id,
-        "token_hash": hash_token(token),
-        "business_id": business_id,
-        "instance_type": "endpoint-protection",
-        "description": "Lab appliances",
-        "created_by": account_id,
-        "expires_in_seconds": 24 * 3600,
-        "max_uses": 1,
-    } | overrides
-    state = await start(
-        client, StartRegistrationInput(**values), task_queue=settings.temporal_task_queue
-    )
-    handle: Handle = client.get_workflow_handle_for(
-        ProductRegistrationWorkflow.run, flow_id_of(token_id)
-    )
-    STARTED_FLOWS.append(handle)
-    return token, state, handle
-
-
-async def register(handle: Handle, token: str, instance_id: str) -> TokenState:
-    return await handle.execute_update(
-        ProductRegistrationWorkflow.register, RegisterInput(hash_token(token), instance_id)
-    )
 
 
 async def refusal(call: object) -> str | None:
