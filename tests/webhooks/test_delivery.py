@@ -32,6 +32,7 @@ from models.records.events import Event
 from models.records.events import record_event
 from models.records.webhooks import WebhookAttempt
 from tests.support.api import AUTH
+from tests.support.histories import keep_history
 from tests.support.mail import MailSink
 from tests.support.receiver import Receiver
 from tests.support.receiver import Reply
@@ -163,6 +164,7 @@ async def test_failed_attempts_follow_the_schedule_until_one_succeeds(
     log = await log_of(api, endpoint, event_id)
     assert [a["status_code"] for a in log["history"]] == [500, 503, 502, 204]
     assert log["history"][0]["excerpt"] == "oops" and log["status"] == "succeeded"
+    await keep_history(handle, "webhook_delivered_after_failures")
 
 
 async def test_a_receiver_down_then_up_gets_the_event(
@@ -234,6 +236,7 @@ async def test_a_410_disables_the_endpoint_and_tells_the_operators(
     described = await handle.describe()
     assert described.typed_search_attributes.get(ACTIVATION_PROBLEM) == "webhook_endpoint_disabled"
     (mail,) = await smtp.wait_for(1, to="ops@vendor.example")
+    await keep_history(handle, "webhook_gone")
     assert endpoint["id"] in str(mail["Subject"]) and "410" in mail.as_string()
 
     # Disabled, it is sent nothing; a retry is refused until it is enabled again.
@@ -352,7 +355,11 @@ async def test_during_a_rotation_both_secrets_sign(
 
 
 async def test_a_replay_sends_the_events_since_a_time_again(
-    api: httpx.AsyncClient, relay: EventRelay, receiver: Receiver, app_sessions: Sessions
+    api: httpx.AsyncClient,
+    relay: EventRelay,
+    receiver: Receiver,
+    app_sessions: Sessions,
+    time_client: Client,
 ) -> None:
     endpoint = await subscribe(api, receiver.url)
     first = await an_event(app_sessions)
@@ -369,6 +376,9 @@ async def test_a_replay_sends_the_events_since_a_time_again(
     )
     assert answer.status_code == 202, answer.text
     replayed = (await receiver.wait_for(5))[3:]
+    replay = time_client.get_workflow_handle(f"webhook-replay-{answer.json()['replay_id']}")
+    assert await replay.result() == 2
+    await keep_history(replay, "webhook_replay")
     assert [r.headers["webhook-id"] for r in replayed] == later  # oldest first, same ids
     assert first not in [r.headers["webhook-id"] for r in replayed]
     log = await _until(api, endpoint, later[0], "succeeded", attempts=2)
