@@ -56,6 +56,11 @@ def summary(report: Report) -> dict[str, Any]:
         "history_kb_per_activation": shapes["product"]["kB"],
         "actions_ratio": round(shapes["product"]["actions"] / shapes["baseline"]["actions"], 2),
         "bytes_ratio": round(shapes["product"]["kB"] / shapes["baseline"]["kB"], 2),
+        "webhook_p50_ms": round(report["webhooks"]["delivery_ms"]["p50"]),
+        "webhook_p99_ms": round(report["webhooks"]["delivery_ms"]["p99"]),
+        "webhook_activation_ratio": round(
+            report["webhooks"]["with"]["per_s"] / report["webhooks"]["without"]["per_s"], 2
+        ),
     }
 
 
@@ -100,6 +105,13 @@ def print_tables(report: Report) -> None:
         for name, row in shapes.items():
             columns = (*COLUMNS, "kB")
             print(f"{name:<12}" + "".join(f"{row[column]:>10.2f}" for column in columns))
+    webhooks = report["webhooks"]
+    print(
+        f"\nWebhooks: {webhooks['deliveries']} deliveries, change to receiver p50/p99 "
+        f"{webhooks['delivery_ms']['p50']:.0f}/{webhooks['delivery_ms']['p99']:.0f} ms; "
+        f"activations/s without {webhooks['without']['per_s']:.2f}, "
+        f"with an endpoint {webhooks['with']['per_s']:.2f}"
+    )
     print(
         "\nCustomer pages (ms): "
         + ", ".join(

@@ -46,6 +46,7 @@ from typing import Any
 from temporalio.api.common.v1 import Payload
 
 from bench.doorbell import Doorbell
+from bench.receiver import WebhookReceiver
 from bench.report import Report
 from bench.report import print_tables
 from bench.report import shape
@@ -64,6 +65,7 @@ from bench.scenarios import split
 from bench.scenarios import with_cpu
 from bench.shape import shape_of
 from bench.stack import API_KEY
+from bench.stack import AUTH
 from bench.stack import Inbox
 from bench.stack import Product
 from bench.stack import http_client
@@ -158,6 +160,7 @@ async def main(args: argparse.Namespace) -> Report:
         await start_baselines(bench)
         bench.products["product"] = await start_product(bench, "sqlite")
         report |= await rounds_on_sqlite(bench)
+        report["webhooks"] = await with_webhooks(bench)
         report |= await pages_and_parked(bench, "product")
         if postgres_reachable() and not args.sqlite_only:
             report["verification"]["postgres"], report["parked"]["postgres"] = await on_postgres(
@@ -241,6 +244,47 @@ async def rounds_on_sqlite(bench: Bench) -> Report:
         process.send_signal(signal.SIGTERM)
         await process.wait()
     return await gathered(bench)
+
+
+async def with_webhooks(bench: Bench) -> Report:
+    """License activations with one webhook endpoint subscribed to every event, against the same
+    runs without it (in turns, on a product of their own), and how long each event took from
+    its change to the receiver. The product runs in development here: the one environment that
+    may call loopback."""
+    args, c = bench.args, bench.args.concurrency
+    receiver = await WebhookReceiver.open()
+    env = bench.env | {"ACTIVATION_ENVIRONMENT": "development"}
+    url = f"sqlite+aiosqlite:///{bench.work}/webhooks.db"
+    await asyncio.to_thread(upgrade, url)
+    product = bench.products["webhooks"] = await Product.start(
+        env | {"ACTIVATION_DATABASE_URL": url, "ACTIVATION_TEMPORAL_TASK_QUEUE": "bench-wh"},
+        bench.work,
+    )
+    runs: dict[str, Timings] = {"without": Timings(), "with": Timings()}
+    try:
+        async with http_client(product) as http:
+            answer = await http.post(
+                "/v1/webhook-endpoints", json={"url": receiver.url}, headers=AUTH
+            )
+            endpoint = f"/v1/webhook-endpoints/{answer.json()['id']}"
+            await until_exit(product.worker, activation_throughput(http, bench.inbox, "wh-w", 2, 1))
+            for r, a in enumerate(split(args.activations, args.rounds)):
+                progress(f"webhooks round {r + 1}/{args.rounds}: {a} activations, with and without")
+                for name, enabled in (("without", False), ("with", True)):
+                    await http.request("PATCH", endpoint, json={"enabled": enabled}, headers=AUTH)
+                    run = activation_throughput(http, bench.inbox, f"wh-{name}-{r}", a, c)
+                    runs[name].add(await bench.measured("webhooks", run))
+            await receiver.quiet()
+    finally:
+        await bench.products.pop("webhooks").stop()
+        await receiver.close()
+    delays = [seconds * 1000 for seconds in receiver.delays]
+    return {
+        "without": timings(runs["without"]),
+        "with": timings(runs["with"]),
+        "deliveries": len(delays),
+        "delivery_ms": {"p50": round(pct(delays, 0.5), 1), "p99": round(pct(delays, 0.99), 1)},
+    }
 
 
 async def gathered(bench: Bench) -> Report:

@@ -18,7 +18,8 @@ SUMMARY = re.compile(
     r"^ratio=[\d.]+ flows_per_s=[\d.]+ baseline_per_s=[\d.]+ p50_inbox_ms=\d+ p99_inbox_ms=\d+ "
     r"activation_ratio=[\d.]+ start_ratio=[\d.]+ page_p99_ms=\d+ codec_us_per_payload=[\d.]+ "
     r"work_ratio=[\d.]+ actions_per_activation=[\d.]+ history_kb_per_activation=[\d.]+ "
-    r"actions_ratio=[\d.]+ bytes_ratio=[\d.]+$"
+    r"actions_ratio=[\d.]+ bytes_ratio=[\d.]+ webhook_p50_ms=\d+ webhook_p99_ms=\d+ "
+    r"webhook_activation_ratio=[\d.]+$"
 )
 
 
@@ -56,3 +57,7 @@ def test_the_quick_bench_writes_its_report_and_prints_the_summary_line_last(
         if isinstance(run, dict):
             assert run["cpu_ms_per_flow"]["server"] > 0 and run["cpu_ms_per_flow"]["worker"] > 0
     assert report["summary"]["codec_us_per_payload"] > 0
+    # With an endpoint subscribed to everything, each activation's events reached it (at least
+    # the order, the account, the activation and the instance).
+    webhooks = report["webhooks"]
+    assert webhooks["deliveries"] >= 4 * webhooks["with"]["flows"]

@@ -54,6 +54,7 @@ from tests.support.receiver import Receiver
 from tests.support.receiver import Request
 from tests.support.vendor import Vendor
 from tests.support.vendor import service
+from tests.support.verifications import Handle as VerificationHandle
 from tests.webhooks.conftest import subscribe
 from workers.event_relay import EventRelay
 from workflows.email_verification import EmailVerificationWorkflow
@@ -134,7 +135,7 @@ async def test_a_new_customers_activation(
     )
     (verify_mail,) = await smtp.wait_for(1, to="it@acme.example")
     assert state.verification_id
-    child = time_client.get_workflow_handle_for(
+    child: VerificationHandle = time_client.get_workflow_handle_for(
         EmailVerificationWorkflow.run, state.verification_id
     )
     await child.execute_update(
