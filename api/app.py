@@ -42,6 +42,7 @@ from api.routes import ownership_transfers
 from api.routes import page_assets
 from api.routes import primary_changes
 from api.routes import product_registrations
+from api.routes import provisioning
 from api.routes import verify_page
 from api.routes import webhook_deliveries
 from api.routes import webhook_endpoints
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         webhook_endpoints.router,
         webhook_deliveries.router,
         events.router,
+        provisioning.router,
     ):
         app.include_router(router)
     if settings.is_development:

@@ -70,6 +70,9 @@ TEXT: dict[str, dict[str, str]] = {
         "instance.error": "Choose an instance",
         "progress.title": "Activating your products",
         "progress.text": "This takes a few seconds. This page updates by itself.",
+        "progress.setting_up": (
+            "Setting up your instance. This can take a few minutes; this page updates by itself."
+        ),
         "progress.refresh": "Check again",
         "done.title": "Your products are active",
         "done.text": "{company} can now use everything below.",
@@ -78,6 +81,7 @@ TEXT: dict[str, dict[str, str]] = {
         "item.renewal": "renews your license, same instance",
         "item.conversion": "your trial, now paid for: same instance",
         "signin": "Sign in to the console",
+        "console.open": "Open the console: {name}",
         "problem": "Something needs your attention",
         "dead.expired.title": "This Activation Link has expired",
         "dead.expired.text": "Ask your reseller or sales contact to send a new Activation Link.",
@@ -213,6 +217,7 @@ TEXT: dict[str, dict[str, str]] = {
         "instance.error": "請選擇一個產品實例",
         "progress.title": "正在啟用您的產品",
         "progress.text": "這需要幾秒鐘，此頁面會自動更新。",
+        "progress.setting_up": "正在設定您的產品實例，可能需要幾分鐘；此頁面會自動更新。",
         "progress.refresh": "重新整理",
         "done.title": "您的產品已啟用",
         "done.text": "{company} 現在可以使用以下項目。",
@@ -221,6 +226,7 @@ TEXT: dict[str, dict[str, str]] = {
         "item.renewal": "續約，沿用同一個產品實例",
         "item.conversion": "試用轉為正式授權，沿用同一個產品實例",
         "signin": "登入主控台",
+        "console.open": "開啟主控台：{name}",
         "problem": "需要您的處理",
         "dead.expired.title": "此啟用連結已過期",
         "dead.expired.text": "請聯絡經銷商或業務窗口重新寄送啟用連結。",

@@ -123,6 +123,17 @@ class Settings(BaseSettings):
     event_retention_days: int = Field(30, ge=1)
     event_relay_poll_seconds: float = Field(1.0, gt=0)
 
+    # Provisioning in the vendor's product (docs/provisioning.md): each product's signing
+    # secrets, newest first (while a rotation lets two sign), as JSON in the environment:
+    # {"endpoint-protection": ["whsec_...", "whsec_..."]}; how long its backend has to answer,
+    # how often an instance it is still setting up is polled, and how long it may take.
+    provisioning_secrets: dict[str, list[str]] = Field(default_factory=dict, repr=False)
+    provisioning_timeout_seconds: float = Field(30.0, gt=0, le=120)
+    provisioning_poll_seconds: int = Field(30, ge=1)
+    provisioning_wait_minutes: int = Field(60, ge=1)
+    # `activation dev`'s development product backend (loopback only).
+    dev_product_port: int = 8026
+
     # Products and agreements (data, docs/domain.md); unset means the packaged default catalog.
     catalog_file: Path | None = None
 

@@ -7,8 +7,11 @@ library of the specification) agrees with us by construction."""
 from __future__ import annotations
 
 import base64
+import hmac
 import os
+from collections.abc import Mapping
 from collections.abc import Sequence
+from datetime import UTC
 from datetime import datetime
 from math import floor
 
@@ -32,3 +35,24 @@ def signed_headers(
         "webhook-timestamp": str(floor(at.timestamp())),
         "webhook-signature": signatures,
     }
+
+
+def verifies(
+    secrets: Sequence[str], body: bytes, headers: Mapping[str, str], *, tolerance_seconds: int = 300
+) -> bool:
+    """Whether a signed message verifies with one of `secrets`, its timestamp within the
+    tolerance. As the `standardwebhooks` library checks, for any body: its `verify` also reads
+    the body as JSON, and a GET's or a DELETE's is empty."""
+    message_id = headers.get("webhook-id", "")
+    timestamp = headers.get("webhook-timestamp", "")
+    given = headers.get("webhook-signature", "").split()
+    if not message_id or not timestamp.isdigit() or not given:
+        return False
+    at = datetime.fromtimestamp(int(timestamp), UTC)
+    if abs((datetime.now(UTC) - at).total_seconds()) > tolerance_seconds:
+        return False
+    for secret in secrets:
+        expected = Webhook(secret).sign(message_id, at, body.decode("utf-8", "replace"))
+        if any(hmac.compare_digest(expected, signature) for signature in given):
+            return True
+    return False

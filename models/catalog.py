@@ -18,6 +18,18 @@ from pydantic import ConfigDict
 DEFAULT_CATALOG = Path(__file__).parent / "catalog.json"
 
 
+class Provisioning(BaseModel):
+    """Where the vendor's product backend takes provisioning calls (docs/provisioning.md): a
+    base URL per region, `*` for any region not named."""
+
+    model_config = ConfigDict(frozen=True)
+
+    urls: dict[str, str]
+
+    def url_for(self, region: str) -> str | None:
+        return self.urls.get(region) or self.urls.get("*")
+
+
 class Product(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -25,6 +37,9 @@ class Product(BaseModel):
     name: str
     kind: Literal["service", "addon", "credits"]
     deployment: Literal["cloud", "on-premises"]
+    # A service product whose instances the vendor's backend creates; without it an instance
+    # is a row of ours only.
+    provisioning: Provisioning | None = None
 
 
 class Agreement(BaseModel):

@@ -307,6 +307,38 @@ class WebhookError(DomainError):
     INVALID_CURSOR = "invalid_cursor", 422, "not a cursor this feed gave"
 
 
+class ProvisioningError(DomainError):
+    """Provisioning in the vendor's product (docs/provisioning.md): why an activation failed
+    there, and the refusals of the backend's callback."""
+
+    REFUSED = (
+        "provisioning_refused",
+        409,
+        "the vendor's product refused to set up an instance",
+    )
+    TIMED_OUT = (
+        "provisioning_timed_out",
+        409,
+        "the vendor's product did not set up an instance in time",
+    )
+    ADDRESS_REFUSED = (
+        "provisioning_address_refused",
+        409,
+        "the product's provisioning URL must be https and reach a public address",
+    )
+    SIGNATURE_INVALID = (
+        "callback_signature_invalid",
+        401,
+        "the callback's signature does not verify with the product's secret",
+    )
+    INSTANCE_NOT_FOUND = "instance_not_found", 404, "no such instance of this product"
+    NOT_WAITING = (
+        "instance_not_pending",
+        409,
+        "this instance's provisioning is not waiting for an answer",
+    )
+
+
 class MailProblem(DomainError):
     """Why a mail step gave up (docs/mail.md): the flow goes on without that mail and operators
     find it by `ActivationProblem`. Retrying cannot change these."""

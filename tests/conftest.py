@@ -39,6 +39,8 @@ from tests.support.net import PG_HOST
 from tests.support.net import PG_PORT
 from tests.support.net import free_port
 from tests.support.net import postgres_reachable
+from tests.support.product_backend import FakeBackend
+from tests.support.receiver import Receiver
 from tests.support.temporal import TEST_CODEC_KEY
 from tests.support.temporal import TEST_OPERATOR_KEY
 from tests.support.temporal import TEST_PAYLOAD_KEYS
@@ -181,6 +183,16 @@ async def dev_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Wor
     )
     yield env
     await env.shutdown()
+
+
+@pytest.fixture
+async def backend() -> AsyncIterator[FakeBackend]:
+    """A vendor's product backend on loopback (tests/support/product_backend.py)."""
+    receiver = await Receiver().start()
+    fake = FakeBackend(receiver)
+    receiver.answer = fake.answer
+    yield fake
+    await receiver.stop()
 
 
 @pytest.fixture

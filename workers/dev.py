@@ -25,6 +25,9 @@ from models.contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
 from models.records.base import make_engine
 from models.records.base import make_session_factory
 from models.records.migrate import upgrade
+from workers.dev_product import DEV_PROVISIONING_SECRET
+from workers.dev_product import dev_catalog
+from workers.dev_product import dev_product_app
 from workers.dev_smtp import start_smtp_sink
 from workers.dev_temporal import DevTemporalServer
 from workers.schedules import ensure_reset_schedule
@@ -54,6 +57,7 @@ def _banner(settings: Settings) -> str:
             f"through {api}/codec)",
             f"  Temporal gRPC  {settings.temporal_address} ({settings.temporal_namespace})",
             f"  SMTP sink      {settings.smtp_host}:{settings.smtp_port}",
+            f"  Product        {_product_url(settings)}   (the dev product backend)",
             f"  Data           {settings.data_dir.resolve()}",
             "",
         ]
@@ -74,6 +78,22 @@ def _dev_secrets(settings: Settings) -> None:
         settings.codec_cors_origins = [f"http://127.0.0.1:{port}", f"http://localhost:{port}"]
 
 
+def _product_url(settings: Settings) -> str:
+    return f"http://127.0.0.1:{settings.dev_product_port}"
+
+
+def _dev_catalog(settings: Settings) -> None:
+    """Unless told of another catalog, the packaged one with its service products provisioned
+    by the development product backend (docs/provisioning.md says how to use a real one)."""
+    if settings.catalog_file is not None:
+        return
+    settings.catalog_file = dev_catalog(
+        settings.data_dir / "dev-catalog.json", _product_url(settings)
+    )
+    for code in ("endpoint-protection",):
+        settings.provisioning_secrets.setdefault(code, [DEV_PROVISIONING_SECRET])
+
+
 def _kept_secret(path: Path) -> str:
     if not path.exists():
         path.write_text(secrets.token_urlsafe(32))
@@ -85,6 +105,7 @@ async def run_dev(settings: Settings) -> None:
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     settings.data_dir.chmod(0o700)  # made before this rule, or by hand
     _dev_secrets(settings)
+    _dev_catalog(settings)
     api = f"http://{settings.api_host}:{settings.api_port}"
     await asyncio.to_thread(upgrade, settings.database_url)
     temporal = await DevTemporalServer.start(
@@ -111,6 +132,14 @@ async def run_dev(settings: Settings) -> None:
             log_config=uvicorn_log_config(),
         )
     )
+    product = _Server(
+        uvicorn.Config(
+            dev_product_app(_product_url(settings)),
+            host="127.0.0.1",
+            port=settings.dev_product_port,
+            log_config=uvicorn_log_config(),
+        )
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -118,6 +147,7 @@ async def run_dev(settings: Settings) -> None:
     try:
         async with worker:
             serving = asyncio.create_task(server.serve())
+            backend = asyncio.create_task(product.serve())
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)
             log.info(_banner(settings))
@@ -125,8 +155,9 @@ async def run_dev(settings: Settings) -> None:
                 [serving, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
             )
             log.info("stopping")
-            server.should_exit = True
+            server.should_exit = product.should_exit = True
             await serving
+            await backend
     finally:
         sink.stop()
         await engine.dispose()

@@ -23,12 +23,15 @@ from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
 from activities.ownership_transfer import OwnershipTransferActivities
 from activities.primary_change import PrimaryChangeActivities
+from activities.product_backend import ProductBackend
 from activities.product_registration import ProductRegistrationActivities
+from activities.provisioning import ProvisioningActivities
 from activities.webhooks import WebhookActivities
 from core.outbound import Outbound
 from core.outbound import OutboundPolicy
 from core.settings import Settings
 from core.temporal import connect
+from models.catalog import load_catalog
 from models.records.base import make_engine
 from models.records.base import make_session_factory
 from workers.event_relay import EventRelay
@@ -91,6 +94,10 @@ def build_worker(
     credits = CreditActivities(settings, sessions, mail)
     lifecycles = LicenseLifecycleActivities(settings, sessions, mail)
     webhooks = WebhookActivities(settings, sessions, mail, outbound_of(settings))
+    backend = ProductBackend(
+        settings, load_catalog(settings.catalog_file), outbound_of(settings, provisioning=True)
+    )
+    provisioning = ProvisioningActivities(settings, sessions, backend)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -106,6 +113,7 @@ def build_worker(
             *credits.activities(),
             *lifecycles.activities(),
             *webhooks.activities(),
+            *provisioning.activities(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.
@@ -113,10 +121,12 @@ def build_worker(
     )
 
 
-def outbound_of(settings: Settings) -> Outbound:
-    """The client that calls the vendor's systems, under production's address rules unless in
-    development (core/outbound.py)."""
+def outbound_of(settings: Settings, *, provisioning: bool = False) -> Outbound:
+    """A client that calls the vendor's systems (its webhook receivers, or its product
+    backends), under production's address rules unless in development (core/outbound.py)."""
     policy = OutboundPolicy(development=settings.is_development)
+    if provisioning:
+        return Outbound(policy, settings.provisioning_timeout_seconds)
     return Outbound(policy, settings.webhook_timeout_seconds)
 
 

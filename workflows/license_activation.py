@@ -43,12 +43,14 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_rules import instance_choices
     from models.contracts.license_rules import require_choice_possible
     from models.contracts.license_rules import require_possible
+    from models.contracts.provisioning import InstanceAnswer
     from models.contracts.search_attributes import BUSINESS_ID
     from models.errors import ActivationError
     from models.errors import refuse
     from workflows.children import cancel_child
     from workflows.children import start_child_flow
     from workflows.email_verification import EmailVerificationWorkflow
+    from workflows.in_product import InProduct
     from workflows.license_order import account_of_proven_address
     from workflows.license_order import mail_activation_link
     from workflows.license_order import mail_confirmation
@@ -88,6 +90,7 @@ class LicenseActivationWorkflow:
         self._problem: str | None = None
         self._activated_at: datetime | None = None
         self._renewals_keep_instances = workflow.patched(RENEWALS_KEEP_INSTANCES)
+        self._in_product = InProduct(lambda: publish(self._state()))
 
     @workflow.run
     async def run(self, input: StartActivationInput) -> ActivationState:
@@ -221,6 +224,12 @@ class LicenseActivationWorkflow:
         choices = [choice.instance_id for choice in self._instance_choices()]
         require_choice_possible(self._items, input, choices)
 
+    @workflow.signal  # INSTANCE_ANSWERED
+    def instance_answered(self, answer: InstanceAnswer) -> None:
+        """The vendor's product called back about an instance it was setting up (signed; see
+        api/routes/provisioning.py)."""
+        self._in_product.answered(answer)
+
     @workflow.update
     async def cancel(self) -> ActivationState:
         """The order withdrawn: its links stop working (the run closes it)."""
@@ -267,7 +276,7 @@ class LicenseActivationWorkflow:
 
     async def _provision(self) -> None:
         business_id = self._account.business_id if self._account else ""
-        failure = await provision(self._input, self._items, business_id)
+        failure = await provision(self._input, self._items, business_id, self._in_product)
         if failure is not None:
             self._problem = f"provisioning failed and was undone: {failure.message}"
             await self._close(Status.FAILED, reason=failure.type)
@@ -382,6 +391,7 @@ class LicenseActivationWorkflow:
             instance_choices=self._instance_choices() if waiting_for_choice else [],
             licenses_awaiting_choice=awaiting_choice(self._items) if waiting_for_choice else [],
             problem=self._problem,
+            setting_up=self._in_product.setting_up,
             activated_at=self._activated_at,
             locale=input.locale,
         )

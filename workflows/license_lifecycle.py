@@ -21,6 +21,7 @@ from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.license_lifecycle import LicenseLifecycleActivities
+    from activities.provisioning import ProvisioningActivities
     from models.contracts.license_lifecycle import ExpireInput
     from models.contracts.license_lifecycle import LifecycleInput
     from models.contracts.license_lifecycle import LifecycleState
@@ -28,6 +29,8 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_lifecycle import ReminderInput
     from models.contracts.license_lifecycle import Term
     from models.contracts.license_lifecycle import flow_id_of
+    from models.contracts.provisioning import LicenseInstanceInput
+    from workflows.in_product import CALLS
     from workflows.publishing import publish
     from workflows.publishing import publish_status
     from workflows.steps import run_step
@@ -46,6 +49,8 @@ def expiry_moment(expires_on: str) -> datetime:
 LIFECYCLE_OF = {"expired": LifecycleStatus.EXPIRED, "converted": LifecycleStatus.CONVERTED}
 # Flows started before renewals ended with `expire`, whatever the database said by then.
 RENEWABLE = "license-lifecycle-renewable"
+# Flows started before provisioning reached the vendor's product do not tell it of an expiry.
+SUSPEND_IN_PRODUCT = "expiry-reaches-the-vendors-product"
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
@@ -115,6 +120,14 @@ class LicenseLifecycleWorkflow:
         else:
             await run_step(Steps.expire, expire)
             self._status = LifecycleStatus.EXPIRED
+        # The vendor's product suspends the instance (or takes the add-on off it).
+        expired = self._status == LifecycleStatus.EXPIRED and self._input.kind != "credits"
+        if expired and workflow.patched(SUSPEND_IN_PRODUCT):
+            await run_step(
+                ProvisioningActivities.sync_license_instance,
+                LicenseInstanceInput(self._input.license_id),
+                calls=CALLS,
+            )
 
     def _adopt(self, term: Term) -> None:
         """Go on as the database has the license: renewed to a later day, converted or expired."""

@@ -34,19 +34,24 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_lifecycle import LifecycleStatus
     from models.contracts.license_lifecycle import flow_id_of as lifecycle_flow_id
     from workflows.children import start_child_flow
+    from workflows.in_product import InProduct
     from workflows.license_lifecycle import LicenseLifecycleWorkflow
     from workflows.license_lifecycle import summary as lifecycle_summary
     from workflows.license_lifecycle import tell_lifecycle
     from workflows.steps import Step
+    from workflows.steps import Undo
     from workflows.steps import run_step
-    from workflows.steps import run_with_compensation
+    from workflows.steps import run_undoable
     from workflows.steps import send_mail
+    from workflows.steps import undo_after
 
 # Flows started before this change create an account after the verification; newer ones first
 # look for a primary account with the address (the customer's pages sign it in that way).
 SIGNUP_SIGNS_IN = "signup-signs-in-existing-primary"
 # Flows started before renewals provision every service license a new instance.
 RENEWALS = "renewals-and-trial-conversions"
+# Flows started before provisioning reached the vendor's product make rows only.
+IN_PRODUCT = "provisioning-in-the-vendors-product"
 # A provisioning step still failing after this long has failed for good: undo and report.
 PROVISION_DEADLINE = timedelta(hours=1)
 # How long the confirmation mail is retried (the licenses are active either way).
@@ -114,10 +119,11 @@ async def account_of_proven_address(
 
 
 async def provision(
-    order: StartActivationInput, items: list[LicenseItem], business_id: str
+    order: StartActivationInput, items: list[LicenseItem], business_id: str, in_product: InProduct
 ) -> ApplicationError | None:
-    """Provision the order for the Business; a step failing for good undoes the steps before
-    it and is returned (None: all done). `items` learn what they renew and where they go."""
+    """Provision the order for the Business: our rows, then the vendor's product; a step
+    failing for good undoes the steps before it and is returned (None: all done). `items`
+    learn what they renew, where they go and where their console is."""
     steps: list[tuple[Step[ProvisionInput, Any], Step[ProvisionInput, Any]]] = [
         (Steps.create_instances, Steps.delete_instances),
         (Steps.add_credits, Steps.remove_credits),
@@ -127,7 +133,13 @@ async def provision(
         await _match_held_licenses(items, business_id, order.region)
         steps.insert(1, (Steps.take_over_held_licenses, Steps.give_back_held_licenses))
     work = ProvisionInput(order.order_id, business_id, order.region, items)
-    return await run_with_compensation(steps, work, deadline=PROVISION_DEADLINE)
+    undo = Undo()
+    failure = await run_undoable(steps, work, undo, deadline=PROVISION_DEADLINE)
+    if failure is None and workflow.patched(IN_PRODUCT):
+        failure = await in_product.provision(work, undo, deadline=PROVISION_DEADLINE)
+    if failure is not None:
+        await undo_after(failure, undo)
+    return failure
 
 
 async def _match_held_licenses(items: list[LicenseItem], business_id: str, region: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from typing import TypeVar
@@ -45,15 +46,30 @@ MAIL_STEP_TIMEOUT = timedelta(minutes=12)
 MAIL_HEARTBEAT = timedelta(seconds=30)
 
 
+@dataclass(frozen=True)
+class Calls:
+    """The timeouts of a step that calls another system (a vendor's backend): one attempt may
+    take `timeout`, and a lost worker is noticed within `heartbeat`."""
+
+    timeout: timedelta
+    heartbeat: timedelta
+
+
 async def run_step(
-    activity: Step[ArgT, ResultT], arg: ArgT, *, deadline: timedelta | None = None
+    activity: Step[ArgT, ResultT],
+    arg: ArgT,
+    *,
+    deadline: timedelta | None = None,
+    calls: Calls | None = None,
 ) -> ResultT:
-    """Run one activity method; past `deadline` (if any) it fails as `step_timed_out`."""
+    """Run one activity method; past `deadline` (if any) it fails as `step_timed_out`. A step
+    that `calls` another system has the time that needs, and heartbeats meanwhile."""
     try:
         return await workflow.execute_activity_method(
             activity,
             arg,
-            start_to_close_timeout=STEP_TIMEOUT,
+            start_to_close_timeout=calls.timeout if calls else STEP_TIMEOUT,
+            heartbeat_timeout=calls.heartbeat if calls else None,
             schedule_to_close_timeout=deadline,
             retry_policy=RETRY,
         )
@@ -71,15 +87,15 @@ class Undo:
     """The compensations of the steps done so far, run newest first when a later one fails."""
 
     def __init__(self) -> None:
-        self._compensations: list[tuple[Step[Any, Any], Any]] = []
+        self._compensations: list[tuple[Step[Any, Any], Any, Calls | None]] = []
 
-    def push(self, compensation: Step[ArgT, Any], arg: ArgT) -> None:
-        self._compensations.append((compensation, arg))
+    def push(self, compensation: Step[ArgT, Any], arg: ArgT, *, calls: Calls | None = None) -> None:
+        self._compensations.append((compensation, arg, calls))
 
     async def run(self) -> None:
         while self._compensations:
-            compensation, arg = self._compensations.pop()
-            await run_step(compensation, arg)
+            compensation, arg, calls = self._compensations.pop()
+            await run_step(compensation, arg, calls=calls)
 
 
 async def run_with_compensation(
@@ -88,15 +104,33 @@ async def run_with_compensation(
     """Run each (step, its undo) in order; a step failing for good (or past `deadline`) undoes
     the steps before it, newest first, and is returned. None: every step is done."""
     undo = Undo()
+    failure = await run_undoable(steps, arg, undo, deadline=deadline)
+    if failure is not None:
+        await undo_after(failure, undo)
+    return failure
+
+
+async def run_undoable(
+    steps: list[tuple[Step[ArgT, Any], Step[ArgT, Any]]],
+    arg: ArgT,
+    undo: Undo,
+    *,
+    deadline: timedelta,
+) -> ApplicationError | None:
+    """Run each (step, its undo) in order, each undo pushed on `undo`, until one fails for good
+    (or past `deadline`): that failure is returned, and undoing is the caller's."""
     try:
         for step, compensation in steps:
             undo.push(compensation, arg)  # first: a step that timed out may still have committed
             await run_step(step, arg, deadline=deadline)
     except ApplicationError as failure:
-        workflow.logger.warning("a step failed for good, undoing the others: %s", failure.message)
-        await undo.run()
         return failure
     return None
+
+
+async def undo_after(failure: ApplicationError, undo: Undo) -> None:
+    workflow.logger.warning("a step failed for good, undoing the others: %s", failure.message)
+    await undo.run()
 
 
 async def send_mail(

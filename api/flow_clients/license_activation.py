@@ -105,6 +105,9 @@ class ItemPublic(BaseModel):
     trial: bool = False
     new_instance: bool = False
     replaces: HeldLicensePublic | None = None  # what it renews or converts (once provisioned)
+    # Where the customer opens its instance, as the vendor's product answered (once
+    # provisioned; none for a product without a backend).
+    console_url: str | None = None
 
 
 class AgreementPublic(BaseModel):
@@ -141,6 +144,8 @@ class ActivationPublic(BaseModel):
     problem: str | None
     activated_at: datetime | None
     locale: str = "en"
+    # Waiting for the vendor's product to set up an instance (docs/provisioning.md).
+    setting_up: bool = False
 
     @classmethod
     def of(cls, state: Any) -> ActivationPublic:

@@ -35,6 +35,7 @@ from api.errors import ApiError
 from api.flow_clients import email_verification as verifications
 from api.flow_clients.license_activation import ActivationPublic
 from api.flow_clients.license_activation import Error
+from api.flow_clients.license_activation import ItemPublic
 from api.flow_clients.license_activation import flow_handle
 from api.flow_clients.license_activation import order_of_code
 from api.flow_clients.license_activation import read_activation
@@ -212,7 +213,6 @@ async def _step_page(
         "balance": balance,
         "credits": 0 if step == "done" else credits,
         "expires": moment(state.link_expires_at),
-        "console_url": settings.console_url,
         "typed": typed,
         "error": error,
         "error_field": error_field,
@@ -220,6 +220,7 @@ async def _step_page(
         "product_name": lambda code: _product_name(catalog, code),
     }
     context["instances"] = await _instances(visit) if step == "done" else {}
+    context["consoles"] = _consoles(state.items, context["instances"])
     addons = [i.product_name for i in state.items if i.license_id in state.licenses_awaiting_choice]
     context["addon"] = addons[0] if addons else ""
     if step == "verifying" and state.verification_id:
@@ -319,6 +320,16 @@ async def _instances(visit: Visit) -> dict[str, str]:
     ids = sorted(item.instance_id for item in visit.state.items if item.instance_id)
     rows = await visit.db.scalars(select(ProductInstance).where(ProductInstance.id.in_(ids)))
     return {row.id: f"{_instance_name(visit.catalog, row)} · {row.region}" for row in rows}
+
+
+def _consoles(items: list[ItemPublic], instances: dict[str, str]) -> list[tuple[str, str]]:
+    """Each instance's console, as the vendor's product gave it (none without a backend)."""
+    consoles = {
+        item.console_url: instances.get(item.instance_id or "", item.product_name)
+        for item in items
+        if item.console_url
+    }
+    return [(name, url) for url, name in consoles.items()]
 
 
 def _instance_name(catalog: Catalog, row: ProductInstance) -> str:

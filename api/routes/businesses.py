@@ -85,6 +85,11 @@ class InstancePublic(BaseModel):
     trial: bool = False
     addons: list[AddonPublic] = []  # add-on licenses assigned to this instance
     created_at: datetime
+    # In the vendor's product (docs/provisioning.md): where its provisioning stands (pending,
+    # ready, refused, deleted; null without a product backend), its console and its id there.
+    provisioning: str | None = None
+    console_url: str | None = None
+    external_id: str | None = None
 
 
 @router.get("/{business_id}", responses=READ_ERRORS)

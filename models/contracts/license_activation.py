@@ -70,6 +70,9 @@ class LicenseItem:
     replaces: HeldLicense | None = None
     # Asked by the order: another instance, even if the Business holds the product already.
     new_instance: bool = False
+    # Where the customer opens its instance, as the vendor's product answered (none without
+    # a product backend).
+    console_url: str | None = None
 
 
 @dataclass
@@ -175,6 +178,8 @@ class ActivationState:
     # Add-on licenses still waiting for the customer to pick one of `instance_choices`.
     licenses_awaiting_choice: list[str] = field(default_factory=list)
     problem: str | None = None  # why a sign-up or provisioning did not go through
+    # Provisioning waits for the vendor's product to set up an instance (it answered 202).
+    setting_up: bool = False
     activated_at: datetime | None = None
     locale: str = "en"  # the customer's language (the order's)
 

@@ -191,6 +191,12 @@ class ProductInstance(Base):
     # The enrollment token the running product registered with, and when.
     enrollment_token_id: Mapped[str | None] = mapped_column(String(24))
     registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # In the vendor's product (docs/provisioning.md), for a product with a backend: where its
+    # provisioning stands (pending | ready | refused | deleted; null: never called), the
+    # console the customer opens and the backend's own id for it.
+    provisioning: Mapped[str | None] = mapped_column(String(10))
+    console_url: Mapped[str | None] = mapped_column(String(2000))
+    external_id: Mapped[str | None] = mapped_column(String(200))
 
 
 class EnrollmentToken(Base):

@@ -42,6 +42,8 @@ from tests.support.declared_refusals import DeclaredRefusals
 from tests.support.mail import MailSink
 from tests.support.mail import text_of
 from tests.support.net import free_port
+from tests.support.product_backend import FakeBackend
+from tests.support.product_backend import with_backend
 from tests.support.temporal import STARTED_FLOWS
 from tests.support.temporal import TEST_OPERATOR_KEY
 
@@ -62,6 +64,12 @@ async def browser() -> AsyncIterator[Browser]:
         )
         yield launched
         await launched.close()
+
+
+@pytest.fixture
+def settings(settings: Settings, backend: FakeBackend, tmp_path: Path) -> Settings:
+    """Endpoint Protection is provisioned by a product backend, whose consoles the pages link."""
+    return with_backend(settings, backend, tmp_path)
 
 
 @pytest.fixture
@@ -130,6 +138,7 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     page: Page,
     smtp: MailSink,
     app_sessions: async_sessionmaker[AsyncSession],
+    backend: FakeBackend,
     locale: str,
 ) -> None:
     def t(key: str, **values: Any) -> str:  # the words of the order's language
@@ -187,8 +196,10 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     await page.get_by_role("button", name=t("continue")).click()
     await page.wait_for_selector(f"text={t('done.title')}", timeout=20_000)
     await shot(page, f"5-done-{locale}")
-    assert await page.get_attribute(f"text={t('signin')}", "href")
     result = await page.locator("main").inner_text()
+    (instance_id,) = backend.instances
+    console = page.get_by_role("link", name=t("console.open", name="Endpoint Protection · us"))
+    assert await console.get_attribute("href") == f"https://console.example/{instance_id}"
     assert t("done.instance") in result and "Endpoint Protection · us" in result  # where it went
     assert t("credit_balance") in result and "1,000" in result
 
