@@ -9,8 +9,9 @@ link activity rings the load generator's doorbell (bench/doorbell.py), its cue t
   update-with-start answered once the order is recorded; regular activities for the order and
   the link mail; a wait with a timer; an update that starts the sign-up's child (a
   `BaselineWorkflow`, confirmed by its own update); two regular activities for the account; a
-  second wait with a timer; an update running one activity (the acceptances); seven regular
-  activities (matching, the four provisioning steps, closing the order) and a lifecycle child
+  second wait with a timer; an update running one activity (the acceptances); eight regular
+  activities (matching, the four provisioning steps and the call to the product's backend,
+  closing the order) and a lifecycle child
   that outlives it (a timer); the confirmation mail's activity; result.
 
 With `--smtp-port` and `--database`, the email verification's activities do the product's external
@@ -196,7 +197,14 @@ def run_step(name: str) -> Awaitable[str]:
     )
 
 
-PROVISIONING = ("match", "create_instances", "take_over", "add_credits", "assign_addons")
+PROVISIONING = (
+    "match",
+    "create_instances",
+    "take_over",
+    "add_credits",
+    "assign_addons",
+    "provision_in_product",
+)
 LINK_EXPIRY = timedelta(days=30)
 RECORD_WAIT = timedelta(seconds=10)  # the product's start waits this long for its record
 

@@ -58,3 +58,50 @@ class WebhookReceiver:
             pass
         finally:
             writer.close()
+
+
+class ProductBackend:
+    """The bench's product backend on loopback: every provisioning call is answered at once
+    (201, a console URL), without verifying (the product's cost is what is measured)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._server: asyncio.Server | None = None
+        self.port = 0
+
+    @classmethod
+    async def open(cls) -> ProductBackend:
+        backend = cls()
+        backend._server = await asyncio.start_server(backend._serve, "127.0.0.1", 0)
+        backend.port = backend._server.sockets[0].getsockname()[1]
+        return backend
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/product"
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while request := await reader.readline():
+                length = 0
+                while (header := await reader.readline()) not in (b"\r\n", b""):
+                    name, _, value = header.decode("latin-1").partition(":")
+                    if name.lower() == "content-length":
+                        length = int(value)
+                await reader.readexactly(length)
+                self.calls += 1
+                instance = request.split(b" ")[1].rsplit(b"/", 1)[-1].decode()
+                body = json.dumps({"console_url": f"https://console.example/{instance}"})
+                writer.write(
+                    b"HTTP/1.1 201 Created\r\nContent-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n{body}".encode()
+                )
+                await writer.drain()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()

@@ -61,6 +61,9 @@ def summary(report: Report) -> dict[str, Any]:
         "webhook_activation_ratio": round(
             report["webhooks"]["with"]["per_s"] / report["webhooks"]["without"]["per_s"], 2
         ),
+        "provisioning_activation_ratio": round(
+            report["provisioning"]["with"]["per_s"] / report["webhooks"]["without"]["per_s"], 2
+        ),
     }
 
 
@@ -111,6 +114,13 @@ def print_tables(report: Report) -> None:
         f"{webhooks['delivery_ms']['p50']:.0f}/{webhooks['delivery_ms']['p99']:.0f} ms; "
         f"activations/s without {webhooks['without']['per_s']:.2f}, "
         f"with an endpoint {webhooks['with']['per_s']:.2f}"
+    )
+    provisioning = report["provisioning"]
+    print(
+        f"Provisioning: {provisioning['calls']} calls to the product backend; activations/s "
+        f"{provisioning['with']['per_s']:.2f}, CPU per activation "
+        f"{provisioning['with']['cpu_ms_per_flow']['total']:.0f} ms (without a backend "
+        f"{webhooks['without']['cpu_ms_per_flow']['total']:.0f} ms)"
     )
     print(
         "\nCustomer pages (ms): "

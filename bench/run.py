@@ -46,6 +46,7 @@ from typing import Any
 from temporalio.api.common.v1 import Payload
 
 from bench.doorbell import Doorbell
+from bench.receiver import ProductBackend
 from bench.receiver import WebhookReceiver
 from bench.report import Report
 from bench.report import print_tables
@@ -74,10 +75,12 @@ from bench.stack import progress
 from bench.stack import until_exit
 from core.payload_codec import EncryptionCodec
 from core.payload_codec import new_key_entry
+from core.signing import new_secret
 from models.contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
 from models.records.migrate import upgrade
 from tests.support.net import free_port
 from tests.support.net import postgres_reachable
+from tests.support.product_backend import catalog_with_backend
 from workers.dev_temporal import DevTemporalServer
 
 # -- the mail server the flows send to ---------------------------------------------------------
@@ -160,7 +163,7 @@ async def main(args: argparse.Namespace) -> Report:
         await start_baselines(bench)
         bench.products["product"] = await start_product(bench, "sqlite")
         report |= await rounds_on_sqlite(bench)
-        report["webhooks"] = await with_webhooks(bench)
+        report |= await with_vendor_systems(bench)
         report |= await pages_and_parked(bench, "product")
         if postgres_reachable() and not args.sqlite_only:
             report["verification"]["postgres"], report["parked"]["postgres"] = await on_postgres(
@@ -246,45 +249,74 @@ async def rounds_on_sqlite(bench: Bench) -> Report:
     return await gathered(bench)
 
 
-async def with_webhooks(bench: Bench) -> Report:
-    """License activations with one webhook endpoint subscribed to every event, against the same
-    runs without it (in turns, on a product of their own), and how long each event took from
-    its change to the receiver. The product runs in development here: the one environment that
-    may call loopback."""
+async def with_vendor_systems(bench: Bench) -> Report:
+    """License activations telling the vendor's systems, against the same runs without: with
+    one webhook endpoint subscribed to every event, and on a product whose instances a product
+    backend provisions (in turns, each on a product of its own), with how long each event
+    took from its change to the receiver. The products run in development here: the one
+    environment that may call loopback."""
     args, c = bench.args, bench.args.concurrency
-    receiver = await WebhookReceiver.open()
+    receiver, backend = await WebhookReceiver.open(), await ProductBackend.open()
+    catalog = bench.work / "provisioned-catalog.json"
+    catalog_with_backend(catalog, backend.url)
     env = bench.env | {"ACTIVATION_ENVIRONMENT": "development"}
-    url = f"sqlite+aiosqlite:///{bench.work}/webhooks.db"
-    await asyncio.to_thread(upgrade, url)
-    product = bench.products["webhooks"] = await Product.start(
-        env | {"ACTIVATION_DATABASE_URL": url, "ACTIVATION_TEMPORAL_TASK_QUEUE": "bench-wh"},
-        bench.work,
+    bench.products["webhooks"] = await _product_of_its_own(bench, env, "webhooks")
+    bench.products["provisioned"] = await _product_of_its_own(
+        bench,
+        env
+        | {
+            "ACTIVATION_CATALOG_FILE": str(catalog),
+            "ACTIVATION_PROVISIONING_SECRETS": json.dumps({"endpoint-protection": [new_secret()]}),
+        },
+        "provisioned",
     )
-    runs: dict[str, Timings] = {"without": Timings(), "with": Timings()}
+    runs: dict[str, Timings] = {"without": Timings(), "with": Timings(), "provisioned": Timings()}
     try:
-        async with http_client(product) as http:
+        async with (
+            http_client(bench.products["webhooks"]) as http,
+            http_client(bench.products["provisioned"]) as provisioned,
+        ):
             answer = await http.post(
                 "/v1/webhook-endpoints", json={"url": receiver.url}, headers=AUTH
             )
             endpoint = f"/v1/webhook-endpoints/{answer.json()['id']}"
-            await until_exit(product.worker, activation_throughput(http, bench.inbox, "wh-w", 2, 1))
+            for client, name in ((http, "webhooks"), (provisioned, "provisioned")):
+                warm_up = activation_throughput(client, bench.inbox, f"{name}-w", 2, 1)
+                await until_exit(bench.products[name].worker, warm_up)
             for r, a in enumerate(split(args.activations, args.rounds)):
-                progress(f"webhooks round {r + 1}/{args.rounds}: {a} activations, with and without")
+                progress(f"vendor systems round {r + 1}/{args.rounds}: {a} activations each")
                 for name, enabled in (("without", False), ("with", True)):
                     await http.request("PATCH", endpoint, json={"enabled": enabled}, headers=AUTH)
                     run = activation_throughput(http, bench.inbox, f"wh-{name}-{r}", a, c)
                     runs[name].add(await bench.measured("webhooks", run))
+                run = activation_throughput(provisioned, bench.inbox, f"prov-{r}", a, c)
+                runs["provisioned"].add(await bench.measured("provisioned", run))
             await receiver.quiet()
     finally:
-        await bench.products.pop("webhooks").stop()
+        for name in ("webhooks", "provisioned"):
+            await bench.products.pop(name).stop()
         await receiver.close()
+        await backend.close()
     delays = receiver.delays  # seconds, as `pct` takes them
     return {
-        "without": timings(runs["without"]),
-        "with": timings(runs["with"]),
-        "deliveries": len(delays),
-        "delivery_ms": {"p50": round(pct(delays, 0.5), 1), "p99": round(pct(delays, 0.99), 1)},
+        "webhooks": {
+            "without": timings(runs["without"]),
+            "with": timings(runs["with"]),
+            "deliveries": len(delays),
+            "delivery_ms": {
+                "p50": round(pct(delays, 0.5), 1),
+                "p99": round(pct(delays, 0.99), 1),
+            },
+        },
+        "provisioning": {"with": timings(runs["provisioned"]), "calls": backend.calls},
     }
+
+
+async def _product_of_its_own(bench: Bench, env: dict[str, str], name: str) -> Product:
+    url = f"sqlite+aiosqlite:///{bench.work}/{name}.db"
+    await asyncio.to_thread(upgrade, url)
+    queue = {"ACTIVATION_TEMPORAL_TASK_QUEUE": f"bench-{name}"}
+    return await Product.start(env | {"ACTIVATION_DATABASE_URL": url} | queue, bench.work)
 
 
 async def gathered(bench: Bench) -> Report:

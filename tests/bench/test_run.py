@@ -19,7 +19,7 @@ SUMMARY = re.compile(
     r"activation_ratio=[\d.]+ start_ratio=[\d.]+ page_p99_ms=\d+ codec_us_per_payload=[\d.]+ "
     r"work_ratio=[\d.]+ actions_per_activation=[\d.]+ history_kb_per_activation=[\d.]+ "
     r"actions_ratio=[\d.]+ bytes_ratio=[\d.]+ webhook_p50_ms=\d+ webhook_p99_ms=\d+ "
-    r"webhook_activation_ratio=[\d.]+$"
+    r"webhook_activation_ratio=[\d.]+ provisioning_activation_ratio=[\d.]+$"
 )
 
 
@@ -61,3 +61,5 @@ def test_the_quick_bench_writes_its_report_and_prints_the_summary_line_last(
     # the order, the account, the activation and the instance).
     webhooks = report["webhooks"]
     assert webhooks["deliveries"] >= 4 * webhooks["with"]["flows"]
+    provisioning = report["provisioning"]  # one instance an activation, made in the product
+    assert provisioning["calls"] >= provisioning["with"]["flows"] > 0
