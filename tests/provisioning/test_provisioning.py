@@ -17,7 +17,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from core.settings import Settings
+from core.signing import new_secret
 from core.signing import signed_headers
+from core.signing import verifies
 from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import SignInInput
 from models.records.domain import ProductInstance
@@ -30,6 +32,8 @@ from tests.support.activations import finished
 from tests.support.activations import lapsed_license
 from tests.support.activations import place_order
 from tests.support.activations import wait_for_status
+from tests.support.api import AUTH
+from tests.support.histories import history_text
 from tests.support.lifecycles import Sessions
 from tests.support.lifecycles import service_license
 from tests.support.lifecycles import start
@@ -95,6 +99,26 @@ async def test_a_backend_that_answers_at_once_gives_the_console_on_every_item(
         )
     (confirmation,) = [m for m in smtp.messages() if "active" in m["Subject"]]
     assert console in text_of(confirmation)
+    assert SECRET not in await history_text(handle)  # the activities read it from the settings
+
+
+async def test_while_a_secret_is_rotated_both_sign_every_call(
+    time_client: Client,
+    time_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: Sessions,
+    backend: FakeBackend,
+) -> None:
+    """The new secret first, the old one kept: a backend that still has the old one verifies,
+    and so does one that has switched."""
+    new = new_secret()
+    settings.provisioning_secrets["endpoint-protection"] = [new, SECRET]  # the worker's too
+    handle = await activate(time_client, settings, app_sessions, [SERVICE])
+    # The fake backend verifies with the old secret: it answered, so the activation completes.
+    assert (await finished(time_env, handle)).status == ActivationStatus.ACTIVATED
+    (put,) = backend.calls("PUT")
+    assert len(put.headers["webhook-signature"].split()) == 2
+    assert verifies([new], put.body, put.headers) and verifies([SECRET], put.body, put.headers)
 
 
 async def test_a_backend_that_calls_back_is_waited_for(
@@ -131,9 +155,13 @@ async def test_a_backend_that_calls_back_is_waited_for(
     state = await finished(time_env, handle)
     assert state.status == ActivationStatus.ACTIVATED and not state.setting_up
     assert state.items[0].console_url == "https://c.example/1"
-    async with app_sessions() as session:
-        row = await session.get(ProductInstance, instance_id)
-        assert row is not None and row.provisioning == "ready"
+    listing = await api.get(f"/v1/businesses/{state.business_id}/instances", headers=AUTH)
+    (instance,) = listing.json()
+    assert (instance["id"], instance["provisioning"], instance["console_url"]) == (
+        instance_id,
+        "ready",
+        "https://c.example/1",
+    )
 
 
 async def test_a_backend_with_a_status_url_is_asked_until_it_is_ready(

@@ -28,6 +28,7 @@ class DevStack:
             "ACTIVATION_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
             "ACTIVATION_TEMPORAL_UI_PORT": str(free_port()),
             "ACTIVATION_SMTP_PORT": str(free_port()),
+            "ACTIVATION_DEV_PRODUCT_PORT": str(free_port()),
         }
         self.base = f"http://127.0.0.1:{self.api_port}"
         self.log = data / "dev.log"

@@ -4,6 +4,7 @@ killed (-9) and started again."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -59,7 +60,11 @@ class Stack:
             "ACTIVATION_PAYLOAD_KEYS": ",".join(s.payload_keys),
             "ACTIVATION_PUBLIC_BASE_URL": s.public_base_url,
             "ACTIVATION_EVENT_RELAY_POLL_SECONDS": str(s.event_relay_poll_seconds),
+            "ACTIVATION_PROVISIONING_SECRETS": json.dumps(s.provisioning_secrets),
+            "ACTIVATION_PROVISIONING_TIMEOUT_SECONDS": str(s.provisioning_timeout_seconds),
         }
+        if s.catalog_file is not None:
+            env["ACTIVATION_CATALOG_FILE"] = str(s.catalog_file)
         with (self.tmp / "worker.log").open("ab") as log:
             self.worker = subprocess.Popen(
                 [str(Path(sys.executable).parent / "activation"), "worker"],

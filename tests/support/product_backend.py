@@ -32,6 +32,7 @@ class FakeBackend:
     finished: set[str] = field(default_factory=set)
     refuse_number: int | None = None  # refuse the nth distinct instance (1-based)
     drop_first_reply: bool = False  # do the work, then lose the answer (once)
+    hang_first_reply: bool = False  # do the work, then never answer (once)
 
     @property
     def base_url(self) -> str:
@@ -56,9 +57,9 @@ class FakeBackend:
         if instance_id not in self.instances:
             self.created[instance_id] += 1
         self.instances[instance_id] = request.json()
-        if self.drop_first_reply:
-            self.drop_first_reply = False
-            return Reply(drop=True)
+        if self.drop_first_reply or self.hang_first_reply:
+            hang, self.drop_first_reply, self.hang_first_reply = self.hang_first_reply, False, False
+            return Reply(drop=not hang, hang=hang)
         if self.later:
             status_url = f"{self.base_url}/status/{instance_id}"
             return _json(202, {"status_url": status_url})
