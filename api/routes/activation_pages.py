@@ -161,13 +161,17 @@ VisitDep = Annotated[Visit, Depends(_visit)]
 async def activation_status(
     request: Request, settings: SettingsDep, db: SessionDep, client: TemporalDep
 ) -> JSONResponse:
-    """For the progress page's script: the step, nothing more."""
+    """For the progress page's script: the step (and whether the vendor's product is setting
+    an instance up, which the page says), nothing more."""
     page_session = read_session(request, settings)
     if page_session is None:
         return JSONResponse({"status": None}, status_code=400)
     order_id = await order_of_code(db, page_session.code)
     state = await read_activation(flow_handle(client, order_id), Error.NOT_FOUND)
-    return JSONResponse({"status": state.status}, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"status": state.status, "setting_up": state.setting_up},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/activate/{code}", response_class=HTMLResponse)

@@ -6,10 +6,13 @@ land in tests/screenshots/ (git-ignored)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC
 from datetime import date
+from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from api.app import create_app
 from api.page_text import text
 from core.logging import uvicorn_log_config
 from core.settings import Settings
+from core.signing import signed_headers
 from models.records.domain import AgreementAcceptance
 from tests.support.activations import ADDON
 from tests.support.activations import CREDITS
@@ -40,8 +44,10 @@ from tests.support.activations import order_body
 from tests.support.api import AUTH
 from tests.support.declared_refusals import DeclaredRefusals
 from tests.support.mail import MailSink
+from tests.support.mail import html_of
 from tests.support.mail import text_of
 from tests.support.net import free_port
+from tests.support.product_backend import SECRET as PRODUCT_SECRET
 from tests.support.product_backend import FakeBackend
 from tests.support.product_backend import with_backend
 from tests.support.temporal import STARTED_FLOWS
@@ -449,3 +455,64 @@ async def test_the_pages_carry_the_vendors_logo_from_the_same_origin(
     assert '<img class="logo" src="/assets/logo"' in page.text
     served = await api.get("/assets/logo")
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-TW"])
+async def test_a_product_that_takes_its_time_is_shown_setting_up_then_its_console(
+    site: str,
+    page: Page,
+    smtp: MailSink,
+    app_sessions: async_sessionmaker[AsyncSession],
+    backend: FakeBackend,
+    locale: str,
+) -> None:
+    """The product backend answers 202 and calls back later: meanwhile the page says it is
+    setting the instance up, then shows its console, by itself (phone and desktop)."""
+
+    def t(key: str, **values: Any) -> str:
+        return text(locale, key, **values)
+
+    backend.later = True
+    await existing_business(app_sessions, 0, email="owner@acme.example")
+    link = await order(site, smtp, [SERVICE], locale=locale)
+    await page.goto(link)
+    await page.fill("#email", "owner@acme.example")
+    await page.get_by_role("button", name=t("send")).click()
+    verify = re.search(r"http\S+/verify-email\?token=\S+", text_of(
+        (await smtp.wait_for(1, to="owner@acme.example"))[0]))  # fmt: skip
+    assert verify is not None
+    await page.goto(verify[0])
+    await page.get_by_role("button", name=t("verify.button")).click()
+    await page.get_by_role("link", name=t("verify.activation")).click()
+    await page.wait_for_selector(f"text={t('agreements.title')}")
+    for box in await page.locator("input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name=t("continue")).click()
+    await page.wait_for_selector(f"text={t('progress.setting_up')}", timeout=20_000)
+    await shot(page, f"7-setting-up-{locale}")
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await shot(page, f"7-setting-up-{locale}-desktop")
+
+    (put,) = await backend.receiver.wait_for(1)
+    callback = put.json()["callback_url"]
+    instance_id = put.json()["instance_id"]
+    body = json.dumps(
+        {"instance_id": instance_id, "status": "ready", "console_url": "https://console.example/c"}
+    ).encode()
+    headers = signed_headers("cb_1", datetime.now(UTC), body, [PRODUCT_SECRET])
+    async with httpx.AsyncClient() as http:
+        assert (await http.post(callback, content=body, headers=headers)).status_code == 204
+    await page.wait_for_selector(f"text={t('done.title')}", timeout=20_000)
+    console = page.get_by_role("link", name=t("console.open", name="Endpoint Protection · us"))
+    assert await console.get_attribute("href") == "https://console.example/c"
+    await shot(page, f"8-console-{locale}-desktop")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await shot(page, f"8-console-{locale}")
+
+    # The confirmation mail links the console too (its HTML, as a mail client shows it).
+    _, confirmation = await smtp.wait_for(2, to="owner@acme.example")  # the proof, then this
+    assert "https://console.example/c" in text_of(confirmation)
+    await page.set_content(html_of(confirmation))
+    await page.screenshot(path=str(SHOTS / f"9-confirmation-mail-{locale}.png"), full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 800})
+    await page.screenshot(path=str(SHOTS / f"9-confirmation-mail-{locale}-desktop.png"))

@@ -93,6 +93,15 @@ def text_of(message: Message) -> str:
     raise AssertionError("no text part")
 
 
+def html_of(message: Message) -> str:
+    for part in message.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            return payload.decode(part.get_content_charset() or "utf-8")
+    raise AssertionError("no HTML part")
+
+
 def without_trace_headers(message: Message) -> bytes:
     """A received message as it was sent: without the headers the sink adds itself."""
     for header in ("X-Peer", "X-MailFrom", "X-RcptTo"):
