@@ -22,6 +22,7 @@ from core.signing import signed_headers
 from core.signing import verifies
 from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import SignInInput
+from models.contracts.search_attributes import ACTIVATION_PROBLEM
 from models.records.domain import ProductInstance
 from tests.support.activations import ADDON
 from tests.support.activations import SERVICE
@@ -34,6 +35,7 @@ from tests.support.activations import place_order
 from tests.support.activations import wait_for_status
 from tests.support.api import AUTH
 from tests.support.histories import history_text
+from tests.support.histories import keep_history
 from tests.support.lifecycles import Sessions
 from tests.support.lifecycles import service_license
 from tests.support.lifecycles import start
@@ -162,6 +164,7 @@ async def test_a_backend_that_calls_back_is_waited_for(
         "ready",
         "https://c.example/1",
     )
+    await keep_history(handle, "activation_provisioned_after_callback")
 
 
 async def test_a_backend_with_a_status_url_is_asked_until_it_is_ready(
@@ -202,12 +205,15 @@ async def test_a_refusal_undoes_the_order_and_deletes_the_earlier_instances_once
 
     assert state.status == ActivationStatus.FAILED
     assert state.problem and "no capacity in this region" in state.problem
+    found = (await handle.describe()).typed_search_attributes.get(ACTIVATION_PROBLEM)
+    assert found == "provisioning_refused"  # what operators search by
     first, second, third = (item.instance_id for item in state.items)
     assert backend.created == {first: 1, second: 1}
     assert backend.deleted == {first: 1, second: 1}  # the refused one was never made
     assert third not in backend.deleted and not backend.instances
     async with app_sessions() as session:
         assert list(await session.scalars(select(ProductInstance.id))) == []
+    await keep_history(handle, "activation_provisioning_refused_undone")
 
 
 async def test_a_backend_down_then_up_gets_the_instance_once(
@@ -286,6 +292,7 @@ async def test_an_expiry_suspends_the_instance_in_the_product(
     (put,) = backend.calls("PUT")
     document = put.verified(SECRET)
     assert document["state"] == "suspended" and document["instance_id"] == instance.id
+    await keep_history(handle, "license_lifecycle_suspended_in_product")
 
 
 async def test_outside_development_a_backend_on_a_loopback_address_is_never_called(
