@@ -20,6 +20,8 @@ from tests.support.lifecycles import Sessions
 from tests.support.net import free_port
 from tests.support.process_stack import Stack
 from tests.support.product_backend import FakeBackend
+from tests.support.temporal import STARTED_FLOWS
+from tests.support.temporal import assert_no_personal_data
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
@@ -56,3 +58,6 @@ async def test_a_worker_killed_mid_call_makes_no_second_instance(
         held.headers["idempotency-key"]
     }
     assert backend.created == {state.items[0].instance_id: 1}
+    # Checked here, while this test's server runs (the shared teardown knows only its own).
+    STARTED_FLOWS.remove(handle)
+    await assert_no_personal_data(handle)
