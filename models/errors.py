@@ -311,16 +311,8 @@ class ProvisioningError(DomainError):
     """Provisioning in the vendor's product (docs/provisioning.md): why an activation failed
     there, and the refusals of the backend's callback."""
 
-    REFUSED = (
-        "provisioning_refused",
-        409,
-        "the vendor's product refused to set up an instance",
-    )
-    TIMED_OUT = (
-        "provisioning_timed_out",
-        409,
-        "the vendor's product did not set up an instance in time",
-    )
+    REFUSED = "provisioning_refused", 409, "the vendor's product refused to set up an instance"
+    TIMED_OUT = "provisioning_timed_out", 409, "the vendor's product took too long to set it up"
     ADDRESS_REFUSED = (
         "provisioning_address_refused",
         409,
@@ -332,11 +324,7 @@ class ProvisioningError(DomainError):
         "the callback's signature does not verify with the product's secret",
     )
     INSTANCE_NOT_FOUND = "instance_not_found", 404, "no such instance of this product"
-    NOT_WAITING = (
-        "instance_not_pending",
-        409,
-        "this instance's provisioning is not waiting for an answer",
-    )
+    NOT_WAITING = "instance_not_pending", 409, "this instance is not waiting for an answer"
 
 
 class MailProblem(DomainError):

@@ -44,7 +44,6 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_rules import require_choice_possible
     from models.contracts.license_rules import require_possible
     from models.contracts.provisioning import InstanceAnswer
-    from models.contracts.search_attributes import ACTIVATION_PROBLEM
     from models.contracts.search_attributes import BUSINESS_ID
     from models.errors import ActivationError
     from models.errors import refuse
@@ -52,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.children import start_child_flow
     from workflows.email_verification import EmailVerificationWorkflow
     from workflows.in_product import InProduct
-    from workflows.license_order import IN_PRODUCT
     from workflows.license_order import account_of_proven_address
     from workflows.license_order import mail_activation_link
     from workflows.license_order import mail_confirmation
@@ -281,10 +279,6 @@ class LicenseActivationWorkflow:
         failure = await provision(self._input, self._items, business_id, self._in_product)
         if failure is not None:
             self._problem = f"provisioning failed and was undone: {failure.message}"
-            # Operators find it by its cause (flows from before this change did not say).
-            if workflow.patched(IN_PRODUCT):
-                problem = failure.type or "provisioning_failed"
-                workflow.upsert_search_attributes([ACTIVATION_PROBLEM.value_set(problem)])
             await self._close(Status.FAILED, reason=failure.type)
             return
         self._activated_at = workflow.now()

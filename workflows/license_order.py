@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.license_lifecycle import tell_lifecycle
     from workflows.steps import Step
     from workflows.steps import Undo
+    from workflows.steps import report_problem
     from workflows.steps import run_step
     from workflows.steps import run_undoable
     from workflows.steps import send_mail
@@ -139,6 +140,8 @@ async def provision(
         failure = await in_product.provision(work, undo, deadline=PROVISION_DEADLINE)
     if failure is not None:
         await undo_after(failure, undo)
+        if workflow.patched(IN_PRODUCT):  # operators find it by its cause (older flows did not)
+            report_problem(failure.type or "provisioning_failed")
     return failure
 
 

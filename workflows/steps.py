@@ -155,6 +155,11 @@ async def send_mail(
         return None
 
 
+def report_problem(problem: str) -> None:
+    """What an operator should look at, as the flow's `ActivationProblem` (the Web UI finds it)."""
+    workflow.upsert_search_attributes([ACTIVATION_PROBLEM.value_set(problem)])
+
+
 def mail_not_sent(err: ActivityError, details: str) -> None:
     """A mail step gave up (refused, unbuildable, rate-limited, or out of time): the flow goes on,
     and operators find it by `ActivationProblem` (the failure's type) and its details."""
@@ -164,4 +169,4 @@ def mail_not_sent(err: ActivityError, details: str) -> None:
     workflow.set_current_details(details)
     # Flows that failed a mail before this attribute existed replay without it.
     if workflow.patched("activation-problem-attribute"):
-        workflow.upsert_search_attributes([ACTIVATION_PROBLEM.value_set(problem)])
+        report_problem(problem)

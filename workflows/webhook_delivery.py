@@ -25,7 +25,6 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from activities.webhooks import WebhookActivities
     from models.contracts.search_attributes import ACTIVATION_FLOW
-    from models.contracts.search_attributes import ACTIVATION_PROBLEM
     from models.contracts.webhook_delivery import FLOW_KIND
     from models.contracts.webhook_delivery import JITTER
     from models.contracts.webhook_delivery import LONGEST_WAIT_SECONDS
@@ -40,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.webhook_delivery import ReplayInput
     from models.contracts.webhook_delivery import Trigger
     from models.contracts.webhook_delivery import flow_id_of
+    from workflows.steps import report_problem
     from workflows.steps import run_step
 
 Steps = WebhookActivities
@@ -117,7 +117,7 @@ class WebhookDelivery:
             Steps.give_up, GiveUpInput(start.endpoint_id, start.event_id, gone, workflow.now())
         )
         problem = "webhook_endpoint_disabled" if result.endpoint_disabled else "webhook_failed"
-        workflow.upsert_search_attributes([ACTIVATION_PROBLEM.value_set(problem)])
+        report_problem(problem)
         return "failed"
 
 
