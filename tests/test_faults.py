@@ -30,8 +30,8 @@ from tests.support.mail import MailSink
 from tests.support.mail import code_in
 from tests.support.mail import token_in
 from tests.support.mail import without_trace_headers
-from tests.support.net import free_port
 from tests.support.process_stack import Stack
+from tests.support.process_stack import running_stack
 
 pytestmark = pytest.mark.asyncio
 AUTH = {"Authorization": "Bearer test-api-key-of-16-chars"}
@@ -41,15 +41,9 @@ MAIL_WAIT = 90.0  # a send cut off by the kill is retried after its 30 s heartbe
 @pytest.fixture
 async def stack(tmp_path: Path, settings: Settings, database_url: str) -> AsyncIterator[Stack]:
     settings.database_url = database_url  # both stores
-    settings.temporal_address = f"127.0.0.1:{free_port()}"
     settings.smtp_timeout_seconds = 3.0
-    running = Stack(tmp_path, settings)
-    try:
-        await running.start_temporal()
-        await running.start_worker()
+    async with running_stack(tmp_path, settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 class Calls:

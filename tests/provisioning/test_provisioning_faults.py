@@ -17,8 +17,8 @@ from models.contracts.license_activation import ActivationStatus
 from tests.provisioning.test_provisioning import activate
 from tests.support.activations import SERVICE
 from tests.support.lifecycles import Sessions
-from tests.support.net import free_port
 from tests.support.process_stack import Stack
+from tests.support.process_stack import running_stack
 from tests.support.product_backend import FakeBackend
 from tests.support.temporal import STARTED_FLOWS
 from tests.support.temporal import assert_no_personal_data
@@ -28,14 +28,8 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.slow]
 
 @pytest.fixture
 async def stack(tmp_path: Path, settings: Settings) -> AsyncIterator[Stack]:
-    settings.temporal_address = f"127.0.0.1:{free_port()}"
-    running = Stack(tmp_path, settings)
-    try:
-        await running.start_temporal()
-        await running.start_worker()
+    async with running_stack(tmp_path, settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 async def test_a_worker_killed_mid_call_makes_no_second_instance(

@@ -4,16 +4,19 @@ killed (-9) and started again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from core.settings import Settings
 from models.contracts import search_attributes
+from tests.support.net import free_port
 from workers.dev_temporal import DevTemporalServer
 
 
@@ -88,3 +91,17 @@ class Stack:
             self.kill_worker()
         if self.temporal is not None and self.temporal.process.poll() is None:
             self.kill_temporal()
+
+
+@contextlib.asynccontextmanager
+async def running_stack(tmp: Path, settings: Settings) -> AsyncIterator[Stack]:
+    """The Temporal dev server (on a free port, written into `settings`) and a worker process,
+    killed when the test ends."""
+    settings.temporal_address = f"127.0.0.1:{free_port()}"
+    running = Stack(tmp, settings)
+    try:
+        await running.start_temporal()
+        await running.start_worker()
+        yield running
+    finally:
+        running.stop()

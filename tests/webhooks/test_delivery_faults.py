@@ -19,8 +19,8 @@ from api.app import create_app
 from core.settings import Settings
 from models.records.events import record_event
 from tests.support.api import AUTH
-from tests.support.net import free_port
 from tests.support.process_stack import Stack
+from tests.support.process_stack import running_stack
 from tests.support.receiver import Receiver
 from tests.support.receiver import Reply
 from tests.webhooks.conftest import subscribe
@@ -31,14 +31,8 @@ Sessions = async_sessionmaker[AsyncSession]
 
 @pytest.fixture
 async def stack(tmp_path: Path, settings: Settings) -> AsyncIterator[Stack]:
-    settings.temporal_address = f"127.0.0.1:{free_port()}"
-    running = Stack(tmp_path, settings)
-    try:
-        await running.start_temporal()
-        await running.start_worker()
+    async with running_stack(tmp_path, settings) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
