@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 LOCALES = ("en", "zh-TW")
 LANGUAGE_NAMES = {"en": "English", "zh-TW": "繁體中文"}
 
@@ -50,18 +52,30 @@ TEXT: dict[str, dict[str, str]] = {
         "email.again": "The address could not be confirmed in time (the email expired or was "
         "used too often). Enter it again, or use another one.",
         "verifying.title": "Verifying your email",
-        "verifying.sent": "We sent a verification email to {email}. Open it and press "
-        "“Confirm email address” to continue.",
+        "verifying.sent": "We sent a verification email to {email} {ago} ({clock}). Open it "
+        "and press “Confirm email address” to continue.",
+        "verifying.notice": "A new verification email is on its way to {email}. The link in "
+        "any earlier one no longer works.",
         "verifying.spam": "It usually arrives within 5 minutes. Check your spam folder too.",
+        "verifying.updates": "This page updates by itself once the address is confirmed.",
         "resend": "Send the email again",
-        "resend.wait": "You can ask for a new email from {moment}.",
+        "resend.wait": "You can ask for a new email {wait} ({clock}).",
         "resend.none": "No more emails can be sent for this address.",
         "change": "Use a different email address",
+        "change.hint": "Mistyped the address? Enter it again: we send the email there at once, "
+        "and the link in the earlier one stops working.",
+        "cancel": "Back",
+        "ago.now": "just now",
+        "ago.minutes": "{n} min ago",
+        "in.now": "in less than a minute",
+        "in.minutes": "in {n} min",
+        "and": " and ",
+        "agreements.missing": "Accept the {titles} to continue",
+        "agreement.missing": "Tick this box to accept the {title}",
         "agreements.title": "Accept the agreements",
         "agreements.intro": "Read each agreement, then confirm that you accept it.",
         "agreements.accept": "I have read and accept the {title} (version {version})",
         "agreements.read": "Read the {title}",
-        "agreements.error": "Accept every agreement to continue",
         "continue": "Continue",
         "instance.title": "Choose the instance for {product}",
         "instance.intro": "{product} is added to one of your product instances.",
@@ -123,7 +137,6 @@ TEXT: dict[str, dict[str, str]] = {
         "what.transfer": "offer",
         "what.change": "change of the primary account",
         "status.completed": "done already",
-        "status.objected": "stopped already",
         "change.title": "Stop the change of your primary account?",
         "change.text": "Support was asked to make {email} the primary account of {company} in "
         "place of your address. If you did not ask for this, stop it before {moment}, then "
@@ -132,12 +145,9 @@ TEXT: dict[str, dict[str, str]] = {
         "change.stopped.title": "The change is stopped",
         "change.stopped.text": "Your address stays the primary account of {company}. Nothing "
         "else changed. Contact {support} if somebody asked for this in your name.",
-        "status.active": "used already: the account is active",
         "status.lapsed": "expired",
         "status.cancelled": "withdrawn",
         "status.refused": "withdrawn",
-        "status.accepted": "accepted already",
-        "status.declined": "declined",
         "status.expired": "expired",
         "status.failed": "not possible any more",
         "verify.title": "Confirm your email address",
@@ -197,18 +207,29 @@ TEXT: dict[str, dict[str, str]] = {
         "email.again": "電子郵件地址未能及時完成驗證（驗證信已過期或嘗試次數過多）。"
         "請重新輸入，或使用其他地址。",
         "verifying.title": "正在驗證您的電子郵件",
-        "verifying.sent": "我們已寄送驗證信至 {email}。"
+        "verifying.sent": "我們{ago}（{clock}）寄了一封驗證信到 {email}。"
         "請開啟信件並點選「確認電子郵件地址」以繼續。",
+        "verifying.notice": "新的驗證信正寄往 {email}。先前信件中的連結已失效。",
         "verifying.spam": "驗證信通常會在五分鐘內送達，也請確認垃圾郵件匣。",
+        "verifying.updates": "地址驗證完成後，此頁面會自動更新。",
         "resend": "重新寄送驗證信",
-        "resend.wait": "您可於 {moment} 之後要求重新寄送。",
+        "resend.wait": "{wait}（{clock}）即可要求重新寄送。",
         "resend.none": "此地址已無法再寄送驗證信。",
         "change": "使用其他電子郵件地址",
+        "change.hint": "地址輸入錯誤嗎？請重新輸入，我們會立即寄信至新地址，"
+        "先前信件中的連結將失效。",
+        "cancel": "返回",
+        "ago.now": "剛剛",
+        "ago.minutes": "{n} 分鐘前",
+        "in.now": "不到一分鐘後",
+        "in.minutes": "{n} 分鐘後",
+        "and": "及",
+        "agreements.missing": "請同意{titles}以繼續",
+        "agreement.missing": "請勾選此項以同意{title}",
         "agreements.title": "同意授權條款",
         "agreements.intro": "請閱讀各項條款，並確認您同意。",
         "agreements.accept": "我已閱讀並同意{title}（版本 {version}）",
         "agreements.read": "閱讀{title}",
-        "agreements.error": "請同意所有條款以繼續",
         "continue": "繼續",
         "instance.title": "選擇 {product} 的產品實例",
         "instance.intro": "{product} 將加入您的其中一個產品實例。",
@@ -266,7 +287,6 @@ TEXT: dict[str, dict[str, str]] = {
         "what.transfer": "轉移",
         "what.change": "主要帳號變更",
         "status.completed": "已完成",
-        "status.objected": "已停止",
         "change.title": "要停止變更您的主要帳號嗎？",
         "change.text": "客服收到請求，要將 {company} 的主要帳號由您的地址改為 {email}。若這不是您的"
         "請求，請於 {moment} 前停止變更，並聯絡 {support}。",
@@ -274,12 +294,9 @@ TEXT: dict[str, dict[str, str]] = {
         "change.stopped.title": "變更已停止",
         "change.stopped.text": "您的地址仍是 {company} 的主要帳號，其他一切均未變更。"
         "若有人冒用您的名義提出請求，請聯絡 {support}。",
-        "status.active": "已使用：帳號已啟用",
         "status.lapsed": "已過期",
         "status.cancelled": "已撤回",
         "status.refused": "已撤回",
-        "status.accepted": "已接受",
-        "status.declined": "已拒絕",
         "status.expired": "已過期",
         "status.failed": "已無法完成",
         "verify.title": "確認您的電子郵件地址",
@@ -308,12 +325,41 @@ def text(locale: str, key: str, **values: Any) -> str:
     return words.format(**values) if values else words
 
 
+def html_text(locale: str, key: str, **values: Any) -> Markup:
+    """The words for a page: the values are escaped, unless they are markup themselves (a
+    `<time>` element)."""
+    words = TEXT.get(locale, TEXT["en"]).get(key) or TEXT["en"][key]
+    return Markup(words).format(**values)
+
+
+def ago(locale: str, seconds: float) -> str:
+    """How long ago, as a person says it: "just now", "3 min ago"."""
+    minutes = int(seconds // 60)
+    return text(locale, "ago.minutes", n=minutes) if minutes else text(locale, "ago.now")
+
+
+def within(locale: str, seconds: float) -> str:
+    """How long until, rounded up: "in less than a minute", "in 2 min"."""
+    if seconds < 60:
+        return text(locale, "in.now")
+    return text(locale, "in.minutes", n=-(-int(seconds) // 60))
+
+
 def refusal_text(locale: str, code: str, retry_after: str | None) -> str:
     """A flow's refusal in the customer's words and language (its own message is for operators
     and integrators): when to try again, in minutes."""
     key = f"error.{code}" if f"error.{code}" in TEXT["en"] else "error.other"
     minutes = -(-int(retry_after or 60) // 60)
     return text(locale, key, minutes=minutes)
+
+
+def listed(locale: str, names: list[str]) -> str:
+    """Names in a sentence: "A, B and C"; 「A、B 及 C」."""
+    if len(names) < 2:
+        return "".join(names)
+    last = text(locale, "and")
+    separator = "、" if locale == "zh-TW" else ", "
+    return f"{separator.join(names[:-1])}{last}{names[-1]}"
 
 
 def locale_of(requested: str | None, accept_language: str | None, default: str) -> str:

@@ -12,6 +12,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -27,15 +28,21 @@ from jinja2 import Environment
 from jinja2 import FileSystemLoader
 from jinja2 import StrictUndefined
 from jinja2 import select_autoescape
+from markupsafe import Markup
 
 from api.page_text import LANGUAGE_NAMES
 from api.page_text import LOCALES
+from api.page_text import ago
+from api.page_text import html_text
 from api.page_text import locale_of
-from api.page_text import text
+from api.page_text import within
 from core.settings import Settings
 from core.tokens import mask_email
 
 SESSION_COOKIE = "activation_session"
+# What a refused form leaves for the page it redirects to (post/redirect/get on error too).
+FLASH_COOKIE = "activation_flash"
+FLASH_SECONDS = 120
 LOCALE_COOKIE = "activation_locale"
 HEADERS = {
     "Cache-Control": "no-store",
@@ -83,12 +90,10 @@ def _sign(settings: Settings, payload: str) -> str:
 def read_session(request: Request, settings: Settings) -> PageSession | None:
     """The session the cookie carries, if its signature holds and it has not expired (the
     server decides, whatever the browser keeps: the Activation Link starts a new one)."""
-    raw = request.cookies.get(SESSION_COOKIE, "")
-    payload, _, signature = raw.rpartition(".")
-    if not payload or not hmac.compare_digest(signature, _sign(settings, payload)):
+    data = _unsealed(settings, request.cookies.get(SESSION_COOKIE, ""))
+    if data is None:
         return None
     try:
-        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
         if time.time() >= float(data["until"]):
             return None
         return PageSession(code=str(data["code"]), csrf=str(data["csrf"]))
@@ -96,13 +101,28 @@ def read_session(request: Request, settings: Settings) -> PageSession | None:
         return None
 
 
+def _sealed(settings: Settings, data: dict[str, Any]) -> str:
+    payload = base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+    return f"{payload}.{_sign(settings, payload)}"
+
+
+def _unsealed(settings: Settings, raw: str) -> dict[str, Any] | None:
+    payload, _, signature = raw.rpartition(".")
+    if not payload or not hmac.compare_digest(signature, _sign(settings, payload)):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(payload.encode()))
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def start_session(response: Response, settings: Settings, code: str) -> None:
     lifetime = settings.page_session_seconds
     session = {"code": code, "csrf": secrets.token_urlsafe(16), "until": time.time() + lifetime}
-    payload = base64.urlsafe_b64encode(json.dumps(session).encode()).decode()
     response.set_cookie(
         SESSION_COOKIE,
-        f"{payload}.{_sign(settings, payload)}",
+        _sealed(settings, session),
         max_age=lifetime,
         httponly=True,
         samesite="lax",
@@ -136,6 +156,15 @@ def moment(at: datetime) -> str:
     return at.strftime("%Y\u2011%m\u2011%d\u00a0%H:%M\u00a0UTC")
 
 
+def clock(at: datetime) -> Markup:
+    """A time of day on a page: UTC for the server, the reader's own clock where the page's
+    script runs (it rewrites every `time[data-clock]`)."""
+    utc = at.astimezone(UTC)
+    return Markup('<time datetime="{}" data-clock>{}</time>').format(
+        utc.isoformat(), utc.strftime("%H:%M\u00a0UTC")
+    )
+
+
 def csrf_ok(session: PageSession, form: dict[str, list[str]]) -> bool:
     given = field(form, "csrf")
     return hmac.compare_digest(given.encode(), session.csrf.encode())
@@ -158,8 +187,8 @@ def render(
     status_code: int = 200,
     **context: Any,
 ) -> HTMLResponse:
-    def t(key: str, **values: Any) -> str:
-        return text(locale, key, **values)
+    def t(key: str, **values: Any) -> Markup:
+        return html_text(locale, key, **values)
 
     html = _templates.get_template(f"pages/{template}.html").render(
         t=t,
@@ -170,9 +199,14 @@ def render(
         logo=settings.brand_logo_file is not None,
         brand_color=settings.brand_color,
         support=settings.support_contact,
+        clock=clock,
+        ago=lambda at: ago(locale, (datetime.now(UTC) - at).total_seconds()),
+        within=lambda seconds: within(locale, seconds),
         **context,
     )
     response = HTMLResponse(html, status_code=status_code, headers=HEADERS)
+    if FLASH_COOKIE in request.cookies and request.method == "GET":
+        response.delete_cookie(FLASH_COOKIE)
     if request.query_params.get("lang") in LOCALES:
         response.set_cookie(LOCALE_COOKIE, locale, samesite="lax", httponly=True)
     return response
@@ -194,3 +228,31 @@ async def show_page(_: Request, exc: Exception) -> Response:
 def see_other(url: str) -> RedirectResponse:
     """Post/redirect/get: a reload after a form shows the current step, never resubmits."""
     return RedirectResponse(url, status_code=303, headers=HEADERS)
+
+
+def see_other_with(url: str, settings: Settings, **flash: Any) -> RedirectResponse:
+    """Post/redirect/get for a refused form too: what the page must say (the error, the field,
+    what was typed or ticked) goes to the GET in a short-lived signed cookie, so that Back and
+    Reload show a page, never the browser's "Confirm Form Resubmission"."""
+    response = see_other(url)
+    data = {"path": url.partition("?")[0], "until": time.time() + FLASH_SECONDS, **flash}
+    response.set_cookie(
+        FLASH_COOKIE,
+        _sealed(settings, data),
+        max_age=FLASH_SECONDS,
+        httponly=True,
+        samesite="lax",
+        secure=settings.public_base_url.startswith("https://"),
+    )
+    return response
+
+
+def flash(request: Request, settings: Settings) -> dict[str, Any]:
+    """What the form that redirected here left for this page ({} when nothing, or meant for
+    another page); the page's answer clears it (render), so a reload shows the page afresh."""
+    data = _unsealed(settings, request.cookies.get(FLASH_COOKIE, ""))
+    if not data or data.get("path") != request.url.path:
+        return {}
+    if time.time() >= float(data.get("until", 0)):
+        return {}
+    return data

@@ -146,7 +146,9 @@ class EmailVerificationWorkflow:
 
     @workflow.update
     def change_email(self, input: ChangeEmailInput) -> VerificationState:
-        """A new address is a resend to that address: the same cooldown and limit apply."""
+        """A new address gets a new link at once (a typo is fixed without waiting out the resend
+        cooldown); it counts against the resends, and the API's per-address mail limits still
+        apply. The same address again is a resend, cooldown and all."""
         self._email = input.email
         self._resends_used += 1
         self._request_link()
@@ -155,7 +157,12 @@ class EmailVerificationWorkflow:
 
     @change_email.validator
     def _validate_change_email(self, input: ChangeEmailInput) -> None:
-        self._require_resend_allowed()
+        if input.email.casefold() == self._email.casefold():
+            self._require_resend_allowed()
+            return
+        self._require_pending()
+        if self._resends_left() == 0:
+            raise refuse(VerificationError.RESEND_LIMIT)
 
     @workflow.update
     async def cancel(self) -> VerificationState:
@@ -261,6 +268,7 @@ class EmailVerificationWorkflow:
             purpose=self._input.purpose,
             expires_at=self._expires_at,
             resend_available_at=self._resend_available_at() if can_resend else None,
+            last_sent_at=self._last_link_at,
             resends_left=self._resends_left(),
             attempts_left=self._attempts_left(),
             locale=self._input.locale,

@@ -5,8 +5,10 @@ redirects (post/redirect/get). Works without JavaScript."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 from typing import Annotated
 from typing import Any
@@ -42,18 +44,21 @@ from api.flow_clients.license_activation import read_activation
 from api.flow_clients.license_activation import signup_input
 from api.flow_clients.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
+from api.page_text import listed
 from api.page_text import refusal_text
 from api.page_text import text
 from api.pages import PageSession
 from api.pages import ShowPage
 from api.pages import csrf_ok
 from api.pages import field
+from api.pages import flash
 from api.pages import moment
 from api.pages import page_locale
 from api.pages import read_form
 from api.pages import read_session
 from api.pages import render
 from api.pages import see_other
+from api.pages import see_other_with
 from api.pages import start_session
 from core.settings import Settings
 from models.catalog import Catalog
@@ -80,6 +85,7 @@ DEAD_ENDS = {
     ActivationStatus.CANCELLED: ("dead.cancelled", 410),
     ActivationStatus.FAILED: ("dead.failed", 409),
 }
+CHANGE_PAGE = "/activate/change"  # a different address, while the verification mail is out
 STEPS = {
     ActivationStatus.AWAITING_ACCOUNT: ("email", "activate.title"),
     ActivationStatus.VERIFYING_EMAIL: ("verifying", "verifying.title"),
@@ -125,8 +131,11 @@ class Visit:
     ) -> Awaitable[ActivationPublic]:
         return update_flow(flow_handle(self.client, self.order_id), update, input)
 
-    async def page(self, *, error: str | None = None, field: str = "", typed: str = "") -> Response:
-        return await _step_page(self, error=error, error_field=field, typed=typed)
+    def refused(self, error: str, field: str, **kept: Any) -> Response:
+        """A form the step refuses: back to the step's page (post/redirect/get), which says why
+        beside `field` and shows what the customer typed or ticked (`kept`)."""
+        page = CHANGE_PAGE if self.state.status == ActivationStatus.VERIFYING_EMAIL else "/activate"
+        return see_other_with(page, self.settings, error=error, field=field, **kept)
 
 
 async def _visit(
@@ -174,6 +183,16 @@ async def activation_status(
     )
 
 
+@router.get(CHANGE_PAGE, response_class=HTMLResponse)
+async def change_address_page(visit: VisitDep) -> Response:
+    """The form for a different address, on a page of its own: the verifying page refreshes
+    itself, which would wipe what is being typed."""
+    if visit.state.status != ActivationStatus.VERIFYING_EMAIL:
+        return see_other("/activate")
+    return await _step_page(visit, step="change")
+
+
+# Declared after the pages under /activate/…: the link's code is whatever else follows.
 @router.get("/activate/{code}", response_class=HTMLResponse)
 async def activation_link(
     code: str, request: Request, settings: SettingsDep, db: SessionDep
@@ -192,19 +211,18 @@ async def activation_link(
 @router.get("/activate", response_class=HTMLResponse)
 async def activation_page(visit: VisitDep) -> Response:
     """The step the activation is at: a reload or a link opened twice shows the current one."""
-    return await visit.page()
+    return await _step_page(visit)
 
 
-async def _step_page(
-    visit: Visit, *, error: str | None, error_field: str, typed: str
-) -> HTMLResponse:
+async def _step_page(visit: Visit, step: str = "") -> HTMLResponse:
     state, settings, catalog, locale = visit.state, visit.settings, visit.catalog, visit.locale
     if state.status in DEAD_ENDS:
         key, status = DEAD_ENDS[state.status]
         return render(
             visit.request, settings, "message", locale=locale, status_code=status, key=key
         )
-    step, title_key = STEPS[state.status]
+    step, title_key = (step, "change") if step else STEPS[state.status]
+    left = flash(visit.request, settings)  # what a refused form left for this page
     balance = 0
     if state.business_id:
         business = await visit.db.get(Business, state.business_id)
@@ -217,9 +235,12 @@ async def _step_page(
         "balance": balance,
         "credits": 0 if step == "done" else credits,
         "expires": moment(state.link_expires_at),
-        "typed": typed,
-        "error": error,
-        "error_field": error_field,
+        "typed": str(left.get("typed", "")),
+        "ticked": set(left.get("ticked", [])),
+        "missing": set(left.get("missing", [])),
+        "error": left.get("error"),
+        "error_field": left.get("field", ""),
+        "notice": left.get("notice"),
         "agreement_url": lambda agreement_id: _agreement_url(catalog, agreement_id),
         "product_name": lambda code: _product_name(catalog, code),
     }
@@ -227,26 +248,29 @@ async def _step_page(
     context["consoles"] = _consoles(state.items, context["instances"])
     addons = [i.product_name for i in state.items if i.license_id in state.licenses_awaiting_choice]
     context["addon"] = addons[0] if addons else ""
-    if step == "verifying" and state.verification_id:
-        verification = await verifications.final_state(
-            verifications.flow_handle(visit.client, state.verification_id)
-        )
-        context["verification"] = verification
-        resend_at = verification.resend_available_at
-        context["can_resend"] = resend_at is not None and resend_at <= datetime.now(
-            resend_at.tzinfo
-        )
-        context["resend_at"] = moment(resend_at) if resend_at else None
+    if step in ("verifying", "change") and state.verification_id:
+        context.update(await _verifying(visit))
     title = text(locale, title_key, product=context["addon"])
-    return render(
-        visit.request,
-        settings,
-        "activate",
-        locale=locale,
-        status_code=400 if error else 200,
-        title=title,
-        **context,
+    return render(visit.request, settings, "activate", locale=locale, title=title, **context)
+
+
+async def _verifying(visit: Visit) -> dict[str, Any]:
+    """What the verifying step says: where and when the mail went, and when another can."""
+    assert visit.state.verification_id
+    verification = await verifications.final_state(
+        verifications.flow_handle(visit.client, visit.state.verification_id)
     )
+    now = datetime.now(UTC)
+    resend_at = verification.resend_available_at
+    wait = max(0, math.ceil((resend_at - now).total_seconds())) if resend_at else None
+    return {
+        "verification": verification,
+        "can_resend": wait == 0,
+        "resend_wait": wait,  # the page reloads itself when it is over
+        "resend_at": resend_at,
+        "sent_at": verification.last_sent_at or now,
+        "now": now,
+    }
 
 
 @router.post("/activate/email", response_class=HTMLResponse)
@@ -269,12 +293,28 @@ async def submit_email(visit: VisitDep) -> Response:
             )
             await visit.update(CREATE_ACCOUNT, signup)
     except ValidationError:
-        return await visit.page(error=text(visit.locale, "email.error"), field="email", typed=typed)
+        return visit.refused(text(visit.locale, "email.error"), "email", typed=typed)
     except ApiError as err:
+        if await _sent_there_already(visit, typed):
+            return see_other("/activate")  # a double click: answered as the first click was
         retry_after = (err.headers or {}).get("Retry-After")
         error = refusal_text(visit.locale, err.code, retry_after)
-        return await visit.page(error=error, field="email", typed=typed)
+        return visit.refused(error, "email", typed=typed)
+    if state.status == ActivationStatus.VERIFYING_EMAIL:  # a new mail, to another address
+        return see_other_with("/activate", visit.settings, notice="sent")
     return see_other("/activate")
+
+
+async def _sent_there_already(visit: Visit, email: str) -> bool:
+    """Whether the verification mail already goes to this address (the same form submitted
+    twice: the second submission's refusal is not news to the customer)."""
+    state = await read_activation(flow_handle(visit.client, visit.order_id), Error.NOT_FOUND)
+    if state.status != ActivationStatus.VERIFYING_EMAIL or not state.verification_id:
+        return False
+    verification = await verifications.final_state(
+        verifications.flow_handle(visit.client, state.verification_id)
+    )
+    return verification.email.casefold() == email.casefold()
 
 
 @router.post("/activate/resend", response_class=HTMLResponse)
@@ -283,15 +323,24 @@ async def resend_email(visit: VisitDep) -> Response:
         return see_other("/activate")
     # Inside the cooldown or out of resends, the page says when, or that it cannot.
     handle = verifications.flow_handle(visit.client, visit.state.verification_id)
-    return await _then_current_step(verifications.update_flow(handle, verification.RESEND))
+    try:
+        await verifications.update_flow(handle, verification.RESEND)
+    except ApiError:
+        return see_other("/activate")
+    return see_other_with("/activate", visit.settings, notice="sent")
 
 
 @router.post("/activate/agreements", response_class=HTMLResponse)
 async def accept_agreements(visit: VisitDep) -> Response:
     state = visit.state
     ticked = set(visit.form.get("agreement", []))
-    if not {f"{a.id}:{a.version}" for a in state.required_agreements} <= ticked:
-        return await visit.page(error=text(visit.locale, "agreements.error"), field="agreements")
+    missing = [a for a in state.required_agreements if f"{a.id}:{a.version}" not in ticked]
+    if missing:
+        titles = listed(visit.locale, [a.title for a in missing])
+        error = text(visit.locale, "agreements.missing", titles=titles)
+        field = f"agree-{missing[0].id}"
+        ids = [a.id for a in missing]
+        return visit.refused(error, field, ticked=sorted(ticked), missing=ids)
     accepted = [AgreementRef(a.id, a.version) for a in state.required_agreements]
     request = visit.request
     client_address = request.client.host if request.client else None
@@ -304,7 +353,7 @@ async def choose_instance(visit: VisitDep) -> Response:
     state, instance_id = visit.state, visit.field("instance_id")
     choices = {choice.instance_id for choice in state.instance_choices}
     if instance_id not in choices or not state.licenses_awaiting_choice:
-        return await visit.page(error=text(visit.locale, "instance.error"), field="instance")
+        return visit.refused(text(visit.locale, "instance.error"), "instance")
     input = ChooseInstanceInput(instance_id, state.licenses_awaiting_choice[0])
     return await _then_current_step(visit.update(CHOOSE_INSTANCE, input))
 

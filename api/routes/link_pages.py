@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi import Query
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import SessionDep
@@ -26,10 +28,13 @@ from api.flow_clients.primary_change import object_with_token
 from api.page_text import text
 from api.pages import PostedToken
 from api.pages import field
+from api.pages import flash
 from api.pages import moment
 from api.pages import page_locale
 from api.pages import read_form
 from api.pages import render
+from api.pages import see_other
+from api.pages import see_other_with
 from core.settings import Settings
 from core.tokens import mask_email
 from models.contracts.local_accounts import InvitationStatus
@@ -61,11 +66,23 @@ def _ask(
     lead: str,
     token: str,
     actions: list[tuple[str, str]],
+    refused: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     """A link page that asks for a choice: each button posts the token and its action back to
-    this page's address."""
-    form = {"form_action": request.url.path, "token": token, "actions": actions}
+    this page's address (`refused`: what a refused post left for it)."""
+    form: dict[str, Any] = {"form_action": request.url.path, "token": token, "actions": actions}
+    form |= {"error": (refused or {}).get("error"), "error_field": "actions"}
     return _page(request, settings, locale, title, lead, **form)
+
+
+def _link_page(request: Request, token: str) -> str:
+    return f"{request.url.path}?{urlencode({'token': token})}"
+
+
+def _see_link_page(request: Request, token: str) -> Response:
+    """After a button (post/redirect/get): the link's page shows what it did, or why it could
+    not, and keeps showing it on Reload and Back."""
+    return see_other(_link_page(request, token))
 
 
 def _closed(
@@ -111,9 +128,13 @@ async def activate_account_page(
     if state is None:
         return _invalid(request, settings, page_locale(request, ""))
     locale = await _locale(request, db, state.account_id)
+    company, instance = await _names(db, state.business_id, state.instance_id)
+    if state.status == InvitationStatus.ACTIVE:  # the button was pressed: say so on every visit
+        title = text(locale, "invite.done.title")
+        lead = text(locale, "invite.done.text", instance=instance)
+        return _page(request, settings, locale, title, lead)
     if state.status != InvitationStatus.PENDING:
         return _closed(request, settings, locale, "invitation", state.status.value)
-    company, instance = await _names(db, state.business_id, state.instance_id)
     lead = text(
         locale, "invite.text", company=company, email=mask_email(state.email), instance=instance
     )
@@ -123,18 +144,13 @@ async def activate_account_page(
 
 @router.post("/activate-account", response_class=HTMLResponse)
 async def activate_account_submit(
-    request: Request, token: PostedToken, settings: SettingsDep, client: TemporalDep, db: SessionDep
-) -> HTMLResponse:
+    request: Request, token: PostedToken, client: TemporalDep, db: SessionDep
+) -> Response:
     try:
-        state = await activate_with_token(client, db, token)
+        await activate_with_token(client, db, token)
     except ApiError:  # the page as it stands now says why (used up, lapsed, cancelled…)
-        return await activate_account_page(request, settings, client, db, token)
-    locale = await _locale(request, db, state.account_id)
-    _, instance = await _names(db, state.business_id, state.instance_id)
-    title = text(locale, "invite.done.title")
-    return _page(
-        request, settings, locale, title, text(locale, "invite.done.text", instance=instance)
-    )
+        pass
+    return _see_link_page(request, token)
 
 
 @router.get("/ownership-transfer", response_class=HTMLResponse)
@@ -147,44 +163,39 @@ async def ownership_transfer_page(
         return _invalid(request, settings, page_locale(request, ""))
     row, status = found
     locale = await _locale(request, db, row.to_account_id)
-    if status != TransferStatus.PENDING:
-        return _closed(request, settings, locale, "transfer", status.value)
     company, _ = await _names(db, row.business_id, None)
     target = await db.get(Account, row.to_account_id)
     email = mask_email(target.email) if target else ""
+    if status in (TransferStatus.ACCEPTED, TransferStatus.DECLINED):  # decided with this link
+        outcome = "accepted" if status == TransferStatus.ACCEPTED else "declined"
+        title = text(locale, f"transfer.{outcome}.title")
+        lead = text(locale, f"transfer.{outcome}.text", email=email, company=company)
+        return _page(request, settings, locale, title, lead)
+    if status != TransferStatus.PENDING:
+        return _closed(request, settings, locale, "transfer", status.value)
     title = text(locale, "transfer.title", company=company)
     lead = text(locale, "transfer.text", company=company, email=email)
     actions = [(action, text(locale, f"transfer.{action}")) for action in ("accept", "decline")]
-    return _ask(request, settings, locale, title, lead, token, actions)
+    return _ask(request, settings, locale, title, lead, token, actions, flash(request, settings))
 
 
 @router.post("/ownership-transfer", response_class=HTMLResponse)
 async def ownership_transfer_submit(
     request: Request, settings: SettingsDep, client: TemporalDep, db: SessionDep
-) -> HTMLResponse:
+) -> Response:
     form = await read_form(request)
     action = field(form, "action")
     token = field(form, "token", 200)
-    found = await transfer_of_link(db, token)
-    locale = await _locale(request, db, found[0].to_account_id if found else None)
     if action not in ("accept", "decline"):  # never guess a decision
-        title = text(locale, "transfer.choose")
-        return _page(request, settings, locale, title, title, status_code=400)
-    accept = action == "accept"
-    update = ACCEPT if accept else DECLINE
+        found = await transfer_of_link(db, token)
+        locale = await _locale(request, db, found[0].to_account_id if found else None)
+        error = text(locale, "transfer.choose")
+        return see_other_with(_link_page(request, token), settings, error=error, field="actions")
     try:
-        decided = await decide_with_token(client, db, token, update)
+        await decide_with_token(client, db, token, ACCEPT if action == "accept" else DECLINE)
     except ApiError:  # the page as it stands now says why (decided, expired, cancelled…)
-        return await ownership_transfer_page(request, settings, db, token)
-    company, _ = await _names(db, decided.business_id, None)
-    target = await db.get(Account, decided.to_account_id)
-    if accept:
-        email = target.email if target else ""
-        title = text(locale, "transfer.accepted.title")
-        lead = text(locale, "transfer.accepted.text", email=email, company=company)
-        return _page(request, settings, locale, title, lead)
-    title = text(locale, "transfer.declined.title")
-    return _page(request, settings, locale, title, text(locale, "transfer.declined.text"))
+        pass
+    return _see_link_page(request, token)
 
 
 @router.get("/primary-change", response_class=HTMLResponse)
@@ -196,9 +207,14 @@ async def primary_change_page(
     if change is None:
         return _invalid(request, settings, page_locale(request, ""))
     locale = await _locale(request, db, change.from_account_id)
+    company, _ = await _names(db, change.business_id, None)
+    if change.status == ChangeStatus.OBJECTED:  # stopped with this link
+        lead = text(
+            locale, "change.stopped.text", company=company, support=settings.support_contact
+        )
+        return _page(request, settings, locale, text(locale, "change.stopped.title"), lead)
     if change.status != ChangeStatus.WAITING:
         return _closed(request, settings, locale, "change", change.status)
-    company, _ = await _names(db, change.business_id, None)
     ends = change.objection_ends_at
     lead = text(
         locale,
@@ -214,14 +230,10 @@ async def primary_change_page(
 
 @router.post("/primary-change", response_class=HTMLResponse)
 async def primary_change_submit(
-    request: Request, token: PostedToken, settings: SettingsDep, client: TemporalDep, db: SessionDep
-) -> HTMLResponse:
+    request: Request, token: PostedToken, client: TemporalDep, db: SessionDep
+) -> Response:
     try:
-        stopped = await object_with_token(client, db, token)
+        await object_with_token(client, db, token)
     except ApiError:  # the page as it stands now says why (done, cancelled…)
-        return await primary_change_page(request, settings, db, token)
-    change = await change_of_link(db, token)
-    locale = await _locale(request, db, change.from_account_id if change else None)
-    company, _ = await _names(db, stopped.business_id, None)
-    lead = text(locale, "change.stopped.text", company=company, support=settings.support_contact)
-    return _page(request, settings, locale, text(locale, "change.stopped.title"), lead)
+        pass
+    return _see_link_page(request, token)

@@ -22,10 +22,12 @@ from api.deps import client_address
 from api.flow_clients.account_lookup import ask
 from api.page_text import text
 from api.pages import field
+from api.pages import flash
 from api.pages import page_locale
 from api.pages import read_form
 from api.pages import render
 from api.pages import see_other
+from api.pages import see_other_with
 
 router = APIRouter(tags=["account lookup"], include_in_schema=False)
 EMAIL = TypeAdapter(EmailStr)
@@ -33,24 +35,18 @@ CSRF_COOKIE = "lookup_csrf"
 PATH = "/account-lookup"
 
 
-def _form(
-    request: Request,
-    settings: SettingsDep,
-    *,
-    error: str | None = None,
-    typed: str = "",
-    status_code: int = 400,
-) -> HTMLResponse:
+def _form(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """The form, with what a refused post left for it (the error, what was typed)."""
+    left = flash(request, settings)
     csrf = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
     response = render(
         request,
         settings,
         "lookup",
         locale=page_locale(request, ""),
-        status_code=status_code if error else 200,
         csrf=csrf,
-        error=error,
-        typed=typed,
+        error=left.get("error"),
+        typed=str(left.get("typed", "")),
         sent=False,
     )
     response.set_cookie(CSRF_COOKIE, csrf, path=PATH, httponly=True, samesite="strict")
@@ -69,23 +65,26 @@ async def lookup_page(request: Request, settings: SettingsDep, sent: bool = Fals
 async def lookup_submit(
     request: Request, settings: SettingsDep, session: SessionDep, client: TemporalDep
 ) -> Response:
+    """Every answer redirects (post/redirect/get): "Check your inbox", or the form again with
+    the error beside the field."""
     form = await read_form(request)
+    locale = page_locale(request, "")
     sent_token = field(form, "csrf")
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(sent_token.encode(), cookie.encode()):
-        # Open too long, or posted from elsewhere: nothing is sent; the form asks again.
-        error = text(page_locale(request, ""), "lookup.again")
-        return _form(request, settings, error=error, status_code=403)
     typed = field(form, "email").strip()
+
+    def refused(key: str, **values: int) -> Response:
+        error = text(locale, key, **values)
+        return see_other_with(PATH, settings, error=error, field="email", typed=typed)
+
+    if not cookie or not hmac.compare_digest(sent_token.encode(), cookie.encode()):
+        return refused("lookup.again")  # open too long, or posted from elsewhere: nothing sent
     try:
         email = str(EMAIL.validate_python(typed))
     except ValidationError:
-        error = text(page_locale(request, ""), "email.error")
-        return _form(request, settings, error=error, typed=typed)
+        return refused("email.error")
     wait = request.app.state.lookup_throttle.wait(client_address(request))
     if wait is not None:
-        minutes = -(-wait // 60)
-        error = text(page_locale(request, ""), "lookup.busy", minutes=minutes)
-        return _form(request, settings, error=error, typed=typed, status_code=429)
-    await ask(session, client, settings, email, page_locale(request, ""))
-    return see_other(f"{PATH}?sent=1")  # post/redirect/get
+        return refused("lookup.busy", minutes=-(-wait // 60))
+    await ask(session, client, settings, email, locale)
+    return see_other(f"{PATH}?sent=1")

@@ -14,7 +14,7 @@ from api.deps import SettingsDep
 router = APIRouter(tags=["customer pages"], include_in_schema=False)
 ASSETS = Path(__file__).parent.parent / "assets"
 PAGES_CSS = (ASSETS / "pages.css").read_text()
-PROGRESS_JS = (ASSETS / "progress.js").read_text()
+PAGES_JS = (ASSETS / "pages.js").read_text()
 
 
 @router.get("/assets/pages.css", include_in_schema=False)
@@ -30,8 +30,8 @@ async def brand_logo(settings: SettingsDep) -> Response:
     return FileResponse(settings.brand_logo_file, headers={"Cache-Control": "max-age=300"})
 
 
-@router.get("/assets/progress.js", include_in_schema=False)
-async def progress_js() -> Response:
+@router.get("/assets/pages.js", include_in_schema=False)
+async def pages_js() -> Response:
     return Response(
-        PROGRESS_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
+        PAGES_JS, media_type="text/javascript", headers={"Cache-Control": "max-age=300"}
     )

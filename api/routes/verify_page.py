@@ -5,11 +5,13 @@ which confirms. A verification that belongs to an activation leads back to it.""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
 from fastapi import Query
 from fastapi import Request
 from fastapi.responses import HTMLResponse
+from fastapi.responses import Response
 
 from api.deps import SessionDep
 from api.deps import SettingsDep
@@ -21,6 +23,7 @@ from api.page_text import text
 from api.pages import PostedToken
 from api.pages import page_locale
 from api.pages import render
+from api.pages import see_other
 from core.settings import Settings
 from core.tokens import mask_email
 from models.contracts.email_verification import TokenCheck
@@ -88,20 +91,13 @@ async def verify_email_page(
 
 @router.post("/verify-email", response_class=HTMLResponse)
 async def verify_email_submit(
-    request: Request,
-    token: PostedToken,
-    settings: SettingsDep,
-    client: TemporalDep,
-    session: SessionDep,
-) -> HTMLResponse:
-    """The confirm button: a plain form post, so it works without JavaScript."""
+    token: PostedToken, client: TemporalDep, session: SessionDep
+) -> Response:
+    """The confirm button: a plain form post, so it works without JavaScript. Then the link's
+    page (post/redirect/get) says what happened, on Reload and Back too: confirmed, or why not
+    (expired, locked, replaced by a newer link)."""
     try:
-        state = await confirm_token(client, session, token)
-    except ApiError as err:
-        key = {410: "verify.expired", 423: "verify.locked"}.get(err.status, "link.invalid")
-        try:  # the flow's language and purpose, where the token still names a flow
-            _, known = await inspect_token(client, session, token)
-        except ApiError:
-            known = None
-        return _page(request, settings, key, err.status, state=known)
-    return _page(request, settings, "verify.done", state=state)
+        await confirm_token(client, session, token)
+    except ApiError:
+        pass
+    return see_other(f"/verify-email?{urlencode({'token': token})}")

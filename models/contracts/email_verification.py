@@ -68,6 +68,7 @@ class VerificationState:
     resends_left: int
     attempts_left: int
     locale: str = "en"  # the pages' language; memos of flows started before it say nothing
+    last_sent_at: datetime | None = None  # when the newest link was asked for
 
 
 @dataclass

@@ -118,7 +118,7 @@ async def test_a_rejected_token_is_not_echoed_back(api: httpx.AsyncClient) -> No
 
 async def test_the_mailbox_is_404_outside_development(api: httpx.AsyncClient) -> None:
     response = await api.get("/dev/mailbox")
-    assert response.status_code == 404
+    assert response.status_code == 404, response.text[:300]
 
 
 @pytest.mark.parametrize("count", [True, "7", 7.0, 7.5])

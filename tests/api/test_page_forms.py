@@ -1,0 +1,212 @@
+"""Every form of the customer pages in a real browser: post/redirect/get on success and on error
+(Back and Reload after an error show a page, never Chromium's "Confirm Form Resubmission"), a
+double submission answered as the first, and the verifying step that moves on by itself, with and
+without JavaScript."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import httpx
+import pytest
+from playwright.async_api import Browser
+from playwright.async_api import Page
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from api.pages import FLASH_COOKIE
+from core.settings import Settings
+from tests.support.activations import ADDON
+from tests.support.activations import SERVICE
+from tests.support.activations import existing_business
+from tests.support.browser import order
+from tests.support.mail import MailSink
+from tests.support.mail import text_of
+
+pytestmark = pytest.mark.asyncio
+
+
+async def reload_and_back(page: Page, heading: str) -> None:
+    """Reload, then Back: each is a GET of a page with `heading`, never a POST again."""
+    reloaded = await page.reload()
+    assert reloaded is not None and reloaded.request.method == "GET"
+    assert await page.locator("h1").inner_text() == heading
+    back = await page.go_back()
+    assert back is not None and back.request.method == "GET", "Back resubmitted a form"
+    assert await page.locator("h1").count() == 1  # a page of ours, not the browser's error
+
+
+async def signed_up(page: Page, site: str, smtp: MailSink, email: str) -> None:
+    await page.goto(await order(site, smtp, [SERVICE]))
+    await page.fill("#email", email)
+    await page.get_by_role("button", name="Send verification email").click()
+    await page.wait_for_selector("h1:text-is('Verifying your email')")
+
+
+async def confirm(site: str, smtp: MailSink, email: str) -> None:
+    """The verification mail's link, used from another device (over HTTP)."""
+    mail = text_of((await smtp.wait_for(1, to=email))[-1])
+    token = re.search(r"token=(\S+)", mail)
+    assert token is not None
+    async with httpx.AsyncClient(base_url=site, follow_redirects=True) as http:
+        confirmed = await http.post("/verify-email", data={"token": token[1]})
+    assert "Email address confirmed" in confirmed.text
+
+
+async def test_back_and_reload_after_an_error_on_the_activation_forms(
+    site: str, page: Page, smtp: MailSink, app_sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    await existing_business(app_sessions, 2, email="owner@acme.example")
+    await page.goto(await order(site, smtp, [ADDON]))
+    # The address: a bad one, then a good one; Reload and Back never post again.
+    await page.fill("#email", "not an address")
+    await page.get_by_role("button", name="Send verification email").click()
+    assert "name@example.com" in await page.locator(".error-summary").inner_text()
+    assert await page.input_value("#email") == "not an address"  # what was typed stays
+    await reload_and_back(page, "Activate your products")
+    await page.goto(f"{site}/activate")
+    await page.fill("#email", "owner@acme.example")
+    await page.get_by_role("button", name="Send verification email").click()
+    await page.wait_for_selector("h1:text-is('Verifying your email')")
+    back = await page.go_back()
+    assert back is not None and back.request.method == "GET"
+
+    # A different address: a bad one, then Reload and Back.
+    await page.goto(f"{site}/activate/change")
+    await page.fill("#email", "still not one")
+    await page.get_by_role("button", name="Send verification email").click()
+    assert page.url == f"{site}/activate/change"
+    assert "name@example.com" in await page.locator(".error-summary").inner_text()
+    await reload_and_back(page, "Use a different email address")
+
+    # The agreements: one of three ticked; the tick stays and the other two are named.
+    await confirm(site, smtp, "owner@acme.example")
+    await page.goto(f"{site}/activate")
+    await page.wait_for_selector("h1:text-is('Accept the agreements')")
+    await page.locator("input[type=checkbox]").first.check()
+    await page.get_by_role("button", name="Continue").click()
+    summary = await page.locator(".error-summary").inner_text()
+    assert "Privacy Notice and Data Collection Notice" in summary
+    assert await page.locator("input[type=checkbox]").first.is_checked()
+    await reload_and_back(page, "Accept the agreements")
+    await page.goto(f"{site}/activate")
+    for box in await page.locator("input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name="Continue").click()
+
+    # The instance: none chosen, then Reload and Back.
+    await page.wait_for_selector("h1:text-is('Choose the instance for EDR Add-on')")
+    await page.get_by_role("button", name="Continue").click()
+    assert "Choose an instance" in await page.locator(".error-summary").inner_text()
+    await reload_and_back(page, "Choose the instance for EDR Add-on")
+    await page.goto(f"{site}/activate")
+    await page.locator("input[type=radio]").first.check()
+    await page.get_by_role("button", name="Continue").click()
+    await page.wait_for_selector("h1:text-is('Your products are active')", timeout=20_000)
+    await reload_and_back(page, "Your products are active")
+
+
+async def test_back_and_reload_after_an_error_on_the_account_lookup(
+    site: str, page: Page, smtp: MailSink
+) -> None:
+    await page.goto(f"{site}/account-lookup")
+    await page.fill("#email", "nope")
+    await page.get_by_role("button", name="Email me the answer").click()
+    assert "name@example.com" in await page.locator(".error-summary").inner_text()
+    await reload_and_back(page, "Do you already have an account?")
+    await page.goto(f"{site}/account-lookup")
+    await page.fill("#email", "who@acme.example")
+    await page.get_by_role("button", name="Email me the answer").click()
+    await page.wait_for_selector("h1:text-is('Check your inbox')")
+    await reload_and_back(page, "Check your inbox")
+    await smtp.wait_for(1, to="who@acme.example")
+
+
+async def test_the_confirm_button_then_reload_and_back_say_confirmed(
+    site: str, page: Page, smtp: MailSink, browser: Browser
+) -> None:
+    await signed_up(page, site, smtp, "it@acme.example")
+    mail = text_of((await smtp.wait_for(1, to="it@acme.example"))[0])
+    link = re.search(r"http\S+/verify-email\?token=\S+", mail)
+    assert link is not None
+    tab = await page.context.new_page()
+    await tab.goto(link[0])
+    await tab.get_by_role("button", name="Confirm email address").click()
+    await tab.wait_for_selector("h1:text-is('Email address confirmed')")
+    reloaded = await tab.reload()
+    assert reloaded is not None and reloaded.request.method == "GET"
+    assert await tab.locator("h1").inner_text() == "Email address confirmed"
+
+
+async def test_a_double_submission_is_answered_as_the_first(
+    site: str, page: Page, smtp: MailSink
+) -> None:
+    # In the browser: a double click sends the form once (the button is disabled meanwhile).
+    await page.goto(await order(site, smtp, [SERVICE]))
+    await page.fill("#email", "twice@acme.example")
+    await page.get_by_role("button", name="Send verification email").dblclick()
+    await page.wait_for_selector("h1:text-is('Verifying your email')")
+    assert await page.locator(".error-summary").count() == 0
+    await smtp.wait_for(1, to="twice@acme.example")
+
+    # Without the script (two posts racing): both answer with the current step, no error.
+    link = await order(site, smtp, [SERVICE], contact_email="other-buyer@acme.example")
+    async with httpx.AsyncClient(base_url=site) as http:
+        landing = await http.get(link)
+        assert landing.status_code == 303
+        page_html = (await http.get("/activate")).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page_html)
+        assert csrf is not None
+        form = {"csrf": csrf[1], "email": "race@acme.example"}
+        answers = await asyncio.gather(*(http.post("/activate/email", data=form) for _ in range(2)))
+        for answer in answers:
+            assert answer.status_code == 303 and answer.headers["location"] == "/activate"
+            assert FLASH_COOKIE not in answer.cookies  # no error left for the page
+        shown = await http.get("/activate")
+        assert "Verifying your email" in shown.text and "There is a problem" not in shown.text
+    assert len(await smtp.wait_for(1, to="race@acme.example")) == 1
+
+
+async def test_the_verifying_step_moves_on_by_itself_without_javascript(
+    site: str, browser: Browser, smtp: MailSink
+) -> None:
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    await signed_up(page, site, smtp, "nojs@acme.example")
+    refresh = page.locator("noscript")
+    assert 'http-equiv="refresh"' in await refresh.inner_html()
+    await confirm(site, smtp, "nojs@acme.example")
+    await page.wait_for_selector("h1:text-is('Accept the agreements')", timeout=20_000)
+    await context.close()
+
+
+async def test_the_verifying_step_offers_resend_when_it_may_and_says_where_it_went(
+    site: str, browser: Browser, smtp: MailSink, settings: Settings
+) -> None:
+    settings.verification_resend_cooldown_seconds = 2
+    context = await browser.new_context(timezone_id="Asia/Taipei")  # a reader far from UTC
+    page = await context.new_page()
+    await signed_up(page, site, smtp, "wait@acme.example")
+    shown = await page.locator("main").inner_text()
+    assert "w***@acme.example" in shown and "just now" in shown
+    assert "less than a minute" in shown  # the wait, as a person says it
+    sent_at = page.locator("time[data-clock]").first
+    assert "UTC" not in await sent_at.inner_text()  # rewritten to the reader's own clock
+    # Once the cooldown is over the page shows Resend by itself, no reload by hand.
+    resend = page.get_by_role("button", name="Send the email again")
+    await resend.wait_for(timeout=10_000)
+    await resend.click()
+    notice = await page.locator(".notice").inner_text()
+    assert "A new verification email is on its way to w***@acme.example" in notice
+    await smtp.wait_for(2, to="wait@acme.example")
+
+    # A typo is fixed at once: no cooldown for another address.
+    await page.get_by_role("link", name="Use a different email address").click()
+    await page.fill("#email", "right@acme.example")
+    await page.get_by_role("button", name="Send verification email").click()
+    assert "r***@acme.example" in await page.locator(".notice").inner_text()
+    await smtp.wait_for(1, to="right@acme.example")
+    await confirm(site, smtp, "right@acme.example")
+    await page.wait_for_selector("h1:text-is('Accept the agreements')", timeout=10_000)
+    await context.close()
