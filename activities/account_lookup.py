@@ -4,6 +4,7 @@ or that it has none and how one is made (docs/flows/account-lookup.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -14,9 +15,11 @@ from activities.mail import Mail
 from activities.mail import mail_key
 from core.text import email_key
 from core.tokens import mask_name
+from models.catalog import load_catalog
 from models.contracts.account_lookup import LookupInput
 from models.records.domain import Account
 from models.records.domain import Business
+from models.records.domain import ProductInstance
 
 ANSWER_TEMPLATE = "account_lookup"
 
@@ -32,17 +35,36 @@ class AccountLookupActivities(FlowActivities):
     async def send_answer(self, input: LookupInput) -> bool:
         """Mail the answer once per flow run; True once the SMTP server has it."""
         async with self._sessions() as session:  # one primary per address (a unique index)
-            company = await session.scalar(
-                select(Business.name)
+            business = await session.scalar(
+                select(Business)
                 .join(Account, Account.business_id == Business.id)
                 .where(Account.kind == "primary", Account.email_key == email_key(input.email))
             )
+            instances = (
+                await session.scalars(
+                    select(ProductInstance)
+                    .where(ProductInstance.business_id == (business.id if business else ""))
+                    .order_by(ProductInstance.created_at, ProductInstance.id)
+                )
+            ).all()
         context = {
-            "company": mask_name(company) if company else None,
-            "console_url": self._settings.console_url,
+            "company": mask_name(business.name) if business else None,
+            "consoles": self._consoles(instances),
             "support": self._settings.support_contact,
         }
         await self._mail.send(
             mail_key("answer"), Mail(ANSWER_TEMPLATE, input.email, input.locale, context)
         )
         return True
+
+    def _consoles(self, instances: Sequence[ProductInstance]) -> list[dict[str, str]]:
+        """Where the company's instances are signed in to, as a person knows them."""
+        products = load_catalog(self._settings.catalog_file).products
+        consoles = []
+        for row in instances:
+            url = row.console_url or self._settings.console_of(row.id, row.region, row.product_code)
+            product = products.get(row.product_code)
+            name = row.description or (str(product.name) if product else row.product_code)
+            if url:
+                consoles.append({"name": name, "region": row.region, "url": url})
+        return consoles

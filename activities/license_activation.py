@@ -183,7 +183,23 @@ class LicenseActivationActivities(HeldLicenseSteps):
 
     @activity.defn(name="license_activation.send_confirmation")
     async def send_confirmation(self, input: SendConfirmationInput) -> None:
-        context = {"company_name": input.company_name, "items": input.items}
+        """The mail that says what is active now, and where: each instance as a person knows it
+        (its name and region) with its console where there is one."""
+        ids = sorted({item.instance_id for item in input.items if item.instance_id})
+        async with self._sessions() as session:
+            rows = await session.scalars(select(ProductInstance).where(ProductInstance.id.in_(ids)))
+            instances = {row.id: row for row in rows}
+        where = {}
+        for item in input.items:
+            row = instances.get(item.instance_id or "")
+            if row is not None:
+                console = self._settings.console_of(row.id, row.region, row.product_code)
+                where[row.id] = {
+                    "name": row.description or item.product_name,
+                    "region": row.region,
+                    "console": item.console_url or console,
+                }
+        context = {"company_name": input.company_name, "items": input.items, "instances": where}
         mail = Mail(CONFIRMATION_TEMPLATE, input.to, input.locale, context)
         await self._mail.send(mail_key("confirmation"), mail)
 

@@ -34,6 +34,7 @@ from jinja2 import FileSystemLoader
 from jinja2 import StrictUndefined
 from jinja2 import TemplateError
 from jinja2 import select_autoescape
+from markupsafe import Markup
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,6 +42,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 
 from activities.smtp_pool import SmtpPool
+from core import formats
 from core.sealing import Sealer
 from core.settings import Settings
 from core.text import email_key
@@ -49,6 +51,8 @@ from core.tokens import hash_token
 from core.tokens import mask_email
 from core.tokens import new_token
 from core.tokens import random_key
+from core.words import html_text
+from core.words import text
 from models.errors import MailProblem
 from models.errors import refuse
 from models.records.mail_limits import UNSOLICITED
@@ -147,8 +151,24 @@ async def heartbeating(every: float = HEARTBEAT_EVERY_SECONDS) -> AsyncIterator[
         beating.cancel()
 
 
-def format_utc(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def words_of(locale: str, *, markup: bool) -> Callable[..., str]:
+    """`t(key, **values)` of a mail part: markup for HTML (values escaped), text for text."""
+
+    def t(key: str, **values: Any) -> str:
+        return html_text(locale, key, **values) if markup else text(locale, key, **values)
+
+    return t
+
+
+def button(href: str, label: str, color: str = "#1b1b1b") -> Markup:
+    """The mail's one call to action: a large link that looks like a button in every client."""
+    style = (
+        f"display:inline-block;padding:12px 22px;background:{color};color:#ffffff;"
+        "text-decoration:none;border-radius:4px;font-weight:bold"
+    )
+    return Markup('<p style="margin:24px 0"><a href="{}" style="{}">{}</a></p>').format(
+        href, Markup(style), label
+    )
 
 
 class MailSender:
@@ -162,9 +182,10 @@ class MailSender:
             undefined=StrictUndefined,
             enable_async=False,
         )
-        self._templates.filters["utc"] = format_utc
         # Anyone's address but the recipient's own (docs/security.md, "Addresses shown").
         self._templates.filters["masked"] = mask_email
+        base = settings.public_base_url.rstrip("/")
+        self._logo_url = f"{base}/assets/logo" if settings.brand_logo_file else None
         self._smtp = SmtpPool(settings)
         self._sealer = Sealer(settings.payload_keys, "mail outbox")
 
@@ -174,12 +195,33 @@ class MailSender:
         return f"<{digest}@{self._domain}>"
 
     def render(self, template: str, locale: str, context: dict[str, Any]) -> RenderedEmail:
+        """The mail in its language: its own words inside the shared layout (the vendor's name
+        and colour on top; why the mail came and whom to ask below), numbers and dates as the
+        language writes them, the same words as the pages (core/words.py)."""
         locale = locale if locale in SUPPORTED_LOCALES else "en"
+        shared = {
+            "template": template,
+            "locale": locale,
+            "brand": self._settings.brand_name,
+            "brand_color": self._settings.brand_color,
+            "logo_url": self._logo_url,
+            "support": self._settings.support_contact,
+            "number": lambda value: formats.number(value, locale),
+            "day": lambda value: formats.day(value, locale),
+            "moment": lambda value: formats.moment(value, locale),
+        }
 
         def part(suffix: str) -> str:
-            return self._templates.get_template(f"{locale}/{template}.{suffix}").render(context)
+            html = suffix == "html"
+            words = words_of(locale, markup=html)
+            return self._templates.get_template(f"{locale}/{template}.{suffix}").render(
+                shared | context | {"t": words, "button": self._button if html else None}
+            )
 
         return RenderedEmail(part("subject.txt").strip(), part("txt"), part("html"))
+
+    def _button(self, href: str, label: str) -> Markup:
+        return button(href, label, self._settings.brand_color)
 
     async def find(self, idempotency_key: str) -> OutboxMessage | None:
         async with self._sessions() as session:

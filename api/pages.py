@@ -30,14 +30,15 @@ from jinja2 import StrictUndefined
 from jinja2 import select_autoescape
 from markupsafe import Markup
 
-from api.page_text import LANGUAGE_NAMES
-from api.page_text import LOCALES
-from api.page_text import ago
-from api.page_text import html_text
-from api.page_text import locale_of
-from api.page_text import within
+from core import formats
 from core.settings import Settings
 from core.tokens import mask_email
+from core.words import LANGUAGE_NAMES
+from core.words import LOCALES
+from core.words import ago
+from core.words import html_text
+from core.words import locale_of
+from core.words import within
 
 SESSION_COOKIE = "activation_session"
 # What a refused form leaves for the page it redirects to (post/redirect/get on error too).
@@ -150,12 +151,6 @@ async def _posted_token(request: Request) -> str:
 PostedToken = Annotated[str, Depends(_posted_token)]
 
 
-def moment(at: datetime) -> str:
-    """A time as the pages show it: UTC, to the minute, with non-breaking hyphens and spaces so
-    that a narrow screen never breaks it across lines."""
-    return at.strftime("%Y\u2011%m\u2011%d\u00a0%H:%M\u00a0UTC")
-
-
 def clock(at: datetime) -> Markup:
     """A time of day on a page: UTC for the server, the reader's own clock where the page's
     script runs (it rewrites every `time[data-clock]`)."""
@@ -200,6 +195,8 @@ def render(
         brand_color=settings.brand_color,
         support=settings.support_contact,
         clock=clock,
+        number=lambda value: formats.number(value, locale),
+        day=lambda value: formats.day(value, locale),
         ago=lambda at: ago(locale, (datetime.now(UTC) - at).total_seconds()),
         within=lambda seconds: within(locale, seconds),
         **context,

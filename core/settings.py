@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import string
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 from typing import Literal
+from urllib.parse import quote
+from urllib.parse import urlsplit
 
 from pydantic import Field
 from pydantic import field_validator
@@ -28,6 +31,21 @@ COMMA_SEPARATED = (
     "operator_alert_emails",
 )
 PLACEHOLDERS = {"", "changethis", "change-me", DEV_SECRET_KEY, DEV_API_KEY}
+
+
+CONSOLE_FIELDS = ("instance_id", "region", "product")
+
+
+def console_url(template: str, **fields: str) -> str:
+    """The template filled in (each value quoted for a URL's path); a template with another
+    placeholder, or that does not give an http(s) URL, is refused."""
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    if not names <= set(CONSOLE_FIELDS):
+        raise ValueError(f"ACTIVATION_CONSOLE_URL_TEMPLATE knows only {CONSOLE_FIELDS}")
+    url = template.format(**{name: quote(value, safe="") for name, value in fields.items()})
+    if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        raise ValueError("ACTIVATION_CONSOLE_URL_TEMPLATE must give an http(s) URL")
+    return url
 
 
 class Settings(BaseSettings):
@@ -93,7 +111,11 @@ class Settings(BaseSettings):
     support_contact: str = "support@example.com"
     # How long the customer's pages keep a session (then the Activation Link opens a new one).
     page_session_seconds: int = Field(12 * 3600, ge=60)
-    console_url: str = "http://127.0.0.1:8000/docs"
+    # The console of one instance, for a product whose backend does not return one (that one
+    # wins: docs/provisioning.md): `{instance_id}`, `{region}` and `{product}` are filled in,
+    # e.g. `https://{region}.console.example.com/instances/{instance_id}`. Unset, pages and mails
+    # show no console button.
+    console_url_template: str | None = None
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY
     # Keys of the payload codec (docs/security.md): what the service gives Temporal is encrypted.
@@ -180,6 +202,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [key.strip() for key in value.split(",") if key.strip()]
         return value
+
+    @field_validator("console_url_template")
+    @classmethod
+    def _console_template(cls, value: str | None) -> str | None:
+        if value:
+            console_url(value, instance_id="i", region="r", product="p")  # fails at start
+        return value or None
+
+    def console_of(self, instance_id: str, region: str, product: str) -> str | None:
+        """The console of an instance as the template gives it (None without a template)."""
+        if not self.console_url_template:
+            return None
+        return console_url(
+            self.console_url_template, instance_id=instance_id, region=region, product=product
+        )
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
-from api.page_text import text
 from core.logging import configure_logging
 from core.logging import uvicorn_log_config
 from core.settings import Settings
+from core.words import text
 from tests.support.activations import ADDON
 from tests.support.activations import CREDITS
 from tests.support.activations import SERVICE
@@ -117,7 +117,8 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
         ] == "pending"
 
         clicked = await http.post("/verify-email", data={"token": token})  # the button
-        assert clicked.status_code == 200 and "confirmed" in clicked.text
+        assert clicked.status_code == 303  # post/redirect/get: the link's page says it
+        assert "confirmed" in (await http.get(clicked.headers["location"])).text
         status = await http.get(f"/v1/email-verifications/{flow_id}", headers=auth)
         assert status.json()["status"] == "verified"
 
@@ -162,7 +163,7 @@ async def test_order_to_activated_instances_through_http_and_mail(
         assert signup.status_code == 202
         verify = token_in((await smtp.wait_for(1, to="it@acme.example"))[0])
         clicked = await http.post("/verify-email", data={"token": verify})
-        assert clicked.status_code == 200
+        assert clicked.status_code == 303
 
         await until_status(http, link, "awaiting_agreements")
         agreements = [
@@ -257,12 +258,14 @@ async def test_invite_activate_then_transfer_ownership_through_http_and_mail(
         activated = await http.post(
             "/activate-account", data={"token": token_in(invitation), "action": "activate"}
         )
-        assert activated.status_code == 200
-        assert text("zh-TW", "invite.done.title") in activated.text
-        again = await http.post(  # used: the page says what happened to it, in the same words
+        assert activated.status_code == 303  # post/redirect/get
+        shown = await http.get(activated.headers["location"])
+        assert text("zh-TW", "invite.done.title") in shown.text
+        again = await http.post(  # pressed again: the page says what the first press did
             "/activate-account", data={"token": token_in(invitation), "action": "activate"}
         )
-        assert again.status_code == 410 and text("zh-TW", "closed.title") in again.text
+        shown = await http.get(again.headers["location"])
+        assert shown.status_code == 200 and text("zh-TW", "invite.done.title") in shown.text
 
         offered = await http.post(
             f"/v1/businesses/{business_id}/ownership-transfers",

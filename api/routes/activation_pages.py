@@ -37,22 +37,17 @@ from api.errors import ApiError
 from api.flow_clients import email_verification as verifications
 from api.flow_clients.license_activation import ActivationPublic
 from api.flow_clients.license_activation import Error
-from api.flow_clients.license_activation import ItemPublic
 from api.flow_clients.license_activation import flow_handle
 from api.flow_clients.license_activation import order_of_code
 from api.flow_clients.license_activation import read_activation
 from api.flow_clients.license_activation import signup_input
 from api.flow_clients.license_activation import update_flow
 from api.mail_limit import require_mail_allowance
-from api.page_text import listed
-from api.page_text import refusal_text
-from api.page_text import text
 from api.pages import PageSession
 from api.pages import ShowPage
 from api.pages import csrf_ok
 from api.pages import field
 from api.pages import flash
-from api.pages import moment
 from api.pages import page_locale
 from api.pages import read_form
 from api.pages import read_session
@@ -60,7 +55,11 @@ from api.pages import render
 from api.pages import see_other
 from api.pages import see_other_with
 from api.pages import start_session
+from core import formats
 from core.settings import Settings
+from core.words import listed
+from core.words import refusal_text
+from core.words import text
 from models.catalog import Catalog
 from models.contracts import email_verification as verification
 from models.contracts.email_verification import ChangeEmailInput
@@ -234,7 +233,7 @@ async def _step_page(visit: Visit, step: str = "") -> HTMLResponse:
         "csrf": visit.session.csrf,
         "balance": balance,
         "credits": 0 if step == "done" else credits,
-        "expires": moment(state.link_expires_at),
+        "expires": formats.moment(state.link_expires_at, locale),
         "typed": str(left.get("typed", "")),
         "ticked": set(left.get("ticked", [])),
         "missing": set(left.get("missing", [])),
@@ -244,8 +243,9 @@ async def _step_page(visit: Visit, step: str = "") -> HTMLResponse:
         "agreement_url": lambda agreement_id: _agreement_url(catalog, agreement_id),
         "product_name": lambda code: _product_name(catalog, code),
     }
-    context["instances"] = await _instances(visit) if step == "done" else {}
-    context["consoles"] = _consoles(state.items, context["instances"])
+    instances = await _instances(visit) if step == "done" else {}
+    context["instances"] = {id: _instance_label(catalog, row) for id, row in instances.items()}
+    context["consoles"] = _consoles(visit, instances)
     addons = [i.product_name for i in state.items if i.license_id in state.licenses_awaiting_choice]
     context["addon"] = addons[0] if addons else ""
     if step in ("verifying", "change") and state.verification_id:
@@ -336,7 +336,8 @@ async def accept_agreements(visit: VisitDep) -> Response:
     ticked = set(visit.form.get("agreement", []))
     missing = [a for a in state.required_agreements if f"{a.id}:{a.version}" not in ticked]
     if missing:
-        titles = listed(visit.locale, [a.title for a in missing])
+        quoted = [text(visit.locale, "title.quoted", title=a.title) for a in missing]
+        titles = listed(visit.locale, quoted)
         error = text(visit.locale, "agreements.missing", titles=titles)
         field = f"agree-{missing[0].id}"
         ids = [a.id for a in missing]
@@ -368,21 +369,30 @@ async def _then_current_step(action: Awaitable[object]) -> Response:
     return see_other("/activate")
 
 
-async def _instances(visit: Visit) -> dict[str, str]:
-    """Where each activated item went: its instance's name and region."""
+async def _instances(visit: Visit) -> dict[str, ProductInstance]:
+    """Where the activated items went: their instances."""
     ids = sorted(item.instance_id for item in visit.state.items if item.instance_id)
     rows = await visit.db.scalars(select(ProductInstance).where(ProductInstance.id.in_(ids)))
-    return {row.id: f"{_instance_name(visit.catalog, row)} · {row.region}" for row in rows}
+    return {row.id: row for row in rows}
 
 
-def _consoles(items: list[ItemPublic], instances: dict[str, str]) -> list[tuple[str, str]]:
-    """Each instance's console, as the vendor's product gave it (none without a backend)."""
-    consoles = {
-        item.console_url: instances.get(item.instance_id or "", item.product_name)
-        for item in items
-        if item.console_url
-    }
+def _consoles(visit: Visit, instances: dict[str, ProductInstance]) -> list[tuple[str, str]]:
+    """Each instance's console: as the vendor's product gave it, else as the console template
+    makes it (docs/settings.md); none without either."""
+    consoles: dict[str, str] = {}
+    for item in visit.state.items:
+        row = instances.get(item.instance_id or "")
+        if row is None:
+            continue
+        url = item.console_url or visit.settings.console_of(row.id, row.region, row.product_code)
+        if url:
+            consoles.setdefault(url, _instance_label(visit.catalog, row))
     return [(name, url) for url, name in consoles.items()]
+
+
+def _instance_label(catalog: Catalog, row: ProductInstance) -> str:
+    """An instance as a person knows it: its name, and the region it runs in."""
+    return f"{_instance_name(catalog, row)} · {row.region}"
 
 
 def _instance_name(catalog: Catalog, row: ProductInstance) -> str:

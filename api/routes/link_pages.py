@@ -25,18 +25,18 @@ from api.flow_clients.ownership_transfer import decide_with_token
 from api.flow_clients.ownership_transfer import transfer_of_link
 from api.flow_clients.primary_change import change_of_link
 from api.flow_clients.primary_change import object_with_token
-from api.page_text import text
 from api.pages import PostedToken
 from api.pages import field
 from api.pages import flash
-from api.pages import moment
 from api.pages import page_locale
 from api.pages import read_form
 from api.pages import render
 from api.pages import see_other
 from api.pages import see_other_with
+from core import formats
 from core.settings import Settings
 from core.tokens import mask_email
+from core.words import text
 from models.contracts.local_accounts import InvitationStatus
 from models.contracts.ownership_transfer import ACCEPT
 from models.contracts.ownership_transfer import DECLINE
@@ -221,7 +221,7 @@ async def primary_change_page(
         "change.text",
         email=mask_email(change.new_email),
         company=company,
-        moment=moment(ends) if ends else "",
+        moment=formats.moment(ends, locale) if ends else "",
         support=settings.support_contact,
     )
     title, actions = text(locale, "change.title"), [("object", text(locale, "change.button"))]

@@ -20,7 +20,6 @@ from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import client_address
 from api.flow_clients.account_lookup import ask
-from api.page_text import text
 from api.pages import field
 from api.pages import flash
 from api.pages import page_locale
@@ -28,6 +27,7 @@ from api.pages import read_form
 from api.pages import render
 from api.pages import see_other
 from api.pages import see_other_with
+from core.words import text
 
 router = APIRouter(tags=["account lookup"], include_in_schema=False)
 EMAIL = TypeAdapter(EmailStr)

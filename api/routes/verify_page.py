@@ -19,13 +19,13 @@ from api.deps import TemporalDep
 from api.errors import ApiError
 from api.flow_clients.email_verification import confirm_token
 from api.flow_clients.email_verification import inspect_token
-from api.page_text import text
 from api.pages import PostedToken
 from api.pages import page_locale
 from api.pages import render
 from api.pages import see_other
 from core.settings import Settings
 from core.tokens import mask_email
+from core.words import text
 from models.contracts.email_verification import TokenCheck
 from models.contracts.email_verification import VerificationState
 from models.contracts.email_verification import VerificationStatus

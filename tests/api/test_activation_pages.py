@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from api.page_text import text
 from core.settings import Settings
 from core.signing import signed_headers
+from core.words import text
 from models.records.domain import AgreementAcceptance
 from tests.support.activations import ADDON
 from tests.support.activations import CREDITS
@@ -157,7 +157,7 @@ async def test_an_existing_customer_places_an_addon_in_chinese(
         (await smtp.wait_for(1, to="owner@acme.example"))[0]))  # fmt: skip
     assert verify is not None
     await page.goto(verify[0])
-    await page.get_by_role("button", name="確認電子郵件地址").click()  # the flow's language
+    await page.get_by_role("button", name="驗證電子郵件地址").click()  # the flow's language
     await page.get_by_role("link", name="繼續啟用").click()
     await page.wait_for_selector("text=同意授權條款")
     for box in await page.locator("input[type=checkbox]").all():

@@ -100,7 +100,9 @@ async def test_a_renewal_extends_the_license_and_keeps_its_instance(shop: Vendor
         assert (new.renews_license_id, new.instance_id) == (held.license_id, held.instance_id)
 
     confirmation = shop.smtp.messages(to=OWNER)[-1]
-    assert "Endpoint Protection: 80 units, a renewal: same instance" in text_of(confirmation)
+    assert "Endpoint Protection (renews your license: same instance): 80 units" in text_of(
+        confirmation
+    )
 
     # The license's own lifecycle goes on with the new term; the renewal has none of its own.
     state = await shop.lifecycle_state(held.license_id, lambda s: s.renewals == 1)
@@ -238,8 +240,8 @@ async def test_a_paid_order_converts_the_trial_and_keeps_its_instance(dev_shop: 
         assert new.converts_license_id == tried.license_id
 
     confirmations = [text_of(message) for message in shop.smtp.messages(to=OWNER)]
-    assert "Endpoint Protection: 50 units (trial)" in confirmations[0]
-    assert "your trial instance, now paid for" in confirmations[1]
+    assert "Endpoint Protection (trial): 50 units" in confirmations[0]
+    assert "your trial, now paid for: same instance" in confirmations[1]
     trial_lifecycle = shop.lifecycle(tried.license_id)
     assert (await shop.finished(trial_lifecycle)).status == LifecycleStatus.CONVERTED
     state = await shop.lifecycle_state(item.license_id)

@@ -1,4 +1,5 @@
-"""The words of the customer's pages, in English and Traditional Chinese (docs/pages.md).
+"""The words of the customer's pages and mails, in English and Traditional Chinese: one
+vocabulary per language (docs/pages.md).
 One page is in one language: the flow's, unless the customer chose another."""
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ TEXT: dict[str, dict[str, str]] = {
         "in.now": "in less than a minute",
         "in.minutes": "in {n} min",
         "and": " and ",
+        "activate.button": "Activate Now",
+        "title.quoted": "{title}",
         "agreements.missing": "Accept the {titles} to continue",
         "agreement.missing": "Tick this box to accept the {title}",
         "agreements.title": "Accept the agreements",
@@ -100,15 +103,15 @@ TEXT: dict[str, dict[str, str]] = {
         "dead.expired.title": "This Activation Link has expired",
         "dead.expired.text": "Ask your reseller or sales contact to send a new Activation Link.",
         "dead.invalid.title": "This link does not work",
-        "dead.invalid.text": "Open the newest “Activate Now” email you received, and use its "
-        "button. Links can be mistyped when copied by hand.",
+        "dead.invalid.text": "Open the newest Activation Link email you received, and use its "
+        "“Activate Now” button. Links can be mistyped when copied by hand.",
         "dead.cancelled.title": "This order was withdrawn",
         "dead.cancelled.text": "Nothing was activated. Ask your sales contact about the order.",
         "dead.failed.title": "The activation could not be completed",
         "dead.failed.text": "Nothing was activated; all changes were undone.",
         "dead.session.title": "Open your Activation Link again",
-        "dead.session.text": "This page needs the link from your “Activate Now” email. Open it "
-        "again from the email.",
+        "dead.session.text": "This page needs the “Activate Now” button of your Activation Link "
+        "email. Open it again from the email.",
         "dead.form.title": "Please try again",
         "dead.form.text": "The page was open for too long or came from elsewhere. Go back to your "
         "activation and repeat the last step.",
@@ -160,7 +163,8 @@ TEXT: dict[str, dict[str, str]] = {
         "verify.expired.text": "Ask for a new verification email where you started.",
         "verify.locked.title": "This verification is locked",
         "verify.done.activation.text": "Your activation goes on by itself in the window where you "
-        "started it. On another device? Open your “Activate Now” email there and press its button.",
+        "started it. On another device? Open your Activation Link email there and press its "
+        "“Activate Now” button.",
         "verify.locked.text": "Too many attempts with old or mistyped links failed, so this email "
         "no longer works. Go back to where you started and enter your address again.",
         "verify.locked.activation.text": "Too many attempts with old or mistyped links failed, "
@@ -169,6 +173,29 @@ TEXT: dict[str, dict[str, str]] = {
         "link.invalid.title": "This link does not work",
         "link.invalid.text": "Open the newest email you received and use its button. Links can "
         "be mistyped when copied by hand.",
+        "mail.support": "Questions? Contact {support}.",
+        "why.account_lookup": "You received this email because someone asked on {brand}'s "
+        "page whether this address has an account.",
+        "why.activation_confirmed": "You received this email because you activated licenses "
+        "for your company with {brand}.",
+        "why.activation_link": "You received this email because this address is the contact "
+        "of an order placed for your company.",
+        "why.email_verification": "You received this email because this address was entered "
+        "to be verified with {brand}.",
+        "why.license_expiring": "You received this email because this address manages your "
+        "company's licenses with {brand}.",
+        "why.local_account_invitation": "You received this email because the owner of a "
+        "company's account invited this address.",
+        "why.ownership_transfer_outcome": "You received this email because you took part in a "
+        "change of a company's owner.",
+        "why.ownership_transfer_request": "You received this email because the owner of a "
+        "company's account offered the ownership to this address.",
+        "why.primary_change_objection": "You received this email because this address is the "
+        "primary account of a company, and support was asked to change that.",
+        "why.primary_change_outcome": "You received this email because the primary account of "
+        "your company changed, or a change was stopped.",
+        "why.webhook_endpoint_disabled": "You received this email because this address is an "
+        "operator of this {brand} service.",
     },
     "zh-TW": {
         "activate.title": "啟用您的產品",
@@ -208,7 +235,7 @@ TEXT: dict[str, dict[str, str]] = {
         "請重新輸入，或使用其他地址。",
         "verifying.title": "正在驗證您的電子郵件",
         "verifying.sent": "我們{ago}（{clock}）寄了一封驗證信到 {email}。"
-        "請開啟信件並點選「確認電子郵件地址」以繼續。",
+        "請開啟信件並點選「驗證電子郵件地址」以繼續。",
         "verifying.notice": "新的驗證信正寄往 {email}。先前信件中的連結已失效。",
         "verifying.spam": "驗證信通常會在五分鐘內送達，也請確認垃圾郵件匣。",
         "verifying.updates": "地址驗證完成後，此頁面會自動更新。",
@@ -224,42 +251,44 @@ TEXT: dict[str, dict[str, str]] = {
         "in.now": "不到一分鐘後",
         "in.minutes": "{n} 分鐘後",
         "and": "及",
+        "activate.button": "立即啟用",
+        "title.quoted": "《{title}》",
         "agreements.missing": "請同意{titles}以繼續",
-        "agreement.missing": "請勾選此項以同意{title}",
+        "agreement.missing": "請勾選此項以同意《{title}》",
         "agreements.title": "同意授權條款",
         "agreements.intro": "請閱讀各項條款，並確認您同意。",
-        "agreements.accept": "我已閱讀並同意{title}（版本 {version}）",
-        "agreements.read": "閱讀{title}",
+        "agreements.accept": "我已閱讀並同意《{title}》（版本 {version}）",
+        "agreements.read": "閱讀《{title}》",
         "continue": "繼續",
-        "instance.title": "選擇 {product} 的產品實例",
-        "instance.intro": "{product} 將加入您的其中一個產品實例。",
+        "instance.title": "選擇 {product} 的執行個體",
+        "instance.intro": "{product} 將加入您的其中一個執行個體。",
         "instance.new": "由此訂單建立",
         "region": "區域",
-        "instance.error": "請選擇一個產品實例",
+        "instance.error": "請選擇一個執行個體",
         "progress.title": "正在啟用您的產品",
         "progress.text": "這需要幾秒鐘，此頁面會自動更新。",
-        "progress.setting_up": "正在設定您的產品實例，可能需要幾分鐘；此頁面會自動更新。",
+        "progress.setting_up": "正在設定您的執行個體，可能需要幾分鐘；此頁面會自動更新。",
         "progress.refresh": "重新整理",
         "done.title": "您的產品已啟用",
         "done.text": "{company} 現在可以使用以下項目。",
-        "done.instance": "產品實例",
+        "done.instance": "執行個體",
         "item.trial": "試用",
-        "item.renewal": "續約，沿用同一個產品實例",
-        "item.conversion": "試用轉為正式授權，沿用同一個產品實例",
+        "item.renewal": "續約，沿用同一個執行個體",
+        "item.conversion": "試用轉為正式授權，沿用同一個執行個體",
         "signin": "登入主控台",
         "console.open": "開啟主控台：{name}",
         "problem": "需要您的處理",
         "dead.expired.title": "此啟用連結已過期",
         "dead.expired.text": "請聯絡經銷商或業務窗口重新寄送啟用連結。",
         "dead.invalid.title": "此連結無法使用",
-        "dead.invalid.text": "請開啟您最新收到的「Activate Now」信件，並點選其中的按鈕。"
+        "dead.invalid.text": "請開啟您最新收到的啟用連結信件，並點選其中的「立即啟用」按鈕。"
         "手動複製的連結可能有誤。",
         "dead.cancelled.title": "此訂單已撤回",
         "dead.cancelled.text": "沒有任何項目被啟用。請洽詢您的業務窗口。",
         "dead.failed.title": "無法完成啟用",
         "dead.failed.text": "沒有任何項目被啟用，所有變更均已復原。",
         "dead.session.title": "請重新開啟您的啟用連結",
-        "dead.session.text": "此頁面需要「Activate Now」信件中的連結，請從信件重新開啟。",
+        "dead.session.text": "此頁面需要啟用連結信件中的「立即啟用」按鈕，請從信件重新開啟。",
         "dead.form.title": "請再試一次",
         "dead.form.text": "頁面開啟過久或來源不明。請回到啟用頁面並重複上一步。",
         "support": "需要協助？請聯絡 {support}。",
@@ -299,9 +328,9 @@ TEXT: dict[str, dict[str, str]] = {
         "status.refused": "已撤回",
         "status.expired": "已過期",
         "status.failed": "已無法完成",
-        "verify.title": "確認您的電子郵件地址",
-        "verify.text": "請按下按鈕，確認 {email} 是您的地址。",
-        "verify.button": "確認電子郵件地址",
+        "verify.title": "驗證您的電子郵件地址",
+        "verify.text": "請按下按鈕，驗證 {email} 是您的地址。",
+        "verify.button": "驗證電子郵件地址",
         "verify.done.title": "電子郵件地址已驗證",
         "verify.done.text": "謝謝。您可以關閉此頁面，回到原本的步驟繼續。",
         "verify.activation": "繼續啟用",
@@ -316,6 +345,20 @@ TEXT: dict[str, dict[str, str]] = {
         "請回到啟用頁面重新輸入您的電子郵件地址，我們會寄送新的信件。",
         "link.invalid.title": "此連結無法使用",
         "link.invalid.text": "請開啟您最新收到的信件，並點選其中的按鈕。手動複製的連結可能有誤。",
+        "mail.support": "有任何問題，請聯絡 {support}。",
+        "why.account_lookup": "您收到此信，是因為有人在 {brand} 的頁面上查詢此地址是否已有帳號。",
+        "why.activation_confirmed": "您收到此信，是因為您透過 {brand} 為公司啟用了授權。",
+        "why.activation_link": "您收到此信，是因為此地址是您公司一筆訂單的聯絡人。",
+        "why.email_verification": "您收到此信，是因為有人在 {brand} 輸入此地址以進行驗證。",
+        "why.license_expiring": "您收到此信，是因為此地址管理您公司在 {brand} 的授權。",
+        "why.local_account_invitation": "您收到此信，是因為某公司帳號的擁有者邀請了此地址。",
+        "why.ownership_transfer_outcome": "您收到此信，是因為您參與了公司擁有者的變更。",
+        "why.ownership_transfer_request": "您收到此信，是因為某公司帳號的擁有者提議將擁有權"
+        "轉移給此地址。",
+        "why.primary_change_objection": "您收到此信，是因為此地址是某公司的主要帳號，"
+        "而客服收到變更此帳號的請求。",
+        "why.primary_change_outcome": "您收到此信，是因為您公司的主要帳號已變更，或變更已停止。",
+        "why.webhook_endpoint_disabled": "您收到此信，是因為此地址是此 {brand} 服務的管理員。",
     },
 }
 
