@@ -210,3 +210,29 @@ async def test_the_verifying_step_offers_resend_when_it_may_and_says_where_it_we
     await confirm(site, smtp, "right@acme.example")
     await page.wait_for_selector("h1:text-is('Accept the agreements')", timeout=10_000)
     await context.close()
+
+
+@pytest.mark.parametrize("template", [None, "https://{region}.console.example/i/{instance_id}"])
+async def test_the_console_button_comes_from_the_template_or_not_at_all(
+    site: str, page: Page, smtp: MailSink, settings: Settings, template: str | None
+) -> None:
+    """No product backend here: the console is the template's, per instance and region; with
+    no template there is no button (and nothing points at the API's own pages)."""
+    settings.console_url_template = template
+    await signed_up(page, site, smtp, "console@acme.example")
+    await confirm(site, smtp, "console@acme.example")
+    await page.wait_for_selector("h1:text-is('Accept the agreements')", timeout=10_000)
+    for box in await page.locator("input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name="Continue").click()
+    await page.wait_for_selector("h1:text-is('Your products are active')", timeout=20_000)
+    buttons = page.get_by_role("link", name=re.compile("Open the console"))
+    mails = await smtp.wait_for(2, to="console@acme.example")  # verification, confirmation
+    (mail,) = [text_of(m) for m in mails if "are active" in str(m["Subject"])]
+    if template is None:
+        assert await buttons.count() == 0 and "/docs" not in await page.content()
+        assert "Console:" not in mail
+        return
+    href = await buttons.get_attribute("href")
+    assert href is not None and re.fullmatch(r"https://us\.console\.example/i/[\w-]+", href)
+    assert f"Console: {href}" in mail
