@@ -52,7 +52,7 @@ from core.settings import Settings
 from core.settings import get_settings
 from core.temporal import API_RETRY
 from core.temporal import connect
-from models.catalog import load_catalog
+from models.catalog import catalog_for
 from models.errors import ApiProblem
 from models.records.base import make_engine
 from models.records.base import make_session_factory
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         engine = make_engine(settings.database_url)
         app.state.settings = settings
         app.state.sessions = make_session_factory(engine)
-        app.state.catalog = load_catalog(settings.catalog_file)
+        app.state.catalog = catalog_for(settings)
         # Lazy: the API starts (and /health says why) even while Temporal is still coming up.
         app.state.temporal = temporal or await connect(settings, lazy=True, retry=API_RETRY)
         try:

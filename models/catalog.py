@@ -10,10 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
+from typing import Any
 from typing import Literal
 
 from pydantic import BaseModel
 from pydantic import ConfigDict
+from pydantic import model_validator
+
+from core.settings import Settings
+from core.words import LOCALES
 
 DEFAULT_CATALOG = Path(__file__).parent / "catalog.json"
 
@@ -30,11 +35,21 @@ class Provisioning(BaseModel):
         return self.urls.get(region) or self.urls.get("*")
 
 
+def in_language(default: str, translations: dict[str, str], locale: str) -> str:
+    """A catalog's word in the reader's language: its translation if the catalog has one."""
+    return translations.get(locale) or default
+
+
 class Product(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     code: str
-    name: str
+    name: str  # as orders, flows and the API name it
+    names: dict[str, str] = {}  # what the customer's pages and mails say, per language
+
+    def name_in(self, locale: str) -> str:
+        return in_language(self.name, self.names, locale)
+
     kind: Literal["service", "addon", "credits"]
     deployment: Literal["cloud", "on-premises"]
     # A service product whose instances the vendor's backend creates; without it an instance
@@ -43,15 +58,44 @@ class Product(BaseModel):
 
 
 class Agreement(BaseModel):
+    """An agreement the customer accepts. The customer reads it in their language: its text
+    here (`texts`) or where the vendor publishes it (`urls`), per language; `en` is the
+    fallback. A `sample` text is the default catalog's placeholder, refused in production."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
     version: str
-    title: str
+    title: str  # as the acceptance records name it
     required_for: tuple[Literal["all", "cloud", "on-premises"], ...]
-    # Where its text is published; without one, the customer's pages show `text`.
-    url: str | None = None
-    text: str | None = None
+    titles: dict[str, str] = {}
+    urls: dict[str, str] = {}
+    texts: dict[str, str] = {}
+    sample: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_language(cls, data: Any) -> Any:
+        """Catalogs written before languages: `url` and `text` are the English ones."""
+        if isinstance(data, dict):
+            data = dict(data)
+            for single, per_language in (("url", "urls"), ("text", "texts")):
+                if data.get(single):
+                    data.setdefault(per_language, {"en": data[single]})
+                data.pop(single, None)
+        return data
+
+    def title_in(self, locale: str) -> str:
+        return in_language(self.title, self.titles, locale)
+
+    def url_in(self, locale: str) -> str | None:
+        return self.urls.get(locale) or self.urls.get("en")
+
+    def text_in(self, locale: str) -> str | None:
+        return self.texts.get(locale) or self.texts.get("en")
+
+    def readable_in(self, locale: str) -> bool:
+        return bool(self.url_in(locale) or self.text_in(locale))
 
 
 class Sensor(BaseModel):
@@ -73,6 +117,7 @@ class _CatalogFile(BaseModel):
     products: list[Product]
     agreements: list[Agreement]
     sensors: list[Sensor] = []
+    region_names: dict[str, dict[str, str]] = {}
 
 
 @dataclass(frozen=True)
@@ -81,12 +126,28 @@ class Catalog:
     agreements: tuple[Agreement, ...]
     regions: tuple[str, ...]  # where instances can be provisioned; the first is the default
     sensors: dict[str, Sensor] = field(default_factory=dict)
+    region_names: dict[str, dict[str, str]] = field(default_factory=dict)  # per language
 
     def product(self, code: str) -> Product:
         try:
             return self.products[code]
         except KeyError:
             raise ValueError(f"unknown product {code!r}") from None
+
+    def region_name(self, region: str, locale: str) -> str:
+        return in_language(region, self.region_names.get(region, {}), locale)
+
+    def unreadable_in_production(self, locales: Iterable[str]) -> list[str]:
+        """What keeps this catalog out of production: agreements a customer of one of
+        `locales` cannot read, or whose text is still the sample."""
+        problems = []
+        for agreement in self.agreements:
+            if agreement.sample:
+                problems.append(f"{agreement.id}: its text is the sample, not the vendor's")
+            for locale in locales:
+                if not agreement.readable_in(locale):
+                    problems.append(f"{agreement.id}: no text or URL a {locale} reader can read")
+        return problems
 
     def required_agreements(self, product_codes: Iterable[str]) -> list[Agreement]:
         """Every activation needs the `all` agreements, plus those of each deployment involved."""
@@ -105,4 +166,19 @@ def load_catalog(path: Path | None = None) -> Catalog:
         tuple(data.agreements),
         tuple(data.regions),
         {sensor.code: sensor for sensor in data.sensors},
+        data.region_names,
     )
+
+
+def catalog_for(settings: Settings) -> Catalog:
+    """The catalog the settings name. Production refuses one whose agreements a customer
+    could not read, in any language of the pages, or whose texts are still the samples."""
+    catalog = load_catalog(settings.catalog_file)
+    if settings.environment == "production":
+        problems = catalog.unreadable_in_production(LOCALES)
+        if problems:
+            raise ValueError(
+                "the catalog's agreements are not ready for customers (ACTIVATION_CATALOG_FILE): "
+                + "; ".join(problems)
+            )
+    return catalog

@@ -31,7 +31,7 @@ from core.outbound import Outbound
 from core.outbound import OutboundPolicy
 from core.settings import Settings
 from core.temporal import connect
-from models.catalog import load_catalog
+from models.catalog import catalog_for
 from models.records.base import make_engine
 from models.records.base import make_session_factory
 from workers.event_relay import EventRelay
@@ -95,7 +95,7 @@ def build_worker(
     lifecycles = LicenseLifecycleActivities(settings, sessions, mail)
     webhooks = WebhookActivities(settings, sessions, mail, outbound_of(settings))
     backend = ProductBackend(
-        settings, load_catalog(settings.catalog_file), outbound_of(settings, provisioning=True)
+        settings, catalog_for(settings), outbound_of(settings, provisioning=True)
     )
     provisioning = ProvisioningActivities(settings, sessions, backend)
     return Worker(

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.catalog_names import Names
 from api.deps import CatalogDep
 from api.deps import SessionDep
 from api.deps import SettingsDep
@@ -221,6 +222,7 @@ async def _step_page(visit: Visit, step: str = "") -> HTMLResponse:
             visit.request, settings, "message", locale=locale, status_code=status, key=key
         )
     step, title_key = (step, "change") if step else STEPS[state.status]
+    names = Names(catalog, locale)
     left = flash(visit.request, settings)  # what a refused form left for this page
     balance = 0
     if state.business_id:
@@ -240,13 +242,13 @@ async def _step_page(visit: Visit, step: str = "") -> HTMLResponse:
         "error": left.get("error"),
         "error_field": left.get("field", ""),
         "notice": left.get("notice"),
-        "agreement_url": lambda agreement_id: _agreement_url(catalog, agreement_id),
-        "product_name": lambda code: _product_name(catalog, code),
+        "names": names,
     }
     instances = await _instances(visit) if step == "done" else {}
-    context["instances"] = {id: _instance_label(catalog, row) for id, row in instances.items()}
+    context["instances"] = {id: names.instance(row) for id, row in instances.items()}
     context["consoles"] = _consoles(visit, instances)
-    addons = [i.product_name for i in state.items if i.license_id in state.licenses_awaiting_choice]
+    awaiting = state.licenses_awaiting_choice
+    addons = [names.product(i.product_code) for i in state.items if i.license_id in awaiting]
     context["addon"] = addons[0] if addons else ""
     if step in ("verifying", "change") and state.verification_id:
         context.update(await _verifying(visit))
@@ -336,7 +338,11 @@ async def accept_agreements(visit: VisitDep) -> Response:
     ticked = set(visit.form.get("agreement", []))
     missing = [a for a in state.required_agreements if f"{a.id}:{a.version}" not in ticked]
     if missing:
-        quoted = [text(visit.locale, "title.quoted", title=a.title) for a in missing]
+        names = Names(visit.catalog, visit.locale)
+        quoted = [
+            text(visit.locale, "title.quoted", title=names.agreement_title(a.id, a.title))
+            for a in missing
+        ]
         titles = listed(visit.locale, quoted)
         error = text(visit.locale, "agreements.missing", titles=titles)
         field = f"agree-{missing[0].id}"
@@ -386,37 +392,18 @@ def _consoles(visit: Visit, instances: dict[str, ProductInstance]) -> list[tuple
             continue
         url = item.console_url or visit.settings.console_of(row.id, row.region, row.product_code)
         if url:
-            consoles.setdefault(url, _instance_label(visit.catalog, row))
+            consoles.setdefault(url, Names(visit.catalog, visit.locale).instance(row))
     return [(name, url) for url, name in consoles.items()]
-
-
-def _instance_label(catalog: Catalog, row: ProductInstance) -> str:
-    """An instance as a person knows it: its name, and the region it runs in."""
-    return f"{_instance_name(catalog, row)} · {row.region}"
-
-
-def _instance_name(catalog: Catalog, row: ProductInstance) -> str:
-    return row.description or _product_name(catalog, row.product_code)
-
-
-def _product_name(catalog: Catalog, code: str) -> str:
-    return str(catalog.products[code].name) if code in catalog.products else code
-
-
-def _agreement_url(catalog: Catalog, agreement_id: str) -> str:
-    for agreement in catalog.agreements:
-        if agreement.id == agreement_id and agreement.url:
-            return str(agreement.url)
-    return f"/agreements/{agreement_id}"
 
 
 @router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
 async def agreement_page(
     agreement_id: str, request: Request, settings: SettingsDep, catalog: CatalogDep
 ) -> HTMLResponse:
-    """An agreement's text, for catalogs that keep the text rather than a URL."""
-    agreement = next((a for a in catalog.agreements if a.id == agreement_id), None)
+    """An agreement's text in the reader's language, for catalogs that keep the text (a vendor's
+    URL goes to the vendor's page)."""
     locale = page_locale(request, "")
-    if agreement is None:
+    agreement = Names(catalog, locale).agreement(agreement_id)
+    if agreement is None or not agreement.text_in(locale):
         return _message(request, settings, "dead.invalid", 404)
     return render(request, settings, "agreement", locale=locale, agreement=agreement)

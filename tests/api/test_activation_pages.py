@@ -49,6 +49,9 @@ from tests.support.temporal import TEST_OPERATOR_KEY
 pytestmark = pytest.mark.asyncio
 
 
+NAMES = {"en": ("Endpoint Protection", "United States"), "zh-TW": ("端點防護", "美國")}
+
+
 @pytest.fixture
 def settings(settings: Settings, backend: FakeBackend, tmp_path: Path) -> Settings:
     """Endpoint Protection is provisioned by a product backend, whose consoles the pages link."""
@@ -75,7 +78,9 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     assert await page.locator("h1").inner_text() == t("activate.title")
     assert await page.get_by_label(t("email.title")).is_visible()
     body = await page.locator("main").inner_text()
-    assert "Acme Corp" in body and "Endpoint Protection" in body and "1,000" in body
+    # The catalog's names in the page's language ("端點防護", "美國").
+    product, region = NAMES[locale]
+    assert "Acme Corp" in body and product in body and "1,000" in body
     assert t("new_balance") in body
 
     await page.fill("#email", "not an address")
@@ -114,7 +119,11 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     await boxes[0].check()  # one of three: the tick stays, the others are named
     await page.get_by_role("button", name=t("continue")).click()
     summary = await page.locator(".error-summary").inner_text()
-    assert "Privacy Notice" in summary and "Cloud Service Terms" not in summary
+    named, ticked = {
+        "en": ("Privacy Notice", "Cloud Service Terms"),
+        "zh-TW": ("隱私權聲明", "雲端服務條款"),
+    }[locale]
+    assert named in summary and ticked not in summary
     assert await page.locator(".field-error").count() == 2
     assert await boxes[0].is_checked() and not await boxes[1].is_checked()
     for box in boxes[1:]:
@@ -126,9 +135,10 @@ async def test_a_new_customer_activates_everything_from_the_mail(
     await shot(page, f"5-done-{locale}")
     result = await page.locator("main").inner_text()
     (instance_id,) = backend.instances
-    console = page.get_by_role("link", name=t("console.open", name="Endpoint Protection · us"))
+    where = f"{product} · {region}"
+    console = page.get_by_role("link", name=t("console.open", name=where))
     assert await console.get_attribute("href") == f"https://console.example/{instance_id}"
-    assert t("done.instance") in result and "Endpoint Protection · us" in result  # where it went
+    assert t("done.instance") in result and where in result  # where it went
     assert t("credit_balance") in result and "1,000" in result
 
     await page.goto(link)  # the link opened again shows the result, never an error
@@ -194,7 +204,7 @@ async def test_a_renewal_says_on_the_result_page_that_it_kept_the_instance(
     await page.get_by_role("button", name="Continue").click()
     await page.wait_for_selector("text=Your products are active", timeout=20_000)
     result = await page.locator("main").inner_text()
-    assert "renews your license, same instance" in result and "Site 1 · us" in result
+    assert "renews your license, same instance" in result and "Site 1 · United States" in result
 
 
 async def test_dead_ends_say_what_happened_and_what_to_do(
@@ -426,7 +436,8 @@ async def test_a_product_that_takes_its_time_is_shown_setting_up_then_its_consol
     async with httpx.AsyncClient() as http:
         assert (await http.post(callback, content=body, headers=headers)).status_code == 204
     await page.wait_for_selector(f"text={t('done.title')}", timeout=20_000)
-    console = page.get_by_role("link", name=t("console.open", name="Endpoint Protection · us"))
+    product, region = NAMES[locale]
+    console = page.get_by_role("link", name=t("console.open", name=f"{product} · {region}"))
     assert await console.get_attribute("href") == "https://console.example/c"
     await shot(page, f"8-console-{locale}-desktop")
     await page.set_viewport_size({"width": 390, "height": 844})

@@ -84,6 +84,10 @@ async def test_back_and_reload_after_an_error_on_the_activation_forms(
     await confirm(site, smtp, "owner@acme.example")
     await page.goto(f"{site}/activate")
     await page.wait_for_selector("h1:text-is('Accept the agreements')")
+    terms = page.locator("details.agreement").first  # the text, on the step itself
+    assert "The service." not in await page.locator("main").inner_text()  # folded at first
+    await terms.locator("summary").click()
+    assert "SAMPLE TEXT" in await terms.inner_text() and "The service." in await terms.inner_text()
     await page.locator("input[type=checkbox]").first.check()
     await page.get_by_role("button", name="Continue").click()
     summary = await page.locator(".error-summary").inner_text()
@@ -236,3 +240,15 @@ async def test_the_console_button_comes_from_the_template_or_not_at_all(
     href = await buttons.get_attribute("href")
     assert href is not None and re.fullmatch(r"https://us\.console\.example/i/[\w-]+", href)
     assert f"Console: {href}" in mail
+
+
+async def test_an_agreement_page_is_in_the_readers_language(site: str) -> None:
+    async with httpx.AsyncClient(base_url=site) as http:
+        chinese = await http.get("/agreements/privacy-notice?lang=zh-TW")
+        english = await http.get("/agreements/privacy-notice?lang=en")
+        unknown = await http.get("/agreements/no-such-thing")
+    assert (
+        chinese.status_code == 200 and "隱私權聲明" in chinese.text and "範例文字" in chinese.text
+    )
+    assert "Privacy Notice" in english.text and "SAMPLE TEXT" in english.text
+    assert unknown.status_code == 404

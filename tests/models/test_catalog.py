@@ -5,6 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from core.payload_codec import new_key_entry
+from core.settings import Settings
+from models.catalog import DEFAULT_CATALOG
+from models.catalog import catalog_for
 from models.catalog import load_catalog
 
 
@@ -50,3 +54,45 @@ def test_a_catalog_file_adds_on_premises_software(tmp_path: Path) -> None:
 def test_an_unknown_product_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown product"):
         load_catalog().required_agreements(["no-such-thing"])
+
+
+def production(catalog_file: Path | None) -> Settings:
+    return Settings(
+        _env_file=None,
+        environment="production",
+        secret_key="k" * 40,
+        api_keys=["a" * 20],
+        payload_keys=[new_key_entry("k1")],
+        catalog_file=catalog_file,
+    )
+
+
+def test_production_refuses_the_sample_agreements_and_unreadable_ones(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="cloud-service-terms: its text is the sample"):
+        catalog_for(production(None))  # the default catalog's texts are samples
+    data = json.loads(DEFAULT_CATALOG.read_text())
+    for agreement in data["agreements"]:
+        agreement.pop("sample")
+        agreement.pop("texts")
+        agreement["urls"] = {"zh-TW": f"https://vendor.example/zh-TW/{agreement['id']}"}
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="no text or URL a en reader can read"):
+        catalog_for(production(path))  # a Chinese text only: an English reader has none
+    for agreement in data["agreements"]:
+        agreement["urls"]["en"] = f"https://vendor.example/en/{agreement['id']}"
+    path.write_text(json.dumps(data))
+    catalog = catalog_for(production(path))
+    terms = catalog.agreements[0]
+    assert terms.url_in("zh-TW") == "https://vendor.example/zh-TW/cloud-service-terms"
+    assert terms.title_in("zh-TW") == "雲端服務條款" and terms.title_in("en") == terms.title
+
+
+def test_the_default_catalog_names_things_in_both_languages() -> None:
+    catalog = load_catalog()
+    for agreement in catalog.agreements:
+        assert agreement.readable_in("en") and agreement.readable_in("zh-TW")
+        assert agreement.text_in("en") != agreement.text_in("zh-TW")
+        assert "SAMPLE" in (agreement.text_in("en") or "")  # clearly marked
+    assert catalog.products["endpoint-protection"].name_in("zh-TW") == "端點防護"
+    assert all(catalog.region_name(code, "zh-TW") != code for code in catalog.regions)
