@@ -13,6 +13,11 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import configure_mappers
+from starlette.types import ASGIApp
+from starlette.types import Message
+from starlette.types import Receive
+from starlette.types import Scope
+from starlette.types import Send
 from temporalio.client import Client
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
@@ -75,6 +80,32 @@ def _temporal_unavailable() -> JSONResponse:
     return problem_response(ApiProblem.TEMPORAL_UNAVAILABLE)
 
 
+class DocsOnlyFromHere:
+    """The API's documentation pages load nothing from elsewhere: Redoc's bundle would fetch
+    its logo from a CDN, which this Content-Security-Policy stops in the browser."""
+
+    POLICY = (
+        b"default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+        b"script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; frame-ancestors 'none'"
+    )
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in ("/docs", "/redoc"):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (b"content-security-policy", self.POLICY)]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
+
+
 def create_app(settings: Settings | None = None, temporal: Client | None = None) -> FastAPI:
     settings = settings or get_settings()
     if not settings.api_keys:
@@ -102,6 +133,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     if settings.api_docs:
         # /docs and /redoc with their assets served from a package: they work offline (no CDN).
         app = FastAPIOffline(**about)
+        app.add_middleware(DocsOnlyFromHere)
     else:  # turned off: no /docs, /redoc or /openapi.json
         app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **about)
     install_error_handlers(app)

@@ -38,6 +38,23 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# What a page, script or tool asks again and again: in development, one line each is noise.
+REPEATED_REQUESTS = re.compile(r'"GET /(activate/status|assets/|dev/mailbox/latest)')
+
+
+class SkipRepeatedRequests(logging.Filter):
+    """Drops the access lines of polls and assets (`make dev`'s log then says what a person
+    needs to see; ACTIVATION_LOG_EVERY_REQUEST=true keeps them)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not REPEATED_REQUESTS.search(record.getMessage())
+
+
+def quiet_development_logs() -> None:
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # the SMTP sink's transcript
+    logging.getLogger("uvicorn.access").addFilter(SkipRepeatedRequests())
+
+
 def configure_logging(level: str = "INFO", stream: IO[str] | None = None) -> None:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))

@@ -116,6 +116,8 @@ class Settings(BaseSettings):
     # e.g. `https://{region}.console.example.com/instances/{instance_id}`. Unset, pages and mails
     # show no console button.
     console_url_template: str | None = None
+    # `make dev` leaves out the access lines of polls and assets, and the SMTP transcript.
+    log_every_request: bool = False
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY
     # Keys of the payload codec (docs/security.md): what the service gives Temporal is encrypted.

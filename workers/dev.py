@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from api.app import create_app
+from core.logging import quiet_development_logs
 from core.logging import uvicorn_log_config
 from core.payload_codec import data_converter
 from core.payload_codec import ensure_key_file
@@ -106,6 +107,8 @@ async def run_dev(settings: Settings) -> None:
     settings.data_dir.chmod(0o700)  # made before this rule, or by hand
     _dev_secrets(settings)
     _dev_catalog(settings)
+    if not settings.log_every_request:
+        quiet_development_logs()
     api = f"http://{settings.api_host}:{settings.api_port}"
     await asyncio.to_thread(upgrade, settings.database_url)
     temporal = await DevTemporalServer.start(

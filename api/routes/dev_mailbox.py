@@ -16,11 +16,15 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi import Query
+from fastapi import Request
+from fastapi.responses import HTMLResponse
 from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from api.deps import SettingsDep
 from api.errors import ApiError
+from api.pages import render
 from core.settings import Settings
 from models.errors import ApiProblem
 
@@ -35,6 +39,7 @@ Wait = Annotated[float, Query(ge=0, le=30, description="seconds to wait for such
 
 
 class CapturedMail(BaseModel):
+    id: str  # its key in the mailbox
     to: str
     subject: str
     text: str
@@ -57,8 +62,9 @@ def _header(message: Message, name: str) -> str:
     return str(make_header(decode_header(message.get(name, ""))))
 
 
-def _captured(message: mailbox.MaildirMessage) -> CapturedMail:
+def _captured(key: str, message: mailbox.MaildirMessage) -> CapturedMail:
     return CapturedMail(
+        id=key,
         to=_header(message, "To"),
         subject=_header(message, "Subject"),
         text=_part(message, "text/plain"),
@@ -74,7 +80,7 @@ def _mails(settings: Settings, to: str | None, subject: str | None) -> list[Capt
     if not (settings.mailbox_dir / "new").is_dir():
         return []
     box = mailbox.Maildir(settings.mailbox_dir, create=False)
-    mails = [_captured(message) for message in box]
+    mails = [_captured(key, message) for key, message in box.items()]
     if to:
         mails = [mail for mail in mails if to.lower() in mail.to.lower()]
     if subject:
@@ -83,15 +89,31 @@ def _mails(settings: Settings, to: str | None, subject: str | None) -> list[Capt
     return mails
 
 
-@router.get("/mailbox")
+@router.get("/mailbox", response_model=list[CapturedMail])
 def dev_mailbox(
+    request: Request,
     settings: SettingsDep,
     to: To = None,
     subject: Subject = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[CapturedMail]:
-    """Captured messages, newest first; `to` and `subject` filter them."""
-    return _mails(settings, to, subject)[:limit]
+) -> Response | list[CapturedMail]:
+    """Captured messages, newest first; `to` and `subject` filter them. A browser gets an inbox
+    (each mail opens rendered); a script gets JSON."""
+    mails = _mails(settings, to, subject)[:limit]
+    if _wants_html(request):
+        return render(request, settings, "mailbox", locale="en", mails=mails, mail=None)
+    return mails
+
+
+def _wants_html(request: Request) -> bool:
+    return request.headers.get("accept", "").startswith("text/html")
+
+
+def _one(settings: Settings, key: str) -> CapturedMail:
+    found = [mail for mail in _mails(settings, None, None) if mail.id == key]
+    if not found:
+        raise ApiError(ApiProblem.NOT_FOUND, "no such mail")
+    return found[0]
 
 
 @router.get("/mailbox/latest")
@@ -116,3 +138,30 @@ async def newest_link(
     if not mail.links:
         raise ApiError(ApiProblem.NOT_FOUND, "that mail carries no link")
     return mail.links[0]
+
+
+# After /mailbox/latest…: a mail's key is whatever else follows.
+@router.get("/mailbox/{key}", response_class=HTMLResponse)
+def one_mail(key: str, request: Request, settings: SettingsDep) -> Response:
+    """One mail in the inbox: its HTML part rendered in a sandboxed frame, its text below."""
+    response = render(request, settings, "mailbox", locale="en", mails=[], mail=_one(settings, key))
+    csp = response.headers["Content-Security-Policy"]
+    response.headers["Content-Security-Policy"] = f"{csp}; frame-src 'self'"
+    return response
+
+
+@router.get("/mailbox/{key}/html", response_class=HTMLResponse)
+def mail_html(key: str, settings: SettingsDep) -> Response:
+    """The mail's HTML part for the inbox's frame: no script runs, links open in a new tab."""
+    html = _one(settings, key).html.replace("<head>", '<head><base target="_blank">', 1)
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": (
+                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                "frame-ancestors 'self'"
+            ),
+            "X-Frame-Options": "SAMEORIGIN",
+            "Cache-Control": "no-store",
+        },
+    )
