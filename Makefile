@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: install dev test test-fast lint bench lock clean
+.PHONY: install dev test test-fast lint bench lock clean screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || python3 -m venv $(VENV)
@@ -21,6 +21,9 @@ test: install  ## the suite (PostgreSQL tests run too when 127.0.0.1:5432 answer
 
 test-fast: install  ## the suite without the tests that start processes, browsers or faults
 	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
+
+screenshots: install  ## every page and mail, both languages, phone and desktop, into docs/images
+	ACTIVATION_SCREENSHOTS=docs/images $(BIN)/pytest -q -p no:cacheprovider tests/api/test_activation_pages.py tests/api/test_page_forms.py tests/api/test_mail_look.py tests/api/test_dev_pages.py
 
 lint: install
 	$(BIN)/ruff check .

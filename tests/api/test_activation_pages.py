@@ -423,8 +423,7 @@ async def test_a_product_that_takes_its_time_is_shown_setting_up_then_its_consol
     await page.get_by_role("button", name=t("continue")).click()
     await page.wait_for_selector(f"text={t('progress.setting_up')}", timeout=20_000)
     await shot(page, f"7-setting-up-{locale}")
-    await page.set_viewport_size({"width": 1280, "height": 800})
-    await shot(page, f"7-setting-up-{locale}-desktop")
+    await page.set_viewport_size({"width": 1280, "height": 800})  # it moves on at this width
 
     (put,) = await backend.receiver.wait_for(1)
     callback = put.json()["callback_url"]
@@ -439,9 +438,8 @@ async def test_a_product_that_takes_its_time_is_shown_setting_up_then_its_consol
     product, region = NAMES[locale]
     console = page.get_by_role("link", name=t("console.open", name=f"{product} · {region}"))
     assert await console.get_attribute("href") == "https://console.example/c"
-    await shot(page, f"8-console-{locale}-desktop")
-    await page.set_viewport_size({"width": 390, "height": 844})
     await shot(page, f"8-console-{locale}")
+    await page.set_viewport_size({"width": 390, "height": 844})
 
     # The confirmation mail links the console too (its HTML, as a mail client shows it).
     _, confirmation = await smtp.wait_for(2, to="owner@acme.example")  # the proof, then this

@@ -21,6 +21,7 @@ from tests.support.activations import ADDON
 from tests.support.activations import SERVICE
 from tests.support.activations import existing_business
 from tests.support.browser import order
+from tests.support.browser import shot
 from tests.support.mail import MailSink
 from tests.support.mail import text_of
 
@@ -64,6 +65,7 @@ async def test_back_and_reload_after_an_error_on_the_activation_forms(
     await page.get_by_role("button", name="Send verification email").click()
     assert "name@example.com" in await page.locator(".error-summary").inner_text()
     assert await page.input_value("#email") == "not an address"  # what was typed stays
+    await shot(page, "error-email")
     await reload_and_back(page, "Activate your products")
     await page.goto(f"{site}/activate")
     await page.fill("#email", "owner@acme.example")
@@ -78,6 +80,7 @@ async def test_back_and_reload_after_an_error_on_the_activation_forms(
     await page.get_by_role("button", name="Send verification email").click()
     assert page.url == f"{site}/activate/change"
     assert "name@example.com" in await page.locator(".error-summary").inner_text()
+    await shot(page, "error-change-address")
     await reload_and_back(page, "Use a different email address")
 
     # The agreements: one of three ticked; the tick stays and the other two are named.
@@ -93,6 +96,7 @@ async def test_back_and_reload_after_an_error_on_the_activation_forms(
     summary = await page.locator(".error-summary").inner_text()
     assert "Privacy Notice and Data Collection Notice" in summary
     assert await page.locator("input[type=checkbox]").first.is_checked()
+    await shot(page, "error-agreements")
     await reload_and_back(page, "Accept the agreements")
     await page.goto(f"{site}/activate")
     for box in await page.locator("input[type=checkbox]").all():
@@ -103,6 +107,7 @@ async def test_back_and_reload_after_an_error_on_the_activation_forms(
     await page.wait_for_selector("h1:text-is('Choose the instance for EDR Add-on')")
     await page.get_by_role("button", name="Continue").click()
     assert "Choose an instance" in await page.locator(".error-summary").inner_text()
+    await shot(page, "error-instance")
     await reload_and_back(page, "Choose the instance for EDR Add-on")
     await page.goto(f"{site}/activate")
     await page.locator("input[type=radio]").first.check()
@@ -118,6 +123,7 @@ async def test_back_and_reload_after_an_error_on_the_account_lookup(
     await page.fill("#email", "nope")
     await page.get_by_role("button", name="Email me the answer").click()
     assert "name@example.com" in await page.locator(".error-summary").inner_text()
+    await shot(page, "error-lookup")
     await reload_and_back(page, "Do you already have an account?")
     await page.goto(f"{site}/account-lookup")
     await page.fill("#email", "who@acme.example")
