@@ -7,6 +7,7 @@ drains the worker while the server is still up, and stops the server after that.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,22 @@ from core.temporal import dev_server_path
 # commits, never corrupt the file: the trade the application database makes too
 # (docs/architecture.md).
 DURABLE_ENOUGH = ("journal_mode=WAL", "synchronous=NORMAL")
+
+
+# The CLI's environment whose settings file gives the codec endpoint (it holds the UI's codec
+# key, which must not be on a command line that `ps` shows to every user of the machine).
+CLI_ENVIRONMENT = "activation-dev"
+
+
+def _cli_settings(folder: Path, flags: dict[str, str]) -> Path:
+    """A Temporal CLI environment file (readable by its owner only) that sets `flags`."""
+    path = folder / "temporal-cli.yaml"
+    lines = [f"env:\n  {CLI_ENVIRONMENT}:\n"]
+    lines += [f"    {flag}: {json.dumps(value)}\n" for flag, value in flags.items()]
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("".join(lines))
+    return path
 
 
 class DevTemporalServer:
@@ -60,7 +77,8 @@ class DevTemporalServer:
         ]
         args += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
         if ui_port and ui_codec_endpoint:  # the UI shows decrypted payloads (docs/security.md)
-            args += ["--ui-codec-endpoint", ui_codec_endpoint]
+            settings_file = _cli_settings(log_file.parent, {"ui-codec-endpoint": ui_codec_endpoint})
+            args += ["--env-file", str(settings_file), "--env", CLI_ENVIRONMENT]
         if database_file is not None:
             args += ["--db-filename", str(database_file)]
             for pragma in DURABLE_ENOUGH:
