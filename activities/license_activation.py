@@ -195,7 +195,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
             if row is not None:
                 console = self._settings.console_of(row.id, row.region, row.product_code)
                 where[row.id] = {
-                    "name": row.description or item.product_name,
+                    # A name that is just the product's is said in the mail's language.
+                    "name": row.description if row.description != item.product_name else None,
                     "region": row.region,
                     "console": item.console_url or console,
                 }

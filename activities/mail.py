@@ -53,6 +53,7 @@ from core.tokens import new_token
 from core.tokens import random_key
 from core.words import html_text
 from core.words import text
+from models.catalog import load_catalog
 from models.errors import MailProblem
 from models.errors import refuse
 from models.records.mail_limits import UNSOLICITED
@@ -184,6 +185,7 @@ class MailSender:
         )
         # Anyone's address but the recipient's own (docs/security.md, "Addresses shown").
         self._templates.filters["masked"] = mask_email
+        self._catalog = load_catalog(settings.catalog_file)  # products and regions, by language
         base = settings.public_base_url.rstrip("/")
         self._logo_url = f"{base}/assets/logo" if settings.brand_logo_file else None
         self._smtp = SmtpPool(settings)
@@ -209,6 +211,8 @@ class MailSender:
             "number": lambda value: formats.number(value, locale),
             "day": lambda value: formats.day(value, locale),
             "moment": lambda value: formats.moment(value, locale),
+            "product": lambda code, name: self._product_name(code, name, locale),
+            "region": lambda code: self._catalog.region_name(code, locale),
         }
 
         def part(suffix: str) -> str:
@@ -219,6 +223,10 @@ class MailSender:
             )
 
         return RenderedEmail(part("subject.txt").strip(), part("txt"), part("html"))
+
+    def _product_name(self, code: str, name: str, locale: str) -> str:
+        product = self._catalog.products.get(code)
+        return product.name_in(locale) if product else name
 
     def _button(self, href: str, label: str) -> Markup:
         return button(href, label, self._settings.brand_color)

@@ -388,6 +388,9 @@ async def test_the_pages_carry_the_vendors_logo_from_the_same_origin(
     assert '<img class="logo" src="/assets/logo"' in page.text
     served = await api.get("/assets/logo")
     assert served.status_code == 200 and served.headers["content-type"] == "image/png"
+    assert '<link rel="icon" href="/assets/favicon.svg"' in page.text  # a tab of its own
+    icon = await api.get("/assets/favicon.svg")
+    assert icon.headers["content-type"] == "image/svg+xml" and settings.brand_color in icon.text
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-TW"])
