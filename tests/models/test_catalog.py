@@ -7,9 +7,9 @@ import pytest
 
 from core.payload_codec import new_key_entry
 from core.settings import Settings
-from models.catalog import DEFAULT_CATALOG
 from models.catalog import catalog_for
 from models.catalog import load_catalog
+from tests.support.catalogs import published_agreements
 
 
 def ids(agreements: list) -> list[str]:  # type: ignore[type-arg]
@@ -70,18 +70,10 @@ def production(catalog_file: Path | None) -> Settings:
 def test_production_refuses_the_sample_agreements_and_unreadable_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cloud-service-terms: its text is the sample"):
         catalog_for(production(None))  # the default catalog's texts are samples
-    data = json.loads(DEFAULT_CATALOG.read_text())
-    for agreement in data["agreements"]:
-        agreement.pop("sample")
-        agreement.pop("texts")
-        agreement["urls"] = {"zh-TW": f"https://vendor.example/zh-TW/{agreement['id']}"}
-    path = tmp_path / "catalog.json"
-    path.write_text(json.dumps(data))
+    path = published_agreements(tmp_path / "catalog.json", languages=("zh-TW",))
     with pytest.raises(ValueError, match="no text or URL a en reader can read"):
         catalog_for(production(path))  # a Chinese text only: an English reader has none
-    for agreement in data["agreements"]:
-        agreement["urls"]["en"] = f"https://vendor.example/en/{agreement['id']}"
-    path.write_text(json.dumps(data))
+    path = published_agreements(tmp_path / "catalog.json")
     catalog = catalog_for(production(path))
     terms = catalog.agreements[0]
     assert terms.url_in("zh-TW") == "https://vendor.example/zh-TW/cloud-service-terms"

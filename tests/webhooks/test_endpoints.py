@@ -4,6 +4,8 @@ URL this service may not call (production's rule, tried with loopback only), no 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 from sqlalchemy import select
@@ -14,6 +16,7 @@ from api.app import create_app
 from core.settings import Settings
 from models.records.webhooks import WebhookEndpoint
 from tests.support.api import AUTH
+from tests.support.catalogs import published_agreements
 from tests.webhooks.conftest import subscribe
 
 pytestmark = pytest.mark.asyncio
@@ -85,9 +88,10 @@ async def test_what_is_refused(api: httpx.AsyncClient) -> None:
     ],
 )
 async def test_production_refuses_what_is_not_a_public_https_address(
-    settings: Settings, url: str
+    settings: Settings, url: str, tmp_path: Path
 ) -> None:
-    production = settings.model_copy(update={"environment": "production"})
+    catalog = published_agreements(tmp_path / "catalog.json")
+    production = settings.model_copy(update={"environment": "production", "catalog_file": catalog})
     app = create_app(production, temporal=None)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
