@@ -15,7 +15,6 @@ from activities.mail import Mail
 from activities.mail import mail_key
 from core.text import email_key
 from core.tokens import mask_name
-from models.catalog import load_catalog
 from models.contracts.account_lookup import LookupInput
 from models.records.domain import Account
 from models.records.domain import Business
@@ -58,13 +57,11 @@ class AccountLookupActivities(FlowActivities):
         return True
 
     def _consoles(self, instances: Sequence[ProductInstance]) -> list[dict[str, str]]:
-        """Where the company's instances are signed in to, as a person knows them."""
-        products = load_catalog(self._settings.catalog_file).products
-        consoles = []
-        for row in instances:
-            url = row.console_url or self._settings.console_of(row.id, row.region, row.product_code)
-            product = products.get(row.product_code)
-            name = row.description or (str(product.name) if product else row.product_code)
-            if url:
-                consoles.append({"name": name, "region": row.region, "url": url})
-        return consoles
+        """Where the company's instances are signed in to (the mail names their products and
+        regions in its language)."""
+        return [
+            {"name": row.description or "", "product": row.product_code, "region": row.region,
+             "url": url}
+            for row in instances
+            if (url := row.console(self._settings))
+        ]  # fmt: skip

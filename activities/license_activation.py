@@ -21,6 +21,7 @@ from temporalio import activity
 from activities import activation_events
 from activities.base import add_once
 from activities.held_licenses import HeldLicenseSteps
+from activities.instance_names import instances_of
 from activities.mail import Mail
 from activities.mail import mail_key
 from core.text import email_key
@@ -185,21 +186,8 @@ class LicenseActivationActivities(HeldLicenseSteps):
     async def send_confirmation(self, input: SendConfirmationInput) -> None:
         """The mail that says what is active now, and where: each instance as a person knows it
         (its name and region) with its console where there is one."""
-        ids = sorted({item.instance_id for item in input.items if item.instance_id})
         async with self._sessions() as session:
-            rows = await session.scalars(select(ProductInstance).where(ProductInstance.id.in_(ids)))
-            instances = {row.id: row for row in rows}
-        where = {}
-        for item in input.items:
-            row = instances.get(item.instance_id or "")
-            if row is not None:
-                console = self._settings.console_of(row.id, row.region, row.product_code)
-                where[row.id] = {
-                    # A name that is just the product's is said in the mail's language.
-                    "name": row.description if row.description != item.product_name else None,
-                    "region": row.region,
-                    "console": item.console_url or console,
-                }
+            where = await instances_of(session, self._settings, input.items)
         context = {"company_name": input.company_name, "items": input.items, "instances": where}
         mail = Mail(CONFIRMATION_TEMPLATE, input.to, input.locale, context)
         await self._mail.send(mail_key("confirmation"), mail)

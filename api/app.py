@@ -33,6 +33,7 @@ from api.pages import show_page
 from api.routes import account_lookups
 from api.routes import accounts
 from api.routes import activation_pages
+from api.routes import agreement_page
 from api.routes import businesses
 from api.routes import codec
 from api.routes import credits
@@ -154,6 +155,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         ownership_transfers.router,
         link_pages.router,
         activation_pages.router,
+        agreement_page.router,
         page_assets.router,
         codec.router,
         account_lookups.router,

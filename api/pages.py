@@ -118,18 +118,30 @@ def _unsealed(settings: Settings, raw: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def start_session(response: Response, settings: Settings, code: str) -> None:
-    lifetime = settings.page_session_seconds
-    session = {"code": code, "csrf": secrets.token_urlsafe(16), "until": time.time() + lifetime}
+def _set_sealed(
+    response: Response,
+    settings: Settings,
+    name: str,
+    data: dict[str, Any],
+    max_age: int,
+    path: str = "/",
+) -> None:
+    """A signed cookie only the server reads (HttpOnly), sent back on top-level navigation."""
     response.set_cookie(
-        SESSION_COOKIE,
-        _sealed(settings, session),
-        max_age=lifetime,
+        name,
+        _sealed(settings, data),
+        max_age=max_age,
         httponly=True,
         samesite="lax",
         secure=settings.public_base_url.startswith("https://"),
-        path="/activate",
+        path=path,
     )
+
+
+def start_session(response: Response, settings: Settings, code: str) -> None:
+    lifetime = settings.page_session_seconds
+    session = {"code": code, "csrf": secrets.token_urlsafe(16), "until": time.time() + lifetime}
+    _set_sealed(response, settings, SESSION_COOKIE, session, lifetime, path="/activate")
 
 
 async def read_form(request: Request) -> dict[str, list[str]]:
@@ -233,14 +245,7 @@ def see_other_with(url: str, settings: Settings, **flash: Any) -> RedirectRespon
     Reload show a page, never the browser's "Confirm Form Resubmission"."""
     response = see_other(url)
     data = {"path": url.partition("?")[0], "until": time.time() + FLASH_SECONDS, **flash}
-    response.set_cookie(
-        FLASH_COOKIE,
-        _sealed(settings, data),
-        max_age=FLASH_SECONDS,
-        httponly=True,
-        samesite="lax",
-        secure=settings.public_base_url.startswith("https://"),
-    )
+    _set_sealed(response, settings, FLASH_COOKIE, data, FLASH_SECONDS)
     return response
 
 

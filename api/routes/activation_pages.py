@@ -246,7 +246,7 @@ async def _step_page(visit: Visit, step: str = "") -> HTMLResponse:
     }
     instances = await _instances(visit) if step == "done" else {}
     context["instances"] = {id: names.instance(row) for id, row in instances.items()}
-    context["consoles"] = _consoles(visit, instances)
+    context["consoles"] = _consoles(visit, instances, names)
     awaiting = state.licenses_awaiting_choice
     addons = [names.product(i.product_code) for i in state.items if i.license_id in awaiting]
     context["addon"] = addons[0] if addons else ""
@@ -271,7 +271,6 @@ async def _verifying(visit: Visit) -> dict[str, Any]:
         "resend_wait": wait,  # the page reloads itself when it is over
         "resend_at": resend_at,
         "sent_at": verification.last_sent_at or now,
-        "now": now,
     }
 
 
@@ -382,7 +381,9 @@ async def _instances(visit: Visit) -> dict[str, ProductInstance]:
     return {row.id: row for row in rows}
 
 
-def _consoles(visit: Visit, instances: dict[str, ProductInstance]) -> list[tuple[str, str]]:
+def _consoles(
+    visit: Visit, instances: dict[str, ProductInstance], names: Names
+) -> list[tuple[str, str]]:
     """Each instance's console: as the vendor's product gave it, else as the console template
     makes it (docs/settings.md); none without either."""
     consoles: dict[str, str] = {}
@@ -390,20 +391,7 @@ def _consoles(visit: Visit, instances: dict[str, ProductInstance]) -> list[tuple
         row = instances.get(item.instance_id or "")
         if row is None:
             continue
-        url = item.console_url or visit.settings.console_of(row.id, row.region, row.product_code)
+        url = item.console_url or row.console(visit.settings)
         if url:
-            consoles.setdefault(url, Names(visit.catalog, visit.locale).instance(row))
+            consoles.setdefault(url, names.instance(row))
     return [(name, url) for url, name in consoles.items()]
-
-
-@router.get("/agreements/{agreement_id}", response_class=HTMLResponse)
-async def agreement_page(
-    agreement_id: str, request: Request, settings: SettingsDep, catalog: CatalogDep
-) -> HTMLResponse:
-    """An agreement's text in the reader's language, for catalogs that keep the text (a vendor's
-    URL goes to the vendor's page)."""
-    locale = page_locale(request, "")
-    agreement = Names(catalog, locale).agreement(agreement_id)
-    if agreement is None or not agreement.text_in(locale):
-        return _message(request, settings, "dead.invalid", 404)
-    return render(request, settings, "agreement", locale=locale, agreement=agreement)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import validates
 
+from core.settings import Settings
 from core.text import email_key
 from models.records.base import Base
 from models.records.base import UTCDateTime
@@ -197,6 +198,11 @@ class ProductInstance(Base):
     provisioning: Mapped[str | None] = mapped_column(String(10))
     console_url: Mapped[str | None] = mapped_column(String(2000))
     external_id: Mapped[str | None] = mapped_column(String(200))
+
+    def console(self, settings: Settings) -> str | None:
+        """Where the customer opens it: as the vendor's product answered, else as the console
+        template makes it (None without either)."""
+        return self.console_url or settings.console_of(self.id, self.region, self.product_code)
 
 
 class EnrollmentToken(Base):

@@ -38,6 +38,18 @@ async def reload_and_back(page: Page, heading: str) -> None:
     assert await page.locator("h1").count() == 1  # a page of ours, not the browser's error
 
 
+async def send(page: Page, email: str, button: str) -> None:
+    """Type an address and press the form's button."""
+    await page.fill("#email", email)
+    await page.get_by_role("button", name=button).click()
+
+
+async def accept_all(page: Page) -> None:
+    for box in await page.locator("input[type=checkbox]").all():
+        await box.check()
+    await page.get_by_role("button", name="Continue").click()
+
+
 async def signed_up(page: Page, site: str, smtp: MailSink, email: str) -> None:
     await page.goto(await order(site, smtp, [SERVICE]))
     await page.fill("#email", email)
@@ -61,23 +73,20 @@ async def test_back_and_reload_after_an_error_on_the_activation_forms(
     await existing_business(app_sessions, 2, email="owner@acme.example")
     await page.goto(await order(site, smtp, [ADDON]))
     # The address: a bad one, then a good one; Reload and Back never post again.
-    await page.fill("#email", "not an address")
-    await page.get_by_role("button", name="Send verification email").click()
+    await send(page, "not an address", "Send verification email")
     assert "name@example.com" in await page.locator(".error-summary").inner_text()
     assert await page.input_value("#email") == "not an address"  # what was typed stays
     await shot(page, "error-email")
     await reload_and_back(page, "Activate your products")
     await page.goto(f"{site}/activate")
-    await page.fill("#email", "owner@acme.example")
-    await page.get_by_role("button", name="Send verification email").click()
+    await send(page, "owner@acme.example", "Send verification email")
     await page.wait_for_selector("h1:text-is('Verifying your email')")
     back = await page.go_back()
     assert back is not None and back.request.method == "GET"
 
     # A different address: a bad one, then Reload and Back.
     await page.goto(f"{site}/activate/change")
-    await page.fill("#email", "still not one")
-    await page.get_by_role("button", name="Send verification email").click()
+    await send(page, "still not one", "Send verification email")
     assert page.url == f"{site}/activate/change"
     assert "name@example.com" in await page.locator(".error-summary").inner_text()
     await shot(page, "error-change-address")
@@ -99,9 +108,7 @@ async def test_back_and_reload_after_an_error_on_the_activation_forms(
     await shot(page, "error-agreements")
     await reload_and_back(page, "Accept the agreements")
     await page.goto(f"{site}/activate")
-    for box in await page.locator("input[type=checkbox]").all():
-        await box.check()
-    await page.get_by_role("button", name="Continue").click()
+    await accept_all(page)
 
     # The instance: none chosen, then Reload and Back.
     await page.wait_for_selector("h1:text-is('Choose the instance for EDR Add-on')")
@@ -120,14 +127,12 @@ async def test_back_and_reload_after_an_error_on_the_account_lookup(
     site: str, page: Page, smtp: MailSink
 ) -> None:
     await page.goto(f"{site}/account-lookup")
-    await page.fill("#email", "nope")
-    await page.get_by_role("button", name="Email me the answer").click()
+    await send(page, "nope", "Email me the answer")
     assert "name@example.com" in await page.locator(".error-summary").inner_text()
     await shot(page, "error-lookup")
     await reload_and_back(page, "Do you already have an account?")
     await page.goto(f"{site}/account-lookup")
-    await page.fill("#email", "who@acme.example")
-    await page.get_by_role("button", name="Email me the answer").click()
+    await send(page, "who@acme.example", "Email me the answer")
     await page.wait_for_selector("h1:text-is('Check your inbox')")
     await reload_and_back(page, "Check your inbox")
     await smtp.wait_for(1, to="who@acme.example")
@@ -213,8 +218,7 @@ async def test_the_verifying_step_offers_resend_when_it_may_and_says_where_it_we
 
     # A typo is fixed at once: no cooldown for another address.
     await page.get_by_role("link", name="Use a different email address").click()
-    await page.fill("#email", "right@acme.example")
-    await page.get_by_role("button", name="Send verification email").click()
+    await send(page, "right@acme.example", "Send verification email")
     assert "r***@acme.example" in await page.locator(".notice").inner_text()
     await smtp.wait_for(1, to="right@acme.example")
     await confirm(site, smtp, "right@acme.example")
@@ -232,9 +236,7 @@ async def test_the_console_button_comes_from_the_template_or_not_at_all(
     await signed_up(page, site, smtp, "console@acme.example")
     await confirm(site, smtp, "console@acme.example")
     await page.wait_for_selector("h1:text-is('Accept the agreements')", timeout=10_000)
-    for box in await page.locator("input[type=checkbox]").all():
-        await box.check()
-    await page.get_by_role("button", name="Continue").click()
+    await accept_all(page)
     await page.wait_for_selector("h1:text-is('Your products are active')", timeout=20_000)
     buttons = page.get_by_role("link", name=re.compile("Open the console"))
     mails = await smtp.wait_for(2, to="console@acme.example")  # verification, confirmation

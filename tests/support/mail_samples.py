@@ -43,7 +43,8 @@ SAMPLES: list[tuple[str, str, dict[str, Any]]] = [
     ("activation_confirmed", "new", {"company_name": "Acme Corp", "items": [SERVICE, CREDITS],
                                      "instances": WHERE}),
     ("account_lookup", "primary", {"company": "A*** Corp", "consoles": [
-        {"name": "Acme production", "region": "us", "url": "https://console.example/i1"}]}),
+        {"name": "", "product": "endpoint-protection", "region": "us",
+         "url": "https://console.example/i1"}]}),
     ("account_lookup", "none", {"company": None, "consoles": []}),
     ("license_expiring", "service", {"company_name": "Acme Corp", "product_name":
                                      "Endpoint Protection", "kind": "service", "amount": 50,
