@@ -28,7 +28,12 @@ class EmailVerificationActivities(FlowActivities):
     @activity.defn(name="email_verification.send_link")
     async def send_link(self, input: SendLinkInput) -> str:
         """Email a single-use link (once per link number); return only the token's hash."""
-        context = {"purpose": input.purpose, "about": input.about, "expires_at": input.expires_at}
+        context = {
+            "purpose": input.purpose,
+            "about": input.about,
+            "products": input.products,
+            "expires_at": input.expires_at,
+        }
         mail = Mail(LINK_TEMPLATE, input.email, input.locale, context)
         return await self.mail_link("verification", f"link/{input.link_number}", mail)
 

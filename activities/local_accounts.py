@@ -100,7 +100,9 @@ class LocalAccountActivities(FlowActivities):
                     LocalAccountError.INSTANCE_NOT_FOUND,
                     "no such product instance in this Business",
                 )
-            context = InvitationContext(business.name, instance_label(instance))
+            context = InvitationContext(
+                business.name, instance.description or "", instance.product_code, instance.region
+            )
             if await session.get(Account, start.account_id) is not None:
                 return context
             clash = await session.scalar(
@@ -149,6 +151,8 @@ class LocalAccountActivities(FlowActivities):
             "display_name": input.display_name,
             "company_name": input.context.company_name,
             "instance_label": input.context.instance_label,
+            "product_code": input.context.product_code,
+            "region_code": input.context.region,
             "expires_at": input.expires_at,
             "reminder": input.reminder,
         }

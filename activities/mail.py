@@ -212,7 +212,13 @@ class MailSender:
             "day": lambda value: formats.day(value, locale),
             "moment": lambda value: formats.moment(value, locale),
             "product": lambda code, name: self._product_name(code, name, locale),
+            "product_list": lambda codes: formats.listing(
+                [self._product_name(code, code, locale) for code in codes], locale
+            ),
             "region": lambda code: self._catalog.region_name(code, locale),
+            "instance": lambda name, code, region: self._catalog.instance_name(
+                name, code, region, locale
+            ),
         }
 
         def part(suffix: str) -> str:

@@ -24,12 +24,9 @@ class Names:
         return self.catalog.region_name(code, self.locale)
 
     def instance(self, row: ProductInstance) -> str:
-        """An instance as a person knows it: its name (or its product's, in this language, when
-        the name is just the product's), and its region."""
-        product = self.catalog.products.get(row.product_code)
-        named = row.description and not (product and row.description == product.name)
-        name = row.description if named else self.product(row.product_code)
-        return f"{name} · {self.region(row.region)}"
+        return self.catalog.instance_name(
+            row.description, row.product_code, row.region, self.locale
+        )
 
     def agreement(self, agreement_id: str) -> Agreement | None:
         return next((a for a in self.catalog.agreements if a.id == agreement_id), None)

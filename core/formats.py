@@ -9,6 +9,7 @@ from datetime import date
 from datetime import datetime
 
 from babel.dates import format_date
+from babel.lists import format_list
 from babel.numbers import format_decimal
 
 BABEL_LOCALES = {"en": "en", "zh-TW": "zh_Hant_TW"}
@@ -17,6 +18,11 @@ NO_BREAK = str.maketrans({" ": "\u00a0", "-": "\u2011"})
 
 def _babel(locale: str) -> str:
     return BABEL_LOCALES.get(locale, "en")
+
+
+def listing(values: list[str], locale: str) -> str:
+    """「端點防護和 EDR 附加元件」, "A, B, and C"."""
+    return format_list(values, locale=_babel(locale))
 
 
 def number(value: int, locale: str) -> str:

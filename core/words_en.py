@@ -40,6 +40,9 @@ EN: dict[str, str] = {
     "send": "Send verification email",
     "email.again": "The address could not be confirmed in time (the email expired or was "
     "used too often). Enter it again, or use another one.",
+    "email.lapsed": "The address {email} could not be confirmed in time (the email expired or "
+    "was used too often). Send a new email there, or enter another address below.",
+    "email.again_button": "Send a new email to {email}",
     "verifying.title": "Verifying your email",
     "verifying.sent": "We sent a verification email to {email} {ago} ({clock}). Open it "
     "and press “Confirm email address” to continue.",

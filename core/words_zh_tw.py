@@ -37,6 +37,9 @@ ZH_TW: dict[str, str] = {
     "send": "寄送驗證信",
     "email.again": "電子郵件地址未能及時完成驗證（驗證信已過期或嘗試次數過多）。"
     "請重新輸入，或使用其他地址。",
+    "email.lapsed": "電子郵件地址 {email} 未能及時完成驗證（驗證信已過期或嘗試次數過多）。"
+    "您可以重新寄送驗證信至此地址，或在下方輸入其他地址。",
+    "email.again_button": "重新寄送驗證信至 {email}",
     "verifying.title": "正在驗證您的電子郵件",
     "verifying.sent": "我們{ago}（{clock}）寄了一封驗證信到 {email}。"
     "請開啟信件並點選「驗證電子郵件地址」以繼續。",

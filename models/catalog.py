@@ -139,6 +139,17 @@ class Catalog:
     def region_name(self, region: str, locale: str) -> str:
         return in_language(region, self.region_names.get(region, {}), locale)
 
+    def instance_name(self, name: str | None, product_code: str, region: str, locale: str) -> str:
+        """An instance as a person knows it: its own name (or its product's, in `locale`, when
+        the name is just the product's), and its region."""
+        product = self.products.get(product_code)
+        named = name and not (product and name == product.name)
+        if named:
+            shown = name
+        else:
+            shown = product.name_in(locale) if product else product_code
+        return f"{shown} · {self.region_name(region, locale)}"
+
     def unreadable(self, locales: Iterable[str]) -> list[str]:
         """What keeps this catalog out of production: agreements a customer of one of
         `locales` cannot read."""

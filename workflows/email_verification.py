@@ -225,6 +225,7 @@ class EmailVerificationWorkflow:
                     locale=self._input.locale,
                     expires_at=self._expires_at,
                     about=self._input.about,
+                    products=self._input.products,
                 ),
                 details=f"Link {number} could not be sent; a resend may help.",
                 deadline=self._expires_at - workflow.now(),

@@ -88,6 +88,8 @@ class LicenseActivationWorkflow:
         self._child = None
         self._turns = Turns()  # one action at a time runs its step; the others wait
         self._problem: str | None = None
+        # The address of a verification that ended unproven: the page offers it again.
+        self._unproven_email: str | None = None
         self._activated_at: datetime | None = None
         self._renewals_keep_instances = workflow.patched(RENEWALS_KEEP_INSTANCES)
         self._in_product = InProduct(lambda: publish(self._state()))
@@ -151,9 +153,12 @@ class LicenseActivationWorkflow:
 
     @workflow.update
     async def create_account(self, input: CreateAccountInput) -> ActivationState:
-        products = ", ".join(dict.fromkeys(item.product_name for item in self._items))
-        about = f"{self._input.company_name}: {products}"
-        start = self._input.verification.start(input.email, SIGNUP_PURPOSE, input.locale, about)
+        # The mail names the company and, in its own language, the products (by code). Only the
+        # child's input changed from the English "company: products" (no command did).
+        products = list(dict.fromkeys(item.product_code for item in self._items))
+        start = self._input.verification.start(
+            input.email, SIGNUP_PURPOSE, input.locale, self._input.company_name, products
+        )
         async with self._turns.take(lambda: self._validate_create_account(input)):
             # Ending this flow (expiry, cancel) cancels the sign-up's link too.
             self._child = await start_child_flow(
@@ -258,6 +263,7 @@ class LicenseActivationWorkflow:
             outcome = None
         if outcome is None or outcome.status != verification.VerificationStatus.VERIFIED:
             ended = outcome.status.value if outcome else "failed"
+            self._unproven_email = outcome.email if outcome else None
             self._problem = f"the email verification ended as {ended}; start it again"
             self._refresh()
             return
@@ -391,6 +397,7 @@ class LicenseActivationWorkflow:
             instance_choices=self._instance_choices() if waiting_for_choice else [],
             licenses_awaiting_choice=awaiting_choice(self._items) if waiting_for_choice else [],
             problem=self._problem,
+            unproven_email=self._unproven_email,
             setting_up=self._in_product.setting_up,
             activated_at=self._activated_at,
             locale=input.locale,

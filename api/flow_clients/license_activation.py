@@ -142,6 +142,7 @@ class ActivationPublic(BaseModel):
     instance_choices: list[InstanceChoicePublic]
     licenses_awaiting_choice: list[str]
     problem: str | None
+    unproven_email: str | None = None  # a verification's address that was not confirmed
     activated_at: datetime | None
     locale: str = "en"
     # Waiting for the vendor's product to set up an instance (docs/provisioning.md).
@@ -158,6 +159,7 @@ class ActivationPublic(BaseModel):
             update={
                 "contact_email": mask_email(self.contact_email),
                 "account_email": mask_email(self.account_email) if self.account_email else None,
+                "unproven_email": mask_email(self.unproven_email) if self.unproven_email else None,
             }
         )
 

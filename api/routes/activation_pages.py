@@ -278,6 +278,10 @@ async def _verifying(visit: Visit) -> dict[str, Any]:
 async def submit_email(visit: VisitDep) -> Response:
     """The address to prove: a new sign-up, or a change of address while verifying."""
     state, typed = visit.state, visit.field("email").strip()
+    again = visit.field("again") == "1" and state.unproven_email
+    if again:  # the lapsed verification's address, which the page shows only masked
+        typed = state.unproven_email or ""
+    shown = "" if again else typed  # what a refusal may show back: only what was typed
     try:
         email = str(EMAIL.validate_python(typed))
         await require_mail_allowance(visit.db, visit.settings, email)
@@ -294,13 +298,13 @@ async def submit_email(visit: VisitDep) -> Response:
             )
             await visit.update(CREATE_ACCOUNT, signup)
     except ValidationError:
-        return visit.refused(text(visit.locale, "email.error"), "email", typed=typed)
+        return visit.refused(text(visit.locale, "email.error"), "email", typed=shown)
     except ApiError as err:
         if await _sent_there_already(visit, typed):
             return see_other("/activate")  # a double click: answered as the first click was
         retry_after = (err.headers or {}).get("Retry-After")
         error = refusal_text(visit.locale, err.code, retry_after)
-        return visit.refused(error, "email", typed=typed)
+        return visit.refused(error, "email", typed=shown)
     if state.status == ActivationStatus.VERIFYING_EMAIL:  # a new mail, to another address
         return see_other_with("/activate", visit.settings, notice="sent")
     return see_other("/activate")

@@ -15,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.catalog_names import Names
+from api.deps import CatalogDep
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
@@ -102,10 +104,13 @@ def _invalid(request: Request, settings: Settings, locale: str, status: int = 40
     return _page(request, settings, locale, title, lead, status_code=status)
 
 
-async def _names(db: AsyncSession, business_id: str, instance_id: str | None) -> tuple[str, str]:
+async def _names(
+    db: AsyncSession, business_id: str, instance_id: str | None, names: Names | None = None
+) -> tuple[str, str]:
+    """The company's name, and the instance's as a person knows it (in `names`' language)."""
     business = await db.get(Business, business_id)
     instance = await db.get(ProductInstance, instance_id) if instance_id else None
-    label = (instance.description or instance.product_code) if instance else ""
+    label = names.instance(instance) if instance and names else ""
     return (business.name if business else ""), label
 
 
@@ -121,6 +126,7 @@ async def activate_account_page(
     settings: SettingsDep,
     client: TemporalDep,
     db: SessionDep,
+    catalog: CatalogDep,
     token: Token = "",
 ) -> HTMLResponse:
     """Says who invites whom to what, and shows Activate while the invitation is pending."""
@@ -128,7 +134,8 @@ async def activate_account_page(
     if state is None:
         return _invalid(request, settings, page_locale(request, ""))
     locale = await _locale(request, db, state.account_id)
-    company, instance = await _names(db, state.business_id, state.instance_id)
+    names = Names(catalog, locale)
+    company, instance = await _names(db, state.business_id, state.instance_id, names)
     if state.status == InvitationStatus.ACTIVE:  # the button was pressed: say so on every visit
         title = text(locale, "invite.done.title")
         lead = text(locale, "invite.done.text", instance=instance)

@@ -6,6 +6,7 @@ Never put a plain token here: these values are recorded in workflow history.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from enum import StrEnum
 
@@ -55,6 +56,9 @@ class StartVerificationInput:
     # What the address is proven for, in the mail's words (e.g. the company and products of an
     # activation); without it, the mail says what the purpose means.
     about: str | None = None
+    # The products activated, by catalog code: the mail names them in its language. (Before
+    # 2026-12, `about` carried "company: product names" in English instead.)
+    products: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +94,7 @@ class SendLinkInput:
     locale: str
     expires_at: datetime
     about: str | None = None
+    products: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -116,13 +116,19 @@ class VerificationPolicy:
     max_attempts: int
 
     def start(
-        self, email: str, purpose: str, locale: str, about: str | None = None
+        self,
+        email: str,
+        purpose: str,
+        locale: str,
+        about: str | None = None,
+        products: list[str] | None = None,
     ) -> StartVerificationInput:
         return StartVerificationInput(
             email=email,
             purpose=purpose,
             locale=locale,
             about=about,
+            products=products or [],
             expiry_seconds=self.expiry_seconds,
             resend_cooldown_seconds=self.resend_cooldown_seconds,
             max_resends=self.max_resends,
@@ -178,6 +184,7 @@ class ActivationState:
     # Add-on licenses still waiting for the customer to pick one of `instance_choices`.
     licenses_awaiting_choice: list[str] = field(default_factory=list)
     problem: str | None = None  # why a sign-up or provisioning did not go through
+    unproven_email: str | None = None  # a verification's address that was not confirmed
     # Provisioning waits for the vendor's product to set up an instance (it answered 202).
     setting_up: bool = False
     activated_at: datetime | None = None

@@ -79,7 +79,10 @@ class InvitationContext:
     """What the invitation mail says about where the account is (read once, when recorded)."""
 
     company_name: str
-    instance_label: str
+    instance_label: str  # the instance's own name (before 2026-12: or "code (region)")
+    # Named in the mail's language from these (empty in invitations recorded before).
+    product_code: str = ""
+    region: str = ""
 
 
 @dataclass

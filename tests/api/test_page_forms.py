@@ -21,21 +21,12 @@ from tests.support.activations import ADDON
 from tests.support.activations import SERVICE
 from tests.support.activations import existing_business
 from tests.support.browser import order
+from tests.support.browser import reload_and_back
 from tests.support.browser import shot
 from tests.support.mail import MailSink
 from tests.support.mail import text_of
 
 pytestmark = pytest.mark.asyncio
-
-
-async def reload_and_back(page: Page, heading: str) -> None:
-    """Reload, then Back: each is a GET of a page with `heading`, never a POST again."""
-    reloaded = await page.reload()
-    assert reloaded is not None and reloaded.request.method == "GET"
-    assert await page.locator("h1").inner_text() == heading
-    back = await page.go_back()
-    assert back is not None and back.request.method == "GET", "Back resubmitted a form"
-    assert await page.locator("h1").count() == 1  # a page of ours, not the browser's error
 
 
 async def send(page: Page, email: str, button: str) -> None:

@@ -56,6 +56,16 @@ async def shot(page: Page, name: str) -> None:
     await page.set_viewport_size(size)
 
 
+async def reload_and_back(page: Page, heading: str) -> None:
+    """Reload, then Back: each is a GET of a page with `heading`, never a POST again."""
+    reloaded = await page.reload()
+    assert reloaded is not None and reloaded.request.method == "GET"
+    assert await page.locator("h1").inner_text() == heading
+    back = await page.go_back()
+    assert back is not None and back.request.method == "GET", "Back resubmitted a form"
+    assert await page.locator("h1").count() == 1  # a page of ours, not the browser's error
+
+
 async def order(site: str, smtp: MailSink, items: list[dict[str, Any]], **extra: Any) -> str:
     """Place an order over the API; return the "Activate Now" link from the mail."""
     body = order_body(items, **extra)

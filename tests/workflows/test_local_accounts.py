@@ -69,7 +69,7 @@ async def test_the_invited_user_activates_the_account_from_the_email(
     assert pending.invited_by == primary_id
 
     (mail,) = await smtp.wait_for(1, to="grace@acme.example")
-    assert "Acme Corp" in str(mail["Subject"]) and "Site 1" in text_of(mail)
+    assert "Acme Corp" in str(mail["Subject"]) and "Site 1 · United States" in text_of(mail)
     token = token_in(mail)
     assert "/activate-account?token=" in text_of(mail)
     state = await handle.execute_update(
