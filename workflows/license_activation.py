@@ -84,12 +84,10 @@ class LicenseActivationWorkflow:
         self._link_number = 0
         self._account: AccountInfo | None = None
         self._accepted: list[AgreementRef] = []
-        self._child: workflow.ChildWorkflowHandle[Any, verification.VerificationState] | None
-        self._child = None
+        self._child: workflow.ChildWorkflowHandle[Any, verification.VerificationState] | None = None
         self._turns = Turns()  # one action at a time runs its step; the others wait
         self._problem: str | None = None
-        # The address of a verification that ended unproven: the page offers it again.
-        self._unproven_email: str | None = None
+        self._unproven_email: str | None = None  # a lapsed verification's: offered again
         self._activated_at: datetime | None = None
         self._renewals_keep_instances = workflow.patched(RENEWALS_KEEP_INSTANCES)
         self._in_product = InProduct(lambda: publish(self._state()))
@@ -153,12 +151,10 @@ class LicenseActivationWorkflow:
 
     @workflow.update
     async def create_account(self, input: CreateAccountInput) -> ActivationState:
-        # The mail names the company and, in its own language, the products (by code). Only the
-        # child's input changed from the English "company: products" (no command did).
-        products = list(dict.fromkeys(item.product_code for item in self._items))
-        start = self._input.verification.start(
-            input.email, SIGNUP_PURPOSE, input.locale, self._input.company_name, products
-        )
+        # The mail names the products by code, in its language (was English text: input only).
+        codes = list(dict.fromkeys(item.product_code for item in self._items))
+        policy, company = self._input.verification, self._input.company_name
+        start = policy.start(input.email, SIGNUP_PURPOSE, input.locale, company, codes)
         async with self._turns.take(lambda: self._validate_create_account(input)):
             # Ending this flow (expiry, cancel) cancels the sign-up's link too.
             self._child = await start_child_flow(

@@ -278,10 +278,9 @@ async def _verifying(visit: Visit) -> dict[str, Any]:
 async def submit_email(visit: VisitDep) -> Response:
     """The address to prove: a new sign-up, or a change of address while verifying."""
     state, typed = visit.state, visit.field("email").strip()
-    again = visit.field("again") == "1" and state.unproven_email
-    if again:  # the lapsed verification's address, which the page shows only masked
-        typed = state.unproven_email or ""
-    shown = "" if again else typed  # what a refusal may show back: only what was typed
+    shown = typed  # what a refusal may show back: only what was typed
+    if visit.field("again") == "1" and state.unproven_email:  # a lapsed one's, shown masked
+        typed, shown = state.unproven_email, ""
     try:
         email = str(EMAIL.validate_python(typed))
         await require_mail_allowance(visit.db, visit.settings, email)

@@ -35,6 +35,18 @@ def link_in(smtp: MailSink, to: str, path: str, nth: int = 0) -> str:
     return link[0]
 
 
+async def shown_then_pressed(
+    page: Page, link: str, masked: str, title: str, button: str, done: str, name: str
+) -> None:
+    """A link page with its title and the masked address, shot; its button pressed, shot."""
+    await page.goto(link)
+    assert await page.locator("h1").inner_text() == title
+    assert masked in await page.locator("main").inner_text()
+    await shot(page, name)
+    await press(page, button, done)
+    await shot(page, f"{name}-done")
+
+
 async def press(page: Page, button: str, heading: str) -> None:
     """Press a link page's button: the page that follows, reloaded and gone back from, says
     what the button did."""
@@ -58,12 +70,11 @@ async def test_an_invitation_is_accepted_from_its_page(
         )
         assert invited.status_code == 202, invited.text
     await smtp.wait_for(1, to="grace@acme.example")
-    await page.goto(link_in(smtp, "grace@acme.example", "activate-account"))
-    assert await page.locator("h1").inner_text() == text(locale, "invite.title")
-    assert "g***@acme.example" in await page.locator("main").inner_text()
-    await shot(page, f"11-invitation-{locale}")
-    await press(page, text(locale, "invite.button"), text(locale, "invite.done.title"))
-    await shot(page, f"11-invitation-done-{locale}")
+    link = link_in(smtp, "grace@acme.example", "activate-account")
+    title, button = text(locale, "invite.title"), text(locale, "invite.button")
+    done = text(locale, "invite.done.title")
+    name = f"11-invitation-{locale}"
+    await shown_then_pressed(page, link, "g***@acme.example", title, button, done, name)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -111,12 +122,11 @@ async def test_the_current_primary_stops_a_change_from_its_page(
         confirmed = await http.post("/v1/email-verifications/confirm", json={"token": token[1]})
         assert confirmed.status_code == 200
     await smtp.wait_for(1, to="owner@acme.example")
-    await page.goto(f"{link_in(smtp, 'owner@acme.example', 'primary-change')}&lang={locale}")
-    assert await page.locator("h1").inner_text() == text(locale, "change.title")
-    assert "n***@acme.example" in await page.locator("main").inner_text()
-    await shot(page, f"10-stop-primary-change-{locale}")
-    await press(page, text(locale, "change.button"), text(locale, "change.stopped.title"))
-    await shot(page, f"10-primary-change-stopped-{locale}")
+    link = f"{link_in(smtp, 'owner@acme.example', 'primary-change')}&lang={locale}"
+    title, button = text(locale, "change.title"), text(locale, "change.button")
+    done = text(locale, "change.stopped.title")
+    name = f"10-stop-primary-change-{locale}"
+    await shown_then_pressed(page, link, "n***@acme.example", title, button, done, name)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
