@@ -70,10 +70,6 @@ async def local_accounts_held(
     return count or 0
 
 
-def instance_label(instance: ProductInstance) -> str:
-    return instance.description or f"{instance.product_code} ({instance.region})"
-
-
 class LocalAccountActivities(FlowActivities):
     def activities(self) -> list[Callable[..., Any]]:
         """What the worker registers: each bound activity method of this flow."""

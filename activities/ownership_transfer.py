@@ -18,7 +18,6 @@ from activities.base import Completion
 from activities.base import FlowActivities
 from activities.base import close_row
 from activities.base import locked_business
-from activities.local_accounts import instance_label
 from activities.mail import Mail
 from models.contracts.ownership_transfer import CloseTransferInput
 from models.contracts.ownership_transfer import CompleteTransferInput
@@ -111,7 +110,9 @@ class OwnershipTransferActivities(FlowActivities):
                 target_email=target.email,
                 target_name=target.display_name,
                 target_locale=target.locale or "en",
-                target_instance=instance_label(instance),
+                target_instance=instance.description or "",
+                target_product_code=instance.product_code,
+                target_region=instance.region,
             )
 
     @staticmethod
@@ -222,5 +223,7 @@ class OwnershipTransferActivities(FlowActivities):
             "owner_email": parties.owner_email,
             "target_email": parties.target_email,
             "target_instance": parties.target_instance,
+            "target_product_code": parties.target_product_code,
+            "target_region": parties.target_region,
         }
         await self.mail_outcomes(OUTCOME_TEMPLATE, mails, context)

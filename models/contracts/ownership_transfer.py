@@ -76,7 +76,11 @@ class TransferParties:
     target_email: str
     target_name: str | None
     target_locale: str
-    target_instance: str
+    target_instance: str  # the instance's own name (before 2026-12: or "code (region)")
+    # Its product and region, which the mails name in the reader's language; empty in the
+    # parties of transfers recorded before 2026-12.
+    target_product_code: str = ""
+    target_region: str = ""
 
 
 @dataclass

@@ -83,6 +83,7 @@ async def test_opening_twice_records_one_transfer_and_names_the_parties(
         "user0@acme.example",
     )
     assert (parties.company_name, parties.target_instance) == ("Acme Corp", "Site 1")
+    assert (parties.target_product_code, parties.target_region) == ("endpoint-protection", "us")
     assert await statuses(sessions, business_id) == ["pending"]
 
 
