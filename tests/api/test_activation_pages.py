@@ -236,21 +236,22 @@ async def test_dead_ends_say_what_happened_and_what_to_do(
     await shot(page, f"7-withdrawn-{locale}")
 
 
+@pytest.mark.parametrize("locale", ["en", "zh-TW"])
 async def test_a_locked_verification_says_so_and_the_activation_asks_again(
-    site: str, page: Page, smtp: MailSink, settings: Settings
+    site: str, page: Page, smtp: MailSink, settings: Settings, locale: str
 ) -> None:
     """Old links of a replaced verification email count as failed attempts; after five, the
     verification locks. Its link's page says so, and the activation asks for the address again."""
     settings.verification_resend_cooldown_seconds = 0  # a change of address at once
-    await page.goto(await order(site, smtp, [SERVICE]))
+    await page.goto(await order(site, smtp, [SERVICE], locale=locale))
     await page.fill("#email", "first@acme.example")
-    await page.get_by_role("button", name="Send verification email").click()
-    await page.wait_for_selector("text=Verifying your email")
+    await page.get_by_role("button", name=text(locale, "send")).click()
+    await page.wait_for_selector(f"text={text(locale, 'verifying.title')}")
     first = re.search(r"token=(\S+)", text_of((await smtp.wait_for(1, to="first@acme.example"))[0]))
     assert first is not None
-    await page.get_by_role("link", name="Use a different email address").click()
-    await page.get_by_label("Email address").fill("second@acme.example")
-    await page.get_by_role("button", name="Send verification email").click()
+    await page.get_by_role("link", name=text(locale, "change")).click()
+    await page.fill("#email", "second@acme.example")
+    await page.get_by_role("button", name=text(locale, "send")).click()
     await page.wait_for_selector("text=s***@acme.example")
     second = re.search(r"http\S+/verify-email\?token=\S+", text_of(
         (await smtp.wait_for(1, to="second@acme.example"))[0]))  # fmt: skip
@@ -268,16 +269,18 @@ async def test_a_locked_verification_says_so_and_the_activation_asks_again(
     tab = await page.context.new_page()
     response = await tab.goto(second[0])  # even the newest link no longer works
     assert response is not None and response.status == 423
-    assert await tab.locator("h1").inner_text() == "This verification is locked"
-    assert "enter your address again" in await tab.locator("main").inner_text()
-    await shot(tab, "8-locked")
-    await tab.get_by_role("link", name="Back to your activation").click()
-    await tab.wait_for_selector("text=could not be confirmed", timeout=10_000)
-    assert await tab.get_by_label("Enter your email address").input_value() == ""
-    await shot(tab, "8-ask-again")
+    assert await tab.locator("h1").inner_text() == text(locale, "verify.locked.title")
+    assert text(locale, "verify.locked.activation.text") in await tab.locator("main").inner_text()
+    await shot(tab, f"8-locked-{locale}")
+    await tab.get_by_role("link", name=text(locale, "back")).click()
+    lapsed = text(locale, "email.lapsed").format(email="s***@acme.example")
+    await tab.wait_for_selector(f"text={lapsed}", timeout=10_000)
+    assert await tab.input_value("#email") == ""
+    await shot(tab, f"8-ask-again-{locale}")
     # The locked address, offered masked: one button sends to it again.
-    await tab.get_by_role("button", name="Send a new email to s***@acme.example").click()
-    await tab.wait_for_selector("h1:text-is('Verifying your email')")
+    again = text(locale, "email.again_button").format(email="s***@acme.example")
+    await tab.get_by_role("button", name=again).click()
+    await tab.wait_for_selector(f"h1:text-is('{text(locale, 'verifying.title')}')")
     await smtp.wait_for(2, to="second@acme.example")
 
 

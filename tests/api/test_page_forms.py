@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from api.pages import FLASH_COOKIE
 from core.settings import Settings
+from core.words import text
+from models.catalog import load_catalog
 from tests.support.activations import ADDON
 from tests.support.activations import SERVICE
 from tests.support.activations import existing_business
@@ -35,10 +37,10 @@ async def send(page: Page, email: str, button: str) -> None:
     await page.get_by_role("button", name=button).click()
 
 
-async def accept_all(page: Page) -> None:
+async def accept_all(page: Page, button: str = "Continue") -> None:
     for box in await page.locator("input[type=checkbox]").all():
         await box.check()
-    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_role("button", name=button).click()
 
 
 async def signed_up(page: Page, site: str, smtp: MailSink, email: str) -> None:
@@ -48,84 +50,97 @@ async def signed_up(page: Page, site: str, smtp: MailSink, email: str) -> None:
     await page.wait_for_selector("h1:text-is('Verifying your email')")
 
 
-async def confirm(site: str, smtp: MailSink, email: str) -> None:
+async def confirm(site: str, smtp: MailSink, email: str, locale: str = "en") -> None:
     """The verification mail's link, used from another device (over HTTP)."""
     mail = text_of((await smtp.wait_for(1, to=email))[-1])
     token = re.search(r"token=(\S+)", mail)
     assert token is not None
     async with httpx.AsyncClient(base_url=site, follow_redirects=True) as http:
         confirmed = await http.post("/verify-email", data={"token": token[1]})
-    assert "Email address confirmed" in confirmed.text
+    assert text(locale, "verify.done.title") in confirmed.text
 
 
+@pytest.mark.parametrize("locale", ["en", "zh-TW"])
 async def test_back_and_reload_after_an_error_on_the_activation_forms(
-    site: str, page: Page, smtp: MailSink, app_sessions: async_sessionmaker[AsyncSession]
+    site: str,
+    page: Page,
+    smtp: MailSink,
+    app_sessions: async_sessionmaker[AsyncSession],
+    locale: str,
 ) -> None:
+    catalog = load_catalog()
     await existing_business(app_sessions, 2, email="owner@acme.example")
-    await page.goto(await order(site, smtp, [ADDON]))
+    await page.goto(await order(site, smtp, [ADDON], locale=locale))
     # The address: a bad one, then a good one; Reload and Back never post again.
-    await send(page, "not an address", "Send verification email")
-    assert "name@example.com" in await page.locator(".error-summary").inner_text()
+    await send(page, "not an address", text(locale, "send"))
+    assert text(locale, "email.error") in await page.locator(".error-summary").inner_text()
     assert await page.input_value("#email") == "not an address"  # what was typed stays
-    await shot(page, "error-email")
-    await reload_and_back(page, "Activate your products")
+    await shot(page, f"error-email-{locale}")
+    await reload_and_back(page, text(locale, "activate.title"))
     await page.goto(f"{site}/activate")
-    await send(page, "owner@acme.example", "Send verification email")
-    await page.wait_for_selector("h1:text-is('Verifying your email')")
+    await send(page, "owner@acme.example", text(locale, "send"))
+    await page.wait_for_selector(f"h1:text-is('{text(locale, 'verifying.title')}')")
     back = await page.go_back()
     assert back is not None and back.request.method == "GET"
 
     # A different address: a bad one, then Reload and Back.
     await page.goto(f"{site}/activate/change")
-    await send(page, "still not one", "Send verification email")
+    await send(page, "still not one", text(locale, "send"))
     assert page.url == f"{site}/activate/change"
-    assert "name@example.com" in await page.locator(".error-summary").inner_text()
-    await shot(page, "error-change-address")
-    await reload_and_back(page, "Use a different email address")
+    assert text(locale, "email.error") in await page.locator(".error-summary").inner_text()
+    await shot(page, f"error-change-address-{locale}")
+    await reload_and_back(page, text(locale, "change"))
 
     # The agreements: one of three ticked; the tick stays and the other two are named.
-    await confirm(site, smtp, "owner@acme.example")
+    await confirm(site, smtp, "owner@acme.example", locale)
     await page.goto(f"{site}/activate")
-    await page.wait_for_selector("h1:text-is('Accept the agreements')")
+    await page.wait_for_selector(f"h1:text-is('{text(locale, 'agreements.title')}')")
+    first, *others = catalog.required_agreements(["edr-addon"])
     terms = page.locator("details.agreement").first  # the text, on the step itself
-    assert "The service." not in await page.locator("main").inner_text()  # folded at first
+    sample = (first.text_in(locale) or "").splitlines()[-1]
+    assert sample not in await page.locator("main").inner_text()  # folded at first
     await terms.locator("summary").click()
-    assert "SAMPLE TEXT" in await terms.inner_text() and "The service." in await terms.inner_text()
+    assert sample in await terms.inner_text()
     await page.locator("input[type=checkbox]").first.check()
-    await page.get_by_role("button", name="Continue").click()
+    await page.get_by_role("button", name=text(locale, "continue")).click()
     summary = await page.locator(".error-summary").inner_text()
-    assert "Privacy Notice and Data Collection Notice" in summary
+    assert all(agreement.title_in(locale) in summary for agreement in others)
+    assert first.title_in(locale) not in summary
     assert await page.locator("input[type=checkbox]").first.is_checked()
-    await shot(page, "error-agreements")
-    await reload_and_back(page, "Accept the agreements")
+    await shot(page, f"error-agreements-{locale}")
+    await reload_and_back(page, text(locale, "agreements.title"))
     await page.goto(f"{site}/activate")
-    await accept_all(page)
+    await accept_all(page, text(locale, "continue"))
 
     # The instance: none chosen, then Reload and Back.
-    await page.wait_for_selector("h1:text-is('Choose the instance for EDR Add-on')")
-    await page.get_by_role("button", name="Continue").click()
-    assert "Choose an instance" in await page.locator(".error-summary").inner_text()
-    await shot(page, "error-instance")
-    await reload_and_back(page, "Choose the instance for EDR Add-on")
+    add_on = catalog.product("edr-addon").name_in(locale)
+    choose = text(locale, "instance.title").format(product=add_on)
+    await page.wait_for_selector(f"h1:text-is('{choose}')")
+    await page.get_by_role("button", name=text(locale, "continue")).click()
+    assert text(locale, "instance.error") in await page.locator(".error-summary").inner_text()
+    await shot(page, f"error-instance-{locale}")
+    await reload_and_back(page, choose)
     await page.goto(f"{site}/activate")
     await page.locator("input[type=radio]").first.check()
-    await page.get_by_role("button", name="Continue").click()
-    await page.wait_for_selector("h1:text-is('Your products are active')", timeout=20_000)
-    await reload_and_back(page, "Your products are active")
+    await page.get_by_role("button", name=text(locale, "continue")).click()
+    done = text(locale, "done.title")
+    await page.wait_for_selector(f"h1:text-is('{done}')", timeout=20_000)
+    await reload_and_back(page, done)
 
 
+@pytest.mark.parametrize("locale", ["en", "zh-TW"])
 async def test_back_and_reload_after_an_error_on_the_account_lookup(
-    site: str, page: Page, smtp: MailSink
+    site: str, page: Page, smtp: MailSink, locale: str
 ) -> None:
+    await page.goto(f"{site}/account-lookup?lang={locale}")
+    await send(page, "nope", text(locale, "lookup.button"))
+    assert text(locale, "email.error") in await page.locator(".error-summary").inner_text()
+    await shot(page, f"error-lookup-{locale}")
+    await reload_and_back(page, text(locale, "lookup.title"))
     await page.goto(f"{site}/account-lookup")
-    await send(page, "nope", "Email me the answer")
-    assert "name@example.com" in await page.locator(".error-summary").inner_text()
-    await shot(page, "error-lookup")
-    await reload_and_back(page, "Do you already have an account?")
-    await page.goto(f"{site}/account-lookup")
-    await send(page, "who@acme.example", "Email me the answer")
-    await page.wait_for_selector("h1:text-is('Check your inbox')")
-    await reload_and_back(page, "Check your inbox")
+    await send(page, "who@acme.example", text(locale, "lookup.button"))
+    await page.wait_for_selector(f"h1:text-is('{text(locale, 'lookup.sent.title')}')")
+    await reload_and_back(page, text(locale, "lookup.sent.title"))
     await smtp.wait_for(1, to="who@acme.example")
 
 
