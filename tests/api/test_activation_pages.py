@@ -178,6 +178,7 @@ async def test_an_existing_customer_places_an_addon_in_chinese(
     await shot(page, "6-instance-zh-TW")
     await page.get_by_role("link", name="English").click()
     assert await page.locator("h1").inner_text() == "Choose the instance for EDR Add-on"
+    await shot(page, "6-instance-en")
     await page.locator("input[type=radio]").nth(1).check()
     await page.get_by_role("button", name="Continue").click()
     await page.wait_for_selector("text=Your products are active", timeout=20_000)
