@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings
 from pydantic_settings import NoDecode
 from pydantic_settings import SettingsConfigDict
 
+from core.license_signing import LicenseKeys
+from core.license_signing import derived_keys
+from core.license_signing import keys_from_file
 from core.payload_codec import parse_key
 
 DEV_API_KEY = "dev-api-key"
@@ -182,6 +185,15 @@ class Settings(BaseSettings):
         default_factory=lambda: [7 * 24 * 3600, 24 * 3600]
     )
 
+    # On-premises licenses (docs/on-premises.md): the keys that sign license files (a JWK Set
+    # whose first private key signs; unset: one key derived from the secret key), how long a
+    # file issued online lasts before the installation checks in again (an offline one lasts
+    # the term), and how many seats one code may free a day (a deactivation loop cannot mint
+    # files without end).
+    license_keys_file: Path | None = None
+    license_file_ttl_days: int = Field(30, ge=1)
+    license_deactivations_per_day: int = Field(5, ge=1)
+
     # Local accounts and ownership transfer (docs/flows/).
     local_account_limit: int = 50  # per Business, pending invitations included
     local_account_invitation_expiry_seconds: int = 7 * 24 * 3600
@@ -254,6 +266,11 @@ class Settings(BaseSettings):
     def mailbox_dir(self) -> Path:
         """Maildir of the development SMTP sink, read by `GET /dev/mailbox`."""
         return self.data_dir / "mailbox"
+
+    def license_keys(self) -> LicenseKeys:
+        if self.license_keys_file is not None:
+            return keys_from_file(self.license_keys_file)
+        return derived_keys(self.secret_key)
 
     def verification_expiry_for(self, purpose: str) -> int:
         return self.verification_expiry_by_purpose.get(purpose, self.verification_expiry_seconds)
