@@ -4,8 +4,9 @@ other languages with their standard JOSE libraries.
 
 A license file is a JWS in compact serialization (RFC 7515) signed with Ed25519 (RFC 8037; the
 algorithm named `Ed25519` as RFC 9864 asks), `typ` `license+jwt`; the service publishes its
-public keys, each with its key id, as a JWK Set at `/.well-known/jwks.json`. Ship that set with the product (and refresh it when online):
-a file verifies while the key that signed it is in the set, and until it expires.
+public keys, each with its key id, as a JWK Set at `/.well-known/jwks.json`. Ship that set with
+the product (and refresh it when online): a file verifies while the key that signed it is in the
+set, and until it expires.
 
     claims = verify(open("license.jwt").read(), jwks, fingerprint=this_machines_fingerprint)
 """
