@@ -32,6 +32,7 @@ LINK_PAGES = {
     "invitation": "/activate-account?token={token}",
     "transfer": "/ownership-transfer?token={token}",
     "objection": "/primary-change?token={token}",
+    "certificate": "/certificate?token={token}",
 }
 
 

@@ -41,6 +41,7 @@ from api.routes import dev_mailbox
 from api.routes import email_verifications
 from api.routes import events
 from api.routes import health
+from api.routes import installations
 from api.routes import license_activations
 from api.routes import link_pages
 from api.routes import lookup_page
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         webhook_deliveries.router,
         events.router,
         provisioning.router,
+        installations.router,
     ):
         app.include_router(router)
     if settings.is_development:

@@ -165,6 +165,45 @@ EN: dict[str, str] = {
     "link.invalid.title": "This link does not work",
     "link.invalid.text": "Open the newest email you received and use its button. Links can "
     "be mistyped when copied by hand.",
+    "certificate.title": "License certificate",
+    "certificate.button": "View and print the certificate",
+    "certificate.intro": "Licenses for on-premises products issued to {company}. Enter each "
+    "Activation Code in the installed product to activate it; no account is needed.",
+    "certificate.product": "Product",
+    "certificate.seats": "Seats",
+    "certificate.until": "Valid until",
+    "certificate.code": "Activation Code",
+    "certificate.status.expired": "Term ended",
+    "certificate.status.revoked": "Withdrawn",
+    "certificate.print": "Print",
+    "certificate.offline": "No connection where the product runs? Use the offline activation "
+    "page on another computer.",
+    "certificate.private": "Keep the codes private: whoever holds one can use its seats.",
+    "offline.title": "Activate without a connection",
+    "offline.intro": "Where the product has no connection, it shows an activation request: "
+    "its Activation Code and the installation's fingerprint. Enter them here, or upload the "
+    "request file, then load the license file you download into the product.",
+    "offline.code": "Activation Code",
+    "offline.code.hint": "25 characters, as on your certificate; dashes and spaces do not matter.",
+    "offline.fingerprint": "Installation fingerprint",
+    "offline.fingerprint.hint": "As the product shows it.",
+    "offline.file": "Or upload the activation request file",
+    "offline.button": "Get the license file",
+    "offline.ready.title": "Your license file is ready",
+    "offline.ready.text": "Load it into the installation {fingerprint}. It is valid until "
+    "{until}; after a renewal, repeat this step.",
+    "offline.download": "Download the license file",
+    "offline.again": "Activate another installation",
+    "offline.error.code": "Check the Activation Code: a character is missing or mistyped",
+    "offline.error.fingerprint": "Enter the fingerprint as the product shows it",
+    "offline.error.file": "This file is not an activation request",
+    "error.activation_code_not_found": "No Activation Code matches. Compare it with your "
+    "license certificate.",
+    "error.activation_code_expired": "This Activation Code's term has ended. Ask your vendor "
+    "about a renewal.",
+    "error.activation_code_revoked": "This Activation Code was withdrawn. Contact support.",
+    "error.no_seat_left": "Every seat of this Activation Code is in use. Deactivate an "
+    "installation you no longer use, or ask your vendor for more seats.",
     "mail.support": "Questions? Contact {support}.",
     "why.account_lookup": "You received this email because someone asked on {brand}'s "
     "page whether this address has an account.",
@@ -176,6 +215,8 @@ EN: dict[str, str] = {
     "to be verified with {brand}.",
     "why.license_expiring": "You received this email because this address manages your "
     "company's licenses with {brand}.",
+    "why.license_certificate": "You received this email because this address is the contact "
+    "of an order placed for your company.",
     "why.local_account_invitation": "You received this email because the owner of a "
     "company's account invited this address.",
     "why.ownership_transfer_outcome": "You received this email because you took part in a "

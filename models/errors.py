@@ -233,6 +233,29 @@ class RegistrationError(DomainError):
     )
 
 
+class LicenseCodeError(DomainError):
+    """The refusals of an on-premises Activation Code (docs/on-premises.md)."""
+
+    MISTYPED = (
+        "activation_code_mistyped",
+        422,
+        "not an Activation Code: check what was typed",
+    )
+    NOT_FOUND = "activation_code_not_found", 404, "no such Activation Code"
+    EXPIRED = "activation_code_expired", 410, "the Activation Code's term has ended"
+    REVOKED = "activation_code_revoked", 410, "the Activation Code was revoked by the vendor"
+    NO_SEAT_LEFT = "no_seat_left", 409, "every seat of this Activation Code is in use"
+    NOT_INSTALLED = "installation_not_found", 404, "this installation holds no seat of the code"
+    AGREEMENT = "agreement_not_accepted", 422, "accept the current Business Software Agreement"
+    TOO_MANY_DEACTIVATIONS = (
+        "too_many_deactivations",
+        429,
+        "this code freed too many seats today; try again tomorrow",
+        3600,
+    )
+    CERTIFICATE_NOT_FOUND = "certificate_not_found", 404, "no such license certificate"
+
+
 class ChangeError(DomainError):
     """The refusals of a primary change (docs/flows/primary-change.md)."""
 

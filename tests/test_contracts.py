@@ -15,6 +15,7 @@ from models.contracts import direct_change
 from models.contracts import email_verification
 from models.contracts import license_activation
 from models.contracts import local_accounts
+from models.contracts import on_premises
 from models.contracts import ownership_transfer
 from models.contracts import primary_change
 from models.contracts import product_registration
@@ -75,11 +76,13 @@ def test_every_activity_a_class_defines_is_one_the_worker_registers() -> None:
     from activities.license_activation import LicenseActivationActivities
     from activities.license_lifecycle import LicenseLifecycleActivities
     from activities.local_accounts import LocalAccountActivities
+    from activities.on_premises import OnPremisesActivities
     from activities.ownership_transfer import OwnershipTransferActivities
     from activities.primary_change import PrimaryChangeActivities
     from activities.product_registration import ProductRegistrationActivities
 
     for kind in (
+        OnPremisesActivities,
         AccountLookupActivities,
         CreditActivities,
         EmailVerificationActivities,
@@ -98,3 +101,20 @@ def test_every_activity_a_class_defines_is_one_the_worker_registers() -> None:
         holder: Any = object.__new__(kind)  # no dependencies needed to list its methods
         listed = {method.__name__ for method in holder.activities()}
         assert listed == defined, kind.__name__
+
+
+def test_the_on_premises_updates_are_handlers_of_their_two_workflows() -> None:
+    """One contract, two flows: the certificate and each code's seats."""
+    flows: dict[Update[Any, Any], str] = {
+        on_premises.DESCRIBE_CERTIFICATE: on_premises.CERTIFICATE_WORKFLOW,
+        on_premises.ACTIVATE: on_premises.CODE_WORKFLOW,
+        on_premises.DEACTIVATE: on_premises.CODE_WORKFLOW,
+        on_premises.RENEW: on_premises.CODE_WORKFLOW,
+        on_premises.REVOKE: on_premises.CODE_WORKFLOW,
+    }
+    assert set(flows) == set(declared(on_premises, Update))
+    for update, name in flows.items():
+        handler = DEFINITIONS[name].updates[update.name]
+        assert handler.arg_types == ([update.arg] if update.arg else []), update.name
+        assert handler.ret_type is update.answer, update.name
+    assert on_premises.START_CERTIFICATE.workflow == on_premises.CERTIFICATE_WORKFLOW

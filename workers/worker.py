@@ -21,6 +21,7 @@ from activities.license_activation import LicenseActivationActivities
 from activities.license_lifecycle import LicenseLifecycleActivities
 from activities.local_accounts import LocalAccountActivities
 from activities.mail import MailSender
+from activities.on_premises import OnPremisesActivities
 from activities.ownership_transfer import OwnershipTransferActivities
 from activities.primary_change import PrimaryChangeActivities
 from activities.product_backend import ProductBackend
@@ -40,6 +41,8 @@ from workflows.account_lookup import AccountLookupWorkflow
 from workflows.direct_change import DirectChangeWorkflow
 from workflows.email_verification import EmailVerificationWorkflow
 from workflows.license_activation import LicenseActivationWorkflow
+from workflows.license_certificate import LicenseCertificateWorkflow
+from workflows.license_code import LicenseCodeWorkflow
 from workflows.license_lifecycle import LicenseLifecycleWorkflow
 from workflows.local_accounts import LocalAccountActivationWorkflow
 from workflows.ownership_transfer import OwnershipTransferWorkflow
@@ -64,6 +67,8 @@ WORKFLOWS = [
     LicenseLifecycleWorkflow,
     WebhookDelivery,
     WebhookReplay,
+    LicenseCertificateWorkflow,
+    LicenseCodeWorkflow,
 ]
 
 
@@ -98,6 +103,7 @@ def build_worker(
         settings, catalog_for(settings), outbound_of(settings, provisioning=True)
     )
     provisioning = ProvisioningActivities(settings, sessions, backend)
+    on_premises = OnPremisesActivities(settings, sessions, mail)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
@@ -114,6 +120,7 @@ def build_worker(
             *lifecycles.activities(),
             *webhooks.activities(),
             *provisioning.activities(),
+            *on_premises.activities(),
         ],
         workflow_runner=workflow_runner(),
         # Let in-flight activities finish (they are short) before the process exits.

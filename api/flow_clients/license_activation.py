@@ -28,6 +28,7 @@ from api.fields import OneLine
 from api.flow_clients import Handle
 from api.flow_clients import act
 from api.flow_clients import read_state
+from api.flow_clients.on_premises import CertificatePublic
 from core.settings import Settings
 from core.text import email_key
 from core.tokens import domain_key
@@ -147,6 +148,8 @@ class ActivationPublic(BaseModel):
     locale: str = "en"
     # Waiting for the vendor's product to set up an instance (docs/provisioning.md).
     setting_up: bool = False
+    # The on-premises items' certificate, in the answer to an order that had some.
+    certificate: CertificatePublic | None = None
 
     @classmethod
     def of(cls, state: Any) -> ActivationPublic:

@@ -43,6 +43,9 @@ from api.flow_clients.license_activation import order_terms
 from api.flow_clients.license_activation import read_activation
 from api.flow_clients.license_activation import signup_input
 from api.flow_clients.license_activation import update_flow
+from api.flow_clients.on_premises import CertificatePublic
+from api.flow_clients.on_premises import certificate_input
+from api.flow_clients.on_premises import on_premises_items
 from api.mail_limit import require_mail_allowance
 from models.contracts.license_activation import ACCEPT_AGREEMENTS
 from models.contracts.license_activation import CANCEL
@@ -55,6 +58,7 @@ from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import AgreementRef
 from models.contracts.license_activation import ChooseInstanceInput
 from models.contracts.license_activation import SignInInput
+from models.contracts.on_premises import START_CERTIFICATE
 from models.errors import ApiProblem
 from models.errors import MailProblem
 from models.records.domain import Order
@@ -107,14 +111,26 @@ async def create_order(
     catalog: CatalogDep,
     session: SessionDep,
     client: TemporalDep,
-) -> ActivationPublic:
-    """Issue an order's licenses; the contact is emailed an Activation Link. An order repeated
-    with the same `reference` returns the first one."""
+) -> ActivationPublic | CertificatePublic:
+    """Issue an order's licenses; the contact is emailed an Activation Link for the cloud
+    products, and a license certificate with Activation Codes for the on-premises ones (an
+    order of on-premises products only answers with its certificate). An order repeated with
+    the same `reference` returns the first one."""
     known = None  # an order recorded under an earlier id scheme keeps its id (and idempotency)
     if body.reference:
         known = await session.scalar(select(Order.id).where(Order.reference == body.reference))
     input = order_input(settings, catalog, body, known)
     await require_mail_allowance(session, settings, body.contact_email)
+    certificate = None
+    if on_premises := on_premises_items(catalog, input):
+        # Installed by the customer: a certificate with Activation Codes, no account.
+        issued = await start(
+            START_CERTIFICATE, client, settings, certificate_input(settings, input, on_premises)
+        )
+        certificate = CertificatePublic.of(issued)
+        input.items = [item for item in input.items if item not in on_premises]
+        if not input.items:
+            return certificate
     try:
         state = await start(START, client, settings, input)
     except WorkflowAlreadyStartedError:  # the order's flow has already ended
@@ -126,7 +142,7 @@ async def create_order(
         existing = ActivationPublic.of(state)
     if order_terms(existing) != order_terms(input):
         raise ApiError(Error.REFERENCE_CONFLICT)
-    return existing
+    return existing.model_copy(update={"certificate": certificate})
 
 
 OrderId = Annotated[str, Path(pattern=r"^[0-9a-f-]{36}$", description="The order's id")]

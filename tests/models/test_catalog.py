@@ -22,6 +22,7 @@ def test_the_default_catalog_has_the_designed_products() -> None:
         "endpoint-protection": "service",
         "edr-addon": "addon",
         "xdr-credits": "credits",
+        "network-sensor": "service",  # on-premises: activated with its certificate's code
     }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 
 from models.records import domain  # noqa: F401  (every table on Base.metadata)
 from models.records import events  # noqa: F401
+from models.records import on_premises  # noqa: F401
 from models.records import outbox  # noqa: F401
 from models.records import webhooks  # noqa: F401
 from models.records.base import Base

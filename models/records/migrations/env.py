@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from models.records import domain  # noqa: F401  (registers the tables on Base.metadata)
 from models.records import events  # noqa: F401  (registers the tables on Base.metadata)
+from models.records import on_premises  # noqa: F401  (registers the tables on Base.metadata)
 from models.records import outbox  # noqa: F401  (registers the tables on Base.metadata)
 from models.records import webhooks  # noqa: F401  (registers the tables on Base.metadata)
 from models.records.base import Base

@@ -1,0 +1,101 @@
+"""The API's side of on-premises licenses (docs/on-premises.md): an order's on-premises items
+become a license certificate; an Activation Code, as typed, leads to its code's flow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from api.errors import ApiError
+from api.flow_clients import act
+from core.license_codes import hash_code
+from core.license_codes import normalized
+from core.settings import Settings
+from core.tokens import keyed_uuid
+from models.catalog import Catalog
+from models.contracts.flow import Update
+from models.contracts.license_activation import LicenseItem
+from models.contracts.license_activation import StartActivationInput
+from models.contracts.on_premises import CODE_CLOSED
+from models.contracts.on_premises import CertificateItem
+from models.contracts.on_premises import CertificateState
+from models.contracts.on_premises import StartCertificateInput
+from models.contracts.on_premises import code_flow_id
+from models.errors import LicenseCodeError
+from models.records.on_premises import LicenseCode
+
+
+class CodePublic(BaseModel):
+    """A code as the vendor's systems see it: its id, never the code (that is the customer's)."""
+
+    id: str
+    product_code: str
+    seats: int
+    expires_on: str
+
+
+class CertificatePublic(BaseModel):
+    id: str  # the order's id
+    business_id: str
+    status: str
+    codes: list[CodePublic]
+
+    @classmethod
+    def of(cls, state: CertificateState) -> CertificatePublic:
+        codes = [
+            CodePublic(id=code.code_id, product_code=code.product_code, seats=code.seats,
+                       expires_on=code.expires_on)
+            for code in state.codes
+        ]  # fmt: skip
+        return cls(id=state.id, business_id=state.business_id, status=state.status, codes=codes)
+
+
+def on_premises_items(catalog: Catalog, order: StartActivationInput) -> list[LicenseItem]:
+    return [
+        item for item in order.items if catalog.product(item.product_code).deployment != "cloud"
+    ]
+
+
+def certificate_input(
+    settings: Settings, order: StartActivationInput, items: list[LicenseItem]
+) -> StartCertificateInput:
+    """The certificate of an order's on-premises items; its Business is keyed from the order
+    (a company with no account: it activates in its own products)."""
+    return StartCertificateInput(
+        order_id=order.order_id,
+        business_id=keyed_uuid(settings.secret_key, "on-premises business", order.order_id),
+        company_name=order.company_name,
+        contact_email=order.contact_email,
+        locale=order.locale,
+        items=[CertificateItem(item.product_code, item.units, item.expires_on) for item in items],
+        file_ttl_days=settings.license_file_ttl_days,
+        deactivations_per_day=settings.license_deactivations_per_day,
+    )
+
+
+def code_hash_of(typed: str) -> str:
+    """The hash of a typed code; a typo the check character catches is refused here, before
+    any lookup."""
+    code = normalized(typed)
+    if code is None:
+        raise ApiError(LicenseCodeError.MISTYPED)
+    return hash_code(code)
+
+
+async def code_row(session: AsyncSession, code_hash: str) -> LicenseCode:
+    row = await session.scalar(select(LicenseCode).where(LicenseCode.code_hash == code_hash))
+    if row is None:
+        raise ApiError(LicenseCodeError.NOT_FOUND)
+    return row
+
+
+async def act_on_code(
+    client: Client, code_id: str, update: Update[Any, Any], arg: Any = None
+) -> Any:
+    """An update of the code's flow; a code whose flow has ended says how it ended."""
+    handle = client.get_workflow_handle(code_flow_id(code_id))
+    return await act(handle, update, arg, closed=CODE_CLOSED, not_found=LicenseCodeError.NOT_FOUND)
