@@ -19,10 +19,12 @@ from core.license_codes import ALPHABET
 from core.license_verifier import verify
 from core.settings import Settings
 from models.contracts.on_premises import certificate_flow_id
+from models.contracts.on_premises import code_flow_id
 from tests.support.activations import NEXT_YEAR
 from tests.support.activations import SERVICE
 from tests.support.activations import order_body
 from tests.support.api import AUTH
+from tests.support.histories import keep_history
 from tests.support.mail import MailSink
 from tests.support.mail import text_of
 from tests.support.temporal import STARTED_FLOWS
@@ -88,6 +90,13 @@ async def test_a_certificate_code_activates_installations_up_to_its_seats(
     )
     assert (freed.status_code, freed.json()["seats_in_use"]) == (200, 1)
     assert (await activate(api, code, "HOST-C-0003")).status_code == 201
+    await keep_history(
+        time_env.client.get_workflow_handle(code_flow_id(issued["id"])), "license_code_seats"
+    )
+    await keep_history(
+        time_env.client.get_workflow_handle(certificate_flow_id(answer["id"])),
+        "license_certificate",
+    )
 
 
 async def test_what_the_code_refuses_before_and_after_looking(
