@@ -1,10 +1,11 @@
-"""`activation dev | worker | api | migrate`: the service's command line."""
+"""`activation dev | worker | api | migrate | license`: the service's command line."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import sys
 
 import uvicorn
 import uvloop
@@ -12,6 +13,7 @@ import uvloop
 from core.logging import configure_logging
 from core.logging import uvicorn_log_config
 from core.settings import get_settings
+from workers import license_cli
 
 log = logging.getLogger("activation")
 
@@ -23,8 +25,11 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("worker", help="run the Temporal worker")
     commands.add_parser("api", help="serve the HTTP API")
     commands.add_parser("migrate", help="apply database migrations")
+    license_cli.add_commands(commands)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    if args.command == "license":  # needs no settings: it runs where the product runs
+        sys.exit(license_cli.run(args))
 
     configure_logging(args.log_level)
     # What the service writes (SQLite files and their logs, key files, the dev mailbox) holds

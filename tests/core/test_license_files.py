@@ -18,6 +18,7 @@ from core.license_signing import keys_from_file
 from core.license_signing import new_private_jwk
 from core.license_verifier import LicenseRejected
 from core.license_verifier import verify
+from workers.cli import main
 
 NOW = time.time()
 
@@ -93,3 +94,27 @@ def test_a_keys_file_without_a_private_key_or_with_a_mismatched_one_is_refused(
     mismatched = new_private_jwk("b") | {"x": public["x"]}
     with pytest.raises(ValueError, match="do not match"):
         keys_from_file(keys_file(tmp_path, mismatched))
+
+
+def test_the_cli_verifies_a_file_and_says_why_it_rejects_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = derived_keys("x" * 40)
+    published = tmp_path / "jwks.json"
+    published.write_text(json.dumps(keys.jwks()))
+    license_file = tmp_path / "license.jwt"
+    license_file.write_text(keys.sign(claims(term_ends_on="2027-12-31")))
+    with pytest.raises(SystemExit) as done:
+        main(["license", "verify", str(license_file), "--keys", str(published),
+              "--fingerprint", "HOST-A"])  # fmt: skip
+    assert done.value.code == 0
+    assert "valid: network-inspector, 5 seats, for HOST-A" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        main(["license", "verify", str(license_file), "--keys", str(published),
+              "--fingerprint", "HOST-B"])  # fmt: skip
+    assert done.value.code == 1
+    assert "rejected (other_installation)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["license", "new-key", "--kid", "2027-01"])
+    made = json.loads(capsys.readouterr().out)
+    assert (made["kid"], made["crv"], len(made["d"])) == ("2027-01", "Ed25519", 43)
