@@ -94,6 +94,7 @@ class OnPremisesActivities(FlowActivities):
                     code_hash=hash_code(code),
                     sealed_code=self._sealer.seal(code.encode(), code_id),
                     status="active",
+                    locale=input.locale,
                 )
                 session.add(row)
                 codes.append(row)

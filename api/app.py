@@ -45,6 +45,7 @@ from api.routes import installations
 from api.routes import license_activations
 from api.routes import link_pages
 from api.routes import lookup_page
+from api.routes import on_premises_pages
 from api.routes import ownership_transfers
 from api.routes import page_assets
 from api.routes import primary_changes
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         events.router,
         provisioning.router,
         installations.router,
+        on_premises_pages.router,
     ):
         app.include_router(router)
     if settings.is_development:

@@ -138,6 +138,17 @@ def _set_sealed(
     )
 
 
+def remember(
+    response: Response, settings: Settings, name: str, data: dict[str, Any], path: str
+) -> None:
+    """What a page keeps for the browser that opened it (a link's token), signed, for a session."""
+    _set_sealed(response, settings, name, data, settings.page_session_seconds, path)
+
+
+def recall(request: Request, settings: Settings, name: str) -> dict[str, Any]:
+    return _unsealed(settings, request.cookies.get(name, "")) or {}
+
+
 def start_session(response: Response, settings: Settings, code: str) -> None:
     lifetime = settings.page_session_seconds
     session = {"code": code, "csrf": secrets.token_urlsafe(16), "until": time.time() + lifetime}

@@ -179,6 +179,7 @@ EN: dict[str, str] = {
     "certificate.offline": "No connection where the product runs? Use the offline activation "
     "page on another computer.",
     "certificate.private": "Keep the codes private: whoever holds one can use its seats.",
+    "offline.stale": "The page was open for too long. Enter the request again.",
     "offline.title": "Activate without a connection",
     "offline.intro": "Where the product has no connection, it shows an activation request: "
     "its Activation Code and the installation's fingerprint. Enter them here, or upload the "

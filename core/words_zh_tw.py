@@ -165,6 +165,7 @@ ZH_TW: dict[str, str] = {
     "certificate.print": "列印",
     "certificate.offline": "產品所在的網路無法連線？請在另一台電腦使用離線啟用頁面。",
     "certificate.private": "請妥善保管啟用碼：持有啟用碼者即可使用其授權。",
+    "offline.stale": "頁面開啟過久，請重新輸入啟用要求。",
     "offline.title": "離線啟用",
     "offline.intro": "產品無法連線時，會顯示啟用要求：啟用碼與此安裝的識別碼。請在此輸入，"
     "或上傳要求檔，再將下載的授權檔載入產品。",

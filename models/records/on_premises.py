@@ -36,6 +36,7 @@ class LicenseCode(Base):
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     sealed_code: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(10))  # active | expired | revoked
+    locale: Mapped[str] = mapped_column(String(10))  # the order's: its certificate page's
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), server_default=func.now())
 
     __table_args__ = (UniqueConstraint("order_id", "position", name="uq_license_code_item"),)

@@ -24,9 +24,10 @@ SHOTS = Path(
 PHONE = ViewportSize(width=390, height=844)
 DESKTOP = ViewportSize(width=1280, height=800)
 # In a Chinese page, what may stay in Latin letters: names the catalog, the order or the vendor
-# gives, addresses, versions and time zones.
+# gives, addresses, versions and time zones, and codes (Activation Codes, fingerprints).
 NAMES = re.compile(
     r"Acme( Corp)?|Site \d|XDR|EDR|Activation Service|English|UTC|GMT[+-]?\d*|[\w.*+-]+@[\w.-]+"
+    r"|\b[A-Z0-9]{2,}(?:-[A-Z0-9]+)+\b"
 )
 
 

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("code_hash", sa.String(length=64), nullable=False),
         sa.Column("sealed_code", sa.LargeBinary(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("locale", sa.String(length=10), nullable=False),
         sa.Column(
             "created_at",
             UTCDateTime(),
