@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
@@ -31,6 +30,7 @@ from models.contracts.on_premises import SendCertificateInput
 from models.contracts.on_premises import SignInput
 from models.contracts.on_premises import StartCertificateInput
 from models.records.domain import Business
+from models.records.events import record_event
 from models.records.on_premises import Installation
 from models.records.on_premises import InstallationEvent
 from models.records.on_premises import LicenseCode
@@ -165,6 +165,14 @@ class OnPremisesActivities(FlowActivities):
             )
             if not await add_once(session, event):
                 return
+            code = await session.get(LicenseCode, input.code_id)
+            if code is not None and input.event != "refreshed":
+                data = {"code_id": code.id, "product_code": code.product_code,
+                        "fingerprint": input.fingerprint, "offline": input.offline}  # fmt: skip
+                key = f"installation.{input.event}:{code.id}:{input.number}"
+                await record_event(
+                    session, f"installation.{input.event}", key, code.business_id, data, input.at
+                )
             row = await session.scalar(
                 select(Installation).where(
                     Installation.code_id == input.code_id,
@@ -189,8 +197,16 @@ class OnPremisesActivities(FlowActivities):
     async def save_code(self, input: SaveCodeInput) -> None:
         """The code's status (active, expired, revoked) and its term (renewed)."""
         async with self._sessions.begin() as session:
-            await session.execute(
-                update(LicenseCode)
-                .where(LicenseCode.id == input.code_id)
-                .values(status=input.status.value, expires_on=date.fromisoformat(input.expires_on))
-            )
+            code = await session.get(LicenseCode, input.code_id)
+            if code is None:
+                return
+            renewed = input.expires_on > code.expires_on.isoformat()
+            code.status, code.expires_on = input.status, date.fromisoformat(input.expires_on)
+            event = "license_code.revoked" if input.status == "revoked" else None
+            if renewed:
+                event = "license_code.renewed"
+            if event is not None:
+                data = {"code_id": code.id, "product_code": code.product_code,
+                        "seats": code.seats, "expires_on": input.expires_on}  # fmt: skip
+                key = f"{event}:{code.id}:{input.expires_on}"
+                await record_event(session, event, key, code.business_id, data)

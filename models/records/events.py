@@ -58,6 +58,10 @@ EVENT_TYPES = {
     "credits.added": "credits were added to a Business's balance",
     "credits.expired": "credits left the balance at the end of their term",
     "enrollment_token.revoked": "an enrollment token was revoked",
+    "installation.activated": "an installation of an on-premises product took a seat of its code",
+    "installation.deactivated": "an installation freed its seat",
+    "license_code.renewed": "a renewal extended an Activation Code's term",
+    "license_code.revoked": "the vendor revoked an Activation Code",
 }
 
 
