@@ -18,11 +18,14 @@ from activities.base import FlowActivities
 from activities.base import add_once
 from activities.mail import Mail
 from activities.mail import MailSender
+from activities.mail import mail_key
 from core.license_codes import hash_code
 from core.license_codes import new_code
 from core.sealing import Sealer
 from core.settings import Settings
 from core.tokens import random_key
+from models.catalog import load_catalog
+from models.contracts.on_premises import CodeReminderInput
 from models.contracts.on_premises import IssuedCode
 from models.contracts.on_premises import RecordInstallationInput
 from models.contracts.on_premises import SaveCodeInput
@@ -37,6 +40,7 @@ from models.records.on_premises import LicenseCode
 
 CERTIFICATE_TEMPLATE = "license_certificate"
 CODES_PURPOSE = "activation codes"
+REMINDER_TEMPLATE = "license_expiring"  # the cloud licenses' reminder, its on-premises words
 
 
 def codes_sealer(settings: Settings) -> Sealer:
@@ -61,6 +65,7 @@ class OnPremisesActivities(FlowActivities):
         super().__init__(settings, session_factory, mail)
         self._sealer = codes_sealer(settings)
         self._keys = settings.license_keys()  # held by the worker only
+        self._catalog = load_catalog(settings.catalog_file)  # product names in each language
 
     def activities(self) -> list[Callable[..., Any]]:
         """What the worker registers: each bound activity method of these flows."""
@@ -70,6 +75,7 @@ class OnPremisesActivities(FlowActivities):
             self.sign_license_file,
             self.record_installation,
             self.save_code,
+            self.send_reminder,
         ]
 
     @activity.defn(name="on_premises.issue_codes")
@@ -210,3 +216,27 @@ class OnPremisesActivities(FlowActivities):
                         "seats": code.seats, "expires_on": input.expires_on}  # fmt: skip
                 key = f"{event}:{code.id}:{input.expires_on}"
                 await record_event(session, event, key, code.business_id, data)
+
+    @activity.defn(name="on_premises.send_reminder")
+    async def send_reminder(self, input: CodeReminderInput) -> None:
+        """A renewal reminder, unless the code was renewed or revoked since (it would not be
+        true any more); once per term and day."""
+        async with self._sessions() as session:
+            code = await session.get(LicenseCode, input.code_id)
+        if code is None or (code.status, code.expires_on.isoformat()) != (
+            "active",
+            input.expires_on,
+        ):
+            return
+        context = {
+            "company_name": input.company_name,
+            "product_name": self._catalog.product(input.product_code).name_in(input.locale),
+            "kind": "on-premises",
+            "trial": False,
+            "amount": input.seats,
+            "expires_on": input.expires_on,
+            "days_left": input.days_left,
+            "support": self._settings.support_contact,
+        }
+        key = mail_key(f"reminder/{input.expires_on}/{input.days_left}")
+        await self._mail.send(key, Mail(REMINDER_TEMPLATE, input.to, input.locale, context))

@@ -78,6 +78,9 @@ class LicenseCertificateWorkflow:
             company_name=input.company_name,
             file_ttl_days=input.file_ttl_days,
             deactivations_per_day=input.deactivations_per_day,
+            contact_email=input.contact_email,
+            locale=input.locale,
+            reminder_days=input.reminder_days,
         )
         await start_child_flow(
             LicenseCodeWorkflow.run,

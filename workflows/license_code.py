@@ -4,7 +4,8 @@ of one code queue here and never exceed its seats, however many arrive at once. 
 its seat and gets a fresh file; a deactivation frees the seat, at most so many a day. The vendor
 renews (a later last day) or revokes the code; at the end of its term it expires.
 
-Steps: wait for the end of the term (or a revocation), then record how the code closed.
+Steps: until the end of the term (or a revocation), the renewal reminders to the order's
+contact; then record how the code closed.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.on_premises import CODE_CLOSED
     from models.contracts.on_premises import CODE_WORKFLOW
     from models.contracts.on_premises import ActivateInput
+    from models.contracts.on_premises import CodeReminderInput
     from models.contracts.on_premises import CodeState
     from models.contracts.on_premises import CodeStatus
     from models.contracts.on_premises import DeactivateInput
@@ -38,8 +40,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.publishing import publish
     from workflows.publishing import publish_status
     from workflows.steps import run_step
+    from workflows.steps import send_mail
 
 DAY = timedelta(days=1)
+REMINDER_DEADLINE = timedelta(hours=12)  # a reminder that late is no longer worth sending
 
 
 def end_of_term(expires_on: str) -> datetime:
@@ -57,32 +61,25 @@ class LicenseCodeWorkflow:
         self._seats = {seat.fingerprint: seat for seat in input.installations}
         self._deactivated_at = list(input.deactivated_at)
         self._changes = input.changes
+        self._reminded = list(input.reminded)
         self._term_changed = False
 
     @workflow.run
     async def run(self, input: StartCodeInput) -> CodeState:
         publish(self._state())
         while self._status == CodeStatus.ACTIVE:
-            remaining = end_of_term(self._code.expires_on) - workflow.now()
-            if remaining <= timedelta():
+            ends = end_of_term(self._code.expires_on)
+            if workflow.now() >= ends:
                 self._status = CodeStatus.EXPIRED
                 break
-            self._term_changed = False
-            try:
-                await workflow.wait_condition(
-                    lambda: (
-                        self._status != CodeStatus.ACTIVE
-                        or self._term_changed
-                        or workflow.info().is_continue_as_new_suggested()
-                    ),
-                    timeout=remaining,
-                    timeout_summary="the end of the term",
-                )
-            except TimeoutError:
-                continue  # the term's end: the loop says so
-            if workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(self._carried_over())
+            reminder = self._next_reminder(ends)
+            if await self._interrupted_before(reminder[1] if reminder else ends):
+                if workflow.info().is_continue_as_new_suggested():
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    workflow.continue_as_new(self._carried_over())
+                continue  # revoked, or renewed: the loop reads the new term
+            if reminder is not None:
+                await self._remind(reminder[0])
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._save()
         publish_status(self._status.value, self._state())
@@ -209,6 +206,50 @@ class LicenseCodeWorkflow:
         if workflow.now() >= end_of_term(self._code.expires_on):  # due, the timer not yet run
             raise refuse(LicenseCodeError.EXPIRED)
 
+    def _next_reminder(self, ends: datetime) -> tuple[int, datetime] | None:
+        """The next renewal reminder of this term not sent yet (days before the end, when)."""
+        for days in sorted(set(self._input.reminder_days), reverse=True):
+            at = ends - timedelta(days=days)
+            if f"{self._code.expires_on}/{days}" not in self._reminded and at > workflow.now():
+                return days, at
+        return None
+
+    async def _interrupted_before(self, moment: datetime) -> bool:
+        """Wait until `moment`; True if the code was revoked or renewed first (or its history
+        should start afresh)."""
+        self._term_changed = False
+        try:
+            await workflow.wait_condition(
+                lambda: (
+                    self._status != CodeStatus.ACTIVE
+                    or self._term_changed
+                    or workflow.info().is_continue_as_new_suggested()
+                ),
+                timeout=moment - workflow.now(),
+            )
+        except TimeoutError:
+            return False
+        return True
+
+    async def _remind(self, days: int) -> None:
+        """A renewal reminder to the order's contact, as cloud licenses get theirs."""
+        self._reminded.append(f"{self._code.expires_on}/{days}")
+        await send_mail(
+            Steps.send_reminder,
+            CodeReminderInput(
+                code_id=self._code.code_id,
+                to=self._input.contact_email,
+                locale=self._input.locale,
+                company_name=self._input.company_name,
+                product_code=self._code.product_code,
+                seats=self._code.seats,
+                expires_on=self._code.expires_on,
+                days_left=days,
+            ),
+            details=f"The renewal reminder {days} days before the end could not be sent.",
+            deadline=REMINDER_DEADLINE,
+        )
+
     async def _record(self, change: RecordInstallationInput) -> None:
         """A change of a seat, numbered in the code's audit."""
         self._changes += 1
@@ -231,6 +272,10 @@ class LicenseCodeWorkflow:
             installations=list(self._seats.values()),
             deactivated_at=self._deactivated_at,
             changes=self._changes,
+            contact_email=self._input.contact_email,
+            locale=self._input.locale,
+            reminder_days=self._input.reminder_days,
+            reminded=self._reminded,
         )
 
     def _state(self) -> CodeState:

@@ -74,6 +74,7 @@ def certificate_input(
         items=[CertificateItem(item.product_code, item.units, item.expires_on) for item in items],
         file_ttl_days=settings.license_file_ttl_days,
         deactivations_per_day=settings.license_deactivations_per_day,
+        reminder_days=settings.license_reminder_before_days,
     )
 
 

@@ -58,6 +58,7 @@ class StartCertificateInput:
     items: list[CertificateItem]
     file_ttl_days: int  # settings its codes' flows follow (docs/settings.md)
     deactivations_per_day: int
+    reminder_days: list[int] = field(default_factory=list)  # before the end of a term
 
 
 @dataclass
@@ -108,6 +109,12 @@ class StartCodeInput:
     installations: list[Installation] = field(default_factory=list)
     deactivated_at: list[datetime] = field(default_factory=list)
     changes: int = 0  # the seat changes recorded so far (each one's audit number)
+    # Renewal reminders to the order's contact, days before the end of a term, and those sent
+    # (`<last day>/<days>`: a renewal starts them again).
+    contact_email: str = ""
+    locale: str = "en"
+    reminder_days: list[int] = field(default_factory=list)
+    reminded: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -179,6 +186,18 @@ class RecordInstallationInput:
     agreement_id: str | None = None
     agreement_version: str | None = None
     client_address: str | None = None
+
+
+@dataclass
+class CodeReminderInput:
+    code_id: str
+    to: str
+    locale: str
+    company_name: str
+    product_code: str
+    seats: int
+    expires_on: str
+    days_left: int
 
 
 @dataclass
