@@ -21,7 +21,8 @@ pytestmark = pytest.mark.asyncio
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 800)}
 # Names a Chinese mail may carry as they are: the sample's company, products, people and links.
 NAMES = re.compile(
-    r"Acme( Corp| production)?|A\*\*\* Corp|Endpoint Protection|Network Sensor|XDR( Credits)?|EDR|Grace|UTC|"
+    r"Acme( Corp| production)?|A\*\*\* Corp|Endpoint Protection|Network Sensor|XDR( Credits)?|EDR|"
+    r"Grace|UTC|"
     r"Activation Service|we_123|Webhook|[\w.*+-]+@[\w.-]+|https?://\S+|\b(us|GET|POST|PATCH|Gone)\b"
 )
 WIDER_THAN_THE_SCREEN = "() => document.documentElement.scrollWidth - window.innerWidth"
