@@ -65,6 +65,9 @@ class OrderItemCreate(Body):
     # Another instance even if the Business has this product already (otherwise the order
     # renews that license, or converts that trial, and keeps its instance).
     new_instance: bool = False
+    # An on-premises product: the id of the Activation Code this item renews (its term runs to
+    # `expires_on`; the same code, no new certificate).
+    renews_code: str | None = Field(None, pattern=r"^[a-z2-7]{24}$")
 
 
 class OrderCreate(Body):

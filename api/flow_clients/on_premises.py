@@ -3,6 +3,7 @@ become a license certificate; an Activation Code, as typed, leads to its code's 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,6 +13,7 @@ from temporalio.client import Client
 
 from api.errors import ApiError
 from api.flow_clients import act
+from api.flow_clients import start
 from core.license_codes import hash_code
 from core.license_codes import normalized
 from core.settings import Settings
@@ -21,12 +23,24 @@ from models.contracts.flow import Update
 from models.contracts.license_activation import LicenseItem
 from models.contracts.license_activation import StartActivationInput
 from models.contracts.on_premises import CODE_CLOSED
+from models.contracts.on_premises import RENEW
+from models.contracts.on_premises import START_CERTIFICATE
 from models.contracts.on_premises import CertificateItem
 from models.contracts.on_premises import CertificateState
+from models.contracts.on_premises import CodeState
+from models.contracts.on_premises import RenewInput
 from models.contracts.on_premises import StartCertificateInput
 from models.contracts.on_premises import code_flow_id
+from models.errors import ActivationError
 from models.errors import LicenseCodeError
 from models.records.on_premises import LicenseCode
+
+if TYPE_CHECKING:  # the order's module imports this one
+    from api.flow_clients.license_activation import OrderCreate
+
+
+# How an order's renewal of a code may be refused.
+RENEWAL_ERRORS = (LicenseCodeError.NOT_FOUND, LicenseCodeError.EXPIRED, LicenseCodeError.REVOKED)
 
 
 class CodePublic(BaseModel):
@@ -40,9 +54,10 @@ class CodePublic(BaseModel):
 
 class CertificatePublic(BaseModel):
     id: str  # the order's id
-    business_id: str
+    business_id: str | None  # None: the order only renewed codes
     status: str
     codes: list[CodePublic]
+    renewed: list[CodePublic] = []  # codes the order's renewals extended
 
     @classmethod
     def of(cls, state: CertificateState) -> CertificatePublic:
@@ -54,10 +69,55 @@ class CertificatePublic(BaseModel):
         return cls(id=state.id, business_id=state.business_id, status=state.status, codes=codes)
 
 
-def on_premises_items(catalog: Catalog, order: StartActivationInput) -> list[LicenseItem]:
-    return [
+async def certify(
+    settings: Settings,
+    catalog: Catalog,
+    session: AsyncSession,
+    client: Client,
+    body: OrderCreate,
+    order: StartActivationInput,
+) -> CertificatePublic | None:
+    """An order's on-premises items (taken out of `order`): renewals extend their codes, the
+    others get a certificate with new codes. None: the order has none."""
+    asked = dict(zip((id(item) for item in order.items), body.items, strict=True))
+    on_premises = [
         item for item in order.items if catalog.product(item.product_code).deployment != "cloud"
     ]
+    if any(asked[id(item)].renews_code for item in order.items if item not in on_premises):
+        raise ApiError(ActivationError.INVALID_ORDER, "renews_code renews on-premises codes only")
+    if not on_premises:
+        return None
+    order.items = [item for item in order.items if item not in on_premises]
+    renewals = [(asked[id(item)].renews_code, item) for item in on_premises]
+    renewed = await _renew(session, client, [(code, item) for code, item in renewals if code])
+    new = [item for code, item in renewals if not code]
+    if not new:
+        return CertificatePublic(id=order.order_id, business_id=None, status="renewed",
+                                 codes=[], renewed=renewed)  # fmt: skip
+    issued = await start(
+        START_CERTIFICATE, client, settings, certificate_input(settings, order, new)
+    )
+    return CertificatePublic.of(issued).model_copy(update={"renewed": renewed})
+
+
+async def _renew(
+    session: AsyncSession, client: Client, renewals: list[tuple[str, LicenseItem]]
+) -> list[CodePublic]:
+    """Each code's term runs on to its item's last day; all are checked before any changes."""
+    for code_id, item in renewals:
+        row = await session.get(LicenseCode, code_id)
+        if row is None:
+            raise ApiError(LicenseCodeError.NOT_FOUND)
+        if row.product_code != item.product_code:
+            raise ApiError(
+                ActivationError.INVALID_ORDER, f"code {code_id} is not for {item.product_code}"
+            )
+    renewed = []
+    for code_id, item in renewals:
+        state: CodeState = await act_on_code(client, code_id, RENEW, RenewInput(item.expires_on))
+        renewed.append(CodePublic(id=code_id, product_code=state.product_code,
+                                  seats=state.seats, expires_on=state.expires_on))  # fmt: skip
+    return renewed
 
 
 def certificate_input(

@@ -43,9 +43,9 @@ from api.flow_clients.license_activation import order_terms
 from api.flow_clients.license_activation import read_activation
 from api.flow_clients.license_activation import signup_input
 from api.flow_clients.license_activation import update_flow
+from api.flow_clients.on_premises import RENEWAL_ERRORS
 from api.flow_clients.on_premises import CertificatePublic
-from api.flow_clients.on_premises import certificate_input
-from api.flow_clients.on_premises import on_premises_items
+from api.flow_clients.on_premises import certify
 from api.mail_limit import require_mail_allowance
 from models.contracts.license_activation import ACCEPT_AGREEMENTS
 from models.contracts.license_activation import CANCEL
@@ -58,7 +58,6 @@ from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import AgreementRef
 from models.contracts.license_activation import ChooseInstanceInput
 from models.contracts.license_activation import SignInInput
-from models.contracts.on_premises import START_CERTIFICATE
 from models.errors import ApiProblem
 from models.errors import MailProblem
 from models.records.domain import Order
@@ -103,7 +102,12 @@ class InstanceChoiceBody(Body):
 @router.post(
     "/orders",
     status_code=status.HTTP_201_CREATED,
-    **keyed(*MAILS, Error.INVALID_ORDER, Error.REFERENCE_CONFLICT),
+    **keyed(
+        *MAILS,
+        Error.INVALID_ORDER,
+        Error.REFERENCE_CONFLICT,
+        *RENEWAL_ERRORS,  # an item renewing an Activation Code
+    ),
 )
 async def create_order(
     body: OrderCreate,
@@ -121,16 +125,10 @@ async def create_order(
         known = await session.scalar(select(Order.id).where(Order.reference == body.reference))
     input = order_input(settings, catalog, body, known)
     await require_mail_allowance(session, settings, body.contact_email)
-    certificate = None
-    if on_premises := on_premises_items(catalog, input):
-        # Installed by the customer: a certificate with Activation Codes, no account.
-        issued = await start(
-            START_CERTIFICATE, client, settings, certificate_input(settings, input, on_premises)
-        )
-        certificate = CertificatePublic.of(issued)
-        input.items = [item for item in input.items if item not in on_premises]
-        if not input.items:
-            return certificate
+    # Installed by the customer: a certificate with Activation Codes (or renewed codes).
+    certificate = await certify(settings, catalog, session, client, body, input)
+    if certificate is not None and not input.items:
+        return certificate
     try:
         state = await start(START, client, settings, input)
     except WorkflowAlreadyStartedError:  # the order's flow has already ended

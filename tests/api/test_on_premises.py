@@ -164,3 +164,27 @@ async def test_a_mixed_order_sends_the_activation_link_and_the_certificate(
     mails = await smtp.wait_for(2, to="buyer@acme.example")
     subjects = sorted(str(mail["Subject"]) for mail in mails)
     assert subjects[0].startswith("Activate") and "License certificate" in subjects[1]
+
+
+async def test_a_renewal_order_extends_the_same_code(
+    api: httpx.AsyncClient, time_env: WorkflowEnvironment, smtp: MailSink
+) -> None:
+    answer, code = await certificate(api, time_env, smtp, SENSOR)
+    code_id = answer["codes"][0]["id"]
+    later = (NEXT_YEAR + timedelta(days=365)).isoformat()
+    renewal = SENSOR | {"expires_on": later, "renews_code": code_id}
+    ordered = await api.post("/v1/orders", json=order_body([renewal]), headers=AUTH)
+    assert ordered.status_code == 201, ordered.text
+    assert (ordered.json()["codes"], ordered.json()["renewed"][0]["expires_on"]) == ([], later)
+    checked_in = await activate(api, code, "HOST-A-0001")
+    assert checked_in.json()["license_file"] and checked_in.status_code == 201
+    state = await api.get(f"/v1/license-codes/{code_id}", headers=AUTH)
+    assert state.json()["expires_on"] == later
+    # A renewal of a code for another product, or of no code, changes nothing.
+    other = {"product": "endpoint-protection", "units": 1, "expires_on": later,
+             "renews_code": code_id}  # fmt: skip
+    wrong = await api.post("/v1/orders", json=order_body([other]), headers=AUTH)
+    assert (wrong.status_code, wrong.json()["code"]) == (422, "invalid_order")
+    unknown = SENSOR | {"renews_code": "a" * 24}
+    missing = await api.post("/v1/orders", json=order_body([unknown]), headers=AUTH)
+    assert (missing.status_code, missing.json()["code"]) == (404, "activation_code_not_found")
