@@ -19,9 +19,9 @@ from activities.base import add_once
 from activities.mail import Mail
 from activities.mail import MailSender
 from activities.mail import mail_key
+from core.license_codes import codes_sealer
 from core.license_codes import hash_code
 from core.license_codes import new_code
-from core.sealing import Sealer
 from core.settings import Settings
 from core.tokens import random_key
 from models.catalog import load_catalog
@@ -37,22 +37,10 @@ from models.records.events import record_event
 from models.records.on_premises import Installation
 from models.records.on_premises import InstallationEvent
 from models.records.on_premises import LicenseCode
+from models.records.on_premises import codes_of_order
 
 CERTIFICATE_TEMPLATE = "license_certificate"
-CODES_PURPOSE = "activation codes"
 REMINDER_TEMPLATE = "license_expiring"  # the cloud licenses' reminder, its on-premises words
-
-
-def codes_sealer(settings: Settings) -> Sealer:
-    """Seals the plain codes at rest (the certificate page opens them)."""
-    return Sealer(settings.payload_keys, CODES_PURPOSE)
-
-
-async def codes_of_order(session: AsyncSession, order_id: str) -> list[LicenseCode]:
-    rows = await session.scalars(
-        select(LicenseCode).where(LicenseCode.order_id == order_id).order_by(LicenseCode.position)
-    )
-    return list(rows)
 
 
 class OnPremisesActivities(FlowActivities):

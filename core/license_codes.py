@@ -14,6 +14,9 @@ import hashlib
 import re
 import secrets
 
+from core.sealing import Sealer
+from core.settings import Settings
+
 # No 0/O, 1/I/L: nothing a person can read as something else.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 RANDOM_CHARACTERS = 24  # 24 * log2(31) = 118.9 bits
@@ -54,3 +57,8 @@ def normalized(typed: str) -> str | None:
 def hash_code(code: str) -> str:
     """What is stored and what a flow knows: the SHA-256 of the printed form."""
     return hashlib.sha256(code.encode()).hexdigest()
+
+
+def codes_sealer(settings: Settings) -> Sealer:
+    """Seals the plain codes at rest (the certificate page opens them)."""
+    return Sealer(settings.payload_keys, "activation codes")

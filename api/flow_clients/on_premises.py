@@ -4,14 +4,19 @@ become a license certificate; an Activation Code, as typed, leads to its code's 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from typing import Annotated
 from typing import Any
 
+from fastapi import Request
 from pydantic import BaseModel
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
+from api.deps import client_address
 from api.errors import ApiError
+from api.fields import Body
 from api.flow_clients import act
 from api.flow_clients import start
 from core.license_codes import hash_code
@@ -22,12 +27,15 @@ from models.catalog import Catalog
 from models.contracts.flow import Update
 from models.contracts.license_activation import LicenseItem
 from models.contracts.license_activation import StartActivationInput
+from models.contracts.on_premises import ACTIVATE
 from models.contracts.on_premises import CODE_CLOSED
 from models.contracts.on_premises import RENEW
 from models.contracts.on_premises import START_CERTIFICATE
+from models.contracts.on_premises import ActivateInput
 from models.contracts.on_premises import CertificateItem
 from models.contracts.on_premises import CertificateState
 from models.contracts.on_premises import CodeState
+from models.contracts.on_premises import LicenseFile
 from models.contracts.on_premises import RenewInput
 from models.contracts.on_premises import StartCertificateInput
 from models.contracts.on_premises import code_flow_id
@@ -160,3 +168,62 @@ async def act_on_code(
     """An update of the code's flow; a code whose flow has ended says how it ended."""
     handle = client.get_workflow_handle(code_flow_id(code_id))
     return await act(handle, update, arg, closed=CODE_CLOSED, not_found=LicenseCodeError.NOT_FOUND)
+
+
+# A fingerprint: what the product derives from its machine, as it shows it (typeable).
+Fingerprint = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")]
+ActivationCodeText = Annotated[str, Field(min_length=25, max_length=40)]
+
+
+class AgreementShown(Body):
+    id: str = Field(max_length=60)
+    version: str = Field(max_length=20)
+
+
+class InstallationActivate(Body):
+    activation_code: ActivationCodeText
+    fingerprint: Fingerprint
+    # The Business Software Agreement as the product showed it, accepted there.
+    agreement: AgreementShown
+
+
+class InstallationDeactivate(Body):
+    activation_code: ActivationCodeText
+    fingerprint: Fingerprint
+
+
+def require_agreement(catalog: Catalog, product_code: str, shown: AgreementShown) -> None:
+    """The installation accepted the current version of the product's own agreement."""
+    wanted = [
+        agreement
+        for agreement in catalog.required_agreements([product_code])
+        if "on-premises" in agreement.required_for
+    ]
+    if not any(a.id == shown.id and a.version == shown.version for a in wanted):
+        current = ", ".join(f"{a.id} {a.version}" for a in wanted)
+        raise ApiError(LicenseCodeError.AGREEMENT, f"accept the current agreement: {current}")
+
+
+async def activate_installation(
+    body: InstallationActivate,
+    request: Request,
+    session: AsyncSession,
+    client: Client,
+    catalog: Catalog,
+    *,
+    offline: bool,
+) -> LicenseFile:
+    """What the online endpoint and the offline page both do."""
+    code_hash = code_hash_of(body.activation_code)
+    row = await code_row(session, code_hash)
+    require_agreement(catalog, row.product_code, body.agreement)
+    activation = ActivateInput(
+        code_hash=code_hash,
+        fingerprint=body.fingerprint,
+        agreement_id=body.agreement.id,
+        agreement_version=body.agreement.version,
+        offline=offline,
+        client_address=client_address(request),
+    )
+    answer: LicenseFile = await act_on_code(client, row.id, ACTIVATE, activation)
+    return answer

@@ -13,7 +13,6 @@ from fastapi import Path
 from fastapi import Request
 from fastapi import status
 from fastapi.responses import JSONResponse
-from pydantic import Field
 
 from api.deps import CatalogDep
 from api.deps import SessionDep
@@ -22,21 +21,20 @@ from api.deps import TemporalDep
 from api.deps import client_address
 from api.deps import keyed
 from api.errors import BAD_BODY
-from api.errors import ApiError
 from api.errors import responses
 from api.fields import Body
 from api.flow_clients import public
 from api.flow_clients import read_state
 from api.flow_clients.on_premises import CertificatePublic
+from api.flow_clients.on_premises import InstallationActivate
+from api.flow_clients.on_premises import InstallationDeactivate
 from api.flow_clients.on_premises import act_on_code
+from api.flow_clients.on_premises import activate_installation
 from api.flow_clients.on_premises import code_hash_of
 from api.flow_clients.on_premises import code_row
-from models.catalog import Catalog
-from models.contracts.on_premises import ACTIVATE
 from models.contracts.on_premises import DEACTIVATE
 from models.contracts.on_premises import RENEW
 from models.contracts.on_premises import REVOKE
-from models.contracts.on_premises import ActivateInput
 from models.contracts.on_premises import CertificateState
 from models.contracts.on_premises import CodeState
 from models.contracts.on_premises import DeactivateInput
@@ -54,67 +52,10 @@ CODE_ERRORS = (
     LicenseCodeError.EXPIRED,
     LicenseCodeError.REVOKED,
 )
-# A fingerprint: what the product derives from its machine, as it shows it (typeable).
-Fingerprint = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")]
-ActivationCodeText = Annotated[str, Field(min_length=25, max_length=40)]
-
-
-class AgreementShown(Body):
-    id: str = Field(max_length=60)
-    version: str = Field(max_length=20)
-
-
-class InstallationActivate(Body):
-    activation_code: ActivationCodeText
-    fingerprint: Fingerprint
-    # The Business Software Agreement as the product showed it, accepted there.
-    agreement: AgreementShown
-
-
-class InstallationDeactivate(Body):
-    activation_code: ActivationCodeText
-    fingerprint: Fingerprint
 
 
 class CodeRenew(Body):
     expires_on: date
-
-
-def require_agreement(catalog: Catalog, product_code: str, shown: AgreementShown) -> None:
-    """The installation accepted the current version of the product's own agreement."""
-    wanted = [
-        agreement
-        for agreement in catalog.required_agreements([product_code])
-        if "on-premises" in agreement.required_for
-    ]
-    if not any(a.id == shown.id and a.version == shown.version for a in wanted):
-        current = ", ".join(f"{a.id} {a.version}" for a in wanted)
-        raise ApiError(LicenseCodeError.AGREEMENT, f"accept the current agreement: {current}")
-
-
-async def activate_installation(
-    body: InstallationActivate,
-    request: Request,
-    session: SessionDep,
-    client: TemporalDep,
-    catalog: Catalog,
-    *,
-    offline: bool,
-) -> LicenseFile:
-    """What the online endpoint and the offline page both do."""
-    code_hash = code_hash_of(body.activation_code)
-    row = await code_row(session, code_hash)
-    require_agreement(catalog, row.product_code, body.agreement)
-    activation = ActivateInput(
-        code_hash=code_hash,
-        fingerprint=body.fingerprint,
-        agreement_id=body.agreement.id,
-        agreement_version=body.agreement.version,
-        offline=offline,
-        client_address=client_address(request),
-    )
-    answer: LicenseFile = await act_on_code(client, row.id, ACTIVATE, activation)
-    return answer
 
 
 @router.post(

@@ -20,14 +20,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from activities.on_premises import codes_of_order
-from activities.on_premises import codes_sealer
 from api.catalog_names import Names
 from api.deps import CatalogDep
 from api.deps import SessionDep
 from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.errors import ApiError
+from api.flow_clients.on_premises import AgreementShown
+from api.flow_clients.on_premises import InstallationActivate
+from api.flow_clients.on_premises import activate_installation
 from api.links import link_target
 from api.pages import flash
 from api.pages import page_locale
@@ -36,9 +37,7 @@ from api.pages import remember
 from api.pages import render
 from api.pages import see_other
 from api.pages import see_other_with
-from api.routes.installations import AgreementShown
-from api.routes.installations import InstallationActivate
-from api.routes.installations import activate_installation
+from core.license_codes import codes_sealer
 from core.license_codes import normalized
 from core.words import TEXT
 from core.words import text
@@ -46,6 +45,7 @@ from models.catalog import Catalog
 from models.contracts.on_premises import CERTIFICATE_PREFIX
 from models.records.domain import Business
 from models.records.on_premises import LicenseCode
+from models.records.on_premises import codes_of_order
 
 router = APIRouter(tags=["customer pages"], include_in_schema=False)
 

@@ -16,6 +16,8 @@ from sqlalchemy import LargeBinary
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy import func
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
@@ -73,3 +75,11 @@ class InstallationEvent(Base):
     fingerprint: Mapped[str] = mapped_column(String(128))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     client_address: Mapped[str | None] = mapped_column(String(64))
+
+
+async def codes_of_order(session: AsyncSession, order_id: str) -> list[LicenseCode]:
+    """An order's codes, in the order's order of items."""
+    rows = await session.scalars(
+        select(LicenseCode).where(LicenseCode.order_id == order_id).order_by(LicenseCode.position)
+    )
+    return list(rows)

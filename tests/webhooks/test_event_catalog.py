@@ -38,6 +38,7 @@ from tests.support.accounts import invite
 from tests.support.accounts import offer
 from tests.support.activations import ADDON
 from tests.support.activations import CREDITS
+from tests.support.activations import NEXT_YEAR
 from tests.support.activations import SERVICE
 from tests.support.activations import accept_cloud
 from tests.support.activations import existing_business
@@ -50,6 +51,9 @@ from tests.support.lifecycles import credit_license
 from tests.support.lifecycles import start as start_lifecycle
 from tests.support.mail import MailSink
 from tests.support.mail import token_in
+from tests.support.on_premises import BSA
+from tests.support.on_premises import SENSOR
+from tests.support.on_premises import certificate as on_premises_certificate
 from tests.support.receiver import Receiver
 from tests.support.receiver import Request
 from tests.support.vendor import Vendor
@@ -331,3 +335,31 @@ async def test_a_trial_converted(
     assert converted["trial_license_id"] == trial.items[0].license_id
     assert converted["license_id"] == paid.items[0].license_id
     assert converted["instance_id"] == trial.items[0].instance_id
+
+
+@proves(
+    "installation.activated",
+    "installation.deactivated",
+    "license_code.renewed",
+    "license_code.revoked",
+)
+async def test_an_on_premises_code(
+    api: httpx.AsyncClient,
+    time_env: WorkflowEnvironment,
+    smtp: MailSink,
+    endpoint: dict[str, Any],
+    receiver: Receiver,
+) -> None:
+    answer, code = await on_premises_certificate(api, time_env, smtp, SENSOR)
+    code_id = answer["codes"][0]["id"]
+    seat = {"activation_code": code, "fingerprint": "HOST-A-0001"}
+    assert (await api.post("/v1/installations", json=seat | {"agreement": BSA})).is_success
+    assert (await api.post("/v1/installations/deactivate", json=seat)).is_success
+    later = {"expires_on": (NEXT_YEAR + timedelta(days=365)).isoformat()}
+    codes = f"/v1/license-codes/{code_id}"
+    assert (await api.post(f"{codes}/renew", json=later, headers=AUTH)).is_success
+    assert (await api.post(f"{codes}/revoke", headers=AUTH)).is_success
+    events = await delivered(receiver, endpoint, *PROVEN["test_an_on_premises_code"])
+    assert events["installation.activated"]["data"]["fingerprint"] == "HOST-A-0001"
+    assert events["license_code.renewed"]["data"]["expires_on"] == later["expires_on"]
+    assert events["license_code.revoked"]["data"]["code_id"] == code_id
