@@ -274,6 +274,33 @@ class BaselineActivationWorkflow:
         return self._status
 
 
+@workflow.defn
+class BaselineSeatsWorkflow:
+    """An Activation Code's seats, as `LicenseCodeWorkflow` holds them: an update per
+    activation takes a seat, records it and signs the file (two activities)."""
+
+    @workflow.init
+    def __init__(self, seats: int) -> None:
+        self._room = seats
+        self._taken: set[str] = set()
+
+    @workflow.run
+    async def run(self, seats: int) -> str:
+        await workflow.sleep(timedelta(days=365))  # the end of the term
+        return "expired"
+
+    @workflow.update
+    async def activate(self, fingerprint: str) -> str:
+        self._taken.add(fingerprint)
+        await run_step("record_installation")
+        return await run_step("sign_license_file")
+
+    @activate.validator
+    def _seat_left(self, fingerprint: str) -> None:
+        if len(self._taken) >= self._room:
+            raise ValueError("no seat left")
+
+
 async def serve(address: str, task_queue: str, work: Bare | SameWork) -> None:
     client = await Client.connect(address)
     stop = asyncio.Event()
@@ -286,7 +313,12 @@ async def serve(address: str, task_queue: str, work: Bare | SameWork) -> None:
     async with Worker(
         client,
         task_queue=task_queue,
-        workflows=[BaselineWorkflow, BaselineActivationWorkflow, BaselineLifecycleWorkflow],
+        workflows=[
+            BaselineWorkflow,
+            BaselineActivationWorkflow,
+            BaselineLifecycleWorkflow,
+            BaselineSeatsWorkflow,
+        ],
         activities=[work.send, work.record, step],
         workflow_runner=runner,
     ):

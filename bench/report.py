@@ -48,6 +48,12 @@ def summary(report: Report) -> dict[str, Any]:
         "activation_ratio": round(
             activation["product"]["per_s"] / activation["baseline"]["per_s"], 2
         ),
+        "installations_per_s": report["installations"]["product"]["per_s"],
+        "installation_ratio": round(
+            report["installations"]["product"]["per_s"]
+            / report["installations"]["baseline"]["per_s"],
+            2,
+        ),
         "start_ratio": round(product["start"]["p50"] / baseline["start"]["p50"], 2),
         "page_p99_ms": round(max(page["p99"] for page in report["pages"].values())),
         "codec_us_per_payload": report["codec"]["us_per_payload"],
@@ -102,6 +108,13 @@ def print_tables(report: Report) -> None:
     for name in ("baseline", "product"):
         run = activation[name]
         print(f"{name:<12} {run['per_s']:>8.2f}/s  activated p50 {run['confirm']['p50']:.0f} ms")
+    print(f"\nOn-premises installations activated online: A={config['activations']} per run")
+    for name in ("baseline", "product"):
+        run = report["installations"][name]
+        start = run["start"]
+        print(
+            f"{name:<12} {run['per_s']:>8.2f}/s  p50/p99 {start['p50']:.0f}/{start['p99']:.0f} ms"
+        )
     for flow, shapes in report["shapes"].items():
         print(f"\nHistory per {flow} (its children included), per flow:")
         print(f"{'run':<12}" + "".join(f"{column:>10}" for column in (*COLUMNS, "kB")))

@@ -46,6 +46,8 @@ from typing import Any
 from temporalio.api.common.v1 import Payload
 
 from bench.doorbell import Doorbell
+from bench.installations import baseline_installation_throughput
+from bench.installations import installation_throughput
 from bench.receiver import ProductBackend
 from bench.receiver import WebhookReceiver
 from bench.report import Report
@@ -229,17 +231,26 @@ async def rounds_on_sqlite(bench: Bench) -> Report:
                 client, queues["baseline"], a, c, doorbell
             ),
             "product_acts": lambda label, a: activation_throughput(http, inbox, label, a, c),
+            "baseline_installs": lambda _, a: baseline_installation_throughput(
+                client, queues["baseline"], a, c
+            ),
+            "product_installs": lambda label, a: installation_throughput(http, inbox, label, a, c),
         }
-        owner = {"baseline_acts": "baseline", "product_acts": "product"}
+        owner = {
+            "baseline_acts": "baseline",
+            "product_acts": "product",
+            "baseline_installs": "baseline",
+            "product_installs": "product",
+        }
         for name, run in runs.items():  # the warm-up: workers poll, caches fill
-            size = args.activations if name.endswith("acts") else args.n
+            size = args.n if name in ("baseline", "same_work", "product") else args.activations
             await bench.measured(owner.get(name, name), run(f"{name}-w", max(2, size // 10)))
         for r, (n, a) in enumerate(
             zip(split(args.n, args.rounds), split(args.activations, args.rounds), strict=True)
         ):
             progress(f"round {r + 1}/{args.rounds}: {n} flows, {a} activations, concurrency {c}")
             for name, run in runs.items():
-                count = a if name.endswith("acts") else n
+                count = n if name in ("baseline", "same_work", "product") else a
                 timed = await bench.measured(owner.get(name, name), run(f"{name}-{r}", count))
                 bench.rounds.setdefault(name, Timings()).add(timed)
                 bench.ratios.setdefault(name, []).append(timed.per_s)
@@ -337,6 +348,12 @@ async def gathered(bench: Bench) -> Report:
             "baseline": timings(rounds["baseline_acts"]),
             "product": timings(rounds["product_acts"]),
             "ratio_by_round": by_round("product_acts", "baseline_acts"),
+        },
+        # Online activations of an on-premises product: installations taking a code's seats.
+        "installations": {
+            "baseline": timings(rounds["baseline_installs"]),
+            "product": timings(rounds["product_installs"]),
+            "ratio_by_round": by_round("product_installs", "baseline_installs"),
         },
         "shapes": {
             "email verification": {

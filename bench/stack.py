@@ -35,6 +35,8 @@ PG_ADMIN = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
 TOKEN = re.compile(r"token=([A-Za-z0-9_.\-]+)")
+# A license certificate: its Activation Code (before its link's token).
+ACTIVATION_CODE = re.compile(r"Activation Code: ([A-Z2-9]{5}(?:-[A-Z2-9]{5}){4})")
 
 
 ACTIVATION_LINK = re.compile(r"/activate/([A-Za-z0-9_.\-]+)")
@@ -79,7 +81,7 @@ class Inbox:
             payload = part.get_payload(decode=True)
             if part.get_content_type() == "text/plain" and isinstance(payload, bytes):
                 body = payload.decode()
-        match = TOKEN.search(body) or ACTIVATION_LINK.search(body)
+        match = ACTIVATION_CODE.search(body) or TOKEN.search(body) or ACTIVATION_LINK.search(body)
         for address in envelope.rcpt_tos:
             self._loop.call_soon_threadsafe(self._deliver, address, match, arrived)
         return "250 OK"

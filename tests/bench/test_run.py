@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow  # runs the whole stack in processes of its own
 
 SUMMARY = re.compile(
     r"^ratio=[\d.]+ flows_per_s=[\d.]+ baseline_per_s=[\d.]+ p50_inbox_ms=\d+ p99_inbox_ms=\d+ "
-    r"activation_ratio=[\d.]+ start_ratio=[\d.]+ page_p99_ms=\d+ codec_us_per_payload=[\d.]+ "
+    r"activation_ratio=[\d.]+ installations_per_s=[\d.]+ installation_ratio=[\d.]+ "
+    r"start_ratio=[\d.]+ page_p99_ms=\d+ codec_us_per_payload=[\d.]+ "
     r"work_ratio=[\d.]+ actions_per_activation=[\d.]+ history_kb_per_activation=[\d.]+ "
     r"actions_ratio=[\d.]+ bytes_ratio=[\d.]+ webhook_p50_ms=\d+ webhook_p99_ms=\d+ "
     r"webhook_activation_ratio=[\d.]+ provisioning_activation_ratio=[\d.]+$"
