@@ -234,6 +234,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_placeholders_outside_development(self) -> Settings:
+        if self.license_keys_file is not None:
+            keys_from_file(self.license_keys_file)  # a wrong keys file fails at start, not later
         if self.environment == "development":
             if not self.api_keys:
                 self.api_keys = [DEV_API_KEY]

@@ -18,6 +18,7 @@ from core.license_signing import keys_from_file
 from core.license_signing import new_private_jwk
 from core.license_verifier import LicenseRejected
 from core.license_verifier import verify
+from core.settings import Settings
 from workers.cli import main
 
 NOW = time.time()
@@ -118,3 +119,13 @@ def test_the_cli_verifies_a_file_and_says_why_it_rejects_one(
         main(["license", "new-key", "--kid", "2027-01"])
     made = json.loads(capsys.readouterr().out)
     assert (made["kid"], made["crv"], len(made["d"])) == ("2027-01", "Ed25519", 43)
+
+
+def test_a_wrong_keys_file_stops_the_service_at_start(tmp_path: Path) -> None:
+    public = {k: v for k, v in new_private_jwk("a").items() if k != "d"}
+    with pytest.raises(ValueError, match="no key with a private part"):
+        Settings(environment="development", license_keys_file=keys_file(tmp_path, public))
+    good = Settings(
+        environment="development", license_keys_file=keys_file(tmp_path, new_private_jwk("b"))
+    )
+    assert good.license_keys().kid == "b"
