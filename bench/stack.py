@@ -143,7 +143,7 @@ class Product:
         async with LeanClient(base, timeout=5) as http:
             for _ in range(300):
                 try:
-                    if (await http.get("/health")).status_code == 200:
+                    if (await http.get("/ready")).status_code == 200:
                         return cls(worker, api, base)
                 except OSError:
                     pass

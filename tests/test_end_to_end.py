@@ -94,7 +94,7 @@ async def test_start_mail_link_confirm_verified_and_findable_in_temporal(
     base, logs = served
     auth = {"Authorization": "Bearer test-api-key-of-16-chars"}
     async with httpx.AsyncClient(base_url=base) as http:
-        assert (await http.get("/health")).json() == {
+        assert (await http.get("/ready")).json() == {
             "status": "ok",
             "database": "ok",
             "temporal": "ok",

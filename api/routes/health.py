@@ -1,4 +1,6 @@
-"""Liveness with the state of what the API depends on."""
+"""Liveness (`/health`: the process answers) apart from readiness (`/ready`: the database and
+Temporal answer too). An orchestrator restarts a process that is not alive, and sends no traffic
+to one that is not ready: a database restart must not restart every API process."""
 
 from __future__ import annotations
 
@@ -13,7 +15,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(request: Request, client: TemporalDep) -> JSONResponse:
+async def health() -> dict[str, str]:
+    """200 while the process serves requests."""
+    return {"status": "ok"}
+
+
+@router.get("/ready")
+async def ready(request: Request, client: TemporalDep) -> JSONResponse:
     """200 when the database and Temporal answer, 503 (with which one failed) otherwise."""
     checks = {"database": "ok", "temporal": "ok"}
     try:

@@ -13,13 +13,13 @@ from core.settings import Settings
 pytestmark = pytest.mark.asyncio
 
 
-async def test_health_reports_both_dependencies(api: httpx.AsyncClient) -> None:
-    response = await api.get("/health")
+async def test_ready_reports_both_dependencies(api: httpx.AsyncClient) -> None:
+    response = await api.get("/ready")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "temporal": "ok"}
 
 
-async def test_health_is_503_and_names_the_broken_database(
+async def test_not_ready_is_503_and_names_the_broken_database_while_alive(
     time_client: Client, settings: Settings
 ) -> None:
     settings.database_url = "sqlite+aiosqlite:////nonexistent-folder/app.db"
@@ -28,7 +28,9 @@ async def test_health_is_503_and_names_the_broken_database(
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         ) as client:
-            response = await client.get("/health")
+            response = await client.get("/ready")
+            alive = await client.get("/health")
+    assert alive.status_code == 200  # the process is fine: no restart, just no traffic
     assert response.status_code == 503
     assert response.json()["database"].startswith("error") and response.json()["temporal"] == "ok"
 

@@ -42,7 +42,7 @@ class DevStack:
         async with httpx.AsyncClient(base_url=self.base) as http:
             for _ in range(600):
                 try:
-                    if (await http.get("/health")).status_code == 200:
+                    if (await http.get("/ready")).status_code == 200:
                         return process
                 except httpx.TransportError:
                     pass
