@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import SmtpPool
 from core import formats
@@ -108,10 +109,21 @@ class Link:
         return cls(url, info.workflow_id or "", info.workflow_run_id or "")
 
 
+MAILS = "activation_mails"
+
+
 def mail_key(suffix: str) -> str:
     """The idempotency key of a mail of the current flow run: `<flow id>/<run id>/<suffix>`."""
     info = activity.info()
     return f"{info.workflow_id}/{info.workflow_run_id}/{suffix}"
+
+
+def count_mail(template: str, outcome: str) -> None:
+    """Mails by template and outcome (sent, mail_rate_limited, …): the worker's metrics
+    (docs/operations.md). Template names and outcomes only: no address."""
+    if activity.in_activity():
+        counter = activity.metric_meter().create_counter(MAILS, "mails by template and outcome")
+        counter.add(1, {"template": template, "outcome": outcome})
 
 
 @dataclass
@@ -246,15 +258,23 @@ class MailSender:
     ) -> Sent:
         """Send this mail once per idempotency `key`: store it (with a fresh link token) unless
         stored already, then deliver the stored bytes unless the server has accepted them before."""
-        row = await self._store(key, mail, link, on_store)
-        if row.sent_at is None and row.body is not None:
-            await self._deliver(row.recipient, self._sealer.open(row.body, key))
-            async with self._sessions.begin() as session:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.idempotency_key == key)
-                    .values(sent_at=datetime.now(UTC), body=None)
-                )
+        try:
+            row = await self._store(key, mail, link, on_store)
+            if row.sent_at is None and row.body is not None:
+                await self._deliver(row.recipient, self._sealer.open(row.body, key))
+                async with self._sessions.begin() as session:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.idempotency_key == key)
+                        .values(sent_at=datetime.now(UTC), body=None)
+                    )
+                count_mail(mail.template, "sent")
+        except ApplicationError as refused:  # rate-limited, rejected, unbuildable: for good
+            count_mail(mail.template, refused.type or "refused")
+            raise
+        except Exception:
+            count_mail(mail.template, "failed_will_retry")
+            raise
         return Sent(row.message_id, row.secret_hash)
 
     async def _store(

@@ -12,6 +12,8 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.search_attributes import ACTIVATION_STATUS
 
 STATE_MEMO = "state"  # the memo key under which every flow publishes its state
+FLOW_STATUS = "activation_flow_status"
+FLOW_TIME = "activation_flow_time_to_status"
 
 
 def publish(state: Any) -> None:
@@ -20,6 +22,13 @@ def publish(state: Any) -> None:
 
 
 def publish_status(status: str, state: Any) -> None:
-    """A new status: the search attribute, then the state."""
+    """A new status: the search attribute, then the state; and the metrics of flows reaching a
+    status, with the time since the flow started (docs/operations.md; skipped on replay)."""
     workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status)])
     publish(state)
+    info, meter = workflow.info(), workflow.metric_meter()
+    labels = {"flow": info.workflow_type, "status": status}
+    meter.create_counter(FLOW_STATUS, "flows that reached a status").add(1, labels)
+    meter.create_histogram_timedelta(
+        FLOW_TIME, "from a flow's start to a status it reached", "ms"
+    ).record(workflow.now() - info.start_time, labels)
