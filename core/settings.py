@@ -121,6 +121,8 @@ class Settings(BaseSettings):
     console_url_template: str | None = None
     # `make dev` leaves out the access lines of polls and assets, and the SMTP transcript.
     log_every_request: bool = False
+    # `json`: one JSON object a line, with the flow and activity of each (docs/operations.md).
+    log_format: Literal["text", "json"] = "text"
     # Keys the workflow IDs (HMAC of the domain key), so no address is readable from an ID.
     secret_key: str = DEV_SECRET_KEY
     # Keys of the payload codec (docs/security.md): what the service gives Temporal is encrypted.

@@ -38,6 +38,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "dev":  # the one command that is development unless told otherwise
         os.environ.setdefault("ACTIVATION_ENVIRONMENT", "development")
     settings = get_settings()
+    if settings.log_format == "json":
+        configure_logging(args.log_level, json_lines=True)
     if args.command == "migrate":
         from models.records.migrate import upgrade
 

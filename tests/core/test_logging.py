@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 
 from core.logging import RedactSecrets
+from core.logging import configure_logging
 from core.logging import redact
 from core.tokens import new_token
 
@@ -45,3 +47,23 @@ def test_the_operator_key_in_the_web_uis_codec_path_is_redacted() -> None:
     line = redact('"POST /codec/s3cret-operator-key/decode HTTP/1.1" 200')
     assert line == '"POST /codec/[redacted]/decode HTTP/1.1" 200'
     assert redact("POST /codec/decode") == "POST /codec/decode"
+
+
+def test_json_lines_carry_the_flow_and_stay_redacted() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream, json_lines=True)
+    activity = {
+        "workflow_id": "license-activation-1",
+        "workflow_type": "LicenseActivationWorkflow",
+        "workflow_run_id": "run-1",
+        "activity_type": "license_activation.send_link",
+    }
+    logging.getLogger("activities").info(
+        "sent %s", "/verify-email?token=abc.def", extra={"temporal_activity": activity}
+    )
+    line = json.loads(stream.getvalue())
+    assert line["message"] == "sent /verify-email?token=[redacted]"
+    assert (line["flow_id"], line["run_id"], line["activity"]) == (
+        "license-activation-1", "run-1", "license_activation.send_link")  # fmt: skip
+    assert line["level"] == "INFO" and line["time"].endswith("+00:00")
+    configure_logging("INFO")
