@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from prometheus_client import CollectorRegistry
+from prometheus_client import start_http_server
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import configure_mappers
 from starlette.types import ASGIApp
@@ -27,6 +29,7 @@ from api.body_limit import BodyLimitMiddleware
 from api.errors import document_common_answers
 from api.errors import install_error_handlers
 from api.errors import problem_response
+from api.metrics import HttpMetrics
 from api.pages import ShowPage
 from api.pages import compile_templates
 from api.pages import show_page
@@ -177,6 +180,9 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/codec/": CODEC_MAX_BYTES}
     )
+    # Outermost: what it counts is what the client got, refusals of the middlewares included.
+    app.state.metrics = CollectorRegistry()
+    app.add_middleware(HttpMetrics, registry=app.state.metrics)
     document_common_answers(app)
     return app
 
@@ -222,3 +228,10 @@ def warm_up(app: FastAPI) -> None:
     configure_mappers()
     compile_templates()
     app.openapi()
+
+
+def serve_api_metrics(app: FastAPI, settings: Settings) -> None:
+    """The API's metrics on `ACTIVATION_API_METRICS_ADDRESS` (host:port), if set."""
+    if settings.api_metrics_address:
+        host, _, port = settings.api_metrics_address.rpartition(":")
+        start_http_server(int(port), host or "0.0.0.0", registry=app.state.metrics)

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     worker_connect_wait_seconds: int = 300
     # Prometheus metrics of the worker's Temporal runtime, e.g. "0.0.0.0:9464" (off when unset).
     worker_metrics_address: str | None = None
+    # Prometheus metrics of the API (HTTP requests by route and status), e.g. "0.0.0.0:9465":
+    # served on an address of its own, not on the public port (off when unset).
+    api_metrics_address: str | None = None
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025

@@ -54,10 +54,12 @@ def main(argv: list[str] | None = None) -> None:
         uvloop.run(run_worker(settings))
     elif args.command == "api":
         from api.app import create_app
+        from api.app import serve_api_metrics
         from api.app import warm_up
 
         app = create_app(settings)
         warm_up(app)
+        serve_api_metrics(app, settings)
         uvicorn.run(
             app,
             host=settings.api_host,

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from prometheus_client import generate_latest
 from temporalio.client import Client
 
 from api.app import create_app
@@ -9,6 +10,7 @@ from api.app import warm_up
 from api.pages import TEMPLATES_DIR
 from api.pages import compile_templates
 from core.settings import Settings
+from tests.support.api import AUTH
 
 pytestmark = pytest.mark.asyncio
 
@@ -111,3 +113,19 @@ async def test_the_docs_can_be_turned_off(time_client: Client, settings: Setting
             for path in ("/docs", "/redoc", "/openapi.json"):
                 assert (await http.get(path)).status_code == 404
             assert (await http.get("/health")).status_code == 200
+
+
+async def test_requests_are_counted_by_route_template_never_by_path(
+    api: httpx.AsyncClient,
+) -> None:
+    code_id = "a" * 24
+    assert (await api.get(f"/v1/license-codes/{code_id}", headers=AUTH)).status_code == 404
+    assert (await api.get("/no/such/page")).status_code == 404
+    app = api._transport.app  # type: ignore[attr-defined]
+    exported = generate_latest(app.app.state.metrics).decode()  # through DeclaredRefusals
+    assert (
+        'activation_http_requests_total{method="GET",route="/v1/license-codes/{code_id}",'
+        'status="404"} 1.0'
+    ) in exported
+    assert 'route="unmatched",status="404"' in exported
+    assert code_id not in exported and "activation_http_request_seconds_bucket" in exported
