@@ -44,6 +44,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import SmtpPool
 from core import formats
+from core.metric_names import MAILS
 from core.sealing import Sealer
 from core.settings import Settings
 from core.text import email_key
@@ -107,9 +108,6 @@ class Link:
         """A link to the run of the flow whose activity is sending it."""
         info = activity.info()
         return cls(url, info.workflow_id or "", info.workflow_run_id or "")
-
-
-MAILS = "activation_mails"
 
 
 def mail_key(suffix: str) -> str:

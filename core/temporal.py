@@ -13,6 +13,7 @@ from temporalio.runtime import Runtime
 from temporalio.runtime import TelemetryConfig
 from temporalio.service import RetryConfig
 
+from core.metric_names import FLOW_TIME
 from core.payload_codec import data_converter
 from core.settings import Settings
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 
 # A person waits for the API's answer: a call to a Temporal server that is down gives up after
 # ~3 s (the API then answers 503 with Retry-After) instead of the SDK's default 10 s and more.
+# Milliseconds: 1 s, 10 s, 1 min, 10 min, 1 h, 1 d, 7 d, 30 d.
+FLOW_TIME_BUCKETS_MS = [1e3, 1e4, 6e4, 6e5, 3.6e6, 8.64e7, 6.048e8, 2.592e9]
+
 API_RETRY = RetryConfig(max_interval_millis=1000, max_elapsed_time_millis=3000, max_retries=6)
 
 
@@ -37,7 +41,12 @@ async def connect(
     if metrics and settings.worker_metrics_address:
         runtime = Runtime(
             telemetry=TelemetryConfig(
-                metrics=PrometheusConfig(bind_address=settings.worker_metrics_address)
+                metrics=PrometheusConfig(
+                    bind_address=settings.worker_metrics_address,
+                    counters_total_suffix=True,  # Prometheus's naming: `…_total`
+                    # A flow reaches a status in seconds (a mail sent) or in weeks (a person).
+                    histogram_bucket_overrides={FLOW_TIME: FLOW_TIME_BUCKETS_MS},
+                )
             )
         )
     loop = asyncio.get_running_loop()

@@ -9,11 +9,11 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from core.metric_names import FLOW_STATUS
+    from core.metric_names import FLOW_TIME
     from models.contracts.search_attributes import ACTIVATION_STATUS
 
 STATE_MEMO = "state"  # the memo key under which every flow publishes its state
-FLOW_STATUS = "activation_flow_status"
-FLOW_TIME = "activation_flow_time_to_status"
 
 
 def publish(state: Any) -> None:

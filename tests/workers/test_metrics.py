@@ -16,15 +16,15 @@ from temporalio.runtime import Runtime
 from temporalio.runtime import TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
-from activities.mail import MAILS
+from core.metric_names import FLOW_STATUS
+from core.metric_names import FLOW_TIME
+from core.metric_names import MAILS
 from core.payload_codec import data_converter
 from core.settings import Settings
 from models.contracts.account_lookup import START
 from models.contracts.account_lookup import LookupInput
 from tests.support.mail import MailSink
 from workers.worker import build_worker
-from workflows.publishing import FLOW_STATUS
-from workflows.publishing import FLOW_TIME
 
 pytestmark = pytest.mark.asyncio
 
