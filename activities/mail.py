@@ -44,6 +44,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import SmtpPool
 from core import formats
+from core import tracing
 from core.metric_names import MAILS
 from core.sealing import Sealer
 from core.settings import Settings
@@ -361,7 +362,8 @@ class MailSender:
         sender = parseaddr(self._settings.mail_from)[1]
         try:
             async with heartbeating():  # a slow server may take minutes to accept it
-                await self._smtp.send(sender, to, body)
+                with tracing.span("smtp send"):
+                    await self._smtp.send(sender, to, body)
         except aiosmtplib.SMTPRecipientsRefused as err:
             if all(refusal.code in PERMANENT_SMTP_CODES for refusal in err.recipients):
                 raise refuse(MailProblem.REJECTED, "the mail server refused the recipient") from err

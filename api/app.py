@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CollectorRegistry
 from prometheus_client import start_http_server
 from sqlalchemy.exc import OperationalError
@@ -59,6 +60,7 @@ from api.routes import webhook_deliveries
 from api.routes import webhook_endpoints
 from api.routes.codec import CODEC_MAX_BYTES
 from api.throttle import Throttle
+from core import tracing
 from core.settings import Settings
 from core.settings import get_settings
 from core.temporal import API_RETRY
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
+        tracing.instrument(engine)
         app.state.settings = settings
         app.state.sessions = make_session_factory(engine)
         app.state.catalog = catalog_for(settings)
@@ -180,6 +183,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.add_middleware(
         BodyLimitMiddleware, max_bytes=settings.max_body_bytes, larger={"/codec/": CODEC_MAX_BYTES}
     )
+    if (traces := tracing.provider()) is not None:
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=traces)
     # Outermost: what it counts is what the client got, refusals of the middlewares included.
     app.state.metrics = CollectorRegistry()
     app.add_middleware(HttpMetrics, registry=app.state.metrics)

@@ -16,6 +16,7 @@ from temporalio.service import RetryConfig
 from core.metric_names import FLOW_TIME
 from core.payload_codec import data_converter
 from core.settings import Settings
+from core.tracing import temporal_interceptors
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ async def connect(
                 runtime=runtime,
                 data_converter=data_converter(settings.payload_keys),
                 retry_config=retry,
+                interceptors=temporal_interceptors(),
             )
         except RuntimeError:  # "Failed client connect: ..."
             if loop.time() >= deadline:

@@ -10,6 +10,7 @@ import sys
 import uvicorn
 import uvloop
 
+from core import tracing
 from core.logging import configure_logging
 from core.logging import uvicorn_log_config
 from core.settings import get_settings
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "dev":  # the one command that is development unless told otherwise
         os.environ.setdefault("ACTIVATION_ENVIRONMENT", "development")
     settings = get_settings()
+    tracing.configure_from_environment(args.command)
     if settings.log_format == "json":
         configure_logging(args.log_level, json_lines=True)
     if args.command == "migrate":

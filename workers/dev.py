@@ -17,6 +17,7 @@ from pathlib import Path
 import uvicorn
 
 from api.app import create_app
+from core import tracing
 from core.logging import quiet_development_logs
 from core.logging import uvicorn_log_config
 from core.payload_codec import data_converter
@@ -125,6 +126,7 @@ async def run_dev(settings: Settings) -> None:
     )
     sink = start_smtp_sink(settings.mailbox_dir, settings.smtp_host, settings.smtp_port)
     engine = make_engine(settings.database_url)
+    tracing.instrument(engine)
     worker = build_worker(temporal.client, settings, make_session_factory(engine))
     await ensure_reset_schedule(temporal.client, settings.temporal_task_queue)
     server = _Server(

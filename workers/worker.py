@@ -28,6 +28,7 @@ from activities.product_backend import ProductBackend
 from activities.product_registration import ProductRegistrationActivities
 from activities.provisioning import ProvisioningActivities
 from activities.webhooks import WebhookActivities
+from core import tracing
 from core.outbound import Outbound
 from core.outbound import OutboundPolicy
 from core.settings import Settings
@@ -141,6 +142,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Run until SIGINT/SIGTERM (or `stop`), then drain in-flight activities and exit."""
     stop = stop or _stop_on_signals()
     engine = make_engine(settings.database_url)
+    tracing.instrument(engine)
     client = await connect(
         settings, metrics=True, wait_seconds=settings.worker_connect_wait_seconds
     )
