@@ -75,7 +75,9 @@ async def test_an_order_is_one_trace_from_the_request_to_smtp(
     assert any(name.startswith(("SELECT", "INSERT")) for name in one_trace), sorted(one_trace)
 
 
-async def test_traces_are_off_unless_the_otel_variables_ask(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_traces_are_off_unless_the_otel_variables_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for name in ("OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT",
                  "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_SDK_DISABLED"):  # fmt: skip
         monkeypatch.delenv(name, raising=False)
