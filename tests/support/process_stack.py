@@ -1,5 +1,5 @@
-"""The Temporal dev server and the worker as real processes, for the fault tests: each can be
-killed (-9) and started again."""
+"""The Temporal dev server, workers and API processes as real processes, for the fault tests:
+each can be killed (-9) and started again."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
+
 from core.settings import Settings
 from models.contracts import search_attributes
 from tests.support.net import free_port
@@ -27,7 +29,9 @@ class Stack:
         self.tmp = tmp
         self.settings = settings
         self.temporal: DevTemporalServer | None = None
-        self.worker: subprocess.Popen[bytes] | None = None
+        self.worker: subprocess.Popen[bytes] | None = None  # the last one started
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.apis: list[subprocess.Popen[bytes]] = []
 
     async def start_temporal(self) -> None:
         self.temporal = await DevTemporalServer.start(
@@ -51,6 +55,23 @@ class Stack:
     async def start_worker(self) -> None:
         """Start a worker process and return once it polls the task queue."""
         polling = self._polling()
+        env = self._environment()
+        with (self.tmp / "worker.log").open("ab") as log:
+            self.worker = subprocess.Popen(
+                [str(Path(sys.executable).parent / "activation"), "worker"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.workers.append(self.worker)
+        deadline = time.monotonic() + 60
+        while self._polling() == polling:
+            assert self.worker.poll() is None, (self.tmp / "worker.log").read_text()
+            assert time.monotonic() < deadline, "the worker never started polling"
+            await asyncio.sleep(0.1)
+
+    def _environment(self) -> dict[str, str]:
+        """What the service's processes read: the test's settings."""
         s = self.settings
         env = os.environ | {
             "ACTIVATION_ENVIRONMENT": s.environment,
@@ -68,27 +89,46 @@ class Stack:
         }
         if s.catalog_file is not None:
             env["ACTIVATION_CATALOG_FILE"] = str(s.catalog_file)
-        with (self.tmp / "worker.log").open("ab") as log:
-            self.worker = subprocess.Popen(
-                [str(Path(sys.executable).parent / "activation"), "worker"],
+        return env
+
+    def kill_worker(self, worker: subprocess.Popen[bytes] | None = None) -> None:
+        """Kill a worker (-9): the last one started, unless told which."""
+        worker = worker or self.worker
+        assert worker is not None
+        worker.kill()
+        worker.wait()
+
+    async def start_api(self) -> str:
+        """An API process (`activation api`) on a free port; its base URL once it is ready."""
+        port = free_port()
+        env = self._environment() | {
+            "ACTIVATION_API_PORT": str(port),
+            "ACTIVATION_API_KEYS": ",".join(self.settings.api_keys),
+        }
+        with (self.tmp / f"api-{port}.log").open("ab") as log:
+            api = subprocess.Popen(
+                [str(Path(sys.executable).parent / "activation"), "api"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+        self.apis.append(api)
+        url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
-        while self._polling() == polling:
-            assert self.worker.poll() is None, (self.tmp / "worker.log").read_text()
-            assert time.monotonic() < deadline, "the worker never started polling"
-            await asyncio.sleep(0.1)
-
-    def kill_worker(self) -> None:
-        assert self.worker is not None
-        self.worker.kill()
-        self.worker.wait()
+        async with httpx.AsyncClient(base_url=url) as http:
+            while True:
+                assert api.poll() is None, (self.tmp / f"api-{port}.log").read_text()
+                assert time.monotonic() < deadline, "the API never became ready"
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get("/ready")).status_code == 200:
+                        return url
+                await asyncio.sleep(0.2)
 
     def stop(self) -> None:
-        if self.worker is not None and self.worker.poll() is None:
-            self.kill_worker()
+        for process in self.workers + self.apis:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         if self.temporal is not None and self.temporal.process.poll() is None:
             self.kill_temporal()
 
