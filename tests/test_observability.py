@@ -4,6 +4,7 @@ and naming only metrics the service exports."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -33,8 +34,19 @@ def test_promtool_accepts_the_rules_and_their_tests(check: list[str]) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_the_rules_name_only_metrics_the_service_exports() -> None:
-    ours = {f"{FLOW_STATUS}_total", f"{FLOW_TIME}_bucket", f"{MAILS}_total",
-            "activation_http_requests_total", "activation_http_request_seconds_bucket"}  # fmt: skip
-    named = set(re.findall(r"\b(activation_[a-z_]+)", (RULES / "alerts.yml").read_text()))
-    assert named and named <= ours, named - ours
+OURS = {f"{FLOW_STATUS}_total", f"{FLOW_TIME}_bucket", f"{MAILS}_total",
+        "activation_http_requests_total", "activation_http_request_seconds_bucket"}  # fmt: skip
+
+
+@pytest.mark.parametrize("shipped", ["alerts.yml", "dashboard.json"])
+def test_the_rules_and_the_dashboard_name_only_metrics_the_service_exports(shipped: str) -> None:
+    named = set(re.findall(r"\b(activation_[a-z_]+)", (RULES / shipped).read_text()))
+    assert named and named <= OURS, named - OURS
+
+
+def test_every_dashboard_panel_queries_prometheus() -> None:
+    dashboard = json.loads((RULES / "dashboard.json").read_text())
+    assert dashboard["panels"] and all(
+        panel["targets"] and panel["datasource"]["type"] == "prometheus"
+        for panel in dashboard["panels"]
+    )
