@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import count
 from activities.smtp_pool import SmtpPool
 from core import formats
 from core import tracing
@@ -120,9 +121,7 @@ def mail_key(suffix: str) -> str:
 def count_mail(template: str, outcome: str) -> None:
     """Mails by template and outcome (sent, mail_rate_limited, …): the worker's metrics
     (docs/operations.md). Template names and outcomes only: no address."""
-    if activity.in_activity():
-        counter = activity.metric_meter().create_counter(MAILS, "mails by template and outcome")
-        counter.add(1, {"template": template, "outcome": outcome})
+    count(MAILS, "mails by template and outcome", {"template": template, "outcome": outcome})
 
 
 @dataclass

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.exceptions import ApplicationError
 
+from activities.metrics import count
+from core.metric_names import PROVISIONING_CALLS
 from core.outbound import AddressRefused
 from core.outbound import Answer
 from core.outbound import CallFailed
@@ -38,6 +40,7 @@ from models.records.domain import ProductInstance
 TRANSIENT = {408, 425, 429}
 UNAVAILABLE = "provisioning_unavailable"  # a retryable failure's type
 REASON_CHARS = 200
+CALLS = "calls to the product backends, by product, method and answer"
 
 
 @dataclass(frozen=True)
@@ -166,12 +169,17 @@ class ProductBackend:
         at = datetime.now(UTC)
         headers = signed_headers(key, at, body, self._secrets.get(product_code, []))
         headers["idempotency-key"] = key
+        labels = {"product": product_code, "method": method}
         try:
-            return await self._outbound.request(method, url, headers, body)
+            answer = await self._outbound.request(method, url, headers, body)
         except AddressRefused as refused:
+            count(PROVISIONING_CALLS, CALLS, labels | {"answer": "address_refused"})
             raise refuse(ProvisioningError.ADDRESS_REFUSED, f"{product_code}: {refused}") from None
         except CallFailed as failure:
+            count(PROVISIONING_CALLS, CALLS, labels | {"answer": "no_answer"})
             raise _transient(f"{product_code}'s backend: {failure.reason}", None) from None
+        count(PROVISIONING_CALLS, CALLS, labels | {"answer": f"{answer.status // 100}xx"})
+        return answer
 
 
 async def instance_document(session: AsyncSession, instance: ProductInstance) -> dict[str, Any]:

@@ -24,6 +24,8 @@ from activities.mail import Mail
 from activities.mail import MailSender
 from activities.mail import heartbeating
 from activities.mail import mail_key
+from activities.metrics import count
+from core.metric_names import WEBHOOK_ATTEMPTS
 from core.outbound import AddressRefused
 from core.outbound import Answer
 from core.outbound import CallFailed
@@ -54,6 +56,10 @@ def event_body(event: Event) -> bytes:
     return json.dumps(event.body(), separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def count_attempt(outcome: AttemptOutcome) -> None:
+    count(WEBHOOK_ATTEMPTS, "webhook delivery attempts, by outcome", {"outcome": outcome.value})
+
+
 class WebhookActivities(FlowActivities):
     def __init__(
         self,
@@ -80,6 +86,7 @@ class WebhookActivities(FlowActivities):
             event = await session.scalar(select(Event).where(Event.id == input.event_id))
         if endpoint is None or event is None or endpoint.status != "active":
             await self._finish(input.endpoint_id, input.event_id, "cancelled", input.at)
+            count_attempt(AttemptOutcome.STOPPED)
             return AttemptResult(AttemptOutcome.STOPPED)
         now = datetime.now(UTC)
         body = event_body(event)
@@ -102,6 +109,7 @@ class WebhookActivities(FlowActivities):
         )
         retry_after = answer.retry_after_seconds if answer is not None else None
         await self._record(input, event, outcome, answer, error, retry_after)
+        count_attempt(outcome)
         return AttemptResult(outcome, retry_after)
 
     async def _record(
