@@ -7,6 +7,7 @@ either API, and nothing answered 5xx."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -77,3 +78,30 @@ async def test_two_workers_and_two_apis_lose_nothing_when_a_worker_dies(
     assert all(answer.status_code < 500 for answer in answers), [
         answer.text for answer in answers if answer.status_code >= 500
     ]
+
+
+async def test_a_stopping_api_finishes_the_requests_it_has(
+    tmp_path: Path, settings: Settings, smtp: MailSink
+) -> None:
+    """SIGTERM (a rollout) while a start waits for its flow's first step: the API stops taking
+    connections but answers the request it has, then exits cleanly."""
+    async with running_stack(tmp_path, settings) as stack:
+        url = await stack.start_api()
+        api = stack.apis[-1]
+        stack.kill_worker()  # the start now waits for a worker to run the flow's first task
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            start = asyncio.create_task(
+                http.post(
+                    "/v1/email-verifications", json={"email": "drain@example.com"}, headers=AUTH
+                )  # fmt: skip
+            )
+            await asyncio.sleep(1.0)  # in flight
+            api.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            assert api.poll() is None, "the API quit with a request in flight"
+            await stack.start_worker()
+            answer = await start
+        assert answer.status_code == 202, answer.text
+        # Done: uvicorn shut down, then ends by the signal it was sent (it raises it again).
+        assert await asyncio.to_thread(api.wait, 30) in (0, -signal.SIGTERM)
+    await smtp.wait_for(1, to="drain@example.com")
