@@ -24,7 +24,7 @@ from core.license_codes import hash_code
 from core.license_codes import new_code
 from core.settings import Settings
 from core.tokens import random_key
-from models.catalog import load_catalog
+from models.catalog import Catalog
 from models.contracts.on_premises import CodeReminderInput
 from models.contracts.on_premises import IssuedCode
 from models.contracts.on_premises import RecordInstallationInput
@@ -38,6 +38,7 @@ from models.records.on_premises import Installation
 from models.records.on_premises import InstallationEvent
 from models.records.on_premises import LicenseCode
 from models.records.on_premises import codes_of_order
+from models.records.on_premises import company_of
 
 CERTIFICATE_TEMPLATE = "license_certificate"
 REMINDER_TEMPLATE = "license_expiring"  # the cloud licenses' reminder, its on-premises words
@@ -49,11 +50,12 @@ class OnPremisesActivities(FlowActivities):
         settings: Settings,
         session_factory: async_sessionmaker[AsyncSession],
         mail: MailSender,
+        catalog: Catalog,
     ) -> None:
         super().__init__(settings, session_factory, mail)
         self._sealer = codes_sealer(settings)
-        self._keys = settings.license_keys()  # held by the worker only
-        self._catalog = load_catalog(settings.catalog_file)  # product names in each language
+        self._keys = settings.license_keys()  # the signing key: in the worker's memory only
+        self._catalog = catalog  # product names in each language
 
     def activities(self) -> list[Callable[..., Any]]:
         """What the worker registers: each bound activity method of these flows."""
@@ -104,9 +106,9 @@ class OnPremisesActivities(FlowActivities):
         to the printable certificate. Stored (sealed) before it is sent, once per flow run."""
         async with self._sessions() as session:
             rows = await codes_of_order(session, input.order_id)
-            business = await session.get(Business, rows[0].business_id) if rows else None
+            company = await company_of(session, rows)
         context = {
-            "company_name": business.name if business else "",
+            "company_name": company,
             "offline_page": f"{self._settings.public_base_url.rstrip('/')}/offline-activation",
             "codes": [
                 {

@@ -126,6 +126,8 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
         app.state.settings = settings
         app.state.sessions = make_session_factory(engine)
         app.state.catalog = catalog_for(settings)
+        # The public keys of license files (read once: the keys file does not change under us).
+        app.state.license_keys = settings.license_keys().jwks()
         # Lazy: the API starts (and /health says why) even while Temporal is still coming up.
         app.state.temporal = temporal or await connect(settings, lazy=True, retry=API_RETRY)
         try:

@@ -215,6 +215,15 @@ async def start_product(bench: Bench, store: str, url: str | None = None) -> Pro
     return await Product.start(env, bench.work)
 
 
+# The email verification runs; the others (`baseline_acts`, `product_installs`, …) are named
+# after the process that serves them, and measure A activations each.
+VERIFICATIONS = ("baseline", "same_work", "product")
+
+
+def process_of(run: str) -> str:
+    return run if run in VERIFICATIONS else run.partition("_")[0]
+
+
 async def rounds_on_sqlite(bench: Bench) -> Report:
     """Email verifications and license activations, the product's and its baselines', in rounds
     that take turns, after an untimed warm-up alike for every run."""
@@ -236,22 +245,16 @@ async def rounds_on_sqlite(bench: Bench) -> Report:
             ),
             "product_installs": lambda label, a: installation_throughput(http, inbox, label, a, c),
         }
-        owner = {
-            "baseline_acts": "baseline",
-            "product_acts": "product",
-            "baseline_installs": "baseline",
-            "product_installs": "product",
-        }
         for name, run in runs.items():  # the warm-up: workers poll, caches fill
-            size = args.n if name in ("baseline", "same_work", "product") else args.activations
-            await bench.measured(owner.get(name, name), run(f"{name}-w", max(2, size // 10)))
+            size = args.n if name in VERIFICATIONS else args.activations
+            await bench.measured(process_of(name), run(f"{name}-w", max(2, size // 10)))
         for r, (n, a) in enumerate(
             zip(split(args.n, args.rounds), split(args.activations, args.rounds), strict=True)
         ):
             progress(f"round {r + 1}/{args.rounds}: {n} flows, {a} activations, concurrency {c}")
             for name, run in runs.items():
-                count = n if name in ("baseline", "same_work", "product") else a
-                timed = await bench.measured(owner.get(name, name), run(f"{name}-{r}", count))
+                count = n if name in VERIFICATIONS else a
+                timed = await bench.measured(process_of(name), run(f"{name}-{r}", count))
                 bench.rounds.setdefault(name, Timings()).add(timed)
                 bench.ratios.setdefault(name, []).append(timed.per_s)
     for process in bench.baselines.values():
@@ -337,9 +340,7 @@ async def gathered(bench: Bench) -> Report:
         return [round(a / b, 2) for a, b in zip(ratios[run], ratios[against], strict=True)]
 
     return {
-        "verification": {
-            name: timings(rounds[name]) for name in ("baseline", "same_work", "product")
-        }
+        "verification": {name: timings(rounds[name]) for name in VERIFICATIONS}
         | {
             "ratio_by_round": by_round("product", "baseline"),
             "work_ratio_by_round": by_round("product", "same_work"),
@@ -357,8 +358,7 @@ async def gathered(bench: Bench) -> Report:
         },
         "shapes": {
             "email verification": {
-                name: shape(await shape_of(client, rounds[name].ids))
-                for name in ("baseline", "same_work", "product")
+                name: shape(await shape_of(client, rounds[name].ids)) for name in VERIFICATIONS
             },
             "activation": {
                 "baseline": shape(await shape_of(client, rounds["baseline_acts"].ids)),

@@ -100,11 +100,10 @@ def build_worker(
     credits = CreditActivities(settings, sessions, mail)
     lifecycles = LicenseLifecycleActivities(settings, sessions, mail)
     webhooks = WebhookActivities(settings, sessions, mail, outbound_of(settings))
-    backend = ProductBackend(
-        settings, catalog_for(settings), outbound_of(settings, provisioning=True)
-    )
+    catalog = catalog_for(settings)
+    backend = ProductBackend(settings, catalog, outbound_of(settings, provisioning=True))
     provisioning = ProvisioningActivities(settings, sessions, backend)
-    on_premises = OnPremisesActivities(settings, sessions, mail)
+    on_premises = OnPremisesActivities(settings, sessions, mail, catalog)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,

@@ -87,18 +87,17 @@ async def certify(
 ) -> CertificatePublic | None:
     """An order's on-premises items (taken out of `order`): renewals extend their codes, the
     others get a certificate with new codes. None: the order has none."""
-    asked = dict(zip((id(item) for item in order.items), body.items, strict=True))
-    on_premises = [
-        item for item in order.items if catalog.product(item.product_code).deployment != "cloud"
-    ]
-    if any(asked[id(item)].renews_code for item in order.items if item not in on_premises):
+    # The order's items, as the catalog fixed them, each with the order line it came from.
+    lines = list(zip(order.items, body.items, strict=True))
+    cloud = [item for item, _ in lines if catalog.product(item.product_code).deployment == "cloud"]
+    installed = [(item, line.renews_code) for item, line in lines if item not in cloud]
+    if any(line.renews_code for item, line in lines if item in cloud):
         raise ApiError(ActivationError.INVALID_ORDER, "renews_code renews on-premises codes only")
-    if not on_premises:
+    if not installed:
         return None
-    order.items = [item for item in order.items if item not in on_premises]
-    renewals = [(asked[id(item)].renews_code, item) for item in on_premises]
-    renewed = await _renew(session, client, [(code, item) for code, item in renewals if code])
-    new = [item for code, item in renewals if not code]
+    order.items = cloud
+    renewed = await _renew(session, client, [(code, item) for item, code in installed if code])
+    new = [item for item, code in installed if not code]
     if not new:
         return CertificatePublic(id=order.order_id, business_id=None, status="renewed",
                                  codes=[], renewed=renewed)  # fmt: skip

@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse
 
 from api.deps import CatalogDep
 from api.deps import SessionDep
-from api.deps import SettingsDep
 from api.deps import TemporalDep
 from api.deps import client_address
 from api.deps import keyed
@@ -140,8 +139,7 @@ async def revoke(code_id: CodeId, client: TemporalDep) -> CodeState:
 
 
 @router.get("/.well-known/jwks.json", tags=["on-premises licenses"])
-async def license_keys(settings: SettingsDep) -> JSONResponse:
+async def license_keys(request: Request) -> JSONResponse:
     """The public keys that verify license files, by key id (a JWK Set, RFC 7517)."""
-    return JSONResponse(
-        settings.license_keys().jwks(), headers={"Cache-Control": "public, max-age=3600"}
-    )
+    published = request.app.state.license_keys
+    return JSONResponse(published, headers={"Cache-Control": "public, max-age=3600"})

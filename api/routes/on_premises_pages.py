@@ -12,7 +12,6 @@ from datetime import timedelta
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter
 from fastapi import Request
@@ -30,8 +29,10 @@ from api.flow_clients.on_premises import AgreementShown
 from api.flow_clients.on_premises import InstallationActivate
 from api.flow_clients.on_premises import activate_installation
 from api.links import link_target
+from api.pages import field
 from api.pages import flash
 from api.pages import page_locale
+from api.pages import read_form
 from api.pages import recall
 from api.pages import remember
 from api.pages import render
@@ -39,13 +40,12 @@ from api.pages import see_other
 from api.pages import see_other_with
 from core.license_codes import codes_sealer
 from core.license_codes import normalized
-from core.words import TEXT
+from core.words import refusal_text
 from core.words import text
 from models.catalog import Catalog
 from models.contracts.on_premises import CERTIFICATE_PREFIX
-from models.records.domain import Business
-from models.records.on_premises import LicenseCode
 from models.records.on_premises import codes_of_order
+from models.records.on_premises import company_of
 
 router = APIRouter(tags=["customer pages"], include_in_schema=False)
 
@@ -81,13 +81,8 @@ async def certificate_page(
          "code": sealer.open(row.sealed_code, row.id).decode()}
         for row in rows
     ]  # fmt: skip
-    company = await _company(db, rows)
+    company = await company_of(db, rows)
     return render(request, settings, "certificate", locale=locale, codes=codes, company=company)
-
-
-async def _company(db: SessionDep, rows: list[LicenseCode]) -> str:
-    business = await db.get(Business, rows[0].business_id) if rows else None
-    return business.name if business else ""
 
 
 @router.get(OFFLINE, response_class=HTMLResponse)
@@ -156,8 +151,9 @@ async def offline_submit(
     try:
         issued = await activate_installation(body, request, db, client, catalog, offline=True)
     except ApiError as err:
-        key = f"error.{err.code}"
-        return refused(text(locale, key if _has_words(key) else "error.other"), "code")
+        return refused(
+            refusal_text(locale, err.code, (err.headers or {}).get("Retry-After")), "code"
+        )
     ready = {
         "file": base64.b64encode(issued.license_file.encode()).decode(),
         "fingerprint": fingerprint,
@@ -165,10 +161,6 @@ async def offline_submit(
         "until": (issued.valid_until - timedelta(seconds=1)).date().isoformat(),
     }
     return see_other_with(OFFLINE, settings, ready=ready)
-
-
-def _has_words(key: str) -> bool:
-    return key in TEXT["en"]
 
 
 def _agreement(catalog: Catalog, locale: str) -> dict[str, str]:
@@ -188,10 +180,11 @@ def _agreement(catalog: Catalog, locale: str) -> dict[str, str]:
 async def _multipart(request: Request) -> dict[str, str]:
     """A multipart form's fields (a file's content as text), read with the standard library's
     MIME parser; a urlencoded form is read too. Values are cut to a sane length."""
-    body = await request.body()
     kind = request.headers.get("content-type", "")
     if not kind.startswith("multipart/form-data"):
-        return {key: values[0][:320] for key, values in parse_qs(body.decode()).items()}
+        form = await read_form(request)
+        return {name: field(form, name) for name in form}
+    body = await request.body()
     parsed = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + body)
     fields: dict[str, str] = {}
     for part in parsed.iter_parts() if parsed.is_multipart() else []:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import mapped_column
 
 from models.records.base import Base
 from models.records.base import UTCDateTime
+from models.records.domain import Business
 
 
 class LicenseCode(Base):
@@ -83,3 +84,9 @@ async def codes_of_order(session: AsyncSession, order_id: str) -> list[LicenseCo
         select(LicenseCode).where(LicenseCode.order_id == order_id).order_by(LicenseCode.position)
     )
     return list(rows)
+
+
+async def company_of(session: AsyncSession, codes: list[LicenseCode]) -> str:
+    """The name of the company the codes were issued to ("" when there are none)."""
+    business = await session.get(Business, codes[0].business_id) if codes else None
+    return business.name if business else ""
