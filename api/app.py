@@ -67,6 +67,7 @@ from core.temporal import API_RETRY
 from core.temporal import connect
 from models.catalog import catalog_for
 from models.errors import ApiProblem
+from models.errors import FlowProblem
 from models.records.base import make_engine
 from models.records.base import make_session_factory
 
@@ -82,6 +83,14 @@ _UNAVAILABLE = {
     RPCStatusCode.RESOURCE_EXHAUSTED,
     RPCStatusCode.INTERNAL,
 }
+
+
+def _workflow_task_failing(exc: RPCError) -> bool:
+    """An update or query the server refuses because the flow's workflow task keeps failing
+    (typically a worker build that cannot replay it, docs/operations.md)."""
+    return any(
+        detail.type_url.endswith(".WorkflowNotReadyFailure") for detail in exc.grpc_status.details
+    )
 
 
 def _temporal_unavailable() -> JSONResponse:
@@ -202,6 +211,10 @@ def _answer_unavailable_parts(app: FastAPI) -> None:
         if exc.status in _UNAVAILABLE:
             log.warning("Temporal unavailable: %s", exc.status.name if exc.status else "?")
             return _temporal_unavailable()
+        if exc.status == RPCStatusCode.FAILED_PRECONDITION and _workflow_task_failing(exc):
+            # The ActivationWorkflowTasksFailing alert names the cause; the flow is not lost.
+            log.error("a flow's workflow task is failing: %s", exc.message)
+            return problem_response(FlowProblem.FLOW_STUCK)
         raise exc
 
     # An update whose call timed out or was cancelled while the server was unreachable.

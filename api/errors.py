@@ -19,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from models.errors import ApiProblem
 from models.errors import DomainError
+from models.errors import FlowProblem
 from models.errors import MailProblem
 from models.errors import find
 
@@ -125,7 +126,9 @@ def document_common_answers(app: FastAPI) -> None:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = generate()
-        unavailable = answer(ApiProblem.DATABASE_UNAVAILABLE, ApiProblem.TEMPORAL_UNAVAILABLE)
+        unavailable = answer(
+            ApiProblem.DATABASE_UNAVAILABLE, ApiProblem.TEMPORAL_UNAVAILABLE, FlowProblem.FLOW_STUCK
+        )
         for operations in schema["paths"].values():
             for operation in operations.values():
                 answers = operation.setdefault("responses", {})

@@ -261,6 +261,10 @@ class FlowProblem(DomainError):
     STEP_TIMED_OUT = ("step_timed_out", 503,
         "a step did not complete in time (the database or a system it calls is down)", 5
     )  # fmt: skip
+    # Its workflow task fails (a worker build that cannot replay it): operators are alerted.
+    FLOW_STUCK = ("flow_stuck", 503,
+        "this flow cannot take answers until it is repaired; try again later", 60
+    )  # fmt: skip
 
 
 class ApiProblem(DomainError):

@@ -2,11 +2,13 @@
 one Temporal server and PostgreSQL, load through both APIs, one worker killed (-9) in the middle
 of it and a new one started. Afterwards no flow is lost or stuck, no address got two different
 mails (a send cut off by the kill is delivered again, identical), every first link works through
-either API, and nothing answered 5xx."""
+either API, and nothing answered 5xx. And upgrades: workers replaced one by one by a newer build
+whose change to a flow is guarded by `workflow.patched`, and a build whose change is not."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import time
 from collections import defaultdict
@@ -14,11 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import Client
 
+from core.payload_codec import data_converter
 from core.settings import Settings
 from tests.support.mail import MailSink
 from tests.support.mail import token_in
 from tests.support.mail import without_trace_headers
+from tests.support.net import free_port
 from tests.support.process_stack import running_stack
 
 pytestmark = pytest.mark.asyncio
@@ -105,3 +110,133 @@ async def test_a_stopping_api_finishes_the_requests_it_has(
         # Done: uvicorn shut down, then ends by the signal it was sent (it raises it again).
         assert await asyncio.to_thread(api.wait, 30) in (0, -signal.SIGTERM)
         await smtp.wait_for(1, to="drain@example.com", timeout=60)  # the flow went on
+
+
+ROOT = Path(__file__).resolve().parents[1]
+PATCH = "a-newer-build"
+# The change a newer build makes to the email verification flow: a new step before the flow
+# waits, guarded as docs/operations.md asks. Flows already waiting replay without it.
+NEWER_STEP = f"""\
+        if workflow.patched({PATCH!r}):
+            await workflow.sleep(timedelta(milliseconds=10))
+"""
+UNGUARDED_STEP = NEWER_STEP.replace(f"workflow.patched({PATCH!r})", "True")
+MARKER = "marker_recorded_event_attributes"
+WAITING = "        try:\n            await self._wait_for_outcome()\n"
+
+
+def newer_build(tmp: Path, step: str = NEWER_STEP) -> Path:
+    """This checkout's code with `step` written into the email verification flow."""
+    build = tmp / ("newer-build" if step == NEWER_STEP else "unguarded-build")
+    for package in ("activities", "api", "core", "models", "workers", "workflows"):
+        shutil.copytree(ROOT / package, build / package, ignore=shutil.ignore_patterns("*.pyc"))
+    flow = build / "workflows" / "email_verification.py"
+    source = flow.read_text()
+    assert source.count(WAITING) == 1, "the flow changed: move NEWER_STEP"
+    flow.write_text(source.replace(WAITING, step + WAITING))
+    return build
+
+
+async def test_flows_in_flight_go_on_when_the_workers_are_replaced_by_a_newer_build(
+    tmp_path: Path, settings: Settings, pg_url: str, smtp: MailSink
+) -> None:
+    """A rolling upgrade: of two workers one is killed and started again from a newer build,
+    then the other is stopped and replaced the same way. Flows that were waiting replay on the
+    new code without its new step; flows started afterwards take it; every flow finishes, with
+    one mail each and no failed workflow task."""
+    settings.database_url = pg_url
+    build = newer_build(tmp_path)
+    async with running_stack(tmp_path, settings) as stack:
+        await stack.start_worker()
+        old_workers = list(stack.workers)
+        api = httpx.AsyncClient(base_url=await stack.start_api(), timeout=60)
+        try:
+
+            async def start(address: str) -> str:
+                answer = await api.post(
+                    "/v1/email-verifications", json={"email": address}, headers=AUTH
+                )
+                assert answer.status_code == 202, answer.text
+                return str(answer.json()["id"])
+
+            before = {f"old{n}@example.com": await start(f"old{n}@example.com") for n in range(6)}
+            for address in before:
+                await smtp.wait_for(1, to=address, timeout=30)  # waiting for the person
+
+            stack.kill_worker(old_workers[0])
+            await stack.start_worker(build)
+            old_workers[1].send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(old_workers[1].wait, 30) == 0
+            await stack.start_worker(build)
+
+            after = {f"new{n}@example.com": await start(f"new{n}@example.com") for n in range(6)}
+            for address, flow_id in (before | after).items():
+                mail = await smtp.wait_for(1, to=address, timeout=30)
+                confirmed = await api.post(
+                    "/v1/email-verifications/confirm", json={"token": token_in(mail[0])}
+                )
+                assert confirmed.json() == {"id": flow_id, "status": "verified"}, confirmed.text
+                assert len(smtp.messages(to=address)) == 1
+        finally:
+            await api.aclose()
+
+        temporal = await Client.connect(
+            settings.temporal_address, data_converter=data_converter(settings.payload_keys)
+        )
+        for flow_ids, patched in ((before.values(), False), (after.values(), True)):
+            for flow_id in flow_ids:
+                flow = temporal.get_workflow_handle(flow_id)
+                assert (await flow.result())["status"] == "verified"
+                history = await flow.fetch_history()
+                events = [event.WhichOneof("attributes") for event in history.events]
+                assert "workflow_task_failed_event_attributes" not in events, flow_id
+                assert events[-1] == "workflow_execution_completed_event_attributes", flow_id
+                markers = [
+                    e for e in history.events if e.HasField("marker_recorded_event_attributes")
+                ]
+                assert any(PATCH.encode() in m.SerializeToString() for m in markers) is patched
+
+
+async def test_a_build_that_cannot_replay_a_flow_stops_it_until_a_fixed_build_runs_it(
+    tmp_path: Path, settings: Settings, smtp: MailSink
+) -> None:
+    """The same change without its guard: a waiting flow cannot be replayed, so its answers are
+    refused (503 `flow_stuck`, not a 500) and nothing is lost; once a fixed build replaces the
+    broken one, the flow takes the answer. The worker's metrics show the failing task (the
+    ActivationWorkflowTasksFailing alert)."""
+    settings.worker_metrics_address = f"127.0.0.1:{free_port()}"
+    async with running_stack(tmp_path, settings) as stack:
+        async with httpx.AsyncClient(base_url=await stack.start_api(), timeout=60) as api:
+            started = await api.post(
+                "/v1/email-verifications", json={"email": "stuck@example.com"}, headers=AUTH
+            )
+            flow_id = started.json()["id"]
+            token = token_in((await smtp.wait_for(1, to="stuck@example.com", timeout=30))[0])
+
+            stack.kill_worker()
+            await stack.start_worker(newer_build(tmp_path, UNGUARDED_STEP))
+            confirm = {"token": token}
+            refused = await api.post("/v1/email-verifications/confirm", json=confirm)
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["code"] == "flow_stuck"
+            assert refused.headers["Retry-After"] == "60"
+            metrics = (await api.get(f"http://{settings.worker_metrics_address}/metrics")).text
+            failed = [
+                line
+                for line in metrics.splitlines()
+                if line.startswith("temporal_workflow_task_execution_failed_total{")
+                and 'failure_reason="NonDeterminismError"' in line
+                and 'workflow_type="EmailVerificationWorkflow"' in line
+            ]
+            assert failed, metrics
+
+            stack.kill_worker()
+            await stack.start_worker(newer_build(tmp_path))
+            deadline = time.monotonic() + 120
+            confirmed = refused
+            while confirmed.status_code == 503:  # until the failed task is tried again (~10 s)
+                assert time.monotonic() < deadline, confirmed.text
+                await asyncio.sleep(1)
+                confirmed = await api.post("/v1/email-verifications/confirm", json=confirm)
+            assert confirmed.json() == {"id": flow_id, "status": "verified"}, confirmed.text
+        assert len(smtp.messages(to="stuck@example.com")) == 1

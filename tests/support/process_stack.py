@@ -52,10 +52,13 @@ class Stack:
         log = self.tmp / "worker.log"
         return log.read_text().count("worker polling") if log.exists() else 0
 
-    async def start_worker(self) -> None:
-        """Start a worker process and return once it polls the task queue."""
+    async def start_worker(self, build: Path | None = None) -> None:
+        """Start a worker process and return once it polls the task queue; with `build`, a
+        directory holding another version of the code, the worker runs that version."""
         polling = self._polling()
         env = self._environment()
+        if build is not None:
+            env["PYTHONPATH"] = str(build)  # ahead of the installed checkout
         with (self.tmp / "worker.log").open("ab") as log:
             self.worker = subprocess.Popen(
                 [str(Path(sys.executable).parent / "activation"), "worker"],
@@ -89,6 +92,8 @@ class Stack:
         }
         if s.catalog_file is not None:
             env["ACTIVATION_CATALOG_FILE"] = str(s.catalog_file)
+        if s.worker_metrics_address is not None:
+            env["ACTIVATION_WORKER_METRICS_ADDRESS"] = s.worker_metrics_address
         return env
 
     def kill_worker(self, worker: subprocess.Popen[bytes] | None = None) -> None:
