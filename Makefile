@@ -30,6 +30,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_layers.py  # the layers (docs/architecture.md)
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_compose.py tests/test_deploy.py \
+	  tests/test_observability.py  # deployment files vs published schemas, rules vs promtool
 
 bench: install  ## product vs bare Temporal; BENCH_ARGS="--quick" (smoke) or "-n 500 -c 10 -m 10000"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
