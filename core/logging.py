@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import IO
 from typing import Any
 
+from opentelemetry import trace
+
 # Redacted by where a secret goes, whatever it looks like (a mangled one is a secret too): the
 # path segment after `/v1/activations/` (the activation code), any `token` parameter
 # or JSON field; and by shape, a bare `<link id>.<secret>` token anywhere else.
@@ -60,8 +62,9 @@ def quiet_development_logs() -> None:
 
 class JsonLines(logging.Formatter):
     """One JSON object a line (`ACTIVATION_LOG_FORMAT=json`), for a log collector: time, level,
-    logger, message (redacted before it gets here), the flow (workflow id, type, run) and the
-    activity a line comes from, and the exception's traceback."""
+    logger, message (redacted before it gets here), the flow (workflow id, type, run), its
+    Business and the activity a line comes from, the trace and span ids when tracing, and the
+    exception's traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -78,17 +81,29 @@ class JsonLines(logging.Formatter):
                 line["run_id"] = details.get("run_id") or details.get("workflow_run_id")
                 if context == "temporal_activity":
                     line["activity"] = details.get("activity_type")
+        if (business := getattr(record, "business_id", None)) is not None:
+            line["business_id"] = business  # the worker's (workers/business_context.py)
+        if (span := trace.get_current_span().get_span_context()).is_valid:
+            line["trace_id"] = trace.format_trace_id(span.trace_id)
+            line["span_id"] = trace.format_span_id(span.span_id)
         if record.exc_info:
             line["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
 
 
 def configure_logging(
-    level: str = "INFO", stream: IO[str] | None = None, *, json_lines: bool = False
+    level: str = "INFO",
+    stream: IO[str] | None = None,
+    *,
+    json_lines: bool = False,
+    filters: tuple[logging.Filter, ...] = (),
 ) -> None:
+    """The root logger's one handler; `filters` add to each line (a worker's: its Business)."""
     handler = logging.StreamHandler(stream)
     text = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     handler.setFormatter(JsonLines() if json_lines else text)
+    for extra in filters:
+        handler.addFilter(extra)
     handler.addFilter(RedactSecrets())
     root = logging.getLogger()
     root.handlers[:] = [handler]

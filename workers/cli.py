@@ -15,6 +15,7 @@ from core.logging import configure_logging
 from core.logging import uvicorn_log_config
 from core.settings import get_settings
 from workers import license_cli
+from workers.business_context import business_on_log_lines
 
 log = logging.getLogger("activation")
 
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = get_settings()
     tracing.configure_from_environment(args.command)
     if settings.log_format == "json":
-        configure_logging(args.log_level, json_lines=True)
+        configure_logging(args.log_level, json_lines=True, filters=(business_on_log_lines(),))
     if args.command == "migrate":
         from models.records.migrate import upgrade
 

@@ -36,6 +36,7 @@ from core.temporal import connect
 from models.catalog import catalog_for
 from models.records.base import make_engine
 from models.records.base import make_session_factory
+from workers.business_context import BusinessContext
 from workers.event_relay import EventRelay
 from workers.schedules import ensure_reset_schedule
 from workflows.account_lookup import AccountLookupWorkflow
@@ -123,6 +124,7 @@ def build_worker(
             *on_premises.activities(),
         ],
         workflow_runner=workflow_runner(),
+        interceptors=[BusinessContext()],  # the Business on activities' log lines and spans
         # Let in-flight activities finish (they are short) before the process exits.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )
