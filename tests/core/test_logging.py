@@ -4,6 +4,8 @@ import io
 import json
 import logging
 
+from opentelemetry.sdk.trace import TracerProvider
+
 from core.logging import RedactSecrets
 from core.logging import configure_logging
 from core.logging import redact
@@ -67,3 +69,18 @@ def test_json_lines_carry_the_flow_and_stay_redacted() -> None:
         "license-activation-1", "run-1", "license_activation.send_link")  # fmt: skip
     assert line["level"] == "INFO" and line["time"].endswith("+00:00")
     configure_logging("INFO")
+
+
+def test_json_lines_carry_the_trace_they_are_written_in() -> None:
+    stream = io.StringIO()
+    configure_logging("INFO", stream, json_lines=True)
+    try:
+        with TracerProvider().get_tracer("test").start_as_current_span("request") as span:
+            logging.getLogger("api").info("inside")
+        logging.getLogger("api").info("outside")
+    finally:
+        configure_logging("INFO")
+    inside, outside = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert inside["trace_id"] == format(span.get_span_context().trace_id, "032x")
+    assert inside["span_id"] == format(span.get_span_context().span_id, "016x")
+    assert "trace_id" not in outside
