@@ -1,0 +1,83 @@
+"""Webhook delivery attempts are counted by outcome in the worker's metrics (read here from an
+in-memory buffer, Prometheus in a deployment): one event to three endpoints, one that takes it,
+one that fails (500: the schedule goes on) and one that is gone (410)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import Counter
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from temporalio.client import Client
+from temporalio.runtime import MetricBuffer
+from temporalio.runtime import Runtime
+from temporalio.runtime import TelemetryConfig
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from core.metric_names import WEBHOOK_ATTEMPTS
+from core.payload_codec import data_converter
+from core.settings import Settings
+from tests.support.receiver import Receiver
+from tests.support.receiver import Reply
+from tests.support.temporal import end_started_flows
+from tests.webhooks.conftest import subscribe
+from tests.webhooks.test_delivery import an_event
+from workers.event_relay import EventRelay
+from workers.worker import build_worker
+
+pytestmark = pytest.mark.asyncio
+ANSWERS = {"ok": Reply(204, body=b""), "fails": Reply(500), "gone": Reply(410)}  # by last segment
+
+
+async def test_each_attempt_is_counted_by_its_outcome(
+    dev_env: WorkflowEnvironment,
+    settings: Settings,
+    app_sessions: async_sessionmaker[AsyncSession],
+    receiver: Receiver,
+) -> None:
+    receiver.answer = lambda request: ANSWERS[request.path.rsplit("/", 1)[-1]]
+    buffer = MetricBuffer(10_000)
+    client = await Client.connect(
+        dev_env.client.service_client.config.target_host,
+        runtime=Runtime(telemetry=TelemetryConfig(metrics=buffer)),
+        data_converter=data_converter(settings.payload_keys),
+    )
+    settings.temporal_task_queue = f"webhook-metrics-{uuid.uuid4().hex[:8]}"
+    app = create_app(settings, temporal=client)
+    relay = EventRelay(client, app_sessions, settings)
+    outcomes: Counter[str] = Counter()
+    async with build_worker(client, settings, app_sessions), app.router.lifespan_context(app):
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://api"
+        ) as api:
+            for path in ANSWERS:
+                await subscribe(api, f"{receiver.url}/{path}")
+        relaying = asyncio.create_task(relay.run())
+        try:
+            await an_event(app_sessions)
+            await receiver.wait_for(3)
+            for _ in range(100):  # the runtime hands its updates over every so often
+                outcomes.update(
+                    str(update.attributes["outcome"])
+                    for update in buffer.retrieve_updates()
+                    if update.metric.name == WEBHOOK_ATTEMPTS
+                )
+                if len(outcomes) == 3:
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            relaying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relaying
+            await end_started_flows(dev_env)
+    assert (outcomes["delivered"], outcomes["gone"]) == (1, 1)
+    assert (
+        outcomes["failed"] >= 1
+    )  # its next attempt is due 5 s later, on a slow machine within this
+    assert set(outcomes) == {"delivered", "failed", "gone"}
