@@ -77,7 +77,6 @@ async def test_each_attempt_is_counted_by_its_outcome(
                 await relaying
             await end_started_flows(dev_env)
     assert (outcomes["delivered"], outcomes["gone"]) == (1, 1)
-    assert (
-        outcomes["failed"] >= 1
-    )  # its next attempt is due 5 s later, on a slow machine within this
+    # The failing endpoint's next attempt is due 5 s later: a slow run may count it too.
+    assert outcomes["failed"] >= 1
     assert set(outcomes) == {"delivered", "failed", "gone"}
