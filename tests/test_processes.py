@@ -12,6 +12,7 @@ import shutil
 import signal
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -20,15 +21,26 @@ from temporalio.client import Client
 
 from core.payload_codec import data_converter
 from core.settings import Settings
+from tests.support.activations import SERVICE
+from tests.support.activations import order_body
 from tests.support.mail import MailSink
 from tests.support.mail import token_in
 from tests.support.mail import without_trace_headers
 from tests.support.net import free_port
 from tests.support.process_stack import running_stack
+from tests.support.receiver import Receiver
 
 pytestmark = pytest.mark.asyncio
 AUTH = {"Authorization": "Bearer test-api-key-of-16-chars"}
 MAIL_WAIT = 90.0  # a send cut off by the kill is retried after its 30 s heartbeat timeout
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """The vendor's webhook receiver, on loopback."""
+    running = await Receiver().start()
+    yield running
+    await running.stop()
 
 
 async def test_two_workers_and_two_apis_lose_nothing_when_a_worker_dies(
@@ -83,6 +95,52 @@ async def test_two_workers_and_two_apis_lose_nothing_when_a_worker_dies(
     assert all(answer.status_code < 500 for answer in answers), [
         answer.text for answer in answers if answer.status_code >= 500
     ]
+
+
+async def test_orders_through_two_apis_are_recorded_and_delivered_once_when_a_worker_dies(
+    tmp_path: Path, settings: Settings, pg_url: str, smtp: MailSink, receiver: Receiver
+) -> None:
+    """Orders through both APIs, a worker killed among them: each order's `order.created` is
+    recorded once and reaches a webhook endpoint once, though each worker runs its own event
+    relay, and each buyer gets one Activation Link."""
+    settings.database_url = pg_url
+    settings.environment = "development"  # the one that may call a receiver on loopback
+    settings.event_relay_poll_seconds = 0.2
+    async with running_stack(tmp_path, settings) as stack:
+        await stack.start_worker()
+        apis = [httpx.AsyncClient(base_url=await stack.start_api(), timeout=60) for _ in range(2)]
+        try:
+            subscribed = await apis[0].post(
+                "/v1/webhook-endpoints",
+                json={"url": receiver.url, "event_types": ["order.created"]},
+                headers=AUTH,
+            )
+            assert subscribed.status_code == 201, subscribed.text
+
+            async def order(n: int) -> None:
+                body = order_body([SERVICE], contact_email=f"buyer{n}@acme.example")
+                answer = await apis[n % 2].post("/v1/orders", json=body, headers=AUTH)
+                assert answer.status_code == 201, answer.text
+
+            await asyncio.gather(*(order(n) for n in range(4)))
+            stack.kill_worker(stack.workers[0])
+            await asyncio.gather(*(order(n) for n in range(4, 8)))
+            await stack.start_worker()
+
+            for n in range(8):
+                await smtp.wait_for(1, to=f"buyer{n}@acme.example", timeout=MAIL_WAIT)
+            delivered = await receiver.wait_for(8, timeout=MAIL_WAIT)
+            await asyncio.sleep(2 * settings.event_relay_poll_seconds)  # a second copy, if any
+        finally:
+            for api in apis:
+                await api.aclose()
+    assert len(receiver.requests) == len(delivered) == 8
+    assert len({request.headers["webhook-id"] for request in delivered}) == 8
+    assert len({request.json()["data"]["order_id"] for request in delivered}) == 8
+    for n in range(8):
+        assert (
+            len({without_trace_headers(m) for m in smtp.messages(to=f"buyer{n}@acme.example")}) == 1
+        )
 
 
 async def test_a_stopping_api_finishes_the_requests_it_has(
