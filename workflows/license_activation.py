@@ -47,6 +47,9 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.search_attributes import BUSINESS_ID
     from models.errors import ActivationError
     from models.errors import refuse
+    from workflows.changes import LICENSE_LIFECYCLES
+    from workflows.changes import RENEWALS_KEEP_INSTANCES
+    from workflows.changes import taken
     from workflows.children import cancel_child
     from workflows.children import start_child_flow
     from workflows.email_verification import EmailVerificationWorkflow
@@ -66,10 +69,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.waiting import wait_for_answer
 
 Status = ActivationStatus
-LICENSE_LIFECYCLES = "license-lifecycles"
-# Flows started before this change offered an instance to an add-on that a renewal in the same
-# order would never create.
-RENEWALS_KEEP_INSTANCES = "renewal-offers-no-new-instance"
 
 
 @workflow.defn(name=WORKFLOW)
@@ -89,7 +88,7 @@ class LicenseActivationWorkflow:
         self._problem: str | None = None
         self._unproven_email: str | None = None  # a lapsed verification's: offered again
         self._activated_at: datetime | None = None
-        self._renewals_keep_instances = workflow.patched(RENEWALS_KEEP_INSTANCES)
+        self._renewals_keep_instances = taken(RENEWALS_KEEP_INSTANCES)
         self._in_product = InProduct(lambda: publish(self._state()))
 
     @workflow.run
@@ -286,7 +285,7 @@ class LicenseActivationWorkflow:
         self._activated_at = workflow.now()
         await self._close(Status.ACTIVATED)
         # Flows activated before lifecycles existed replay without starting them.
-        if workflow.patched(LICENSE_LIFECYCLES):
+        if taken(LICENSE_LIFECYCLES):
             await start_lifecycles(self._items, business_id, self._input.license_reminder_days)
         to = self._account.email if self._account else self._input.contact_email
         await mail_confirmation(self._input, self._items, to)

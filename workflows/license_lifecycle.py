@@ -30,6 +30,9 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_lifecycle import Term
     from models.contracts.license_lifecycle import flow_id_of
     from models.contracts.provisioning import LicenseInstanceInput
+    from workflows.changes import RENEWABLE
+    from workflows.changes import SUSPEND_IN_PRODUCT
+    from workflows.changes import taken
     from workflows.in_product import CALLS
     from workflows.publishing import publish
     from workflows.publishing import publish_status
@@ -47,10 +50,6 @@ def expiry_moment(expires_on: str) -> datetime:
 
 
 LIFECYCLE_OF = {"expired": LifecycleStatus.EXPIRED, "converted": LifecycleStatus.CONVERTED}
-# Flows started before renewals ended with `expire`, whatever the database said by then.
-RENEWABLE = "license-lifecycle-renewable"
-# Flows started before provisioning reached the vendor's product do not tell it of an expiry.
-SUSPEND_IN_PRODUCT = "expiry-reaches-the-vendors-product"
 
 
 # Named explicitly: running flows and saved histories know this name, whatever the class is called.
@@ -115,14 +114,14 @@ class LicenseLifecycleWorkflow:
 
     async def _end_term(self) -> None:
         expire = ExpireInput(self._input, workflow.now())
-        if workflow.patched(RENEWABLE):
+        if taken(RENEWABLE):
             self._adopt(await run_step(Steps.end_term, expire))
         else:
             await run_step(Steps.expire, expire)
             self._status = LifecycleStatus.EXPIRED
         # The vendor's product suspends the instance (or takes the add-on off it).
         expired = self._status == LifecycleStatus.EXPIRED and self._input.kind != "credits"
-        if expired and workflow.patched(SUSPEND_IN_PRODUCT):
+        if expired and taken(SUSPEND_IN_PRODUCT):
             await run_step(
                 ProvisioningActivities.sync_license_instance,
                 LicenseInstanceInput(self._input.license_id),

@@ -33,6 +33,10 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.license_lifecycle import LifecycleInput
     from models.contracts.license_lifecycle import LifecycleStatus
     from models.contracts.license_lifecycle import flow_id_of as lifecycle_flow_id
+    from workflows.changes import IN_PRODUCT
+    from workflows.changes import RENEWALS
+    from workflows.changes import SIGNUP_SIGNS_IN
+    from workflows.changes import taken
     from workflows.children import start_child_flow
     from workflows.in_product import InProduct
     from workflows.license_lifecycle import LicenseLifecycleWorkflow
@@ -46,13 +50,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import send_mail
     from workflows.steps import undo_after
 
-# Flows started before this change create an account after the verification; newer ones first
-# look for a primary account with the address (the customer's pages sign it in that way).
-SIGNUP_SIGNS_IN = "signup-signs-in-existing-primary"
-# Flows started before renewals provision every service license a new instance.
-RENEWALS = "renewals-and-trial-conversions"
-# Flows started before provisioning reached the vendor's product make rows only.
-IN_PRODUCT = "provisioning-in-the-vendors-product"
 # A provisioning step still failing after this long has failed for good: undo and report.
 PROVISION_DEADLINE = timedelta(hours=1)
 # How long the confirmation mail is retried (the licenses are active either way).
@@ -102,7 +99,7 @@ async def account_of_proven_address(
     `possible` for that account's Business, which may refuse), else a new Business and its
     primary account."""
     account = None
-    if workflow.patched(SIGNUP_SIGNS_IN):
+    if taken(SIGNUP_SIGNS_IN):
         account = await run_step(Steps.find_primary_account, FindAccountInput(email))
         possible(account.instances if account else [])
     if account is None:
@@ -130,17 +127,17 @@ async def provision(
         (Steps.add_credits, Steps.remove_credits),
         (Steps.assign_addons, Steps.unassign_addons),
     ]
-    if workflow.patched(RENEWALS):
+    if taken(RENEWALS):
         await _match_held_licenses(items, business_id, order.region)
         steps.insert(1, (Steps.take_over_held_licenses, Steps.give_back_held_licenses))
     work = ProvisionInput(order.order_id, business_id, order.region, items)
     undo = Undo()
     failure = await run_undoable(steps, work, undo, deadline=PROVISION_DEADLINE)
-    if failure is None and workflow.patched(IN_PRODUCT):
+    if failure is None and taken(IN_PRODUCT):
         failure = await in_product.provision(work, undo, deadline=PROVISION_DEADLINE)
     if failure is not None:
         await undo_after(failure, undo)
-        if workflow.patched(IN_PRODUCT):  # operators find it by its cause (older flows did not)
+        if taken(IN_PRODUCT):  # operators find it by its cause (older flows did not)
             report_problem(failure.type or "provisioning_failed")
     return failure
 

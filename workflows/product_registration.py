@@ -25,14 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.product_registration import TokenStatus
     from models.errors import RegistrationError
     from models.errors import refuse
+    from workflows.changes import REPEAT_WAITS
+    from workflows.changes import taken
     from workflows.publishing import publish
     from workflows.publishing import publish_status
     from workflows.recording import FirstRecord
     from workflows.steps import run_step
-
-
-# Concurrent repeats of one registration wait for the first instead of being refused as "used".
-REPEAT_WAITS = "register-repeat-waits"
 
 
 @workflow.defn(name=WORKFLOW)
@@ -87,7 +85,7 @@ class ProductRegistrationWorkflow:
     @workflow.update
     async def register(self, input: RegisterInput) -> TokenState:
         instance_id = input.instance_id
-        if instance_id in self._in_flight and workflow.patched(REPEAT_WAITS):
+        if instance_id in self._in_flight and taken(REPEAT_WAITS):
             # The same registration, repeated while it runs: it gets the first one's answer.
             await workflow.wait_condition(lambda: instance_id not in self._in_flight)
         if instance_id in self._registered:  # a repeated registration: nothing to do

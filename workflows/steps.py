@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.search_attributes import ACTIVATION_PROBLEM
     from models.errors import FlowProblem
     from models.errors import MailProblem
+    from workflows.changes import PROBLEM_ATTRIBUTE
+    from workflows.changes import taken
 
 ArgT = TypeVar("ArgT")
 ResultT = TypeVar("ResultT")
@@ -168,5 +170,5 @@ def mail_not_sent(err: ActivityError, details: str) -> None:
     workflow.logger.warning("%s (%s)", details, problem)
     workflow.set_current_details(details)
     # Flows that failed a mail before this attribute existed replay without it.
-    if workflow.patched("activation-problem-attribute"):
+    if taken(PROBLEM_ATTRIBUTE):
         report_problem(problem)
