@@ -32,13 +32,15 @@ RENEWABLE = "license-lifecycle-renewable"
 SUSPEND_IN_PRODUCT = "expiry-reaches-the-vendors-product"
 # a repeat of a registration while the first ran was refused as "used" (it waits now);
 REPEAT_WAITS = "register-repeat-waits"
-# a mail that could not go out set no `ActivationProblem`.
+# a mail that could not go out set no `ActivationProblem`;
 PROBLEM_ATTRIBUTE = "activation-problem-attribute"
+# its Business was upserted on its own (an Action more), not with the status.
+BUSINESS_WITH_STATUS = "business-id-with-the-status"
 
 RELEASE = "release-2026-12"
 RELEASED = frozenset({
     SIGNUP_SIGNS_IN, RENEWALS, RENEWALS_KEEP_INSTANCES, IN_PRODUCT, LICENSE_LIFECYCLES,
-    RENEWABLE, SUSPEND_IN_PRODUCT, REPEAT_WAITS, PROBLEM_ATTRIBUTE,
+    RENEWABLE, SUSPEND_IN_PRODUCT, REPEAT_WAITS, PROBLEM_ATTRIBUTE, BUSINESS_WITH_STATUS,
 })  # fmt: skip
 
 

@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.search_attributes import BUSINESS_ID
     from models.errors import ActivationError
     from models.errors import refuse
+    from workflows.changes import BUSINESS_WITH_STATUS
     from workflows.changes import LICENSE_LIFECYCLES
     from workflows.changes import RENEWALS_KEEP_INSTANCES
     from workflows.changes import taken
@@ -317,7 +318,8 @@ class LicenseActivationWorkflow:
     def _attach(self, account: AccountInfo) -> None:
         self._account = account
         self._problem = None
-        workflow.upsert_search_attributes([BUSINESS_ID.value_set(account.business_id)])
+        if not taken(BUSINESS_WITH_STATUS):
+            workflow.upsert_search_attributes([BUSINESS_ID.value_set(account.business_id)])
         choices = self._instance_choices()
         if len(choices) == 1:  # the only instance there is: no question to ask
             for item in self._items:
@@ -342,7 +344,13 @@ class LicenseActivationWorkflow:
             publish(self._state())
             return
         self._status = status
-        publish_status(status.value, self._state())
+        # Once the Business is known it goes with each status: one upsert, one Action. (Its
+        # attaching always moves the status on: the steps before it are the account's.)
+        business = self._account.business_id if self._account else None
+        with_business = [BUSINESS_ID.value_set(business)] if business else []
+        publish_status(
+            status.value, self._state(), with_business if taken(BUSINESS_WITH_STATUS) else []
+        )
 
     def _choices(self, existing: list[InstanceChoice]) -> list[InstanceChoice]:
         return instance_choices(

@@ -4,9 +4,11 @@ however many flows are parked) and operators find it by status."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 with workflow.unsafe.imports_passed_through():
     from core.metric_names import FLOW_STATUS
@@ -21,10 +23,13 @@ def publish(state: Any) -> None:
     workflow.upsert_memo({STATE_MEMO: state})
 
 
-def publish_status(status: str, state: Any) -> None:
-    """A new status: the search attribute, then the state; and the metrics of flows reaching a
-    status, with the time since the flow started (docs/operations.md; skipped on replay)."""
-    workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status)])
+def publish_status(
+    status: str, state: Any, also: Sequence[SearchAttributeUpdate[Any]] = ()
+) -> None:
+    """A new status: the search attribute (with `also`, in the same upsert: each upsert is a
+    billable Action), then the state; and the metrics of flows reaching a status, with the time
+    since the flow started (docs/operations.md; skipped on replay)."""
+    workflow.upsert_search_attributes([ACTIVATION_STATUS.value_set(status), *also])
     publish(state)
     info, meter = workflow.info(), workflow.metric_meter()
     labels = {"flow": info.workflow_type, "status": status}
