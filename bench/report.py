@@ -62,6 +62,8 @@ def summary(report: Report) -> dict[str, Any]:
         "history_kb_per_activation": shapes["product"]["kB"],
         "actions_ratio": round(shapes["product"]["actions"] / shapes["baseline"]["actions"], 2),
         "bytes_ratio": round(shapes["product"]["kB"] / shapes["baseline"]["kB"], 2),
+        # The slowest of a customer's waits, alone on the machine (p50).
+        "wait_p50_ms": round(max(step["p50_ms"] for step in report["waits"]["c1"].values())),
         "webhook_p50_ms": round(report["webhooks"]["delivery_ms"]["p50"]),
         "webhook_p99_ms": round(report["webhooks"]["delivery_ms"]["p99"]),
         "webhook_activation_ratio": round(
@@ -115,6 +117,14 @@ def print_tables(report: Report) -> None:
         print(
             f"{name:<12} {run['per_s']:>8.2f}/s  p50/p99 {start['p50']:.0f}/{start['p99']:.0f} ms"
         )
+    for concurrency, steps in report["waits"].items():
+        print(f"\nA customer's waits, {concurrency} (ms, p50/p99; the floor: the bare program)")
+        for step, wait in steps.items():
+            print(
+                f"{step:<24} {wait['p50_ms']:>7.0f}/{wait['p99_ms']:<7.0f} floor "
+                f"{wait['floor_p50_ms']:>5.0f}/{wait['floor_p99_ms']:<5.0f} "
+                + ("within 1.5x + 50 ms" if wait["within_target"] else "over 1.5x + 50 ms")
+            )
     for flow, shapes in report["shapes"].items():
         print(f"\nHistory per {flow} (its children included), per flow:")
         print(f"{'run':<12}" + "".join(f"{column:>10}" for column in (*COLUMNS, "kB")))

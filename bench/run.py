@@ -75,6 +75,7 @@ from bench.stack import http_client
 from bench.stack import pg_admin
 from bench.stack import progress
 from bench.stack import until_exit
+from bench.waits import customer_waits
 from core.payload_codec import EncryptionCodec
 from core.payload_codec import new_key_entry
 from core.signing import new_secret
@@ -257,10 +258,13 @@ async def rounds_on_sqlite(bench: Bench) -> Report:
                 timed = await bench.measured(process_of(name), run(f"{name}-{r}", count))
                 bench.rounds.setdefault(name, Timings()).add(timed)
                 bench.ratios.setdefault(name, []).append(timed.per_s)
+        waits = await customer_waits(
+            http, bench.inbox, (client, queues["baseline"], doorbell), args.activations, c
+        )
     for process in bench.baselines.values():
         process.send_signal(signal.SIGTERM)
         await process.wait()
-    return await gathered(bench)
+    return await gathered(bench) | {"waits": waits}
 
 
 async def with_vendor_systems(bench: Bench) -> Report:

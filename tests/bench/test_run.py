@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.waits import STEPS
+
 pytestmark = pytest.mark.slow  # runs the whole stack in processes of its own
 
 SUMMARY = re.compile(
@@ -19,8 +21,9 @@ SUMMARY = re.compile(
     r"activation_ratio=[\d.]+ installations_per_s=[\d.]+ installation_ratio=[\d.]+ "
     r"start_ratio=[\d.]+ page_p99_ms=\d+ codec_us_per_payload=[\d.]+ "
     r"work_ratio=[\d.]+ actions_per_activation=[\d.]+ history_kb_per_activation=[\d.]+ "
-    r"actions_ratio=[\d.]+ bytes_ratio=[\d.]+ webhook_p50_ms=\d+ webhook_p99_ms=\d+ "
-    r"webhook_activation_ratio=[\d.]+ provisioning_activation_ratio=[\d.]+$"
+    r"actions_ratio=[\d.]+ bytes_ratio=[\d.]+ wait_p50_ms=\d+ "
+    r"webhook_p50_ms=\d+ webhook_p99_ms=\d+ webhook_activation_ratio=[\d.]+ "
+    r"provisioning_activation_ratio=[\d.]+$"
 )
 
 
@@ -58,6 +61,11 @@ def test_the_quick_bench_writes_its_report_and_prints_the_summary_line_last(
         if isinstance(run, dict):
             assert run["cpu_ms_per_flow"]["server"] > 0 and run["cpu_ms_per_flow"]["worker"] > 0
     assert report["summary"]["codec_us_per_payload"] > 0
+    # A customer's four waits, the product's and its floor's, alone and C at a time.
+    assert set(report["waits"]) == {"c1", f"c{report['config']['c']}"}
+    for steps in report["waits"].values():
+        assert list(steps) == list(STEPS)
+        assert all(wait["p50_ms"] > 0 and wait["floor_p50_ms"] > 0 for wait in steps.values())
     # With an endpoint subscribed to everything, each activation's events reached it (at least
     # the order, the account, the activation and the instance).
     webhooks = report["webhooks"]
