@@ -6,11 +6,27 @@ test and is seen in review (raise the number on purpose, and say why in the comm
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import UnsandboxedWorkflowRunner
+from temporalio.worker import Worker
 
+from bench.baseline import Bare
+from bench.baseline import BaselineActivationWorkflow
+from bench.baseline import BaselineLifecycleWorkflow
+from bench.baseline import BaselineWorkflow
+from bench.baseline import step
+from bench.doorbell import Bell
+from bench.doorbell import Doorbell
+from bench.scenarios import start_baseline
 from bench.shape import shape_of
 from core.settings import Settings
 from core.tokens import hash_token
@@ -108,3 +124,76 @@ async def test_an_on_premises_certificate_and_one_activation_cost_what_they_did(
     cost = (await shape_of(time_env.client, [certificate_flow_id(answer["id"])])).per_flow
     assert cost["actions"] == CERTIFICATE_ACTIONS, cost
     assert cost["kB"] <= CERTIFICATE_KB_AT_MOST, cost
+
+
+# The same-shape bare program (bench/baseline.py), in the same scenario: each person acts once
+# the flow has parked. Its payloads are plain, as in the bench.
+BARE_ACTIVATION_ACTIONS, BARE_ACTIVATION_KB_AT_MOST = 27, 11.5
+BARE_VERIFICATION_ACTIONS, BARE_VERIFICATION_KB_AT_MOST = 6, 2.3
+
+
+@contextlib.asynccontextmanager
+async def bare_program(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, str]]:
+    """A worker of the bare program on a queue of its own; a client without the codec."""
+    client = Client(**env.client.config() | {"data_converter": DataConverter.default})
+    queue = f"bare-{uuid.uuid4().hex[:8]}"
+    doorbell = await Doorbell.open()  # the bare link activity rings it; nobody listens here
+    bare = Bare(Bell(doorbell.port))
+    try:
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[BaselineWorkflow, BaselineActivationWorkflow, BaselineLifecycleWorkflow],
+            activities=[bare.send, bare.record, step],
+            workflow_runner=UnsandboxedWorkflowRunner(),
+        ):
+            yield client, queue
+    finally:
+        doorbell.close()
+
+
+async def parked(client: Client, workflow_id: str, timers: int) -> None:
+    """Until the flow has started `timers` timers: it waits for a person."""
+    for _ in range(500):
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        kinds = [event.WhichOneof("attributes") for event in history.events]
+        if kinds.count("timer_started_event_attributes") >= timers:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{workflow_id} never parked")
+
+
+async def test_the_bare_programs_cost_what_they_did(time_env: WorkflowEnvironment) -> None:
+    """So that the product's ratios are known without a bench. On 2026-12-06: an activation
+    33 / 27 Actions (1.22) and 42.1 / 11.1 kB (3.8); an email verification 7 / 6 (1.17) and
+    5.7 / 2.1 kB (2.7)."""
+    async with bare_program(time_env) as (client, queue):
+        verification = await start_baseline(
+            client, BaselineWorkflow.run, BaselineWorkflow.describe, "bare-verification", queue
+        )
+        await parked(client, verification.id, 1)
+        await verification.execute_update(BaselineWorkflow.confirm, "0" * 64)
+        await verification.result()
+        cost = (await shape_of(client, [verification.id])).per_flow
+        assert cost["actions"] == BARE_VERIFICATION_ACTIONS, cost
+        assert cost["kB"] <= BARE_VERIFICATION_KB_AT_MOST, cost
+
+        activation = await start_baseline(
+            client,
+            BaselineActivationWorkflow.run,
+            BaselineActivationWorkflow.describe,
+            "bare-activation",
+            queue,
+        )
+        await parked(client, activation.id, 1)
+        await activation.execute_update(BaselineActivationWorkflow.create_account, "bare-signup")
+        await parked(client, "bare-signup", 1)
+        signup = client.get_workflow_handle_for(BaselineWorkflow.run, "bare-signup")
+        await signup.execute_update(BaselineWorkflow.confirm, "0" * 64)
+        await parked(client, activation.id, 2)
+        await activation.execute_update(BaselineActivationWorkflow.accept_agreements)
+        with time_env.auto_time_skipping_disabled():
+            await activation.result()
+        cost = (await shape_of(client, [activation.id])).per_flow
+        assert cost["actions"] == BARE_ACTIVATION_ACTIONS, cost
+        assert cost["kB"] <= BARE_ACTIVATION_KB_AT_MOST, cost
