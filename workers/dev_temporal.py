@@ -60,6 +60,7 @@ class DevTemporalServer:
         data_converter: DataConverter = DataConverter.default,
         ui_codec_endpoint: str | None = None,
         startup_timeout: float = 60.0,
+        metrics_port: int | None = None,
     ) -> DevTemporalServer:
         host, _, port = address.rpartition(":")
         args = [
@@ -85,6 +86,8 @@ class DevTemporalServer:
                 args += ["--sqlite-pragma", pragma]
         for key in search_attributes:
             args += ["--search-attribute", f"{key.name}=Keyword"]
+        if metrics_port is not None:  # the server's own metrics (its `action` counter, say)
+            args += ["--metrics-port", str(metrics_port)]
         log_file.parent.mkdir(parents=True, exist_ok=True)
         with log_file.open("ab") as log:
             process = subprocess.Popen(
