@@ -59,7 +59,7 @@ pytestmark = pytest.mark.asyncio
 # A new customer's activation of one service license, with its sign-up verification and the
 # license's lifecycle as children. Counted as the server counts them (test_action_metric.py):
 # asking its changes as one release (workflows/changes.py) took four upserts and up to four
-# patch markers off it, and its Business going with its status one upsert more.
+# patch markers off it, and sending its Business with its status one upsert.
 ACTIVATION_ACTIONS, ACTIVATION_KB_AT_MOST = 44, 42.5
 # An email verification: started, its mail sent, confirmed after it parked.
 VERIFICATION_ACTIONS, VERIFICATION_KB_AT_MOST = 9, 6.0
