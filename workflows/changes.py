@@ -3,10 +3,11 @@ stands for them (docs/operations.md, "Upgrading while flows run for months").
 
 A change goes behind `workflow.patched(<its id>)`, so that a flow started before it replays
 without it. For a flow that takes a change, Temporal's SDK records a marker and upserts the
-`TemporalChangeVersion` search attribute, a billable Action, the first time the flow asks: a new
-customer's license activation asked five changes, five of its 38 Actions. So the changes made up
-to a release are asked through `taken`: a flow started by a build that has the release takes
-them all, for one marker and one upsert; a flow started before it asks each change, as it did.
+`TemporalChangeVersion` search attribute the first time the flow asks: two billable Actions (the
+server counts both), and a new customer's license activation asked five changes. So the changes
+made up to a release are asked through `taken`: a flow started by a build that has the release
+takes them all, for one marker and one upsert; a flow started before it asks each change, as it
+did.
 A change made after a release is asked with `workflow.patched` until a next release lists it.
 """
 
