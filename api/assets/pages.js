@@ -34,12 +34,18 @@
   if (reloadIn > 0) {
     setTimeout(function () { location.replace(location.pathname); }, reloadIn * 1000 + 500);
   }
+  // Often the flow moves on within a second of the click that led here (provisioning, an
+  // address confirmed in this tab): the first reads come 200 ms apart, then further apart,
+  // to one a second on a page left open.
+  var every = 200;
   (function poll() {
     fetch("/activate/status", {credentials: "same-origin"})
       .then(function (r) { return r.json(); })
       .then(function (s) {
         var now = s.status + (s.setting_up ? ":setting_up" : "");
-        if (now !== shown) { location.replace("/activate"); } else { setTimeout(poll, 1000); }
+        if (now !== shown) { location.replace("/activate"); return; }
+        every = Math.min(1000, every * 1.5);
+        setTimeout(poll, every);
       })
       .catch(function () { setTimeout(poll, 3000); });
   })();
