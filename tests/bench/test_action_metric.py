@@ -21,25 +21,14 @@ from temporalio.client import Client
 from bench.shape import shape_of
 from core.payload_codec import data_converter
 from core.settings import Settings
-from core.tokens import hash_token
-from models.contracts import email_verification as verification
-from models.contracts.license_activation import ActivationStatus
 from models.contracts.search_attributes import ALL as SEARCH_ATTRIBUTES
-from tests.bench.test_flow_costs import parked
-from tests.support.activations import SERVICE
-from tests.support.activations import accept_cloud
-from tests.support.activations import place_order
-from tests.support.activations import signup
-from tests.support.activations import wait_for_status
+from tests.support.journeys import new_customer_activated
+from tests.support.journeys import verification_confirmed
 from tests.support.mail import MailSink
-from tests.support.mail import token_in
 from tests.support.net import free_port
 from tests.support.temporal import STARTED_FLOWS
-from tests.support.verifications import begin
 from workers.dev_temporal import DevTemporalServer
 from workers.worker import build_worker
-from workflows.email_verification import EmailVerificationWorkflow
-from workflows.license_activation import LicenseActivationWorkflow
 
 pytestmark = pytest.mark.asyncio
 HEARTBEAT = "grpc_RecordActivityTaskHeartbeat"
@@ -95,14 +84,7 @@ async def test_an_email_verifications_actions_agree_with_the_servers_counter(
 ) -> None:
     async with server_with_metrics(tmp_path, settings, app_sessions) as (client, metrics_port):
         before = actions(metrics_port)
-        _, handle = await begin(client, settings)
-        (mail,) = await smtp.wait_for(1, to="ada@example.com")
-        await parked(client, handle.id, 1)
-        await handle.execute_update(
-            EmailVerificationWorkflow.confirm,
-            verification.ConfirmInput(hash_token(token_in(mail))),
-        )
-        await handle.result()
+        handle = await verification_confirmed(client, settings, smtp)
         counted = await settled(metrics_port, before)
         agree(counted, (await shape_of(client, [handle.id])).per_flow["actions"])
 
@@ -115,25 +97,7 @@ async def test_an_activations_actions_agree_with_the_servers_counter(
 ) -> None:
     async with server_with_metrics(tmp_path, settings, app_sessions) as (client, metrics_port):
         before = actions(metrics_port)
-        state, handle = await place_order(client, settings, [SERVICE])
-        await smtp.wait_for(1, to="buyer@acme.example")
-        await parked(client, handle.id, 1)
-        state = await handle.execute_update(
-            LicenseActivationWorkflow.create_account, signup(settings, state, "it@acme.example")
-        )
-        (verify_mail,) = await smtp.wait_for(1, to="it@acme.example")
-        await parked(client, state.verification_id or "", 1)
-        child = client.get_workflow_handle_for(
-            EmailVerificationWorkflow.run, state.verification_id or ""
-        )
-        await child.execute_update(
-            EmailVerificationWorkflow.confirm,
-            verification.ConfirmInput(hash_token(token_in(verify_mail))),
-        )
-        await wait_for_status(handle, ActivationStatus.AWAITING_AGREEMENTS)
-        await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
-        await handle.result()
-        await smtp.wait_for(2, to="it@acme.example")
+        handle = await new_customer_activated(client, settings, smtp, lambda flow: flow.result())
         counted = await settled(metrics_port, before)
         agree(counted, (await shape_of(client, [handle.id])).per_flow["actions"])
 

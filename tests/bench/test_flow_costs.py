@@ -6,7 +6,6 @@ test and is seen in review (raise the number on purpose, and say why in the comm
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -29,27 +28,17 @@ from bench.doorbell import Doorbell
 from bench.scenarios import start_baseline
 from bench.shape import shape_of
 from core.settings import Settings
-from core.tokens import hash_token
-from models.contracts import email_verification as verification
-from models.contracts.license_activation import ActivationStatus
 from models.contracts.on_premises import certificate_flow_id
-from tests.support.activations import SERVICE
-from tests.support.activations import accept_cloud
 from tests.support.activations import finished
-from tests.support.activations import place_order
-from tests.support.activations import signup
-from tests.support.activations import wait_for_status
 from tests.support.histories import keep_history
+from tests.support.journeys import new_customer_activated
+from tests.support.journeys import parked
+from tests.support.journeys import verification_confirmed
 from tests.support.mail import MailSink
-from tests.support.mail import token_in
 from tests.support.on_premises import BSA
 from tests.support.on_premises import SENSOR
 from tests.support.on_premises import certificate
-from tests.support.verifications import Handle as VerificationHandle
-from tests.support.verifications import begin
 from workflows.changes import RELEASE
-from workflows.email_verification import EmailVerificationWorkflow
-from workflows.license_activation import LicenseActivationWorkflow
 
 pytestmark = pytest.mark.asyncio
 
@@ -70,23 +59,9 @@ CERTIFICATE_ACTIONS, CERTIFICATE_KB_AT_MOST = 16, 13.8
 async def test_a_new_customers_activation_costs_what_it_did(
     time_client: Client, time_env: WorkflowEnvironment, settings: Settings, smtp: MailSink
 ) -> None:
-    state, handle = await place_order(time_client, settings, [SERVICE])
-    await smtp.wait_for(1, to="buyer@acme.example")  # parked: the link is out
-    state = await handle.execute_update(
-        LicenseActivationWorkflow.create_account, signup(settings, state, "it@acme.example")
+    handle = await new_customer_activated(
+        time_client, settings, smtp, lambda flow: finished(time_env, flow)
     )
-    (verify_mail,) = await smtp.wait_for(1, to="it@acme.example")  # parked again
-    child: VerificationHandle = time_client.get_workflow_handle_for(
-        EmailVerificationWorkflow.run, state.verification_id or ""
-    )
-    await child.execute_update(
-        EmailVerificationWorkflow.confirm,
-        verification.ConfirmInput(hash_token(token_in(verify_mail))),
-    )
-    await wait_for_status(handle, ActivationStatus.AWAITING_AGREEMENTS)
-    await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
-    await finished(time_env, handle)
-    await smtp.wait_for(2, to="it@acme.example")  # the confirmation: the flow is done
     cost = (await shape_of(time_client, [handle.id])).per_flow
     assert cost["actions"] == ACTIVATION_ACTIONS, cost
     assert cost["kB"] <= ACTIVATION_KB_AT_MOST, cost
@@ -104,12 +79,7 @@ async def test_a_new_customers_activation_costs_what_it_did(
 async def test_an_email_verification_costs_what_it_did(
     time_client: Client, settings: Settings, smtp: MailSink
 ) -> None:
-    _, handle = await begin(time_client, settings)
-    (mail,) = await smtp.wait_for(1, to="ada@example.com")  # parked: the mail is out
-    await handle.execute_update(
-        EmailVerificationWorkflow.confirm, verification.ConfirmInput(hash_token(token_in(mail)))
-    )
-    await handle.result()
+    handle = await verification_confirmed(time_client, settings, smtp)
     cost = (await shape_of(time_client, [handle.id])).per_flow
     assert cost["actions"] == VERIFICATION_ACTIONS, cost
     assert cost["kB"] <= VERIFICATION_KB_AT_MOST, cost
@@ -151,17 +121,6 @@ async def bare_program(env: WorkflowEnvironment) -> AsyncIterator[tuple[Client, 
             yield client, queue
     finally:
         doorbell.close()
-
-
-async def parked(client: Client, workflow_id: str, timers: int) -> None:
-    """Until the flow has started `timers` timers: it waits for a person."""
-    for _ in range(500):
-        history = await client.get_workflow_handle(workflow_id).fetch_history()
-        kinds = [event.WhichOneof("attributes") for event in history.events]
-        if kinds.count("timer_started_event_attributes") >= timers:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{workflow_id} never parked")
 
 
 async def test_the_bare_programs_cost_what_they_did(time_env: WorkflowEnvironment) -> None:

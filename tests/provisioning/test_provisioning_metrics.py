@@ -3,20 +3,14 @@ worker's metrics (read here from an in-memory buffer, Prometheus in a deployment
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from temporalio.client import Client
-from temporalio.runtime import MetricBuffer
-from temporalio.runtime import Runtime
-from temporalio.runtime import TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 from core.metric_names import PROVISIONING_CALLS
-from core.payload_codec import data_converter
 from core.settings import Settings
 from models.contracts.license_activation import ActivationStatus
 from models.contracts.license_activation import SignInInput
@@ -25,6 +19,8 @@ from tests.support.activations import accept_cloud
 from tests.support.activations import existing_business
 from tests.support.activations import place_order
 from tests.support.activations import wait_for_status
+from tests.support.metrics import metered_client
+from tests.support.metrics import updates_of
 from tests.support.product_backend import FakeBackend
 from tests.support.temporal import end_started_flows
 from workers.worker import build_worker
@@ -39,29 +35,15 @@ async def test_each_call_to_the_backend_is_counted_by_its_answer(
     app_sessions: async_sessionmaker[AsyncSession],
     backend: FakeBackend,
 ) -> None:
-    buffer = MetricBuffer(10_000)
-    client = await Client.connect(
-        dev_env.client.service_client.config.target_host,
-        runtime=Runtime(telemetry=TelemetryConfig(metrics=buffer)),
-        data_converter=data_converter(settings.payload_keys),
-    )
+    client, buffer = await metered_client(dev_env, settings)
     settings.temporal_task_queue = f"provisioning-metrics-{uuid.uuid4().hex[:8]}"
-    calls: list[dict[str, object]] = []
     async with build_worker(client, settings, app_sessions):
         _, account_id, _ = await existing_business(app_sessions, 0)
         _, handle = await place_order(client, settings, [SERVICE])
         await handle.execute_update(LicenseActivationWorkflow.sign_in, SignInInput(account_id))
         await handle.execute_update(LicenseActivationWorkflow.accept_agreements, accept_cloud())
         await wait_for_status(handle, ActivationStatus.ACTIVATED, timeout=30)
-        for _ in range(100):  # the runtime hands its updates over every so often
-            calls += [
-                dict(update.attributes)
-                for update in buffer.retrieve_updates()
-                if update.metric.name == PROVISIONING_CALLS
-            ]
-            if calls:
-                break
-            await asyncio.sleep(0.1)
+        calls = await updates_of(buffer, PROVISIONING_CALLS)
         await end_started_flows(dev_env)
     assert {"product": "endpoint-protection", "method": "PUT", "answer": "2xx"}.items() <= (
         calls[0].items()

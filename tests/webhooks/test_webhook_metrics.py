@@ -13,16 +13,13 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from temporalio.client import Client
-from temporalio.runtime import MetricBuffer
-from temporalio.runtime import Runtime
-from temporalio.runtime import TelemetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from core.metric_names import WEBHOOK_ATTEMPTS
-from core.payload_codec import data_converter
 from core.settings import Settings
+from tests.support.metrics import metered_client
+from tests.support.metrics import updates_of
 from tests.support.receiver import Receiver
 from tests.support.receiver import Reply
 from tests.support.temporal import end_started_flows
@@ -42,12 +39,7 @@ async def test_each_attempt_is_counted_by_its_outcome(
     receiver: Receiver,
 ) -> None:
     receiver.answer = lambda request: ANSWERS[request.path.rsplit("/", 1)[-1]]
-    buffer = MetricBuffer(10_000)
-    client = await Client.connect(
-        dev_env.client.service_client.config.target_host,
-        runtime=Runtime(telemetry=TelemetryConfig(metrics=buffer)),
-        data_converter=data_converter(settings.payload_keys),
-    )
+    client, buffer = await metered_client(dev_env, settings)
     settings.temporal_task_queue = f"webhook-metrics-{uuid.uuid4().hex[:8]}"
     app = create_app(settings, temporal=client)
     relay = EventRelay(client, app_sessions, settings)
@@ -62,15 +54,8 @@ async def test_each_attempt_is_counted_by_its_outcome(
         try:
             await an_event(app_sessions)
             await receiver.wait_for(3)
-            for _ in range(100):  # the runtime hands its updates over every so often
-                outcomes.update(
-                    str(update.attributes["outcome"])
-                    for update in buffer.retrieve_updates()
-                    if update.metric.name == WEBHOOK_ATTEMPTS
-                )
-                if len(outcomes) == 3:
-                    break
-                await asyncio.sleep(0.1)
+            attempts = await updates_of(buffer, WEBHOOK_ATTEMPTS, until=3)
+            outcomes.update(str(attempt["outcome"]) for attempt in attempts)
         finally:
             relaying.cancel()
             with contextlib.suppress(asyncio.CancelledError):
