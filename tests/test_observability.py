@@ -16,6 +16,8 @@ import pytest
 from core.metric_names import FLOW_STATUS
 from core.metric_names import FLOW_TIME
 from core.metric_names import MAILS
+from core.metric_names import PROVISIONING_CALLS
+from core.metric_names import WEBHOOK_ATTEMPTS
 
 RULES = Path(__file__).parent.parent / "deploy" / "observability"
 PROMTOOL = shutil.which("promtool")
@@ -35,6 +37,7 @@ def test_promtool_accepts_the_rules_and_their_tests(check: list[str]) -> None:
 
 
 OURS = {f"{FLOW_STATUS}_total", f"{FLOW_TIME}_bucket", f"{MAILS}_total",
+        f"{WEBHOOK_ATTEMPTS}_total", f"{PROVISIONING_CALLS}_total",
         "activation_http_requests_total", "activation_http_request_seconds_bucket"}  # fmt: skip
 
 
