@@ -145,15 +145,17 @@ OnStore = Callable[[AsyncSession, str], Awaitable[None]]
 @asynccontextmanager
 async def heartbeating(every: float = HEARTBEAT_EVERY_SECONDS) -> AsyncIterator[None]:
     """While waiting on another system, tell Temporal the worker is alive (a lost worker is then
-    noticed within the step's heartbeat timeout, not its whole start-to-close timeout)."""
+    noticed within the step's heartbeat timeout, not its whole start-to-close timeout). The
+    first beat comes after `every`, well within that timeout: a call that is over sooner, as
+    most are, records none (each heartbeat is a billable Action on Temporal Cloud)."""
     if not activity.in_activity():
         yield
         return
 
     async def beat() -> None:
         while True:
-            activity.heartbeat()
             await asyncio.sleep(every)
+            activity.heartbeat()
 
     beating = asyncio.create_task(beat())
     try:

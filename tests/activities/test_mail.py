@@ -16,11 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
 
 from activities.mail import Link
 from activities.mail import Mail
 from activities.mail import MailSender
 from activities.mail import Sent
+from activities.mail import heartbeating
 from core.settings import Settings
 from core.tokens import hash_token
 from models.errors import MailProblem
@@ -220,3 +222,21 @@ async def test_a_slow_server_gets_the_mail_once(
     assert record is not None and record.sent_at is not None
     (received,) = await smtp.wait_for(1)
     assert received["Message-ID"] == sent.message_id
+
+
+async def test_a_call_that_is_over_soon_records_no_heartbeat_and_a_long_one_keeps_beating() -> None:
+    """Each heartbeat is a billable Action: the first comes after `every` (within the step's
+    heartbeat timeout), so the usual quick send records none, and a slow one still shows the
+    worker alive."""
+    beats: list[object] = []
+    environment = ActivityEnvironment()
+    environment.on_heartbeat = lambda *details: beats.append(details)
+
+    async def call(lasting: float) -> None:
+        async with heartbeating(every=0.2):
+            await asyncio.sleep(lasting)
+
+    await environment.run(call, 0.02)
+    assert beats == []
+    await environment.run(call, 1.0)
+    assert 2 <= len(beats) <= 5

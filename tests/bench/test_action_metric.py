@@ -1,7 +1,8 @@
 """The Actions the bench counts from a history (bench/shape.py), cross-checked with the Temporal
 server's own `action` counter (the dev server exposes it with `--metrics-port`), for an email
 verification and a new customer's activation in the parked scenario of test_flow_costs.py: the
-server counts what the history shows, and the activities' heartbeats, which leave no event."""
+server counts what the history shows, and would count the activities' heartbeats, which leave
+no event (a call shorter than 10 s records none)."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def agree(counted: Counter[str], from_history: float) -> None:
     counted.pop("grpc_QueryWorkflow", None)
     heartbeats = counted.pop(HEARTBEAT, 0)
     assert sum(counted.values()) == from_history, (counted, from_history)
-    assert heartbeats <= 2 * counted["command_ScheduleActivityTask"], heartbeats
+    assert heartbeats == 0  # every call was over before its first heartbeat was due (10 s)
 
 
 async def test_an_email_verifications_actions_agree_with_the_servers_counter(
