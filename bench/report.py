@@ -126,7 +126,7 @@ def print_tables(report: Report) -> None:
                 + ("within 1.5x + 50 ms" if wait["within_target"] else "over 1.5x + 50 ms")
             )
     for flow, shapes in report["shapes"].items():
-        print(f"\nHistory per {flow} (its children included), per flow:")
+        print(f"\nHistory per {flow} (its children included):")
         print(f"{'run':<12}" + "".join(f"{column:>10}" for column in (*COLUMNS, "kB")))
         for name, row in shapes.items():
             columns = (*COLUMNS, "kB")

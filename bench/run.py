@@ -48,6 +48,7 @@ from temporalio.api.common.v1 import Payload
 from bench.doorbell import Doorbell
 from bench.installations import baseline_installation_throughput
 from bench.installations import installation_throughput
+from bench.installations import per_installation
 from bench.receiver import ProductBackend
 from bench.receiver import WebhookReceiver
 from bench.report import Report
@@ -367,6 +368,11 @@ async def gathered(bench: Bench) -> Report:
             "activation": {
                 "baseline": shape(await shape_of(client, rounds["baseline_acts"].ids)),
                 "product": shape(await shape_of(client, rounds["product_acts"].ids)),
+            },
+            # Per installation: its certificate's (or seats flow's) history shared among them.
+            "installation": {
+                "baseline": await per_installation(client, rounds["baseline_installs"]),
+                "product": await per_installation(client, rounds["product_installs"]),
             },
         },
     }
