@@ -5,7 +5,7 @@ memory of the service's process and of the Temporal server, the vendor's status 
 (`GET /v1/orders/{id}`) p50/p99 at concurrency 1 and 10, and how long `activation dev` takes to
 be ready again when it starts with them.
 
-    python -m bench.parked_dev -n 100000
+    python -m bench.parked_dev --checkpoints 10000,50000,100000
 
 It writes a JSON report (`--report`, `.bench/parked-dev.json` by default); bench/README.md says
 what one run measured."""
@@ -94,10 +94,11 @@ class Dev:
         return int(children.read_text().split()[0])
 
 
-async def place_orders(http: LeanClient, n: int, concurrency: int) -> list[str]:
+async def place_orders(http: LeanClient, first: int, n: int, concurrency: int) -> list[str]:
+    """Orders `first` to `first + n`; their ids."""
     expires_on = (datetime.now(UTC) + timedelta(days=365)).date().isoformat()
     ids: list[str] = []
-    queue = iter(range(n))
+    queue = iter(range(first, first + n))
     auth = {"Authorization": f"Bearer {API_KEY}"}
 
     async def client() -> None:
@@ -110,8 +111,6 @@ async def place_orders(http: LeanClient, n: int, concurrency: int) -> list[str]:
             answer = await http.post("/v1/orders", json=body, headers=auth)
             answer.raise_for_status()
             ids.append(answer.json()["order_id"])
-            if len(ids) % 5000 == 0:
-                progress(f"{len(ids)} orders")
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
     return ids
@@ -143,34 +142,56 @@ async def reads(http: LeanClient, ids: list[str], count: int, concurrency: int) 
     return {"p50_ms": round(pct(took, 0.5), 1), "p99_ms": round(pct(took, 0.99), 1)}
 
 
+async def measured(dev: Dev, ids: list[str]) -> dict[str, Any]:
+    """With `ids` parked: disk, memory, status reads, and a restart of `activation dev`."""
+    folder, n = dev.folder, len(ids)
+    assert dev.process is not None
+    temporal_mb = megabytes("temporal.db*", folder=folder)
+    app_mb = megabytes("activation.db*", folder=folder)
+    http = LeanClient(dev.url, max_connections=10)
+    found: dict[str, Any] = {
+        "flows": n,
+        "service_rss_mb": round(rss_mb(dev.process.pid)[0]),
+        "temporal_rss_mb": round(rss_mb(dev.temporal_pid())[0]),
+        "temporal_db_mb": round(temporal_mb),
+        "app_db_mb": round(app_mb),
+        "temporal_kb_per_flow": round(temporal_mb * 1000 / n, 1),
+        "app_kb_per_flow": round(app_mb * 1000 / n, 1),
+        "mailbox_mb": round(megabytes("mailbox/**/*", folder=folder)),
+        "status_read_c1": await reads(http, ids, 500, 1),
+        "status_read_c10": await reads(http, ids, 2000, 10),
+    }
+    await dev.stop()
+    found["restart_s"] = round(await dev.start(), 1)
+    found["status_read_after_restart_c1"] = await reads(
+        LeanClient(dev.url, max_connections=1), ids, 200, 1
+    )
+    return found
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    """Parks flows up to each checkpoint and measures there; the report is written after each
+    (a run stopped early keeps what it measured)."""
     folder = Path(tempfile.mkdtemp(prefix="activation-parked-"))
     dev = Dev(folder)
-    report: dict[str, Any] = {"flows": args.n, "folder": str(folder)}
+    report: dict[str, Any] = {"folder": str(folder), "checkpoints": []}
+    ids: list[str] = []
     try:
         report["first_start_s"] = round(await dev.start(), 1)
-        http = LeanClient(dev.url, max_connections=args.concurrency)
-        began = time.perf_counter()
-        ids = await place_orders(http, args.n, args.concurrency)
-        while unsent_mails(folder / "activation.db"):  # parked: every link is out
-            await asyncio.sleep(1)
-        report["orders_per_s"] = round(args.n / (time.perf_counter() - began), 1)
-        await asyncio.sleep(5)  # the last tasks settle
-        assert dev.process is not None
-        report["service_rss_mb"] = round(rss_mb(dev.process.pid)[0])
-        report["temporal_rss_mb"] = round(rss_mb(dev.temporal_pid())[0])
-        temporal_mb = megabytes("temporal.db*", folder=folder)
-        app_mb = megabytes("activation.db*", folder=folder)
-        report["temporal_db_mb"], report["app_db_mb"] = round(temporal_mb), round(app_mb)
-        report["temporal_kb_per_flow"] = round(temporal_mb * 1000 / args.n, 1)
-        report["app_kb_per_flow"] = round(app_mb * 1000 / args.n, 1)
-        report["mailbox_mb"] = round(megabytes("mailbox/**/*", folder=folder))
-        report["status_read_c1"] = await reads(http, ids, 500, 1)
-        report["status_read_c10"] = await reads(http, ids, 2000, 10)
-        await dev.stop()
-        report["restart_s"] = round(await dev.start(), 1)
-        http = LeanClient(dev.url, max_connections=10)
-        report["status_read_after_restart_c1"] = await reads(http, ids, 200, 1)
+        for checkpoint in args.checkpoints:
+            began = time.perf_counter()
+            http = LeanClient(dev.url, max_connections=args.concurrency)
+            placed = await place_orders(http, len(ids), checkpoint - len(ids), args.concurrency)
+            while unsent_mails(folder / "activation.db"):  # parked: every link is out
+                await asyncio.sleep(1)
+            rate = len(placed) / (time.perf_counter() - began)
+            ids += placed
+            await asyncio.sleep(5)  # the last tasks settle
+            found = await measured(dev, ids) | {"orders_per_s": round(rate, 1)}
+            report["checkpoints"].append(found)
+            progress(f"{checkpoint} parked: {json.dumps(found)}")
+            args.report.parent.mkdir(parents=True, exist_ok=True)
+            args.report.write_text(json.dumps(report, indent=1))
     finally:
         await dev.stop()
     return report
@@ -178,11 +199,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, default=100_000, help="parked activations")
+    parser.add_argument(
+        "--checkpoints",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[10_000, 50_000, 100_000],
+        help="parked activations at which to measure (default 10000,50000,100000)",
+    )
     parser.add_argument("-c", "--concurrency", type=int, default=20, help="orders at a time")
     parser.add_argument("--report", type=Path, default=Path(".bench/parked-dev.json"))
     args = parser.parse_args()
-    result = asyncio.run(main(args))
-    args.report.parent.mkdir(parents=True, exist_ok=True)
-    args.report.write_text(json.dumps(result, indent=1))
-    print(json.dumps(result, indent=1))
+    print(json.dumps(asyncio.run(main(args)), indent=1))
