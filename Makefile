@@ -23,7 +23,7 @@ test-fast: install  ## the suite without the tests that start processes, browser
 	$(BIN)/pytest -q -m "not slow" $(PYTEST_ARGS)
 
 screenshots: install  ## every page and mail, both languages, phone and desktop, into docs/images
-	ACTIVATION_SCREENSHOTS=docs/images $(BIN)/pytest -q -p no:cacheprovider tests/api/test_activation_pages.py tests/api/test_link_pages.py tests/api/test_page_forms.py tests/api/test_on_premises_pages.py tests/api/test_mail_look.py tests/api/test_dev_pages.py
+	ACTIVATION_SCREENSHOTS=docs/images $(BIN)/pytest -q -p no:cacheprovider tests/api/test_activation_pages.py tests/api/test_link_pages.py tests/api/test_page_forms.py tests/api/test_on_premises_pages.py tests/api/test_unavailable_pages.py tests/api/test_mail_look.py tests/api/test_dev_pages.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from fastapi_offline import FastAPIOffline
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CollectorRegistry
@@ -27,12 +27,15 @@ from temporalio.service import RPCError
 from temporalio.service import RPCStatusCode
 
 from api.body_limit import BodyLimitMiddleware
+from api.errors import ApiError
 from api.errors import document_common_answers
 from api.errors import install_error_handlers
 from api.errors import problem_response
 from api.metrics import HttpMetrics
 from api.pages import ShowPage
 from api.pages import compile_templates
+from api.pages import page_locale
+from api.pages import render
 from api.pages import show_page
 from api.routes import account_lookups
 from api.routes import accounts
@@ -67,6 +70,7 @@ from core.temporal import API_RETRY
 from core.temporal import connect
 from models.catalog import catalog_for
 from models.errors import ApiProblem
+from models.errors import DomainError
 from models.errors import FlowProblem
 from models.records.base import make_engine
 from models.records.base import make_session_factory
@@ -91,10 +95,6 @@ def _workflow_task_failing(exc: RPCError) -> bool:
     return any(
         detail.type_url.endswith(".WorkflowNotReadyFailure") for detail in exc.grpc_status.details
     )
-
-
-def _temporal_unavailable() -> JSONResponse:
-    return problem_response(ApiProblem.TEMPORAL_UNAVAILABLE)
 
 
 class DocsOnlyFromHere:
@@ -162,7 +162,7 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     app.state.lookup_throttle = Throttle(settings.lookups_per_client_per_hour, 3600)
     app.state.sign_up_throttle = Throttle(settings.sign_ups_per_code_per_hour, 3600)
 
-    _answer_unavailable_parts(app)
+    _answer_unavailable_parts(app, settings)
     for router in (
         health.router,
         email_verifications.router,
@@ -203,40 +203,52 @@ def create_app(settings: Settings | None = None, temporal: Client | None = None)
     return app
 
 
-def _answer_unavailable_parts(app: FastAPI) -> None:
-    """Temporal or the database down is a 503 with Retry-After, never a 500."""
+def _answer_unavailable_parts(app: FastAPI, settings: Settings) -> None:
+    """Temporal or the database down is a 503 with Retry-After, never a 500: the error body for
+    a program, a page in the customer's language for a browser on the customer's pages."""
+
+    def unavailable(request: Request, problem: DomainError) -> Response:
+        program = request.url.path.startswith(("/v1/", "/codec"))
+        if program or "text/html" not in request.headers.get("accept", ""):
+            return problem_response(problem)
+        page = render(
+            request, settings, "message", locale=page_locale(request, ""), status_code=503,
+            key="dead.unavailable", back=False,
+        )  # fmt: skip
+        page.headers.update(ApiError(problem).headers or {})
+        return page
 
     @app.exception_handler(RPCError)
-    async def _temporal_down(_: Request, exc: RPCError) -> JSONResponse:
+    async def _temporal_down(request: Request, exc: RPCError) -> Response:
         if exc.status in _UNAVAILABLE:
             log.warning("Temporal unavailable: %s", exc.status.name if exc.status else "?")
-            return _temporal_unavailable()
+            return unavailable(request, ApiProblem.TEMPORAL_UNAVAILABLE)
         if exc.status == RPCStatusCode.FAILED_PRECONDITION and _workflow_task_failing(exc):
             # The ActivationWorkflowTasksFailing alert names the cause; the flow is not lost.
             log.error("a flow's workflow task is failing: %s", exc.message)
-            return problem_response(FlowProblem.FLOW_STUCK)
+            return unavailable(request, FlowProblem.FLOW_STUCK)
         raise exc
 
     # An update whose call timed out or was cancelled while the server was unreachable.
     @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
-    async def _update_timed_out(_: Request, exc: Exception) -> JSONResponse:
+    async def _update_timed_out(request: Request, exc: Exception) -> Response:
         log.warning("Temporal update call did not complete")
-        return _temporal_unavailable()
+        return unavailable(request, ApiProblem.TEMPORAL_UNAVAILABLE)
 
     # The lazy client's first call while the server is down ("Failed client connect: ...").
     @app.exception_handler(RuntimeError)
-    async def _temporal_not_connected(_: Request, exc: RuntimeError) -> JSONResponse:
+    async def _temporal_not_connected(request: Request, exc: RuntimeError) -> Response:
         if str(exc).startswith("Failed client connect"):
             log.warning("Temporal unreachable at connect")
-            return _temporal_unavailable()
+            return unavailable(request, ApiProblem.TEMPORAL_UNAVAILABLE)
         raise exc
 
     # SQLAlchemy wraps what SQLite raises; asyncpg's refused connection arrives as an OSError.
     @app.exception_handler(OperationalError)
     @app.exception_handler(ConnectionError)
-    async def _database_down(_: Request, exc: Exception) -> JSONResponse:
+    async def _database_down(request: Request, exc: Exception) -> Response:
         log.warning("database unavailable: %s", type(exc).__name__)
-        return problem_response(ApiProblem.DATABASE_UNAVAILABLE)
+        return unavailable(request, ApiProblem.DATABASE_UNAVAILABLE)
 
 
 def warm_up(app: FastAPI) -> None:

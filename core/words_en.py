@@ -104,6 +104,8 @@ EN: dict[str, str] = {
     "dead.session.title": "Open your Activation Link again",
     "dead.session.text": "This page needs the “Activate Now” button of your Activation Link "
     "email. Open it again from the email.",
+    "dead.unavailable.title": "Please try again in a few minutes",
+    "dead.unavailable.text": "We can't continue right now. Nothing you have done is lost.",
     "dead.form.title": "Please try again",
     "dead.form.text": "The page was open for too long or came from elsewhere. Go back to your "
     "activation and repeat the last step.",

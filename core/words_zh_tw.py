@@ -96,6 +96,8 @@ ZH_TW: dict[str, str] = {
     "dead.failed.text": "沒有任何項目被啟用，所有變更均已復原。",
     "dead.session.title": "請重新開啟您的啟用連結",
     "dead.session.text": "此頁面需要啟用連結信件中的「立即啟用」按鈕，請從信件重新開啟。",
+    "dead.unavailable.title": "請過幾分鐘再試一次",
+    "dead.unavailable.text": "目前無法繼續，您已完成的步驟都不會遺失。",
     "dead.form.title": "請再試一次",
     "dead.form.text": "頁面開啟過久或來源不明。請回到啟用頁面並重複上一步。",
     "support": "需要協助？請聯絡 {support}。",
