@@ -101,8 +101,8 @@ async def test_orders_through_two_apis_are_recorded_and_delivered_once_when_a_wo
     tmp_path: Path, settings: Settings, pg_url: str, smtp: MailSink, receiver: Receiver
 ) -> None:
     """Orders through both APIs, a worker killed among them: each order's `order.created` is
-    recorded once and reaches a webhook endpoint once, though each worker runs its own event
-    relay, and each buyer gets one Activation Link."""
+    recorded once and reaches a webhook endpoint under one webhook-id, though each worker runs
+    its own event relay, and each buyer gets one Activation Link."""
     settings.database_url = pg_url
     settings.environment = "development"  # the one that may call a receiver on loopback
     settings.event_relay_poll_seconds = 0.2
@@ -134,9 +134,12 @@ async def test_orders_through_two_apis_are_recorded_and_delivered_once_when_a_wo
         finally:
             for api in apis:
                 await api.aclose()
-    assert len(receiver.requests) == len(delivered) == 8
-    assert len({request.headers["webhook-id"] for request in delivered}) == 8
-    assert len({request.json()["data"]["order_id"] for request in delivered}) == 8
+    # At least once: an attempt cut off by the kill is made again, with the same webhook-id
+    # (receivers deduplicate on it, docs/webhooks.md); never a second event.
+    ids = {request.headers["webhook-id"] for request in receiver.requests}
+    assert len(ids) == 8
+    orders = {request.json()["data"]["order_id"] for request in receiver.requests}
+    assert len(orders) == 8 and len(delivered) == 8
     for n in range(8):
         assert (
             len({without_trace_headers(m) for m in smtp.messages(to=f"buyer{n}@acme.example")}) == 1
