@@ -11,14 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from temporalio.client import Client
 
 from api.app import create_app
 from core.logging import configure_logging
-from core.logging import uvicorn_log_config
 from core.settings import Settings
 from core.words import text
 from tests.support.activations import ADDON
@@ -32,6 +30,7 @@ from tests.support.mail import code_in
 from tests.support.mail import text_of
 from tests.support.mail import token_in
 from tests.support.net import free_port
+from tests.support.served import serving_on
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -47,20 +46,8 @@ async def served(dev_client: Client, settings: Settings) -> AsyncIterator[tuple[
     saved = logging.getLogger().handlers[:], logging.getLogger().level
     configure_logging("INFO", stream=logs)
     observed = DeclaredRefusals(create_app(settings, temporal=dev_client))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            observed,
-            host="127.0.0.1",
-            port=port,
-            log_config=uvicorn_log_config(),
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield settings.public_base_url, logs
-    server.should_exit = True
-    await serving
+    async with serving_on(observed, port):
+        yield settings.public_base_url, logs
     observed.assert_declared()
     logging.getLogger().handlers[:], _ = saved
     logging.getLogger().setLevel(saved[1])

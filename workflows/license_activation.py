@@ -344,13 +344,9 @@ class LicenseActivationWorkflow:
             publish(self._state())
             return
         self._status = status
-        # Once the Business is known it goes with each status: one upsert, one Action. (Its
-        # attaching always moves the status on: the steps before it are the account's.)
-        business = self._account.business_id if self._account else None
-        with_business = [BUSINESS_ID.value_set(business)] if business else []
-        publish_status(
-            status.value, self._state(), with_business if taken(BUSINESS_WITH_STATUS) else []
-        )
+        # The Business, once known, goes with each status: one upsert (Action) for both.
+        business = [BUSINESS_ID.value_set(self._account.business_id)] if self._account else []
+        publish_status(status.value, self._state(), business if taken(BUSINESS_WITH_STATUS) else [])
 
     def _choices(self, existing: list[InstanceChoice]) -> list[InstanceChoice]:
         return instance_choices(

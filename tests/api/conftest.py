@@ -4,23 +4,21 @@ server with the real worker, SMTP server and database."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser
 from playwright.async_api import Page
 from playwright.async_api import async_playwright
 from temporalio.client import Client
 
 from api.app import create_app
-from core.logging import uvicorn_log_config
 from core.settings import Settings
 from tests.support.declared_refusals import DeclaredRefusals
 from tests.support.net import free_port
+from tests.support.served import serving_on
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -45,20 +43,8 @@ async def site(dev_client: Client, settings: Settings) -> AsyncIterator[str]:
     port = free_port()
     settings.public_base_url = f"http://127.0.0.1:{port}"
     observed = DeclaredRefusals(create_app(settings, temporal=dev_client))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            observed,
-            host="127.0.0.1",
-            port=port,
-            log_config=uvicorn_log_config(),  # redacting, as in production
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield settings.public_base_url
-    server.should_exit = True
-    await serving
+    async with serving_on(observed, port):
+        yield settings.public_base_url
     observed.assert_declared()
 
 

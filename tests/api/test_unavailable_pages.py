@@ -4,23 +4,21 @@ calling the API gets its error body."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Page
 from temporalio.client import Client
 
 from api.app import create_app
-from core.logging import uvicorn_log_config
 from core.payload_codec import data_converter
 from core.settings import Settings
 from core.words import text
 from tests.support.api import AUTH
 from tests.support.browser import shot
 from tests.support.net import free_port
+from tests.support.served import serving_on
 
 pytestmark = pytest.mark.asyncio
 
@@ -33,20 +31,8 @@ async def site_without_temporal(settings: Settings) -> AsyncIterator[str]:
     )
     port = free_port()
     settings.public_base_url = f"http://127.0.0.1:{port}"
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, temporal=temporal),
-            host="127.0.0.1",
-            port=port,
-            log_config=uvicorn_log_config(),
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield settings.public_base_url
-    server.should_exit = True
-    await serving
+    async with serving_on(create_app(settings, temporal=temporal), port):
+        yield settings.public_base_url
 
 
 @pytest.mark.parametrize("locale", ["en", "zh-TW"])
