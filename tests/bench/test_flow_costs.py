@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.client import WorkflowHandle
 from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner
@@ -148,7 +149,9 @@ async def test_the_bare_programs_cost_what_they_did(time_env: WorkflowEnvironmen
         await parked(client, activation.id, 1)
         await activation.execute_update(BaselineActivationWorkflow.create_account, "bare-signup")
         await parked(client, "bare-signup", 1)
-        signup = client.get_workflow_handle_for(BaselineWorkflow.run, "bare-signup")
+        signup: WorkflowHandle[BaselineWorkflow, str] = client.get_workflow_handle_for(
+            BaselineWorkflow.run, "bare-signup"
+        )
         await signup.execute_update(BaselineWorkflow.confirm, "0" * 64)
         await parked(client, activation.id, 2)
         await activation.execute_update(BaselineActivationWorkflow.accept_agreements)
