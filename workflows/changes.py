@@ -45,6 +45,11 @@ RELEASED = frozenset({
 })  # fmt: skip
 
 
+# Changes after the release, asked with `workflow.patched`:
+# a verification cancelled while its link was being sent ended as Cancelled, recording nothing.
+CANCELLED_WHILE_SENDING = "verification-cancelled-while-sending"
+
+
 def taken(change: str) -> bool:
     """Whether this flow runs with `change` (one of RELEASED). The SDK remembers each answer
     for the rest of the run, so the release is asked once however often this is called."""

@@ -13,6 +13,8 @@ from datetime import datetime
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
+from temporalio.exceptions import is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.email_verification import EmailVerificationActivities
@@ -28,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from models.contracts.email_verification import VerificationStatus
     from models.errors import VerificationError
     from models.errors import refuse
+    from workflows.changes import CANCELLED_WHILE_SENDING
     from workflows.links import LINK_SETTLE
     from workflows.publishing import publish
     from workflows.publishing import publish_status
@@ -60,8 +63,14 @@ class EmailVerificationWorkflow:
         publish(self._state())
         try:
             await self._wait_for_outcome()
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, ActivityError) as err:
             # Cancelled by a parent flow that ended or moved on: close like a cancel update.
+            # While a link is being sent, the cancel arrives as the send's ActivityError (flows
+            # before the change ended as Cancelled there, with no outcome recorded).
+            if isinstance(err, ActivityError) and not (
+                is_cancelled_exception(err) and workflow.patched(CANCELLED_WHILE_SENDING)
+            ):
+                raise
             self._set_status(VerificationStatus.CANCELLED)
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Local: a short idempotent write needs no task round trip through the server.

@@ -226,6 +226,25 @@ async def test_cancel_ends_the_flow_and_kills_the_link(
     await keep_history(handle, "cancelled")
 
 
+async def test_a_cancel_while_the_link_is_being_sent_closes_the_flow_as_cancelled(
+    time_client: Client,
+    settings: Settings,
+    smtp: MailSink,
+    app_sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    # A parent flow cancels its sign-up's link (the customer signed in instead) while the mail
+    # server still holds its reply to the first link: the flow records itself as cancelled.
+    smtp.lose_replies(1, late_by=5)
+    _, handle = await begin(time_client, settings, "grace@example.com")
+    await smtp.wait_for(1, to="grace@example.com")
+    await handle.cancel()
+    assert (await handle.result()).status == VerificationStatus.CANCELLED
+    async with app_sessions() as session:
+        rows = (await session.scalars(select(EmailVerification))).all()
+    assert [(row.email, row.status) for row in rows] == [("grace@example.com", "cancelled")]
+    await keep_history(handle, "verification_cancelled_while_sending")
+
+
 async def test_a_second_start_for_the_pending_address_returns_the_same_flow(
     time_client: Client, settings: Settings, smtp: MailSink
 ) -> None:
